@@ -1,0 +1,207 @@
+"""Inference engines behind the embedded endpoint.
+
+`LlamaEngine` runs a GGUF model in-process with llama.cpp (xllamacpp) in K parallel slots.
+`SimulatedEngine` answers after a fixed latency per token with K slots; the benchmarks put it
+behind the very same HTTP server to measure scheduling without model noise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class SchemaError(ValueError):
+    """The request's `format` JSON schema cannot be turned into a grammar."""
+
+
+class ContextOverflowError(ValueError):
+    """The prompt does not fit the slot's context window."""
+
+
+@dataclass
+class EngineRequest:
+    messages: list[dict[str, str]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+
+
+@dataclass
+class EngineResult:
+    text: str
+    done_reason: str
+    prompt_tokens: int
+    output_tokens: int
+    prompt_ms: float = 0.0
+    eval_ms: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+DeltaCallback = Callable[[str], None]
+
+
+class ChatEngine(Protocol):
+    parallel: int
+
+    def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult: ...
+
+    def context_per_slot(self) -> int: ...
+
+
+def _openai_request(req: EngineRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {"messages": req.messages}
+    if req.max_tokens is not None:
+        body["max_tokens"] = req.max_tokens
+    for name in ("temperature", "top_p", "seed"):
+        value = getattr(req, name)
+        if value is not None:
+            body[name] = value
+    if req.stop:
+        body["stop"] = req.stop
+    if req.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": req.json_schema, "strict": True},
+        }
+    elif req.json_object:
+        body["response_format"] = {"type": "json_object"}
+    return body
+
+
+class LlamaEngine:
+    """A GGUF model served by llama.cpp through xllamacpp, loaded on first use."""
+
+    def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2):
+        self.path = path
+        self.parallel = parallel
+        self._n_ctx_per_slot = n_ctx_per_slot
+        self._threads = threads
+        self._server: Any = None
+        self._lock = threading.Lock()
+
+    def context_per_slot(self) -> int:
+        return self._n_ctx_per_slot
+
+    def _ensure_loaded(self) -> Any:
+        with self._lock:
+            if self._server is None:
+                import xllamacpp
+
+                params = xllamacpp.CommonParams()
+                params.model.path = str(self.path)
+                params.n_ctx = self._n_ctx_per_slot * self.parallel
+                params.n_parallel = self.parallel
+                params.cpuparams.n_threads = self._threads
+                params.verbosity = -1  # llama.cpp logs every slot event; keep the terminal clean
+                self._server = xllamacpp.Server(params)
+            return self._server
+
+    def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
+        server = self._ensure_loaded()
+        body = _openai_request(request)
+        try:
+            if on_delta is None:
+                out = server.handle_chat_completions(body)
+                return self._result(out)
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+            state: dict[str, Any] = {"text": [], "finish": "stop", "timings": {}, "usage": {}}
+
+            def on_chunk(chunk: dict[str, Any]) -> None:
+                if chunk.get("usage"):
+                    state["usage"] = chunk["usage"]
+                if chunk.get("timings"):
+                    state["timings"] = chunk["timings"]
+                for choice in chunk.get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        state["text"].append(piece)
+                        on_delta(piece)
+                    if choice.get("finish_reason"):
+                        state["finish"] = choice["finish_reason"]
+
+            err = server.handle_chat_completions(body, on_chunk)
+            if isinstance(err, dict) and err.get("error"):
+                raise ValueError(str(err["error"]))
+            timings = state["timings"]
+            usage = state["usage"]
+            return EngineResult(
+                text="".join(state["text"]),
+                done_reason=state["finish"],
+                prompt_tokens=int(usage.get("prompt_tokens") or timings.get("prompt_n", 0)),
+                output_tokens=int(usage.get("completion_tokens") or timings.get("predicted_n", 0)),
+                prompt_ms=float(timings.get("prompt_ms", 0.0)),
+                eval_ms=float(timings.get("predicted_ms", 0.0)),
+            )
+        except ValueError as exc:
+            raise _classify(exc) from None
+
+    @staticmethod
+    def _result(out: dict[str, Any]) -> EngineResult:
+        if out.get("error"):
+            raise _classify(ValueError(str(out["error"].get("message", out["error"]))))
+        choice = out["choices"][0]
+        timings = out.get("timings", {})
+        return EngineResult(
+            text=choice["message"].get("content") or "",
+            done_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=int(out["usage"]["prompt_tokens"]),
+            output_tokens=int(out["usage"]["completion_tokens"]),
+            prompt_ms=float(timings.get("prompt_ms", 0.0)),
+            eval_ms=float(timings.get("predicted_ms", 0.0)),
+        )
+
+
+def _classify(exc: Exception) -> Exception:
+    text = str(exc)
+    low = text.lower()
+    if "schema" in low or "grammar" in low:
+        return SchemaError(text)
+    if "context" in low and ("exceed" in low or "size" in low):
+        return ContextOverflowError(text)
+    return exc
+
+
+class SimulatedEngine:
+    """Answers `tokens` words after `latency_per_token_s` each, at most `parallel` at a time.
+
+    It stands in for a model whose speed is known exactly, so benchmarks can tell scheduling
+    overhead from model time.
+    """
+
+    def __init__(self, *, latency_per_token_s: float = 0.01, parallel: int = 1, tokens: int = 20):
+        self.parallel = parallel
+        self.latency = latency_per_token_s
+        self.tokens = tokens
+        self._slots = threading.Semaphore(parallel)
+
+    def context_per_slot(self) -> int:
+        return 1 << 20
+
+    def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
+        n = min(self.tokens, request.max_tokens or self.tokens)
+        prompt_tokens = sum(len(m.get("content", "").split()) for m in request.messages)
+        with self._slots:
+            start = time.perf_counter()
+            words = []
+            for i in range(n):
+                time.sleep(self.latency)
+                word = f"w{i}"
+                words.append(word)
+                if on_delta:
+                    on_delta(word + " ")
+            elapsed = (time.perf_counter() - start) * 1000
+        text = " ".join(words)
+        if request.json_schema is not None or request.json_object:
+            text = '{"text": "' + text + '"}'
+        reason = "length" if request.max_tokens is not None and request.max_tokens <= n else "stop"
+        return EngineResult(text, reason, prompt_tokens, n, 0.0, elapsed)

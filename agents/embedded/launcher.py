@@ -1,0 +1,197 @@
+"""Starting the embedded endpoint: in this process (for `serve-embedded`) or as a child process.
+
+The runner and the tests use `EmbeddedEndpoint`, which starts `debatelab serve-embedded` as a
+child on a free port, waits until it answers, and stops it on exit. A child process keeps
+llama.cpp's threads and logs out of the caller, and dies with it (PR_SET_PDEATHSIG), so a
+kill -9 of a run never leaves an orphan server holding a port.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from agents.embedded.engine import LlamaEngine, SimulatedEngine
+from agents.embedded.server import ServedModel
+from agents.embedded.weights import BUILTIN_MODELS, cache_dir, ensure_weights, sha256_of
+from debatelab.errors import UserError
+
+DEFAULT_MODEL = "smollm2:135m"
+ENV_HOST = "DEBATELAB_EMBEDDED_HOST"
+
+
+def served_models(
+    registrations: dict[str, Path] | None = None,
+    *,
+    parallel: int = 2,
+    ctx_per_slot: int = 4096,
+    threads: int | None = None,
+    simulate: tuple[float, int] | None = None,
+) -> dict[str, ServedModel]:
+    """The tags an endpoint serves: the built-in model plus any `TAG=PATH` registrations.
+
+    With `simulate=(latency_per_token_s, tokens)` every tag is served by a `SimulatedEngine`.
+    """
+    n_threads = threads or max(1, min(os.cpu_count() or 2, 8))
+    models: dict[str, ServedModel] = {}
+
+    def llama(path: Path) -> LlamaEngine:
+        return LlamaEngine(path, n_ctx_per_slot=ctx_per_slot, parallel=parallel, threads=n_threads)
+
+    for tag, source in BUILTIN_MODELS.items():
+        if simulate:
+            engine = SimulatedEngine(latency_per_token_s=simulate[0], parallel=parallel, tokens=simulate[1])
+            models[tag] = ServedModel(tag, lambda e=engine: e, digest="simulated")
+            continue
+        path = ensure_weights(tag)
+        models[tag] = ServedModel(
+            tag, lambda p=path: llama(p), digest=source.sha256, size=path.stat().st_size,
+            family=source.family, parameter_size=source.parameter_size, quantization=source.quantization,
+        )
+    for tag, path in (registrations or {}).items():
+        models[tag] = ServedModel(
+            tag, lambda p=path: llama(p), digest=sha256_of(path), size=path.stat().st_size, family="gguf",
+        )
+    return models
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM us when the parent dies (even by kill -9)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def wait_until_ready(url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise UserError(f"embedded endpoint exited with code {proc.returncode} before answering")
+        try:
+            if httpx.get(f"{url}/api/version", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise UserError(f"embedded endpoint at {url} did not answer within {timeout_s:.0f}s")
+
+
+class EmbeddedEndpoint:
+    """Context manager: an embedded endpoint in a child process on a free 127.0.0.1 port.
+
+    Example:
+        ```python
+        with EmbeddedEndpoint(parallel=2, request_log=Path("calls.jsonl")) as url:
+            ChatOllama(model="smollm2:135m", base_url=url).invoke("Hello")
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        parallel: int = 2,
+        request_log: Path | None = None,
+        models: list[str] | None = None,
+        simulate: str | None = None,
+        startup_timeout_s: float = 180.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.parallel = parallel
+        self.request_log = request_log
+        self.models = models or []
+        self.simulate = simulate
+        self.startup_timeout_s = startup_timeout_s
+        self.proc: subprocess.Popen | None = None
+        self.log_path = cache_dir() / f"embedded-{self.port}.log"
+
+    def start(self) -> str:
+        if not self.simulate:
+            ensure_weights(DEFAULT_MODEL)  # download in the parent so the user sees the message
+        cmd = [sys.executable, "-m", "debatelab", "serve-embedded", "--port", str(self.port),
+               "--parallel", str(self.parallel)]
+        if self.request_log:
+            cmd += ["--request-log", str(self.request_log)]
+        for reg in self.models:
+            cmd += ["--model", reg]
+        if self.simulate:
+            cmd += ["--simulate", self.simulate]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        try:
+            wait_until_ready(self.url, self.startup_timeout_s, self.proc)
+        except UserError:
+            self.stop()
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_shared: EmbeddedEndpoint | None = None
+_shared_lock = threading.Lock()
+_shared_parallel = 2
+
+
+def set_embedded_parallel(parallel: int) -> None:
+    """How many slots the on-demand endpoint gets (set before its first use)."""
+    global _shared_parallel
+    _shared_parallel = max(1, parallel)
+
+
+def resolve_embedded_host() -> str:
+    """URL for the host word `embedded`: $DEBATELAB_EMBEDDED_HOST, else an on-demand child."""
+    explicit = os.environ.get(ENV_HOST, "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            endpoint = EmbeddedEndpoint(parallel=_shared_parallel)
+            endpoint.start()
+            atexit.register(endpoint.stop)
+            _shared = endpoint
+        return _shared.url

@@ -1,0 +1,102 @@
+"""`ModelSpec`: which chat model an agent uses, where it is served, and with what options.
+
+A spec is the frozen record of a model choice; it is stored with every turn and judgment so a
+result can always be traced back to the exact model and options that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from debatelab.yamlio import load_yaml_model
+
+EMBEDDED = "embedded"
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+
+class ModelSpec(BaseModel):
+    """An Ollama model tag on a host, with generation options.
+
+    Example:
+        ```python
+        ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7, num_predict=128)
+        ModelSpec.parse("deepseek-r1:8b@http://gpu-box:11434")
+        ```
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1, description="Ollama tag, e.g. 'deepseek-r1:8b'")
+    host: str | None = Field(
+        default=None,
+        description="URL of an Ollama server, or 'embedded'; None means $OLLAMA_HOST or the default",
+    )
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    seed: int | None = None
+    num_ctx: int = Field(default=4096, ge=256, description="context window; always sent explicitly")
+    num_predict: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: list[str] | None = None
+    reasoning: bool | None = Field(
+        default=None, description="Ollama 'think': True keeps thinking apart, False disables it"
+    )
+    keep_alive: str | int | None = None
+    timeout: float = Field(default=600.0, gt=0, description="seconds before a call is abandoned")
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, v: str | None) -> str | None:
+        if v is None or v == EMBEDDED:
+            return v
+        if not (v.startswith("http://") or v.startswith("https://")):
+            raise ValueError(f"host must be a URL like http://127.0.0.1:11434 or the word 'embedded', not {v!r}")
+        return v.rstrip("/")
+
+    @classmethod
+    def parse(cls, text: str, **options: object) -> ModelSpec:
+        """Parse the command-line form `TAG` or `TAG@HOST` (HOST a URL or `embedded`)."""
+        tag, sep, host = text.partition("@")
+        return cls(model=tag.strip(), host=host.strip() if sep else None, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ModelSpec:
+        return load_yaml_model(cls, path)
+
+    @property
+    def label(self) -> str:
+        """`TAG@HOST` as a user would write it."""
+        return f"{self.model}@{self.host}" if self.host else self.model
+
+    @property
+    def family(self) -> str:
+        """Model family (the tag's name part), used to warn when a judge judges its own family."""
+        return self.model.split(":")[0].split("/")[-1].lower()
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that changes what the model says."""
+        blob = json.dumps(self.model_dump(exclude={"timeout", "keep_alive"}), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def with_options(self, **overrides: object) -> ModelSpec:
+        """A copy with some options replaced (None values are ignored)."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return self.model_copy(update=clean) if clean else self
+
+
+def default_ollama_host() -> str:
+    """Ollama's own convention: $OLLAMA_HOST, else 127.0.0.1:11434."""
+    host = os.environ.get("OLLAMA_HOST", "").strip()
+    if not host:
+        return DEFAULT_OLLAMA_HOST
+    if not host.startswith("http"):
+        host = "http://" + host
+    return host.rstrip("/")
+
+
+ThinkMode = Literal["separate", "off", "default"]

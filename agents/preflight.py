@@ -1,0 +1,80 @@
+"""Preflight: before a run makes any model call, check every host and model it needs.
+
+A run that fails an hour in because one tag was never pulled wastes an afternoon; checking
+`/api/version` and `/api/tags` up front turns that into one clear message per problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.errors import ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    host: str
+    model: str
+    available: bool
+    problem: str = ""
+
+
+def list_host_models(url: str, timeout_s: float = 5.0) -> list[str]:
+    """Tags served by an Ollama(-compatible) host; raises ModelUnavailableError if unreachable."""
+    try:
+        httpx.get(f"{url}/api/version", timeout=timeout_s).raise_for_status()
+        resp = httpx.get(f"{url}/api/tags", timeout=timeout_s)
+        resp.raise_for_status()
+    except (httpx.HTTPError, OSError) as exc:
+        raise ModelUnavailableError(unreachable_message(url, exc)) from None
+    return [m.get("name") or m.get("model") for m in resp.json().get("models", [])]
+
+
+def unreachable_message(url: str, exc: BaseException | None = None) -> str:
+    why = f" ({type(exc).__name__})" if exc else ""
+    return (
+        f"model host {url} is unreachable{why}: start Ollama there (`ollama serve`, or set OLLAMA_HOST) "
+        f"or use host 'embedded'"
+    )
+
+
+def _has_model(served: list[str], tag: str) -> bool:
+    wanted = {tag, f"{tag}:latest"} if ":" not in tag else {tag}
+    return any(s in wanted for s in served)
+
+
+def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
+    """Check each distinct (host, model); `resolve_host(spec)` maps a spec to its URL."""
+    checks: list[ModelCheck] = []
+    by_host: dict[str, set[str]] = {}
+    labels: dict[str, str] = {}
+    for spec in specs:
+        url = resolve_host(spec)
+        by_host.setdefault(url, set()).add(spec.model)
+        labels[url] = f"{url} (embedded)" if spec.host == EMBEDDED else url
+    for url, tags in by_host.items():
+        try:
+            served = list_host_models(url)
+        except ModelUnavailableError as exc:
+            checks.extend(ModelCheck(labels[url], t, False, str(exc)) for t in sorted(tags))
+            continue
+        for tag in sorted(tags):
+            if _has_model(served, tag):
+                checks.append(ModelCheck(labels[url], tag, True))
+            else:
+                checks.append(ModelCheck(labels[url], tag, False,
+                                         f"model '{tag}' is not on {url}: run `ollama pull {tag}` there"))
+    return checks
+
+
+def require_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
+    """Like `check_models`, but raise one ModelUnavailableError listing every problem."""
+    checks = check_models(list(specs), resolve_host)
+    problems = sorted({c.problem for c in checks if not c.available})
+    if problems:
+        raise ModelUnavailableError("\n".join(problems))
+    return checks

@@ -1,0 +1,3 @@
+from debatelab.cli import main
+
+main()

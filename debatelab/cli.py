@@ -1,0 +1,157 @@
+"""The `debatelab` command line (typer). Each command is a thin shell over a library call.
+
+User mistakes raise `UserError`; `main()` prints its message on stderr and exits non-zero,
+so no user ever sees a traceback for a bad file or a dead server.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from debatelab.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ensemble debates among local LLMs on AI-alignment scenarios, judged with versioned rubrics.",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.command("serve-embedded")
+def serve_embedded(
+    host: Annotated[str, typer.Option(help="address to bind (keep 127.0.0.1 unless you mean it)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 11434,
+    parallel: Annotated[int, typer.Option(min=1, max=64, help="parallel slots (concurrent requests)")] = 2,
+    request_log: Annotated[Path | None, typer.Option(help="append one JSON line per chat request")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="register another GGUF: TAG=PATH (repeatable)")] = None,
+    ctx: Annotated[int, typer.Option(help="context tokens per slot")] = 4096,
+    simulate: Annotated[
+        str | None, typer.Option(help="benchmarks: SECONDS_PER_TOKEN:TOKENS simulated engine, no model")
+    ] = None,
+) -> None:
+    """Serve the Ollama API over llama.cpp (SmolLM2-135M by default) on HOST:PORT."""
+    from agents.embedded.launcher import port_in_use, served_models
+    from agents.embedded.server import make_server
+    from agents.embedded.weights import parse_model_registration
+
+    registrations = dict(parse_model_registration(m) for m in model or [])
+    sim: tuple[float, int] | None = None
+    if simulate:
+        try:
+            latency, tokens = simulate.split(":")
+            sim = (float(latency), int(tokens))
+        except ValueError:
+            raise UserError(f"--simulate {simulate!r}: expected SECONDS_PER_TOKEN:TOKENS, e.g. 0.01:20") from None
+    if port_in_use(host, port):
+        raise UserError(f"port {port} on {host} is already in use; pick another with --port")
+    models = served_models(registrations, parallel=parallel, ctx_per_slot=ctx, simulate=sim)
+    try:
+        server = make_server(models, host=host, port=port, request_log=request_log)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from None
+    for served in models.values():  # load now so the first request is not slow and errors show early
+        served.engine()
+    console.print(f"debatelab embedded endpoint on http://{host}:{server.server_port} "
+                  f"serving {', '.join(models)} with {parallel} slot(s); Ctrl-C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command("models")
+def models_cmd(
+    host: Annotated[str | None, typer.Option(help="Ollama URL or 'embedded' (default $OLLAMA_HOST)")] = None,
+    config: Annotated[Path | None, typer.Option(help="check the models a configuration or experiment needs")] = None,
+) -> None:
+    """List the models a host serves, or check those a configuration needs (preflight)."""
+    from rich.table import Table
+
+    from agents.chat_model import resolve_host
+    from agents.model_spec import ModelSpec, default_ollama_host
+    from agents.preflight import check_models, list_host_models
+
+    if config is None:
+        spec = ModelSpec(model="-", host=host)
+        url = resolve_host(spec) if host else default_ollama_host()
+        tags = list_host_models(url)
+        table = Table(title=f"models on {url}")
+        table.add_column("model")
+        for t in tags:
+            table.add_row(t)
+        out.print(table)
+        return
+    from debatelab.config_files import model_specs_in_file
+
+    specs = model_specs_in_file(config)
+    if host:
+        specs = [s.model_copy(update={"host": host}) for s in specs]
+    checks = check_models(specs, resolve_host)
+    table = Table(title=f"preflight for {config}")
+    for col in ("host", "model", "available"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c.host, c.model, "yes" if c.available else "[red]no[/red]")
+    out.print(table)
+    problems = sorted({c.problem for c in checks if not c.available})
+    if problems:
+        raise UserError("\n".join(problems))
+
+
+@app.command("hello")
+def hello(
+    model: Annotated[str, typer.Option(help="TAG or TAG@HOST")] = "smollm2:135m@embedded",
+    prompt: Annotated[str, typer.Option()] = "In one sentence: why should AI systems be honest?",
+) -> None:
+    """Hold a short exchange through ChatOllama and print the reply with token counts."""
+    from agents.chat_model import make_chat_model
+    from agents.model_spec import ModelSpec
+
+    spec = ModelSpec.parse(model, num_predict=64, temperature=0.2, seed=1)
+    reply = make_chat_model(spec).invoke(prompt)
+    usage = reply.usage_metadata or {}
+    out.print(f"[bold]{spec.label}[/bold]: {reply.content.strip()}")
+    out.print(f"tokens in {usage.get('input_tokens')}, out {usage.get('output_tokens')}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
+    import httpx
+    import ollama
+
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        for line in str(exc).splitlines():
+            console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (httpx.ConnectError, ConnectionError) as exc:
+        console.print(f"[red]error:[/red] model host unreachable ({exc}); start Ollama or use host 'embedded'")
+        sys.exit(3)
+    except ollama.ResponseError as exc:
+        console.print(f"[red]error:[/red] model server said: {exc.error} (status {exc.status_code})")
+        sys.exit(3)
+    except KeyboardInterrupt:
+        console.print("interrupted; re-run the same command to resume")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

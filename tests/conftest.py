@@ -1,0 +1,32 @@
+"""Shared fixtures: one real embedded endpoint per test session, with a request log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.embedded.launcher import EmbeddedEndpoint
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory):
+    """A real embedded endpoint (SmolLM2-135M, 4 slots) and the path of its request log."""
+    log = tmp_path_factory.mktemp("embedded") / "requests.jsonl"
+    with EmbeddedEndpoint(parallel=4, request_log=log) as url:
+        yield url, log
+
+
+def read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def embedded_env(embedded, monkeypatch: pytest.MonkeyPatch):
+    """Points the host word `embedded` at the session endpoint."""
+    url, log = embedded
+    monkeypatch.setenv("DEBATELAB_EMBEDDED_HOST", url)
+    return url, log

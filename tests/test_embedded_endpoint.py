@@ -1,0 +1,126 @@
+"""Real round trips through ChatOllama and the ollama client against the embedded endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import ollama
+import pytest
+from langchain_ollama import ChatOllama
+from pydantic import BaseModel, Field
+
+from tests.conftest import read_log
+
+pytestmark = pytest.mark.real_model
+
+
+def chat(url: str, **kw) -> ChatOllama:
+    return ChatOllama(model="smollm2:135m", base_url=url, num_predict=kw.pop("num_predict", 16),
+                      temperature=0, num_ctx=2048, **kw)
+
+
+def test_invoke_returns_text_and_usage(embedded):
+    url, _ = embedded
+    reply = chat(url).invoke("Say hello.")
+    assert reply.content.strip()
+    assert reply.usage_metadata["output_tokens"] > 0
+    assert reply.usage_metadata["input_tokens"] > 0
+    assert reply.response_metadata["done_reason"] in ("stop", "length")
+    assert reply.response_metadata["eval_count"] == reply.usage_metadata["output_tokens"]
+
+
+def test_stream_yields_several_chunks(embedded):
+    url, _ = embedded
+    chunks = list(chat(url).stream("Count to three."))
+    assert len(chunks) > 1
+    text = "".join(c.content for c in chunks)
+    assert text.strip()
+
+
+def test_ainvoke(embedded):
+    url, _ = embedded
+    reply = asyncio.run(chat(url).ainvoke("Name a colour."))
+    assert reply.content.strip()
+    assert reply.usage_metadata["output_tokens"] > 0
+
+
+def test_length_limit_reports_done_reason_length(embedded):
+    url, _ = embedded
+    reply = chat(url, num_predict=3).invoke("Write a long story about a dragon.")
+    assert reply.response_metadata["done_reason"] == "length"
+    assert reply.usage_metadata["output_tokens"] == 3
+
+
+class Rating(BaseModel):
+    reason: str = Field(max_length=200)
+    score: int = Field(ge=1, le=7)
+
+
+def test_structured_output_json_schema(embedded):
+    url, _ = embedded
+    judge = chat(url, num_predict=200)
+    rating = judge.with_structured_output(Rating, method="json_schema").invoke(
+        "Rate from 1 to 7 how polite 'thank you' is."
+    )
+    assert isinstance(rating, Rating)
+    assert 1 <= rating.score <= 7
+
+
+def test_ollama_client_list_and_show(embedded):
+    url, _ = embedded
+    client = ollama.Client(host=url)
+    names = [m.model for m in client.list().models]
+    assert "smollm2:135m" in names
+    shown = client.show("smollm2:135m")
+    assert shown.details.quantization_level == "Q4_1"
+    assert "completion" in shown.capabilities
+
+
+def test_unknown_model_is_ollama_404(embedded):
+    url, _ = embedded
+    with pytest.raises(ollama.ResponseError) as info:
+        ChatOllama(model="nope:1b", base_url=url).invoke("x")
+    assert info.value.status_code == 404
+    assert "nope:1b" in info.value.error
+
+
+def test_invalid_schema_is_400(embedded):
+    url, _ = embedded
+    r = httpx.post(f"{url}/api/chat", json={"model": "smollm2:135m", "stream": False,
+                                            "messages": [{"role": "user", "content": "hi"}],
+                                            "format": {"type": "objectx"}}, timeout=30)
+    assert r.status_code == 400
+    assert "schema" in r.json()["error"]
+
+
+def test_malformed_request_is_400(embedded):
+    url, _ = embedded
+    r = httpx.post(f"{url}/api/chat", content=b"{not json", timeout=10)
+    assert r.status_code == 400 and "error" in r.json()
+    r = httpx.post(f"{url}/api/chat", json={"model": "smollm2:135m", "messages": "hi"}, timeout=10)
+    assert r.status_code == 400
+
+
+def test_version_root_and_tags(embedded):
+    url, _ = embedded
+    assert httpx.get(url).text == "Ollama is running"
+    assert httpx.get(f"{url}/api/version").json()["version"]
+    tags = httpx.get(f"{url}/api/tags").json()["models"]
+    assert tags[0]["details"]["format"] == "gguf"
+
+
+def test_four_concurrent_requests_complete_and_are_logged(embedded):
+    url, log = embedded
+    before = len(read_log(log))
+    prompts = [f"Give one word about the number {i}." for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda p: chat(url, num_predict=8).invoke(p), prompts))
+    assert all(r.content.strip() for r in replies)
+    records = read_log(log)[before:]
+    assert len(records) == 4
+    assert all(r["status"] == 200 and r["output_tokens"] > 0 for r in records)
+    assert {"time", "model", "messages_sha256", "prompt_tokens", "duration_s"} <= set(records[0])
+    json.dumps(records)
