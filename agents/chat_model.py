@@ -34,7 +34,7 @@ def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
         "client_kwargs": {"timeout": spec.timeout},
         "validate_model_on_init": False,
     }
-    for name in ("temperature", "seed", "num_predict", "top_p", "stop", "reasoning", "keep_alive"):
+    for name in ("temperature", "seed", "num_predict", "top_p", "stop", "repeat_penalty", "reasoning", "keep_alive"):
         value = getattr(spec, name)
         if value is not None:
             kwargs[name] = value

@@ -43,6 +43,7 @@ class ModelSpec(BaseModel):
     num_predict: int | None = Field(default=None, ge=1)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     stop: list[str] | None = None
+    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
     reasoning: bool | None = Field(
         default=None, description="Ollama 'think': True keeps thinking apart, False disables it"
     )

@@ -124,6 +124,80 @@ def hello(
     out.print(f"tokens in {usage.get('input_tokens')}, out {usage.get('output_tokens')}")
 
 
+@app.command("scenarios")
+def scenarios_cmd(
+    scenario_set: Annotated[str, typer.Argument(help="set name (paper, alignment-v1) or YAML path")] = "alignment-v1",
+    study_only: Annotated[bool, typer.Option(help="paper: only the 15 the study used")] = False,
+) -> None:
+    """List scenario ids of a set: id, category, motion (one per line, tab-separated)."""
+    from scenarios.schema import load_scenario_set
+
+    chosen = load_scenario_set(scenario_set).select(study_only=study_only)
+    for s in chosen:
+        mark = "\t*" if s.used_in_study else ""
+        print(f"{s.id}\t{s.category}\t{s.motion}{mark}")
+
+
+def _load_config(path: Path):  # noqa: ANN202
+    from graphs.config import load_debate_config
+    from graphs.registry import build_graph
+
+    config = load_debate_config(path)
+    build_graph(config)  # validates topology, roles and wiring before anything runs
+    return config
+
+
+@app.command("graph")
+def graph_cmd(config: Annotated[Path, typer.Argument(help="configuration YAML")]) -> None:
+    """Print a configuration's compiled debate graph as Mermaid."""
+    from graphs.registry import compile_debate
+
+    print(compile_debate(_load_config(config)).get_graph().draw_mermaid())
+
+
+@app.command("debate")
+def debate_cmd(
+    config: Annotated[Path, typer.Argument(help="configuration YAML")],
+    scenario_id: Annotated[str, typer.Argument(help="scenario id (see `debatelab scenarios`)")],
+    scenarios: Annotated[str, typer.Option("--scenarios", help="scenario set name or path")] = "alignment-v1",
+    thread: Annotated[str | None, typer.Option(help="name this debate's thread (re-use it to resume)")] = None,
+    checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object at the end")] = False,
+) -> None:
+    """Run (or resume) one debate, streaming turns as they happen."""
+    import asyncio
+    import json
+
+    from agents.chat_model import resolve_host
+    from agents.preflight import require_models
+    from debatelab.checkpoints import open_checkpointer
+    from debatelab.debate_runner import chat_models_for, debate_id_for, run_debate
+    from debatelab.transcript import print_turn, transcript_json
+    from scenarios.schema import load_scenario_set
+
+    cfg = _load_config(config)
+    scenario = load_scenario_set(scenarios).get(scenario_id)
+    require_models([cfg.model_for(a) for a in cfg.agents], resolve_host)
+    debate_id = f"{thread}-{cfg.fingerprint()}" if thread else debate_id_for("adhoc", cfg, scenario.id)
+    live = console if json_out else out
+    live.print(f"[bold]{cfg.name}[/bold] on [bold]{scenario.id}[/bold]: {scenario.motion}", highlight=False)
+
+    async def go():  # noqa: ANN202
+        async with open_checkpointer(checkpoints) as saver:
+            return await run_debate(cfg, scenario, checkpointer=saver, models=chat_models_for(cfg),
+                                    debate_id=debate_id, on_turn=lambda t: print_turn(live, t))
+
+    outcome = asyncio.run(go())
+    if outcome.status == "already_finished":
+        live.print("(this debate had already finished; no model was called)")
+        for t in outcome.turns:
+            print_turn(live, t)
+    elif outcome.status == "resumed":
+        live.print(f"(resumed from checkpoint; {len(outcome.new_turns)} new turn(s))")
+    if json_out:
+        print(json.dumps(transcript_json(outcome, cfg, scenario), indent=2))
+
+
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     import httpx

@@ -30,6 +30,7 @@ class EngineRequest:
     temperature: float | None = None
     top_p: float | None = None
     seed: int | None = None
+    repeat_penalty: float | None = None
     stop: list[str] | None = None
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
@@ -61,7 +62,7 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"messages": req.messages}
     if req.max_tokens is not None:
         body["max_tokens"] = req.max_tokens
-    for name in ("temperature", "top_p", "seed"):
+    for name in ("temperature", "top_p", "seed", "repeat_penalty"):
         value = getattr(req, name)
         if value is not None:
             body[name] = value

@@ -90,6 +90,7 @@ def _engine_request(body: dict[str, Any]) -> EngineRequest:
             temperature=None if options.get("temperature") is None else float(options["temperature"]),
             top_p=None if options.get("top_p") is None else float(options["top_p"]),
             seed=None if options.get("seed") is None else int(options["seed"]),
+            repeat_penalty=None if options.get("repeat_penalty") is None else float(options["repeat_penalty"]),
             stop=stop or None,
             json_schema=schema,
             json_object=json_object,

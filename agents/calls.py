@@ -1,0 +1,115 @@
+"""One model call, measured; and structured calls that never invent a value.
+
+Every call returns a `CallRecord` (text, thinking, tokens, duration, done_reason) so the store
+can account for cost. Structured calls send the pydantic schema as Ollama's `format`
+(constrained decoding), validate the reply themselves, treat a reply cut by the token limit as
+a failure (LangChain's parser would silently close a partial object), and retry a bounded
+number of times before reporting failure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, ValidationError
+
+from agents.thinking import message_text_and_thinking
+
+S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass
+class CallRecord:
+    text: str
+    thinking: str
+    input_tokens: int
+    output_tokens: int
+    duration_s: float
+    done_reason: str | None
+    model_name: str | None = None
+
+
+@dataclass
+class StructuredResult(Generic[S]):
+    value: S | None
+    attempts: int
+    failure: str | None
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+def _record(reply: BaseMessage, started: float) -> CallRecord:
+    text, thinking = message_text_and_thinking(reply)
+    usage = getattr(reply, "usage_metadata", None) or {}
+    meta = getattr(reply, "response_metadata", None) or {}
+    return CallRecord(
+        text=text,
+        thinking=thinking,
+        input_tokens=int(usage.get("input_tokens") or 0),
+        output_tokens=int(usage.get("output_tokens") or 0),
+        duration_s=round(time.perf_counter() - started, 4),
+        done_reason=meta.get("done_reason"),
+        model_name=meta.get("model_name") or meta.get("model"),
+    )
+
+
+async def call_text(model: BaseChatModel, messages: list[BaseMessage], **kwargs: Any) -> CallRecord:
+    """Invoke the model once and measure it."""
+    started = time.perf_counter()
+    reply = await model.ainvoke(messages, **kwargs)
+    return _record(reply, started)
+
+
+def parse_structured(text: str, schema: type[S]) -> S:
+    """Parse a JSON reply into `schema`; raises ValueError with a short reason."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"reply is not JSON ({exc.msg} at char {exc.pos})") from None
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "(object)"
+        raise ValueError(f"field '{loc}': {err['msg']}") from None
+
+
+def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChatModel:
+    """A copy of `model` allowed at least `tokens` output tokens.
+
+    A structured reply cut short is worthless, so structured calls get room even when the
+    configuration caps argument length (the study capped every reply at 200 tokens).
+    """
+    current = getattr(model, "num_predict", None)
+    if tokens is None or current is None or current >= tokens:
+        return model
+    return model.model_copy(update={"num_predict": tokens})
+
+
+async def call_structured(
+    model: BaseChatModel, messages: list[BaseMessage], schema: type[S], *, max_attempts: int = 3,
+    min_output_tokens: int | None = None,
+) -> StructuredResult[S]:
+    """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly."""
+    model = with_min_output_tokens(model, min_output_tokens)
+    json_schema = schema.model_json_schema()
+    calls: list[CallRecord] = []
+    failure = "no attempt made"
+    for attempt in range(1, max_attempts + 1):
+        record = await call_text(model, messages, format=json_schema)
+        calls.append(record)
+        if record.done_reason == "length":
+            failure = f"reply cut by the token limit after {record.output_tokens} tokens"
+            continue
+        try:
+            return StructuredResult(parse_structured(record.text, schema), attempt, None, calls)
+        except ValueError as exc:
+            failure = str(exc)
+    return StructuredResult(None, max_attempts, failure, calls)

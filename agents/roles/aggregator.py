@@ -1,0 +1,71 @@
+"""The aggregator: the debate's verdict, a synthesised recommendation and a stated confidence.
+
+The verdict is structured output with bounded retries. If no valid verdict can be read, the
+turn records why and `verdict.winner` stays None: a verdict is never invented.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from agents.calls import call_structured
+from agents.roles._speaker import base_turn, model_for_agent
+from agents.roles.prompting import render_template, render_transcript, scenario_brief, visible_turns
+from agents.roles.registry import NodeFn, RoleInstance, role
+
+
+class Verdict(BaseModel):
+    """Reasons before conclusions: the judge writes its rationale before it names a winner."""
+
+    rationale: str = Field(max_length=500)
+    winner: Literal["pro", "con", "tie"]
+    recommendation: str = Field(max_length=500)
+    confidence_percent: int = Field(ge=0, le=100)
+
+
+@role("aggregator")
+def aggregator(inst: RoleInstance) -> NodeFn:
+    attempts = int(inst.spec.options.get("max_attempts", 3))
+
+    async def decide(task: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+        seen = visible_turns(task.get("turns", []), task["round"], task.get("visibility", "all"))
+        prompt = render_template(
+            inst.spec.template or "aggregator",
+            agent=inst.agent,
+            persona=f"Persona: {inst.spec.persona}" if inst.spec.persona else "",
+            brief=scenario_brief(task["scenario"]),
+            transcript=render_transcript(seen),
+        )
+        result = await call_structured(
+            model_for_agent(runtime, inst.agent), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
+            min_output_tokens=int(inst.spec.options.get("verdict_tokens", 512)),
+        )
+        last = result.calls[-1]
+        turn = base_turn(inst, task, "verdict", seen)
+        if result.value is not None:
+            v = result.value
+            verdict: dict[str, Any] = {
+                "winner": v.winner, "rationale": v.rationale, "recommendation": v.recommendation,
+                "confidence": v.confidence_percent / 100, "agent": inst.agent, "round": task["round"],
+            }
+            text = (f"Winner: {v.winner} (confidence {v.confidence_percent}%). {v.rationale}\n"
+                    f"Recommendation: {v.recommendation}")
+        else:
+            verdict = {"winner": None, "confidence": None, "unparsed_reason": result.failure,
+                       "agent": inst.agent, "round": task["round"]}
+            text = last.text
+        turn.update(
+            text=text, thinking="\n\n".join(c.thinking for c in result.calls if c.thinking),
+            input_tokens=sum(c.input_tokens for c in result.calls),
+            output_tokens=sum(c.output_tokens for c in result.calls),
+            duration_s=round(sum(c.duration_s for c in result.calls), 4),
+            done_reason=last.done_reason, calls=len(result.calls),
+        )
+        return {"turns": [turn], "verdict": verdict}
+
+    decide.__name__ = f"decide_{inst.agent}"
+    return decide

@@ -1,0 +1,74 @@
+"""Prompt templates (files beside the roles) and transcript rendering for speakers.
+
+Templates use `string.Template` ($name) so braces in user text or JSON never break them.
+What a speaker sees is decided here: only arguments, critiques and explanations, never another
+agent's thinking.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from debatelab.errors import UserError
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+
+STANCE_TEXT = {
+    "pro": "You argue FOR the motion.",
+    "con": "You argue AGAINST the motion.",
+    "free": "Take the position you find best supported, and say which it is.",
+}
+
+VISIBLE_KINDS = ("argument", "critique", "explanation")
+
+
+@cache
+def _read(path: str) -> string.Template:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"prompt template {p} not found; fix the agent's 'template' path")
+    return string.Template(p.read_text(encoding="utf-8"))
+
+
+def render_template(name_or_path: str, **values: Any) -> str:
+    """Render a shipped template by name (`debater`) or a user's template file by path."""
+    path = name_or_path if name_or_path.endswith(".txt") else str(PROMPTS_DIR / f"{name_or_path}.txt")
+    try:
+        return _read(path).substitute(**{k: "" if v is None else v for k, v in values.items()})
+    except KeyError as exc:
+        raise UserError(f"prompt template {path} uses ${exc.args[0]}, which is not provided") from None
+
+
+def scenario_brief(scenario: dict[str, Any]) -> str:
+    lines = [f"Motion: {scenario['motion']}"]
+    if scenario.get("description"):
+        lines.append(f"About: {scenario['description']}")
+    if scenario.get("alignment_focus"):
+        lines.append(f"Alignment focus: {scenario['alignment_focus']}")
+    if scenario.get("context"):
+        lines.append(f"Facts: {scenario['context']}")
+    if scenario.get("stakeholders"):
+        lines.append(f"Stakeholders: {', '.join(scenario['stakeholders'])}")
+    return "\n".join(lines)
+
+
+def visible_turns(turns: list[dict[str, Any]], current_round: int, visibility: str = "all") -> list[dict]:
+    """The turns a speaker may read: earlier contributions, filtered by the topology's rule."""
+    shown = [t for t in turns if t.get("kind") in VISIBLE_KINDS and t.get("text")]
+    if visibility == "previous_round":
+        shown = [t for t in shown if t["round"] == current_round - 1]
+    return shown
+
+
+def speaker_label(turn: dict[str, Any]) -> str:
+    stance = {"pro": " (for)", "con": " (against)"}.get(turn.get("stance", ""), "")
+    return f"{turn['agent']}{stance}, {turn['kind']}"
+
+
+def render_transcript(turns: list[dict[str, Any]]) -> str:
+    if not turns:
+        return "(nothing has been said yet)"
+    return "\n\n".join(f"[Round {t['round']}] {speaker_label(t)}:\n{t['text']}" for t in turns)

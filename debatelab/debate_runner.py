@@ -1,0 +1,124 @@
+"""Running (or resuming) one debate on its checkpointed thread.
+
+The thread id holds a stable debate id, and the debate id holds the configuration's
+fingerprint, so re-running the same debate resumes it and a changed configuration starts a
+new thread instead of mixing two configurations in one transcript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import ollama
+from langchain_core.language_models import BaseChatModel
+
+from agents.chat_model import make_chat_model
+from debatelab.errors import ModelUnavailableError
+from graphs.config import DebateConfig
+from graphs.registry import compile_debate, recursion_limit
+from graphs.retry import is_transient
+from graphs.state import DebateContext, Turn
+from scenarios.schema import Scenario
+
+TurnCallback = Callable[[Turn], None]
+
+
+def debate_id_for(experiment: str, config: DebateConfig, scenario_id: str, repeat: int = 0) -> str:
+    """Stable id of (experiment, configuration fingerprint, scenario, repeat)."""
+    key = f"{experiment}|{config.fingerprint()}|{scenario_id}|{repeat}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def thread_id_for(debate_id: str) -> str:
+    return f"debate:{debate_id}"
+
+
+def chat_models_for(config: DebateConfig) -> dict[str, BaseChatModel]:
+    """One ChatOllama per agent, built from the agent's model spec with the config's defaults."""
+    return {agent: make_chat_model(config.model_for(agent)) for agent in config.agents}
+
+
+@dataclass
+class DebateOutcome:
+    debate_id: str
+    thread_id: str
+    values: dict[str, Any]
+    status: str  # "finished" | "resumed" | "already_finished"
+    new_turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def turns(self) -> list[Turn]:
+        return list(self.values.get("turns", []))
+
+    @property
+    def verdict(self) -> dict[str, Any] | None:
+        return self.values.get("verdict")
+
+
+def initial_state(debate_id: str, config: DebateConfig, scenario: Scenario) -> dict[str, Any]:
+    return {
+        "debate_id": debate_id,
+        "config_name": config.name,
+        "scenario": scenario.model_dump(),
+        "rounds": config.rounds,
+        "round": 0,
+        "turns": [],
+        "verdict": None,
+    }
+
+
+async def run_debate(
+    config: DebateConfig,
+    scenario: Scenario,
+    *,
+    checkpointer: Any,
+    models: Mapping[str, BaseChatModel],
+    debate_id: str,
+    on_turn: TurnCallback | None = None,
+) -> DebateOutcome:
+    """Run the debate to the end, resuming its thread if it was interrupted.
+
+    A finished thread is returned as is without calling any model.
+    """
+    graph = compile_debate(config, checkpointer)
+    thread = thread_id_for(debate_id)
+    cfg: dict[str, Any] = {"configurable": {"thread_id": thread}, "recursion_limit": recursion_limit(config)}
+    snapshot = await graph.aget_state(cfg)
+    if snapshot.next:
+        status, graph_input = "resumed", None
+    elif snapshot.values.get("turns"):
+        return DebateOutcome(debate_id, thread, dict(snapshot.values), "already_finished")
+    else:
+        status, graph_input = "finished", initial_state(debate_id, config, scenario)
+    new_turns: list[Turn] = []
+    try:
+        async for update in graph.astream(
+            graph_input, cfg, context=DebateContext(models=models), stream_mode="updates", durability="sync"
+        ):
+            for delta in update.values():
+                for turn in (delta or {}).get("turns", []) if isinstance(delta, dict) else []:
+                    new_turns.append(turn)
+                    if on_turn:
+                        on_turn(turn)
+    except ollama.ResponseError as exc:
+        if exc.status_code == 404:
+            raise ModelUnavailableError(
+                f"debate {debate_id}: {exc.error}; run `ollama pull` for it, then re-run to resume"
+            ) from None
+        raise ModelUnavailableError(
+            f"debate {debate_id}: model server error {exc.status_code} ({exc.error}); "
+            f"re-run the same command to resume from the last finished turn"
+        ) from None
+    except (httpx.HTTPError, ConnectionError, TimeoutError) as exc:
+        if not is_transient(exc) and not isinstance(exc, httpx.HTTPError):
+            raise
+        raise ModelUnavailableError(
+            f"debate {debate_id}: model host failed mid-debate ({type(exc).__name__}: {exc}); "
+            f"re-run the same command to resume from the last finished turn"
+        ) from None
+    final = await graph.aget_state(cfg)
+    return DebateOutcome(debate_id, thread, dict(final.values), status, new_turns)

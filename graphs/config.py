@@ -1,0 +1,182 @@
+"""`DebateConfig`: one ensemble configuration (topology, rounds, agents and their models).
+
+Loaded from YAML in `configs/`. The fingerprint of a configuration is part of every debate's
+thread id, so a changed configuration can never silently resume an old debate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from agents.model_spec import ModelSpec
+from debatelab.yamlio import load_yaml_model
+
+Stance = Literal["pro", "con", "free"]
+
+
+def _coerce_model(value: Any) -> Any:
+    """Accept `TAG`, `TAG@HOST` or a mapping for a model."""
+    if isinstance(value, str):
+        tag, sep, host = value.partition("@")
+        return {"model": tag.strip(), **({"host": host.strip()} if sep else {})}
+    return value
+
+
+class ModelDefaults(BaseModel):
+    """Options applied to every agent's model unless the agent sets them itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    num_predict: int | None = Field(default=None, ge=1)
+    num_ctx: int | None = Field(default=None, ge=256)
+    seed: int | None = None
+    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
+    reasoning: bool | None = None
+    keep_alive: str | int | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class AgentSpec(BaseModel):
+    """A role instance: who speaks, with which model, from which stance and persona."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    model: ModelSpec
+    stance: Stance = "free"
+    persona: str | None = None
+    template: str | None = Field(default=None, description="path to a prompt template overriding the role's")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, v: Any) -> Any:
+        return _coerce_model(v)
+
+
+class LoopSpec(BaseModel):
+    """The round loop of a custom topology: after node `after`, go back to `back_to`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: str
+    back_to: list[str] = Field(min_length=1)
+    stop_when_confidence_at_least: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class CustomGraph(BaseModel):
+    """A YAML topology: role-instance nodes (the config's agents), edges and a round loop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edges: list[tuple[str, str]] = Field(min_length=1)
+    loop: LoopSpec | None = None
+
+
+class DebateConfig(BaseModel):
+    """An ensemble configuration.
+
+    Example:
+        ```yaml
+        name: lightweight
+        topology: adversarial
+        rounds: 2
+        defaults: {temperature: 0.7, top_p: 0.9, num_predict: 200}
+        agents:
+          proponent: {role: debater, stance: pro, model: deepseek-r1:7b}
+          opponent: {role: debater, stance: con, model: mistral:7b}
+          judge: {role: aggregator, model: phi3:3.8b}
+        ```
+    A `single` configuration may give just `model:`; one model then plays every role.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    topology: str
+    rounds: int = Field(default=2, ge=1, le=20)
+    defaults: ModelDefaults = Field(default_factory=ModelDefaults)
+    model: ModelSpec | None = Field(default=None, description="single: the one model for every role")
+    agents: dict[str, AgentSpec] = Field(default_factory=dict)
+    graph: CustomGraph | None = None
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, v: Any) -> Any:
+        return _coerce_model(v)
+
+    @model_validator(mode="after")
+    def _expand_single(self) -> DebateConfig:
+        if self.model is not None and not self.agents:
+            self.agents = {
+                "proponent": AgentSpec(role="debater", stance="pro", model=self.model),
+                "opponent": AgentSpec(role="debater", stance="con", model=self.model),
+                "judge": AgentSpec(role="aggregator", model=self.model),
+            }
+        if not self.agents:
+            raise ValueError("no agents: give 'agents' (or 'model' for a single-model configuration)")
+        for name in self.agents:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"agent name {name!r} must be letters, digits, '-' or '_'")
+        return self
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    def model_for(self, agent: str) -> ModelSpec:
+        """The agent's model with the configuration's defaults filled in where it set nothing."""
+        spec = self.agents[agent].model
+        explicit = spec.model_fields_set
+        fill = {k: v for k, v in self.defaults.model_dump().items() if v is not None and k not in explicit}
+        return spec.model_copy(update=fill) if fill else spec
+
+    def agents_with_role(self, role: str, stance: Stance | None = None) -> list[str]:
+        return [n for n, a in self.agents.items() if a.role == role and (stance is None or a.stance == stance)]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes what the debate says (not its name or description)."""
+        body = {
+            "topology": self.topology,
+            "rounds": self.rounds,
+            "agents": {
+                n: {**a.model_dump(exclude={"model"}), "model": self.model_for(n).fingerprint()}
+                for n, a in sorted(self.agents.items())
+            },
+            "graph": self.graph.model_dump() if self.graph else None,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+    def with_overrides(self, *, rounds: int | None = None, **model_options: Any) -> DebateConfig:
+        """A copy with rounds and default model options replaced (experiment overrides)."""
+        data = self.model_dump(exclude_unset=True)
+        data.pop("model", None)
+        data["agents"] = {n: {**a.model_dump(exclude_unset=True), "model": a.model.model_dump(exclude_unset=True)}
+                          for n, a in self.agents.items()}
+        if rounds is not None:
+            data["rounds"] = rounds
+        if model_options:
+            for agent in data["agents"].values():
+                for k, v in model_options.items():
+                    if v is not None:
+                        agent["model"][k] = v
+        copy = DebateConfig.model_validate(data)
+        copy._source = self._source
+        return copy
+
+
+def load_debate_config(path: str | Path) -> DebateConfig:
+    """Load a configuration file; topology and roles are checked when the graph is built."""
+    config = load_yaml_model(DebateConfig, path)
+    config._source = Path(path)
+    return config

@@ -1,0 +1,119 @@
+"""YAML topologies: the configuration's agents are the nodes; `graph.edges` wire them; an
+optional loop repeats rounds until `rounds` or until the aggregator is confident enough.
+
+    topology: custom
+    rounds: 3
+    agents: {pro: ..., con: ..., critic: ..., judge: {role: aggregator, ...}}
+    graph:
+      edges: [[START, pro], [START, con], [pro, critic], [con, critic], [critic, judge], [judge, END]]
+      loop: {after: judge, back_to: [pro, con], stop_when_confidence_at_least: 0.8}
+
+A node with several incoming edges waits for all of them (a join). Validation names the field
+and the fix: unknown node in an edge, no path to END, an agent that is never reached.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.roles.registry import build_node
+from debatelab.errors import UserError
+from graphs.config import DebateConfig
+from graphs.registry import topology
+from graphs.retry import model_retry_policy
+from graphs.state import DebateState
+
+TERMINALS = {"START": START, "END": END}
+
+
+def _fail(config: DebateConfig, field: str, message: str) -> UserError:
+    return UserError(f"{config.source or config.name}: field '{field}': {message}")
+
+
+def validate_custom(config: DebateConfig) -> None:
+    """Check a custom topology before building it; raise one clear error for the first problem."""
+    if config.graph is None:
+        raise _fail(config, "graph", "topology 'custom' needs a 'graph' with 'edges'")
+    nodes = set(config.agents)
+    for i, (src, dst) in enumerate(config.graph.edges):
+        for end_name, name in (("from", src), ("to", dst)):
+            if name not in nodes and name not in TERMINALS:
+                raise _fail(config, f"graph.edges.{i}", f"edge {end_name} unknown node {name!r} "
+                            f"(a dangling edge); nodes are the agents {sorted(nodes)}, START and END")
+        if src == "END" or dst == "START":
+            raise _fail(config, f"graph.edges.{i}", "edges cannot leave END or enter START")
+    loop = config.graph.loop
+    if loop:
+        for name in [loop.after, *loop.back_to]:
+            if name not in nodes:
+                raise _fail(config, "graph.loop", f"unknown node {name!r}; use agent names")
+        if loop.stop_when_confidence_at_least is not None and config.agents[loop.after].role != "aggregator":
+            raise _fail(config, "graph.loop.after", "a confidence stop needs the loop to run after an aggregator")
+    succ: dict[str, set[str]] = defaultdict(set)
+    for src, dst in config.graph.edges:
+        succ[src].add(dst)
+    if loop:
+        succ[loop.after].update(loop.back_to)
+    seen, stack = {"START"}, ["START"]
+    while stack:
+        for nxt in succ[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    if "END" not in seen:
+        raise _fail(config, "graph.edges", "no path from START to END; add an edge [..., END]")
+    unreached = nodes - seen
+    if unreached:
+        raise _fail(config, "graph.edges", f"agents {sorted(unreached)} are never reached from START")
+
+
+@topology("custom")
+def custom(config: DebateConfig) -> StateGraph:
+    validate_custom(config)
+    assert config.graph is not None
+    loop = config.graph.loop
+    graph = StateGraph(DebateState)
+    used = list(dict.fromkeys(n for edge in config.graph.edges for n in edge if n not in TERMINALS))
+    for agent in used:
+        graph.add_node(agent, build_node(agent, config), retry_policy=model_retry_policy())
+
+    def first_round(state: DebateState) -> dict[str, Any]:
+        return {"round": state.get("round") or 1}
+
+    def next_round(state: DebateState) -> dict[str, Any]:
+        return {"round": state["round"] + 1}
+
+    graph.add_node("begin", first_round)
+    graph.add_edge(START, "begin")
+    incoming: dict[str, list[str]] = defaultdict(list)
+    exits: list[str] = []
+    for src, dst in config.graph.edges:
+        s = "begin" if src == "START" else src
+        d = TERMINALS.get(dst, dst)
+        if loop and src == loop.after:
+            exits.append(d)
+            continue
+        incoming[d].append(s)
+    for dst, sources in incoming.items():
+        graph.add_edge(sources[0] if len(sources) == 1 else sources, dst)
+    if loop:
+        graph.add_node("next_round", next_round)
+        for target in loop.back_to:
+            graph.add_edge("next_round", target)
+        threshold = loop.stop_when_confidence_at_least
+
+        def route(state: DebateState) -> list[str] | str:
+            confident = (
+                threshold is not None
+                and (state.get("verdict") or {}).get("confidence") is not None
+                and state["verdict"]["confidence"] >= threshold
+            )
+            if state["round"] < config.rounds and not confident:
+                return "next_round"
+            return exits or END
+
+        graph.add_conditional_edges(loop.after, route, ["next_round", *(exits or [END])])
+    return graph

@@ -1,0 +1,62 @@
+"""The debate state and its reducers.
+
+Turns are plain dicts (JSON-ready, msgpack-safe in checkpoints). Parallel speakers fan in
+through the `operator.add` reducer on `turns`; LangGraph applies their writes in task order,
+so the transcript order is deterministic.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+
+
+class Turn(TypedDict, total=False):
+    """One contribution to a debate, as stored."""
+
+    id: str  # "<agent>@<round>"
+    role: str
+    agent: str
+    model: str
+    stance: str
+    round: int
+    kind: str  # argument | critique | explanation | verdict
+    text: str
+    thinking: str
+    input_tokens: int
+    output_tokens: int
+    duration_s: float
+    done_reason: str | None
+    saw: list[str]  # ids of the turns in this speaker's prompt
+    calls: int
+
+
+class DebateState(TypedDict, total=False):
+    debate_id: str
+    config_name: str
+    scenario: dict[str, Any]
+    rounds: int
+    round: int
+    turns: Annotated[list[Turn], operator.add]
+    verdict: dict[str, Any] | None
+
+
+class AgentTask(TypedDict, total=False):
+    """What a speaker node receives: via `Send` from a topology, or the state itself."""
+
+    round: int
+    turns: list[Turn]
+    scenario: dict[str, Any]
+    visibility: str  # "all" | "previous_round"
+
+
+@dataclass
+class DebateContext:
+    """Run-time context (not checkpointed): the chat model behind each agent name."""
+
+    models: Mapping[str, BaseChatModel]
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,77 @@
+"""The debate CLI: a short real debate on the embedded model, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+def cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.real_model
+def test_short_real_debate_json(embedded_env, tmp_path):
+    url, _ = embedded_env
+    cfg = yaml.safe_load(Path("configs/embedded/critiqued.yaml").read_text())
+    cfg["rounds"] = 1
+    cfg["defaults"]["num_predict"] = 30
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = cli("debate", str(path), "tr-sycophancy-code-review", "--json", "--checkpoints", str(tmp_path / "cp.sqlite"),
+               env={"DEBATELAB_EMBEDDED_HOST": url})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {"debate_id", "config", "scenario", "turns", "verdict"} <= set(data)
+    assert [t["agent"] for t in data["turns"]] == ["proponent", "opponent", "critic", "judge"]
+    for t in data["turns"]:
+        assert {"role", "agent", "model", "round", "text", "thinking", "input_tokens", "output_tokens",
+                "duration_s"} <= set(t)
+        assert t["model"] == "smollm2:135m@embedded" and t["output_tokens"] > 0
+    assert "round 1 · proponent" in proc.stderr  # live turns go to stderr with --json
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["debate", "configs/embedded/adversarial.yaml", "no-such-scenario"], "unknown scenario id 'no-such-scenario'"),
+        (["debate", "configs/embedded/adversarial.yaml", "x", "--scenarios", "nope"], "unknown scenario set"),
+        (["debate", "configs/missing.yaml", "x"], "file not found"),
+        (["graph", "configs/examples/custom-loop.yaml.nope"], "file not found"),
+        (["scenarios", "nope"], "unknown scenario set"),
+    ],
+)
+def test_cli_errors_are_one_line(args, message):
+    proc = cli(*args, timeout=60)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_unknown_model_host(tmp_path):
+    cfg = yaml.safe_load(Path("configs/paper/lightweight.yaml").read_text())
+    path = tmp_path / "l.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = cli("debate", str(path), "ubi-ai-unemployment", "--scenarios", "paper",
+               env={"OLLAMA_HOST": "http://127.0.0.1:9"}, timeout=60)
+    assert proc.returncode == 3
+    assert "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_graph_prints_mermaid_for_custom():
+    proc = cli("graph", "configs/examples/custom-loop.yaml", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "graph TD" in proc.stdout and "next_round" in proc.stdout
+
+
+def test_cli_scenarios_lists_ids_first():
+    proc = cli("scenarios", "paper", timeout=60)
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 22 and lines[0].split("\t")[0] == "private-data-monitoring"
+    assert sum(line.endswith("*") for line in lines) == 15
