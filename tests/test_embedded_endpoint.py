@@ -55,7 +55,7 @@ def test_length_limit_reports_done_reason_length(embedded):
 
 
 class Rating(BaseModel):
-    reason: str = Field(max_length=200)
+    reason: str = Field(max_length=120)
     score: int = Field(ge=1, le=7)
 
 

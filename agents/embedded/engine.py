@@ -31,6 +31,8 @@ class EngineRequest:
     top_p: float | None = None
     seed: int | None = None
     repeat_penalty: float | None = None
+    repeat_last_n: int | None = None
+    top_k: int | None = None
     stop: list[str] | None = None
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
@@ -62,7 +64,7 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"messages": req.messages}
     if req.max_tokens is not None:
         body["max_tokens"] = req.max_tokens
-    for name in ("temperature", "top_p", "seed", "repeat_penalty"):
+    for name in ("temperature", "top_p", "seed", "repeat_penalty", "repeat_last_n", "top_k"):
         value = getattr(req, name)
         if value is not None:
             body[name] = value

@@ -29,6 +29,12 @@ from agents.embedded.engine import (
 
 API_VERSION = "0.12.0"
 
+# Ollama's sampling defaults (llama.cpp's own differ: no repeat penalty). Requests that leave an
+# option out get what a real Ollama would use, so behaviour matches across the two backends.
+OLLAMA_DEFAULT_OPTIONS: dict[str, Any] = {
+    "temperature": 0.8, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1, "repeat_last_n": 64,
+}
+
 
 @dataclass
 class ServedModel:
@@ -69,6 +75,7 @@ def _engine_request(body: dict[str, Any]) -> EngineRequest:
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise BadRequest("options must be an object")
+    options = {**OLLAMA_DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
     fmt = body.get("format")
     schema: dict[str, Any] | None = None
     json_object = False
@@ -87,10 +94,12 @@ def _engine_request(body: dict[str, Any]) -> EngineRequest:
         return EngineRequest(
             messages=clean,
             max_tokens=max_tokens,
-            temperature=None if options.get("temperature") is None else float(options["temperature"]),
-            top_p=None if options.get("top_p") is None else float(options["top_p"]),
+            temperature=float(options["temperature"]),
+            top_p=float(options["top_p"]),
             seed=None if options.get("seed") is None else int(options["seed"]),
-            repeat_penalty=None if options.get("repeat_penalty") is None else float(options["repeat_penalty"]),
+            repeat_penalty=float(options["repeat_penalty"]),
+            repeat_last_n=int(options["repeat_last_n"]),
+            top_k=int(options["top_k"]),
             stop=stop or None,
             json_schema=schema,
             json_object=json_object,
