@@ -198,6 +198,51 @@ def debate_cmd(
         print(json.dumps(transcript_json(outcome, cfg, scenario), indent=2))
 
 
+rubric_app = typer.Typer(help="Rubric tools.", no_args_is_help=True)
+app.add_typer(rubric_app, name="rubric")
+
+
+@rubric_app.command("lint")
+def rubric_lint(path: Annotated[Path, typer.Argument(help="rubric YAML")]) -> None:
+    """Check a rubric: scale, weights, anchors (missing, overlapping, out of scale), duplicate ids."""
+    from rubric.schema import lint_rubric, load_rubric
+
+    problems = lint_rubric(path)
+    if problems:
+        raise UserError("\n".join(problems))
+    rubric = load_rubric(path)
+    out.print(f"{path}: ok ({rubric.label}, {len(rubric.criteria)} criteria, scale "
+              f"{rubric.scale.min}-{rubric.scale.max})")
+
+
+@app.command("judge")
+def judge_cmd(
+    transcript: Annotated[Path | None, typer.Option(help="a transcript JSON (`debatelab debate --json`)")] = None,
+    experiment: Annotated[str | None, typer.Option(help="judge every unjudged debate of this experiment")] = None,
+    rubric: Annotated[str, typer.Option(help="rubric id or YAML path")] = "alignment-7",
+    judge: Annotated[list[str] | None, typer.Option(help="judge model TAG[@HOST] (repeatable)")] = None,
+    samples: Annotated[int, typer.Option(min=1, max=20, help="samples per judge")] = 1,
+    permute: Annotated[bool, typer.Option(help="shuffle speaker order in samples after the first")] = True,
+    strict: Annotated[bool, typer.Option(help="refuse a judge whose model family also debated")] = False,
+    fail_on_unscored: Annotated[bool, typer.Option(help="exit non-zero if every criterion is unscored")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print the judgments as JSON")] = False,
+    checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
+    db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = Path("results.db"),
+) -> None:
+    """Score a transcript (or an experiment's debates) with a rubric, per criterion, never inventing a score."""
+    from debatelab.judge_cli import judge_experiment, judge_transcript_file
+
+    judges = judge or ["smollm2:135m@embedded"]
+    if (transcript is None) == (experiment is None):
+        raise UserError("give exactly one of --transcript FILE or --experiment NAME")
+    if transcript is not None:
+        judge_transcript_file(transcript, rubric, judges, samples=samples, permute=permute, strict=strict,
+                              fail_on_unscored=fail_on_unscored, json_out=json_out, checkpoints=checkpoints)
+    else:
+        judge_experiment(experiment, rubric, judges, samples=samples, permute=permute, strict=strict,
+                         db=db, checkpoints=checkpoints, json_out=json_out)
+
+
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     import httpx

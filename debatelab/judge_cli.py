@@ -1,0 +1,110 @@
+"""The `debatelab judge` command's work: load, preflight, judge each (judge, sample), report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agents.chat_model import make_chat_model, resolve_host
+from agents.model_spec import ModelSpec
+from agents.preflight import require_models
+from debatelab.checkpoints import open_checkpointer
+from debatelab.errors import UserError
+from debatelab.judge_runner import JudgmentOutcome, family_overlap_warning, load_transcript, run_judgment
+from debatelab.reliability import ScoreRow, reliability_summary
+from rubric.schema import Rubric, load_rubric
+
+err = Console(stderr=True)
+out = Console()
+
+
+def parse_judges(judges: list[str]) -> list[ModelSpec]:
+    specs = []
+    for j in judges:
+        try:
+            specs.append(ModelSpec.parse(j, temperature=0.0, seed=0))
+        except ValueError as exc:
+            raise UserError(f"--judge {j!r}: {exc}") from None
+    return specs
+
+
+def check_families(specs: list[ModelSpec], transcripts: list[Any], strict: bool) -> None:
+    for spec in specs:
+        for t in transcripts:
+            warning = family_overlap_warning(spec, t)
+            if warning and strict:
+                raise UserError(warning.replace(" (use --strict to refuse)", "; --strict refuses this judge"))
+            if warning:
+                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+                break
+
+
+def rows_of(outcomes: list[JudgmentOutcome]) -> list[ScoreRow]:
+    return [ScoreRow(o.debate_id, o.judge, o.sample, o.permuted, c["criterion"], c["score"])
+            for o in outcomes for c in o.criteria]
+
+
+def print_judgment(o: JudgmentOutcome, rubric: Rubric) -> None:
+    table = Table(title=f"{o.debate_id} · judge {o.judge} · sample {o.sample}"
+                        f"{' (permuted)' if o.permuted else ''} · {rubric.label}")
+    for col in ("criterion", "score", "reasons / unscored reason"):
+        table.add_column(col)
+    for c in o.criteria:
+        score = "[red]unscored[/red]" if c["score"] is None else str(c["score"])
+        table.add_row(c["criterion"], score, (c["unscored_reason"] or c["rationale"] or "")[:160])
+    overall = "unscored (a criterion is unscored)" if o.overall is None else f"{o.overall:.2f}"
+    table.caption = f"overall: {overall}"
+    err.print(table)
+
+
+def judge_transcript_file(path: Path, rubric_name: str, judges: list[str], *, samples: int, permute: bool,
+                          strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path) -> None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); give a transcript JSON") from None
+    transcript = load_transcript(data, str(path))
+    rubric = load_rubric(rubric_name)
+    specs = parse_judges(judges)
+    check_families(specs, [transcript], strict)
+    require_models(specs, resolve_host)
+
+    async def go() -> list[JudgmentOutcome]:
+        results = []
+        async with open_checkpointer(checkpoints) as saver:
+            for spec in specs:
+                model = make_chat_model(spec)
+                for sample in range(samples):
+                    results.append(await run_judgment(transcript, rubric, spec, model, sample=sample,
+                                                      permute=permute, checkpointer=saver))
+        return results
+
+    outcomes = asyncio.run(go())
+    for o in outcomes:
+        print_judgment(o, rubric)
+    rel = reliability_summary(rows_of(outcomes), list(range(rubric.scale.min, rubric.scale.max + 1)))
+    if json_out:
+        print(json.dumps({
+            "debate_id": transcript.debate_id, "rubric": rubric.id, "rubric_version": rubric.version,
+            "judgments": [o.as_json() for o in outcomes], "reliability": rel,
+        }, indent=2))
+    all_unscored = all(c["score"] is None for o in outcomes for c in o.criteria)
+    if all_unscored:
+        err.print("[red]every criterion is unscored[/red]; see the reasons above")
+        if fail_on_unscored:
+            raise UserError("every criterion is unscored (--fail-on-unscored)")
+
+
+def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples: int, permute: bool,
+                     strict: bool, db: Path, checkpoints: Path, json_out: bool) -> None:
+    from debatelab.experiment_judging import judge_stored_debates
+
+    judge_stored_debates(name, rubric_name, parse_judges(judges), samples=samples, permute=permute,
+                         strict=strict, db=db, checkpoints=checkpoints, json_out=json_out)

@@ -1,0 +1,118 @@
+"""Running (or resuming) one judgment on its checkpointed thread.
+
+Thread id: judge:<debate_id>:<rubric@version>:<judge>:<sample>. Re-judging with another rubric
+or judge makes new threads and new rows; it never touches the debate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import ollama
+from langchain_core.language_models import BaseChatModel
+
+from agents.model_spec import ModelSpec
+from debatelab.errors import ModelUnavailableError, UserError
+from debatelab.transcript import Transcript
+from graphs.judging import JudgeContext, compile_judging
+from rubric.schema import Rubric
+
+
+@dataclass
+class JudgmentOutcome:
+    judgment_id: str
+    debate_id: str
+    rubric: str
+    rubric_version: str
+    judge: str
+    sample: int
+    permuted: bool
+    speaker_order: list[str]
+    criteria: list[dict[str, Any]]
+    overall: float | None
+    status: str
+
+    def as_json(self) -> dict[str, Any]:
+        keys = ("criterion", "score", "unscored_reason", "rationale", "attempts")
+        return {
+            "judge": self.judge, "sample": self.sample, "permuted": self.permuted,
+            "speaker_order": self.speaker_order, "overall": self.overall,
+            "criteria": [{k: c.get(k) for k in keys} for c in self.criteria],
+        }
+
+
+def judgment_id_for(debate_id: str, rubric: Rubric, judge: str, sample: int) -> str:
+    return f"{debate_id}:{rubric.label}:{judge}:{sample}"
+
+
+def permutation_seed(debate_id: str, sample: int, permute: bool) -> int | None:
+    """Sample 0 keeps the debate's order; later samples shuffle speakers (when asked)."""
+    if not permute or sample == 0:
+        return None
+    return int(hashlib.sha256(f"{debate_id}|{sample}".encode()).hexdigest()[:8], 16)
+
+
+def family_overlap_warning(judge: ModelSpec, transcript: Transcript) -> str | None:
+    families = {ModelSpec.parse(t.model).family for t in transcript.turns if t.model}
+    if judge.family in families:
+        return (f"judge {judge.label} is of the model family '{judge.family}' that also debated in "
+                f"{transcript.debate_id}; its scores may favour its own family (use --strict to refuse)")
+    return None
+
+
+def load_transcript(data: Any, source: str) -> Transcript:
+    from pydantic import ValidationError
+
+    from debatelab.yamlio import describe_validation_error
+
+    try:
+        return Transcript.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(
+            f"{describe_validation_error(source, exc)}; this is not a debate transcript - "
+            f"give the JSON that `debatelab debate --json` prints"
+        ) from None
+
+
+async def run_judgment(
+    transcript: Transcript, rubric: Rubric, judge: ModelSpec, model: BaseChatModel, *,
+    checkpointer: Any, sample: int = 0, permute: bool = True, anonymise: bool = True,
+    max_attempts: int = 3,
+) -> JudgmentOutcome:
+    graph = compile_judging(checkpointer)
+    jid = judgment_id_for(transcript.debate_id, rubric, judge.label, sample)
+    cfg: dict[str, Any] = {"configurable": {"thread_id": f"judge:{jid}"}, "recursion_limit": 40}
+    snapshot = await graph.aget_state(cfg)
+    seed = permutation_seed(transcript.debate_id, sample, permute)
+    if snapshot.next:
+        status, graph_input = "resumed", None
+    elif snapshot.values.get("scores"):
+        status, graph_input = "already_finished", None
+    else:
+        status = "finished"
+        graph_input = {
+            "judgment_id": jid, "transcript": transcript.model_dump(), "rubric": rubric.model_dump(),
+            "anonymise": anonymise, "permutation_seed": seed, "scores": [],
+        }
+    if status != "already_finished":
+        try:
+            await graph.ainvoke(graph_input, cfg, context=JudgeContext(model=model, max_attempts=max_attempts),
+                                durability="sync")
+        except ollama.ResponseError as exc:
+            raise ModelUnavailableError(f"judge {judge.label}: {exc.error} (status {exc.status_code})") from None
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise ModelUnavailableError(
+                f"judge {judge.label} failed ({type(exc).__name__}); re-run the same command to resume judging"
+            ) from None
+    values = (await graph.aget_state(cfg)).values
+    order = {c.id: i for i, c in enumerate(rubric.criteria)}
+    criteria = sorted(values.get("scores", []), key=lambda s: order.get(s["criterion"], 99))
+    return JudgmentOutcome(
+        judgment_id=jid, debate_id=transcript.debate_id, rubric=rubric.id, rubric_version=rubric.version,
+        judge=judge.label, sample=sample, permuted=seed is not None,
+        speaker_order=values.get("speaker_order", []), criteria=criteria, overall=values.get("overall"),
+        status=status,
+    )
