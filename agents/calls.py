@@ -9,6 +9,7 @@ number of times before reporting failure.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -57,11 +58,16 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
     )
 
 
-async def call_text(model: BaseChatModel, messages: list[BaseMessage], **kwargs: Any) -> CallRecord:
-    """Invoke the model once and measure it."""
-    started = time.perf_counter()
-    reply = await model.ainvoke(messages, **kwargs)
-    return _record(reply, started)
+async def call_text(
+    model: BaseChatModel, messages: list[BaseMessage], *, limiter: asyncio.Semaphore | None = None, **kwargs: Any,
+) -> CallRecord:
+    """Invoke the model once and measure it; `limiter` caps concurrent calls to its host."""
+    if limiter is None:
+        started = time.perf_counter()
+        return _record(await model.ainvoke(messages, **kwargs), started)
+    async with limiter:
+        started = time.perf_counter()
+        return _record(await model.ainvoke(messages, **kwargs), started)
 
 
 def parse_structured(text: str, schema: type[S]) -> S:
@@ -95,7 +101,7 @@ def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChat
 
 async def call_structured(
     model: BaseChatModel, messages: list[BaseMessage], schema: type[S], *, max_attempts: int = 3,
-    min_output_tokens: int | None = None,
+    min_output_tokens: int | None = None, limiter: asyncio.Semaphore | None = None,
 ) -> StructuredResult[S]:
     """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly."""
     model = with_min_output_tokens(model, min_output_tokens)
@@ -103,7 +109,7 @@ async def call_structured(
     calls: list[CallRecord] = []
     failure = "no attempt made"
     for attempt in range(1, max_attempts + 1):
-        record = await call_text(model, messages, format=json_schema)
+        record = await call_text(model, messages, limiter=limiter, format=json_schema)
         calls.append(record)
         if record.done_reason == "length":
             failure = f"reply cut by the token limit after {record.output_tokens} tokens"

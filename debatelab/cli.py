@@ -243,6 +243,167 @@ def judge_cmd(
                          db=db, checkpoints=checkpoints, json_out=json_out)
 
 
+def _run_and_report(experiment_file: Path, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+                    out_dir: Path | None):  # noqa: ANN202
+    import asyncio
+    import json
+
+    from debatelab.experiment import load_experiment
+    from debatelab.progress import RunProgress
+    from debatelab.report import write_report
+    from debatelab.runner import run_experiment
+    from debatelab.stats import analyse
+    from debatelab.store import Store
+    from debatelab.summary import print_summary
+
+    exp = load_experiment(experiment_file)
+    store = Store.open(db)
+    try:
+        with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            summary = asyncio.run(run_experiment(exp, store, checkpoints, progress))
+        analysis = write_report(store, exp.name, out_dir) if out_dir else analyse(store, exp.name)
+    except KeyboardInterrupt:
+        console.print(f"interrupted at a clean boundary; finished debates and judgments are saved. Resume with: "
+                      f"debatelab run {experiment_file} --db {db} --checkpoints {checkpoints}")
+        raise SystemExit(130) from None
+    finally:
+        store.close()
+    if json_out:
+        print(json.dumps({"experiment": exp.name, "debates_total": summary.debates_total,
+                          "debates_run": summary.debates_done, "debates_skipped": summary.debates_skipped,
+                          "failed": summary.failed, "judgments": summary.judgments, "calls": summary.calls,
+                          "wall_s": summary.wall_s, "analysis": analysis}, default=str))
+    elif not quiet:
+        print_summary(out, analysis, summary)
+    return summary, analysis
+
+
+@app.command("run")
+def run_cmd(
+    experiment: Annotated[Path, typer.Argument(help="experiment YAML (configs/experiments/...)")],
+    db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
+    checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
+    report: Annotated[Path | None, typer.Option("--report", help="also write the report into this folder")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+) -> None:
+    """Run an experiment (debates, then judging); re-running resumes and skips finished work."""
+    summary, _ = _run_and_report(experiment, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=report)
+    if summary.failed:
+        raise typer.Exit(4)
+
+
+@app.command("demo")
+def demo_cmd(
+    db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
+    checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
+    out_dir: Annotated[Path, typer.Option("--out", help="report folder")] = Path("reports/demo"),
+) -> None:
+    """Run the demo experiment on the embedded model end to end: debates, judging, report."""
+    import os
+
+    from agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
+    from debatelab.experiment import PROJECT_ROOT, load_experiment
+
+    experiment_file = PROJECT_ROOT / "configs" / "experiments" / "demo.yaml"
+    endpoint = None
+    if not os.environ.get(ENV_HOST):
+        parallel = load_experiment(experiment_file).concurrency.get("embedded", 2)
+        console.print(f"starting the embedded endpoint (SmolLM2-135M, {parallel} slots)...")
+        endpoint = EmbeddedEndpoint(parallel=parallel)
+        os.environ[ENV_HOST] = endpoint.start()
+    try:
+        summary, _ = _run_and_report(experiment_file, db, checkpoints, quiet=False, json_out=False, out_dir=out_dir)
+    finally:
+        if endpoint:
+            endpoint.stop()
+            os.environ.pop(ENV_HOST, None)
+    out.print(f"report: {out_dir / 'report.html'} (and report.md); results: {db}")
+    if summary.failed:
+        raise typer.Exit(4)
+
+
+@app.command("report")
+def report_cmd(
+    experiment: Annotated[str, typer.Argument(help="experiment name (see `debatelab status`)")],
+    db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder (default reports/EXPERIMENT)")] = None,
+    permutation: Annotated[bool, typer.Option(help="paired permutation test instead of Wilcoxon")] = False,
+    rubric_version: Annotated[str | None, typer.Option(help="rubric version to report (default: most used)")] = None,
+) -> None:
+    """Write Markdown + self-contained HTML (tables, plots, transcripts) from the store. Calls no model."""
+    from debatelab.report import write_report
+    from debatelab.store import Store
+    from debatelab.summary import print_summary
+
+    store = Store.open(db, create=False)
+    target = out_dir or Path("reports") / experiment
+    analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",
+                            rubric_version=rubric_version)
+    print_summary(out, analysis)
+    out.print(f"report: {target / 'report.html'} and {target / 'report.md'}")
+
+
+@app.command("status")
+def status_cmd(db: Annotated[Path, typer.Option(help="results database")] = Path("results.db")) -> None:
+    """List experiments with their debates done/running/failed and judgments."""
+    from rich.table import Table
+
+    from debatelab.store import Store
+
+    store = Store.open(db, create=False)
+    rows = store.query(
+        "select e.name, e.kind, "
+        "(select count(*) from debates d where d.experiment = e.name and d.status = 'finished') as finished, "
+        "(select count(*) from debates d where d.experiment = e.name and d.status = 'running') as running, "
+        "(select count(*) from debates d where d.experiment = e.name and d.status = 'failed') as failed, "
+        "(select count(*) from judgments j where j.experiment = e.name) as judgments, "
+        "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored "
+        "from experiments e order by e.updated_at desc")
+    table = Table(title=f"experiments in {db}")
+    for col in ("experiment", "kind", "finished", "running/interrupted", "failed", "judgments", "unscored criteria"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], str(r["finished"]), str(r["running"]), str(r["failed"]),
+                      str(r["judgments"]), str(r["unscored"]))
+    out.print(table)
+
+
+@app.command("import-paper")
+def import_paper_cmd(
+    file: Annotated[Path, typer.Argument(help="the study's results JSON (e.g. full_experiment_results.json)")],
+    db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
+    name: Annotated[str, typer.Option(help="experiment name to import as")] = "paper-2509.00091",
+) -> None:
+    """Import the study's released results as an experiment, to judge and report like our own."""
+    from debatelab.paper_import import import_paper
+    from debatelab.store import Store
+
+    store = Store.open(db)
+    n = import_paper(file, store, name)
+    out.print(f"imported {n['debates']} debates ({n['baseline']} baseline, {n['ensemble']} ensemble, "
+              f"{n['truncated_turns']} truncated turns) as experiment '{name}' into {db}")
+
+
+@app.command("export")
+def export_cmd(
+    experiment: Annotated[str, typer.Argument(help="experiment name")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
+    output: Annotated[Path | None, typer.Option("--out", help="file (default EXPERIMENT.FORMAT)")] = None,
+) -> None:
+    """Write debates with turns and scores (jsonl) or one row per score (csv) for sharing."""
+    from debatelab.export import export_experiment
+    from debatelab.store import Store
+
+    if fmt not in ("jsonl", "csv"):
+        raise UserError(f"--format {fmt!r}: use jsonl or csv")
+    store = Store.open(db, create=False)
+    target = output or Path(f"{experiment}.{fmt}")
+    n = export_experiment(store, experiment, fmt, target)
+    out.print(f"wrote {n} rows to {target}")
+
+
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     import httpx

@@ -79,6 +79,7 @@ async def run_debate(
     models: Mapping[str, BaseChatModel],
     debate_id: str,
     on_turn: TurnCallback | None = None,
+    limits: Mapping[str, Any] | None = None,
 ) -> DebateOutcome:
     """Run the debate to the end, resuming its thread if it was interrupted.
 
@@ -97,7 +98,8 @@ async def run_debate(
     new_turns: list[Turn] = []
     try:
         async for update in graph.astream(
-            graph_input, cfg, context=DebateContext(models=models), stream_mode="updates", durability="sync"
+            graph_input, cfg, context=DebateContext(models=models, limits=limits or {}),
+            stream_mode="updates", durability="sync",
         ):
             for delta in update.values():
                 for turn in (delta or {}).get("turns", []) if isinstance(delta, dict) else []:

@@ -104,7 +104,35 @@ def judge_transcript_file(path: Path, rubric_name: str, judges: list[str], *, sa
 
 def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples: int, permute: bool,
                      strict: bool, db: Path, checkpoints: Path, json_out: bool) -> None:
-    from debatelab.experiment_judging import judge_stored_debates
+    """Judge every stored debate of an experiment that this (rubric, judge, sample) has not judged."""
+    from debatelab.judging_phase import host_limiters, judge_stored
+    from debatelab.progress import RunProgress
+    from debatelab.store import Store
 
-    judge_stored_debates(name, rubric_name, parse_judges(judges), samples=samples, permute=permute,
-                         strict=strict, db=db, checkpoints=checkpoints, json_out=json_out)
+    store = Store.open(db, create=False)
+    store.require_experiment(name)
+    rubric = load_rubric(rubric_name)
+    specs = parse_judges(judges)
+    families = {m.split(":")[0].lower() for r in store.query(
+        "select distinct models from debates where experiment = :e", {"e": name}) for m in (r["models"] or "").split(",")}
+    for spec in specs:
+        if spec.family in families:
+            message = f"judge {spec.label} is of the model family '{spec.family}' that also debated in {name}"
+            if strict:
+                raise UserError(message + "; --strict refuses this judge")
+            err.print(f"[yellow]warning:[/yellow] {message}; its scores may favour its own family", highlight=False)
+    require_models(specs, resolve_host)
+
+    async def go() -> dict[str, int]:
+        async with open_checkpointer(checkpoints) as saver:
+            with RunProgress(err, enabled=not json_out) as progress:
+                return await judge_stored(store, name, rubric, specs, samples=samples, permute=permute, saver=saver,
+                                          limiter_for=host_limiters(lambda url, embedded: 2 if embedded else 1),
+                                          progress=progress)
+
+    result = asyncio.run(go())
+    if json_out:
+        print(json.dumps({"experiment": name, "rubric": rubric.id, "rubric_version": rubric.version, **result}))
+    else:
+        out.print(f"judged {result['done']} new, {result['skipped']} already judged, {result['failed']} failed "
+                  f"({rubric.label}, judges {', '.join(s.label for s in specs)})")

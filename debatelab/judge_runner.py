@@ -80,7 +80,7 @@ def load_transcript(data: Any, source: str) -> Transcript:
 async def run_judgment(
     transcript: Transcript, rubric: Rubric, judge: ModelSpec, model: BaseChatModel, *,
     checkpointer: Any, sample: int = 0, permute: bool = True, anonymise: bool = True,
-    max_attempts: int = 3,
+    max_attempts: int = 3, limiter: Any = None,
 ) -> JudgmentOutcome:
     graph = compile_judging(checkpointer)
     jid = judgment_id_for(transcript.debate_id, rubric, judge.label, sample)
@@ -99,8 +99,8 @@ async def run_judgment(
         }
     if status != "already_finished":
         try:
-            await graph.ainvoke(graph_input, cfg, context=JudgeContext(model=model, max_attempts=max_attempts),
-                                durability="sync")
+            context = JudgeContext(model=model, max_attempts=max_attempts, limiter=limiter)
+            await graph.ainvoke(graph_input, cfg, context=context, durability="sync")
         except ollama.ResponseError as exc:
             raise ModelUnavailableError(f"judge {judge.label}: {exc.error} (status {exc.status_code})") from None
         except (httpx.HTTPError, ConnectionError) as exc:

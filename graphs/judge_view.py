@@ -26,10 +26,9 @@ def neutralise(text: str) -> str:
 
 
 def mask_models(text: str, model_tags: set[str]) -> str:
-    for tag in sorted(model_tags, key=len, reverse=True):
-        for name in {tag, tag.split(":")[0]}:
-            if len(name) >= 3:
-                text = re.sub(re.escape(name), "[a model]", text, flags=re.IGNORECASE)
+    names = {n for tag in model_tags for n in (tag, tag.split(":")[0]) if len(n) >= 3}
+    for name in sorted(names, key=len, reverse=True):  # "mistral:7b" before "mistral"
+        text = re.sub(re.escape(name), "[a model]", text, flags=re.IGNORECASE)
     return text
 
 

@@ -10,8 +10,9 @@ as unscored with the reason. No default score exists anywhere in this graph.
 
 from __future__ import annotations
 
+import asyncio
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -48,13 +49,24 @@ class JudgeContext:
     model: BaseChatModel
     max_attempts: int = 3
     output_tokens: int = 320
+    limiter: asyncio.Semaphore | None = None
+    # Criteria of one judgment share a long prefix (the transcript). Scoring them one after
+    # another on one server slot reuses its prompt cache; scoring them in parallel would
+    # re-read the transcript on every slot. Raise this for servers without prefix caching.
+    criteria_in_parallel: int = 1
+    _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+
+    def gate(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.criteria_in_parallel)
+        return self._gate
 
 
 def criterion_schema(rubric: Rubric) -> type[BaseModel]:
     """Reasons first, score last; the score's range is part of the schema (and of the grammar)."""
     return create_model(
         "CriterionJudgment",
-        reasons=(str, Field(max_length=600, description="why this score, on this criterion only")),
+        reasons=(str, Field(max_length=300, description="why this score, on this criterion only")),
         score=(int, Field(ge=rubric.scale.min, le=rubric.scale.max)),
     )
 
@@ -90,10 +102,11 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
         min=rubric.scale.min, max=rubric.scale.max, anchors=_anchors_text(crit["anchors"]),
     )
     ctx = runtime.context
-    result = await call_structured(
-        ctx.model, [SystemMessage(system), HumanMessage(user)], criterion_schema(rubric),
-        max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
-    )
+    async with ctx.gate():
+        result = await call_structured(
+            ctx.model, [SystemMessage(system), HumanMessage(user)], criterion_schema(rubric),
+            max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens, limiter=ctx.limiter,
+        )
     value = result.value
     return {"scores": [{
         "criterion": crit["id"],

@@ -7,6 +7,7 @@ so the transcript order is deterministic.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ class AgentTask(TypedDict, total=False):
 
 @dataclass
 class DebateContext:
-    """Run-time context (not checkpointed): the chat model behind each agent name."""
+    """Run-time context (not checkpointed): the chat model behind each agent, and call limits."""
 
     models: Mapping[str, BaseChatModel]
+    limits: Mapping[str, asyncio.Semaphore] = field(default_factory=dict)  # agent -> its host's call limit
     extra: dict[str, Any] = field(default_factory=dict)

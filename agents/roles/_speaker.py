@@ -62,7 +62,8 @@ def speaker_node(
             round=task["round"],
             words=inst.spec.options.get("words", words),
         )
-        record = await call_text(model_for_agent(runtime, inst.agent), [HumanMessage(prompt)])
+        record = await call_text(model_for_agent(runtime, inst.agent), [HumanMessage(prompt)],
+                                 limiter=runtime.context.limits.get(inst.agent))
         turn = base_turn(inst, task, kind, seen)
         turn.update(
             text=record.text, thinking=record.thinking, input_tokens=record.input_tokens,

@@ -21,9 +21,9 @@ from agents.roles.registry import NodeFn, RoleInstance, role
 class Verdict(BaseModel):
     """Reasons before conclusions: the judge writes its rationale before it names a winner."""
 
-    rationale: str = Field(max_length=500)
+    rationale: str = Field(max_length=400)
     winner: Literal["pro", "con", "tie"]
-    recommendation: str = Field(max_length=500)
+    recommendation: str = Field(max_length=400)
     confidence_percent: int = Field(ge=0, le=100)
 
 
@@ -43,6 +43,7 @@ def aggregator(inst: RoleInstance) -> NodeFn:
         result = await call_structured(
             model_for_agent(runtime, inst.agent), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
             min_output_tokens=int(inst.spec.options.get("verdict_tokens", 512)),
+            limiter=runtime.context.limits.get(inst.agent),
         )
         last = result.calls[-1]
         turn = base_turn(inst, task, "verdict", seen)

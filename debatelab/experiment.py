@@ -1,0 +1,153 @@
+"""Experiment files: scenarios x configurations x baselines x repeats, plus judging and concurrency.
+
+    name: demo
+    scenarios: {set: alignment-v1, ids: [tr-terminal-diagnosis, he-mood-nudging-wearable]}
+    baselines: [configs/embedded/single.yaml]
+    configurations: [configs/embedded/adversarial.yaml, configs/embedded/critiqued.yaml]
+    repeats: 1
+    overrides: {rounds: 1, num_predict: 80}
+    judging: {rubric: alignment-7, judges: [smollm2:135m@embedded], samples: 1}
+    concurrency: {default: 1, embedded: 2}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from debatelab.errors import UserError
+from debatelab.yamlio import load_yaml_model
+from graphs.config import DebateConfig, load_debate_config
+from scenarios.schema import Scenario, load_scenario_set
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScenarioSelection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    set: str = "alignment-v1"
+    ids: list[str] | None = None
+    study_only: bool = Field(default=False, description="paper set: only the 15 scenarios the study used")
+    limit: int | None = Field(default=None, ge=1)
+
+
+class Overrides(BaseModel):
+    """Applied to every configuration of the experiment (rounds; model options of every agent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = Field(default=None, ge=1, le=20)
+    num_predict: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    num_ctx: int | None = Field(default=None, ge=256)
+
+
+class Judging(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rubric: str = "alignment-7"
+    judges: list[str] = Field(default_factory=lambda: ["smollm2:135m@embedded"], min_length=1)
+    samples: int = Field(default=1, ge=1, le=20)
+    permute: bool = True
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    strict: bool = False
+
+
+class Experiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    kind: Literal["debates", "questions"] = "debates"
+    scenarios: ScenarioSelection = Field(default_factory=ScenarioSelection)
+    configurations: list[str] = Field(default_factory=list, description="ensemble configuration files")
+    baselines: list[str] = Field(default_factory=list, description="single-model baseline configuration files")
+    repeats: int = Field(default=1, ge=1, le=100)
+    overrides: Overrides = Field(default_factory=Overrides)
+    judging: Judging | None = Field(default_factory=Judging)
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"default": 1, "embedded": 2},
+        description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
+    )
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    def resolve(self, path: str) -> Path:
+        """A configuration path: as given, then beside the experiment file, then in the project."""
+        candidates = [Path(path)]
+        if self._source is not None:
+            candidates.append(self._source.parent / path)
+        candidates.append(PROJECT_ROOT / path)
+        for c in candidates:
+            if c.is_file():
+                return c
+        where = f"{self._source}: " if self._source else ""
+        raise UserError(f"{where}configuration {path!r} not found (looked in the working directory, beside the "
+                        f"experiment file and in the project)")
+
+    def debate_configs(self) -> list[tuple[str, DebateConfig]]:
+        """(kind, config) for every baseline and configuration, with the experiment's overrides."""
+        from graphs.registry import build_graph
+
+        out: list[tuple[str, DebateConfig]] = []
+        seen: set[str] = set()
+        for kind, paths in (("baseline", self.baselines), ("ensemble", self.configurations)):
+            for p in paths:
+                cfg = load_debate_config(self.resolve(p))
+                ov = self.overrides
+                cfg = cfg.with_overrides(rounds=ov.rounds, num_predict=ov.num_predict, temperature=ov.temperature,
+                                         top_p=ov.top_p, num_ctx=ov.num_ctx)
+                build_graph(cfg)
+                if cfg.name in seen:
+                    raise UserError(f"{self._source}: configuration name {cfg.name!r} appears twice")
+                seen.add(cfg.name)
+                out.append((kind, cfg))
+        if not out:
+            raise UserError(f"{self._source}: field 'configurations': the experiment has no configurations or baselines")
+        return out
+
+    def scenario_list(self) -> list[Scenario]:
+        s = load_scenario_set(self.scenarios.set).select(self.scenarios.ids, study_only=self.scenarios.study_only)
+        return s[: self.scenarios.limit] if self.scenarios.limit else s
+
+    def limit_for(self, host_url: str, is_embedded: bool) -> int:
+        if host_url in self.concurrency:
+            return self.concurrency[host_url]
+        if is_embedded:
+            return self.concurrency.get("embedded", 2)
+        return self.concurrency.get("default", 1)
+
+    def spec_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    exp = load_yaml_model(Experiment, path)
+    exp._source = Path(path)
+    for name, limit in exp.concurrency.items():
+        if limit < 1:
+            raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")
+    return exp
+
+
+def repeat_config(config: DebateConfig, repeat: int) -> DebateConfig:
+    """Repeat r > 0 shifts every agent's seed, so repeats are different samples, reproducibly."""
+    if repeat == 0:
+        return config
+    data = config.model_dump(exclude_unset=True)
+    data.pop("model", None)
+    data["agents"] = {}
+    for name, agent in config.agents.items():
+        model = config.model_for(name)
+        base = model.seed if model.seed is not None else 0
+        data["agents"][name] = {**agent.model_dump(exclude_unset=True),
+                                "model": {**agent.model.model_dump(exclude_unset=True), "seed": base + 1000 * repeat}}
+    copy = DebateConfig.model_validate(data)
+    return copy

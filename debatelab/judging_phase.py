@@ -1,0 +1,140 @@
+"""Judging stored debates: every (debate, judge, sample) not yet in the store, then reliability.
+
+Used by `debatelab run` after its debates and by `debatelab judge --experiment`; transcripts are
+read back from the store, so re-judging never re-runs a debate and imported debates are judged
+like our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agents.chat_model import make_chat_model, resolve_host
+from agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.errors import UserError
+from debatelab.judge_runner import JudgmentOutcome, judgment_id_for, run_judgment
+from debatelab.progress import RunProgress
+from debatelab.reliability import ScoreRow, reliability_summary
+from debatelab.store import Store
+from debatelab.transcript import Transcript
+from rubric.schema import Rubric
+
+
+def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
+    turns = store.query("select * from turns where debate_id = :d order by idx", {"d": debate["debate_id"]})
+    return Transcript.model_validate({
+        "debate_id": debate["debate_id"], "config": debate["config"], "scenario": debate["scenario_id"],
+        "motion": debate["motion"], "turns": turns,
+    })
+
+
+def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], samples: int
+               ) -> tuple[list[tuple[dict[str, Any], ModelSpec, int]], int]:
+    """(debate, judge, sample) still to judge, and how many are already done."""
+    debates = store.query("select * from debates where experiment = :e and status = 'finished' "
+                          "order by config, scenario_id, repeat", {"e": experiment})
+    done = store.finished_judgments(experiment)
+    todo, already = [], 0
+    for judge in judges:  # grouped by judge model: one model load per judge on Ollama
+        for d in debates:
+            for s in range(samples):
+                if judgment_id_for(d["debate_id"], rubric, judge.label, s) in done:
+                    already += 1
+                else:
+                    todo.append((d, judge, s))
+    return todo, already
+
+
+def judgment_rows(experiment: str, o: JudgmentOutcome, host: str) -> tuple[dict, list[dict], list[dict]]:
+    judgment = {
+        "judgment_id": o.judgment_id, "experiment": experiment, "debate_id": o.debate_id, "rubric": o.rubric,
+        "rubric_version": o.rubric_version, "judge": o.judge, "sample": o.sample, "permuted": int(o.permuted),
+        "overall": o.overall, "n_scored": sum(c["score"] is not None for c in o.criteria),
+        "n_unscored": sum(c["score"] is None for c in o.criteria), "speaker_order": ",".join(o.speaker_order),
+        "finished_at": time.time(),
+    }
+    base = {k: judgment[k] for k in ("judgment_id", "experiment", "debate_id", "rubric", "rubric_version",
+                                      "judge", "sample", "permuted")}
+    scores = [{**base, "score_id": f"{o.judgment_id}:{c['criterion']}", "criterion": c["criterion"],
+               "score": c["score"], "unscored_reason": c["unscored_reason"], "rationale": c["rationale"],
+               "attempts": c["attempts"]} for c in o.criteria]
+    calls = [{"call_id": f"{o.judgment_id}:{c['criterion']}", "experiment": experiment, "debate_id": o.debate_id,
+              "judgment_id": o.judgment_id, "stage": "judge", "agent": "judge", "host": host,
+              "model": o.judge.split("@")[0], "calls": c.get("attempts", 1), "input_tokens": c.get("input_tokens", 0),
+              "output_tokens": c.get("output_tokens", 0), "duration_s": c.get("duration_s", 0.0), "cached": 0}
+             for c in o.criteria]
+    return judgment, scores, calls
+
+
+def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[str, Any]:
+    rows = [ScoreRow(r["debate_id"], r["judge"], r["sample"], bool(r["permuted"]), r["criterion"], r["score"])
+            for r in store.query("select * from scores where experiment = :e and rubric_version = :v",
+                                 {"e": experiment, "v": rubric.version})]
+    domain = list(range(rubric.scale.min, rubric.scale.max + 1))
+    summary = reliability_summary(rows, domain)
+    now = time.time()
+    out = []
+    for crit in [c.id for c in rubric.criteria] + ["__all__"]:
+        subset = rows if crit == "__all__" else [r for r in rows if r.criterion == crit]
+        part = reliability_summary(subset, domain)
+        out.append({"key": f"{experiment}:{rubric.label}:{crit}", "experiment": experiment, "rubric": rubric.id,
+                    "rubric_version": rubric.version, "criterion": crit,
+                    "alpha_ordinal": summary["alpha_ordinal"].get(crit) if crit != "__all__" else None,
+                    "judges": part["judges"], "flip_rate": part["flip_rate"], "flip_pairs": part["flip_pairs"],
+                    "unscored_rate": part["unscored_rate"], "criterion_judgments": part["criterion_judgments"],
+                    "computed_at": now})
+    store.write_reliability(out)
+    return summary
+
+
+async def judge_stored(
+    store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int, permute: bool,
+    saver: Any, limiter_for: Callable[[ModelSpec], asyncio.Semaphore], progress: RunProgress,
+    max_attempts: int = 3, in_flight: int = 2,
+) -> dict[str, int]:
+    """Judge what is missing. `in_flight` judgments run at once (one per server slot keeps each
+    slot's prompt cache on one transcript)."""
+    todo, already = judge_jobs(store, experiment, rubric, judges, samples)
+    progress.stage("judgments", total=len(todo) + already, done=already)
+    models = {j.label: make_chat_model(j) for j in judges}
+    hosts = {j.label: resolve_host(j) for j in judges}
+    failed: list[str] = []
+
+    slots = asyncio.Semaphore(max(1, in_flight))
+
+    async def one(debate: dict[str, Any], judge: ModelSpec, sample: int) -> None:
+        transcript = stored_transcript(store, debate)
+        try:
+            async with slots:
+                outcome = await run_judgment(transcript, rubric, judge, models[judge.label], sample=sample,
+                                             permute=permute, checkpointer=saver, max_attempts=max_attempts,
+                                             limiter=limiter_for(judge))
+        except UserError as exc:
+            failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
+            progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")
+            return
+        judgment, scores, calls = judgment_rows(experiment, outcome, hosts[judge.label])
+        store.write_judgment(judgment, scores, calls)
+        progress.count_calls(sum(c["calls"] for c in calls), sum(c["output_tokens"] for c in calls))
+        progress.advance("judgments")
+
+    await asyncio.gather(*(one(d, j, s) for d, j, s in todo))
+    update_reliability(store, experiment, rubric)
+    return {"total": len(todo) + already, "skipped": already, "done": len(todo) - len(failed),
+            "failed": len(failed)}
+
+
+def host_limiters(limit_for: Callable[[str, bool], int]) -> Callable[[ModelSpec], asyncio.Semaphore]:
+    """One semaphore per resolved host URL (the Ollama queue is per host)."""
+    sems: dict[str, asyncio.Semaphore] = {}
+
+    def get(spec: ModelSpec) -> asyncio.Semaphore:
+        url = resolve_host(spec)
+        if url not in sems:
+            sems[url] = asyncio.Semaphore(limit_for(url, spec.host == EMBEDDED))
+        return sems[url]
+
+    return get

@@ -1,0 +1,247 @@
+"""`debatelab report`: Markdown and one self-contained HTML page, computed from the store only.
+
+A report never calls a model; it reads the results database, runs the statistics in
+`debatelab.stats`, draws plots with matplotlib (embedded as base64 PNG), and shows every table
+with n and the number of unscored debates.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from debatelab.stats import OVERALL, analyse  # noqa: E402
+from debatelab.store import Store  # noqa: E402
+
+MAX_TRANSCRIPTS = 200
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def ci(g: dict[str, Any]) -> str:
+    if g.get("mean") is None:
+        return "—"
+    if g.get("ci_low") is None:
+        return fmt(g["mean"])
+    return f"{fmt(g['mean'])} [{fmt(g['ci_low'])}, {fmt(g['ci_high'])}]"
+
+
+def mark(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+class Table:
+    def __init__(self, title: str, headers: list[str], note: str = ""):
+        self.title, self.headers, self.note, self.rows = title, headers, note, []
+
+    def add(self, *cells: Any) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.headers) + " |",
+                 "|" + "|".join("---" for _ in self.headers) + "|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.rows]
+        if not self.rows:
+            lines.append("| " + " | ".join(["(none)"] + [""] * (len(self.headers) - 1)) + " |")
+        if self.note:
+            lines += ["", self.note]
+        return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
+        if not self.rows:
+            body = f"<tr><td colspan='{len(self.headers)}'>(none)</td></tr>"
+        note = f"<p class='note'>{html.escape(self.note)}</p>" if self.note else ""
+        return f"<h3>{html.escape(self.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plot_groups(a: dict[str, Any]) -> str | None:
+    groups = a.get("groups") or {}
+    if not groups:
+        return None
+    metrics = a["metrics"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(metrics)), 3.6))
+    width = 0.38
+    for k, (kind, color) in enumerate((("baseline", "#9aa5b1"), ("ensemble", "#3b6fd4"))):
+        if kind not in groups:
+            continue
+        means = [groups[kind][m]["mean"] or 0 for m in metrics]
+        lo = [max(0, (groups[kind][m]["mean"] or 0) - (groups[kind][m]["ci_low"] or groups[kind][m]["mean"] or 0))
+              for m in metrics]
+        hi = [max(0, (groups[kind][m]["ci_high"] or groups[kind][m]["mean"] or 0) - (groups[kind][m]["mean"] or 0))
+              for m in metrics]
+        xs = [i + (k - 0.5) * width for i in range(len(metrics))]
+        ax.bar(xs, means, width, yerr=[lo, hi], capsize=3, label=kind, color=color)
+    ax.set_xticks(range(len(metrics)), [m.replace("_", "\n") for m in metrics], fontsize=8)
+    ax.set_ylabel("mean score (95% CI)")
+    ax.legend()
+    ax.set_title("Baseline vs ensemble, overall and per criterion")
+    return png(fig)
+
+
+def plot_cost(a: dict[str, Any]) -> str | None:
+    cost = [c for c in a.get("cost", []) if c["mean_overall"] is not None]
+    if not cost:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    kinds = {e["config"]: e["kind"] for e in a.get("per_config", [])}
+    for c in cost:
+        color = "#3b6fd4" if kinds.get(c["config"]) == "ensemble" else "#9aa5b1"
+        ax.scatter(c["seconds_per_debate"], c["mean_overall"], color=color, s=40)
+        ax.annotate(c["config"], (c["seconds_per_debate"], c["mean_overall"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("model seconds per debate")
+    ax.set_ylabel("mean overall score")
+    ax.set_title("Cost vs quality")
+    return png(fig)
+
+
+def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[Table]:
+    tables: list[Table] = []
+    groups = a.get("groups") or {}
+    t = Table("Ensembles vs single-model baselines (the paper's view)",
+              ["metric", "baseline mean", "n / unscored", "ensemble mean", "n / unscored", "gain %", "pairs",
+               f"p ({a['method']})", "p (Holm)", "Cohen's dz", "rank-biserial"],
+              "Pairs match an ensemble's debates with the baselines' debates on the same scenario and repeat. "
+              "* p(Holm) < 0.05, ** < 0.01. Unscored debates are counted, never filled in.")
+    for row in a.get("paper_table", []):
+        m = row["metric"]
+        b, e = groups.get("baseline", {}).get(m, {}), groups.get("ensemble", {}).get(m, {})
+        t.add(m, ci(b) if b else "—", f"{b.get('n', 0)} / {b.get('unscored', 0)}", ci(e) if e else "—",
+              f"{e.get('n', 0)} / {e.get('unscored', 0)}", fmt(row["gain_pct"], 1), row["n_pairs"],
+              fmt(row["p_value"], 3), fmt(row["p_holm"], 3) + mark(row["p_holm"]), fmt(row["cohens_dz"]),
+              fmt(row["rank_biserial"]))
+    tables.append(t)
+    t = Table("Per configuration (overall score)",
+              ["configuration", "kind", "topology", "mean [95% CI]", "n", "unscored", "diff vs baseline",
+               "p (Holm)", "note"])
+    for e in a.get("per_config", []):
+        vs = e.get("vs_baseline") or {}
+        t.add(e["config"], e["kind"], e["topology"], ci(e[OVERALL]), e[OVERALL]["n"], e[OVERALL]["unscored"],
+              fmt(vs.get("mean_diff")), fmt(vs.get("p_holm"), 3) + mark(vs.get("p_holm")), vs.get("note", ""))
+    tables.append(t)
+    t = Table("Per scenario category (overall score)",
+              ["category", "baseline mean [CI]", "n / unscored", "ensemble mean [CI]", "n / unscored"])
+    for c in a.get("per_category", []):
+        t.add(c["category"], ci(c["baseline"]), f"{c['baseline']['n']} / {c['baseline']['unscored']}",
+              ci(c["ensemble"]), f"{c['ensemble']['n']} / {c['ensemble']['unscored']}")
+    tables.append(t)
+    t = Table("Judge reliability", ["criterion", "Krippendorff's alpha (ordinal)", "judges", "flip rate",
+                                    "flip pairs", "unscored rate", "criterion judgments"],
+              "Alpha needs two or more judges and some variation; '—' means undefined, not perfect. "
+              "Flip rate: share of scores that change when the speaker order is permuted.")
+    for r in reliability:
+        t.add(r["criterion"], fmt(r["alpha_ordinal"], 3), r["judges"], fmt(r["flip_rate"], 3), r["flip_pairs"],
+              fmt(r["unscored_rate"], 3), r["criterion_judgments"])
+    tables.append(t)
+    t = Table("Cost per configuration", ["configuration", "debates", "model calls", "input tokens",
+                                         "output tokens", "model seconds", "s / debate", "mean overall"])
+    for c in a.get("cost", []):
+        t.add(c["config"], c["debates"], c["calls"], c["input_tokens"], c["output_tokens"], fmt(c["seconds"], 1),
+              fmt(c["seconds_per_debate"], 1), fmt(c["mean_overall"]))
+    tables.append(t)
+    return tables
+
+
+def transcripts(store: Store, experiment: str, rubric_version: str | None) -> tuple[list[dict[str, Any]], int]:
+    debates = store.query("select * from debates where experiment = :e and status = 'finished' "
+                          "order by config, scenario_id, repeat limit :n", {"e": experiment, "n": MAX_TRANSCRIPTS})
+    total = store.query("select count(*) as n from debates where experiment = :e and status = 'finished'",
+                        {"e": experiment})[0]["n"]
+    if not debates:
+        return [], total
+    ids = [d["debate_id"] for d in debates]
+    marks = ",".join("?" for _ in ids)
+    turns: dict[str, list] = {}
+    for t in store.db.query(f"select * from turns where debate_id in ({marks}) order by debate_id, idx", ids):
+        turns.setdefault(t["debate_id"], []).append(t)
+    overall: dict[str, list] = {}
+    for j in store.db.query(f"select debate_id, judge, sample, overall from judgments where debate_id in ({marks})"
+                            f" and rubric_version = ?", [*ids, rubric_version or ""]):
+        overall.setdefault(j["debate_id"], []).append(j)
+    for d in debates:
+        d["turn_rows"] = turns.get(d["debate_id"], [])
+        d["judgment_rows"] = overall.get(d["debate_id"], [])
+    return debates, total
+
+
+def transcripts_html(debates: list[dict[str, Any]], total: int) -> str:
+    parts = [f"<h2>Transcripts</h2><p class='note'>{len(debates)} of {total} debates shown; "
+             f"`debatelab export` writes all of them.</p>"]
+    for d in debates:
+        judged = ", ".join(f"{j['judge']}#{j['sample']}: {fmt(j['overall'])}" for j in d["judgment_rows"]) or "not judged"
+        parts.append(f"<details><summary><b>{html.escape(d['config'])}</b> · {html.escape(d['scenario_id'])} · "
+                     f"repeat {d['repeat']} · verdict {html.escape(str(d['verdict_winner']))} · {html.escape(judged)}"
+                     f"</summary><p><i>{html.escape(d['motion'] or '')}</i></p>")
+        for t in d["turn_rows"]:
+            flag = " <span class='flag'>truncated</span>" if t["truncated"] else ""
+            parts.append(f"<div class='turn'><div class='who'>round {t['round']} · {html.escape(t['agent'])} "
+                         f"({html.escape(t['role'])}, {html.escape(t['model'] or '')}){flag}</div>"
+                         f"<div class='text'>{html.escape(t['text'] or '')}</div>")
+            if t["thinking"]:
+                parts.append(f"<details class='think'><summary>thinking</summary><pre>{html.escape(t['thinking'])}"
+                             f"</pre></details>")
+            parts.append("</div>")
+        parts.append("</details>")
+    return "\n".join(parts)
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1d2430}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}th,td{border:1px solid #d6dbe1;padding:.3em .6em;
+text-align:left}th{background:#eef1f5}.note{color:#5b6673;font-size:.85em}.turn{margin:.6em 0 .6em 1em}
+.who{font-weight:600;font-size:.85em;color:#3b4a5c}.text{white-space:pre-wrap}.flag{color:#b3261e;font-size:.8em}
+details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}"""
+
+
+def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = "wilcoxon",
+                 rubric_version: str | None = None) -> dict[str, Any]:
+    """Write report.md, report.html and report.json into `out_dir`; return the analysis."""
+    store.require_experiment(experiment)
+    a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
+    reliability = store.query("select * from reliability where experiment = :e and rubric_version = :v "
+                              "order by criterion = '__all__', key", {"e": experiment, "v": a["rubric_version"] or ""})
+    tables = build_tables(a, reliability)
+    debates, total = transcripts(store, experiment, a["rubric_version"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    title = f"debatelab report: {experiment}"
+    d = a["debates"]
+    versions_note = (f" (other rubric versions in the store: {', '.join(a['rubric_versions'][1:])})"
+                     if len(a.get("rubric_versions", [])) > 1 else "")
+    head = (f"Rubric {a['rubric'] or '—'} @ {a['rubric_version'] or '—'}{versions_note}. "
+            f"Debates: {d['finished']} finished, {d['failed']} failed, {d['total']} in the store. "
+            f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.")
+    md = [f"# {title}", "", head, ""] + [t.markdown() for t in tables]
+    md.append(f"\nTranscripts: see report.html ({len(debates)} of {total} shown) or `debatelab export`.\n")
+    (out_dir / "report.md").write_text("\n".join(md), encoding="utf-8")
+    images = [img for img in (plot_groups(a), plot_cost(a)) if img]
+    body = [f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>"]
+    body += [t.html() for t in tables]
+    body += [f"<img alt='plot' src='data:image/png;base64,{img}'/>" for img in images]
+    body.append(transcripts_html(debates, total))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
+    (out_dir / "report.html").write_text(page, encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps(a, indent=2, default=str), encoding="utf-8")
+    return a

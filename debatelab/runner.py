@@ -1,0 +1,174 @@
+"""`debatelab run`: an experiment's debates, then its judgments, resumable at any point.
+
+Preflight first (every host and model), then every debate not yet finished in the store runs
+concurrently under per-host call limits, grouped by model so an Ollama host does not swap
+models back and forth. Finished debates are skipped; interrupted ones resume from their
+checkpoints; a host that dies fails only the debates that needed it, and the summary says what
+to re-run. Then judging, the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.chat_model import resolve_host
+from agents.embedded.launcher import set_embedded_parallel
+from agents.model_spec import EMBEDDED, ModelSpec
+from agents.preflight import require_models
+from debatelab.checkpoints import open_checkpointer
+from debatelab.debate_runner import DebateOutcome, chat_models_for, debate_id_for, run_debate
+from debatelab.errors import UserError
+from debatelab.experiment import Experiment, repeat_config
+from debatelab.judging_phase import host_limiters, judge_stored
+from debatelab.progress import RunProgress
+from debatelab.store import Store
+from graphs.config import DebateConfig
+from rubric.schema import load_rubric
+from scenarios.schema import Scenario
+
+
+@dataclass
+class DebateJob:
+    kind: str
+    config: DebateConfig
+    scenario: Scenario
+    repeat: int
+    debate_id: str
+
+    @property
+    def model_group(self) -> tuple[str, ...]:
+        return tuple(sorted({self.config.model_for(a).label for a in self.config.agents}))
+
+
+@dataclass
+class RunSummary:
+    experiment: str
+    debates_total: int = 0
+    debates_skipped: int = 0
+    debates_done: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    judgments: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    wall_s: float = 0.0
+
+
+def plan_debates(exp: Experiment) -> list[DebateJob]:
+    jobs = []
+    for kind, base in exp.debate_configs():
+        for scenario in exp.scenario_list():
+            for r in range(exp.repeats):
+                cfg = repeat_config(base, r)
+                jobs.append(DebateJob(kind, cfg, scenario, r, debate_id_for(exp.name, base, scenario.id, r)))
+    # Group by the set of models a debate needs: one Ollama host then loads each model once.
+    return sorted(jobs, key=lambda j: (j.model_group, j.config.name, j.scenario.id, j.repeat))
+
+
+def judge_specs(exp: Experiment) -> list[ModelSpec]:
+    if exp.judging is None:
+        return []
+    return [ModelSpec.parse(j, temperature=0.0, seed=0) for j in exp.judging.judges]
+
+
+def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "debate_id": job.debate_id, "experiment": exp.name, "config": job.config.name,
+        "config_fingerprint": job.config.fingerprint(), "kind": job.kind, "topology": job.config.topology,
+        "scenario_id": job.scenario.id, "scenario_set": exp.scenarios.set, "category": job.scenario.category,
+        "motion": job.scenario.motion, "repeat": job.repeat, "status": status, "source": "run",
+        "models": ",".join(job.model_group), **extra,
+    }
+
+
+def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, started: float
+                  ) -> tuple[dict, list[dict], list[dict]]:
+    turns = outcome.turns
+    verdict = outcome.verdict or {}
+    import json
+
+    row = debate_row(
+        exp, job, "finished", error=None, verdict_winner=verdict.get("winner"),
+        verdict_confidence=verdict.get("confidence"), verdict=json.dumps(verdict), turns=len(turns),
+        calls=sum(t.get("calls", 1) for t in turns), input_tokens=sum(t.get("input_tokens", 0) for t in turns),
+        output_tokens=sum(t.get("output_tokens", 0) for t in turns),
+        duration_s=round(sum(t.get("duration_s", 0.0) for t in turns), 3), started_at=started, finished_at=time.time(),
+    )
+    turn_rows, call_rows = [], []
+    for i, t in enumerate(turns):
+        turn_rows.append({
+            "turn_id": f"{job.debate_id}:{i:03d}", "debate_id": job.debate_id, "idx": i, "round": t["round"],
+            "role": t["role"], "agent": t["agent"], "model": t["model"], "stance": t.get("stance"),
+            "kind": t.get("kind"), "text": t.get("text", ""), "thinking": t.get("thinking", ""),
+            "input_tokens": t.get("input_tokens", 0), "output_tokens": t.get("output_tokens", 0),
+            "duration_s": t.get("duration_s", 0.0), "done_reason": t.get("done_reason"),
+            "truncated": int(t.get("done_reason") == "length"), "calls": t.get("calls", 1),
+        })
+        spec = job.config.model_for(t["agent"])
+        call_rows.append({
+            "call_id": f"{job.debate_id}:{i:03d}", "experiment": exp.name, "debate_id": job.debate_id,
+            "judgment_id": None, "stage": "debate", "agent": t["agent"], "host": resolve_host(spec),
+            "model": spec.model, "calls": t.get("calls", 1), "input_tokens": t.get("input_tokens", 0),
+            "output_tokens": t.get("output_tokens", 0), "duration_s": t.get("duration_s", 0.0), "cached": 0,
+        })
+    return row, turn_rows, call_rows
+
+
+async def run_experiment(exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress) -> RunSummary:
+    started = time.monotonic()
+    summary = RunSummary(exp.name)
+    if exp.kind != "debates":
+        raise UserError(f"{exp.source}: field 'kind': {exp.kind!r} experiments are not supported by this runner")
+    jobs = plan_debates(exp)
+    judges = judge_specs(exp)
+    rubric = load_rubric(exp.judging.rubric) if exp.judging else None
+    set_embedded_parallel(exp.concurrency.get("embedded", 2))
+    all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
+    require_models(all_specs, resolve_host)
+    store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
+                            source_file=str(exp.source or ""))
+    limiter_for = host_limiters(exp.limit_for)
+    summary.debates_total = len(jobs)
+    todo = [j for j in jobs if store.debate_status(j.debate_id) != "finished"]
+    summary.debates_skipped = len(jobs) - len(todo)
+    progress.stage("debates", total=len(jobs), done=summary.debates_skipped)
+    # At most as many debates in flight as the hosts have slots in total: more would only queue.
+    slots = asyncio.Semaphore(max(1, sum(exp.limit_for(resolve_host(s), s.host == EMBEDDED)
+                                         for s in {s.label: s for s in all_specs}.values())))
+
+    async with open_checkpointer(checkpoints) as saver:
+        async def one(job: DebateJob) -> None:
+            async with slots:
+                began = time.time()
+                store.mark_debate(debate_row(exp, job, "running", started_at=began, error=None))
+                limits = {a: limiter_for(job.config.model_for(a)) for a in job.config.agents}
+                try:
+                    outcome = await run_debate(job.config, job.scenario, checkpointer=saver,
+                                               models=chat_models_for(job.config), debate_id=job.debate_id,
+                                               limits=limits)
+                except UserError as exc:
+                    store.mark_debate(debate_row(exp, job, "failed", error=str(exc), started_at=began))
+                    summary.failed.append({"debate_id": job.debate_id, "config": job.config.name,
+                                           "scenario": job.scenario.id, "error": str(exc)})
+                    progress.log(f"[red]failed[/red] {job.config.name} / {job.scenario.id}: {exc}")
+                    return
+                row, turns, calls = finished_rows(exp, job, outcome, began)
+                store.write_finished_debate(row, turns, calls)
+                new_calls = sum(t.get("calls", 1) for t in outcome.new_turns)
+                summary.calls += new_calls
+                progress.count_calls(new_calls, sum(t.get("output_tokens", 0) for t in outcome.new_turns))
+                summary.debates_done += 1
+                progress.advance("debates")
+
+        await asyncio.gather(*(one(j) for j in todo))
+        if rubric is not None and exp.judging is not None:
+            summary.judgments = await judge_stored(
+                store, exp.name, rubric, judges, samples=exp.judging.samples, permute=exp.judging.permute,
+                saver=saver, limiter_for=limiter_for, progress=progress, max_attempts=exp.judging.max_attempts,
+                in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
+                              for j in {j_.label: j_ for j_ in judges}.values()),
+            )
+    summary.calls = progress.calls
+    summary.wall_s = round(time.monotonic() - started, 2)
+    return summary
