@@ -17,6 +17,7 @@ import ollama
 from langchain_core.language_models import BaseChatModel
 
 from agents.chat_model import make_chat_model
+from agents.model_spec import ModelSpec
 from debatelab.errors import ModelUnavailableError
 from graphs.config import DebateConfig
 from graphs.registry import compile_debate, recursion_limit
@@ -37,9 +38,12 @@ def thread_id_for(debate_id: str) -> str:
     return f"debate:{debate_id}"
 
 
-def chat_models_for(config: DebateConfig) -> dict[str, BaseChatModel]:
-    """One ChatOllama per agent, built from the agent's model spec with the config's defaults."""
-    return {agent: make_chat_model(config.model_for(agent)) for agent in config.agents}
+ModelFactory = Callable[[ModelSpec], BaseChatModel]
+
+
+def chat_models_for(config: DebateConfig, factory: ModelFactory = make_chat_model) -> dict[str, BaseChatModel]:
+    """One chat model per agent (ChatOllama in the product), from its spec with the config's defaults."""
+    return {agent: factory(config.model_for(agent)) for agent in config.agents}
 
 
 @dataclass

@@ -93,13 +93,13 @@ def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[st
 async def judge_stored(
     store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int, permute: bool,
     saver: Any, limiter_for: Callable[[ModelSpec], asyncio.Semaphore], progress: RunProgress,
-    max_attempts: int = 3, in_flight: int = 2,
+    max_attempts: int = 3, in_flight: int = 2, model_factory: Callable[[ModelSpec], Any] = make_chat_model,
 ) -> dict[str, int]:
     """Judge what is missing. `in_flight` judgments run at once (one per server slot keeps each
     slot's prompt cache on one transcript)."""
     todo, already = judge_jobs(store, experiment, rubric, judges, samples)
     progress.stage("judgments", total=len(todo) + already, done=already)
-    models = {j.label: make_chat_model(j) for j in judges}
+    models = {j.label: model_factory(j) for j in judges}
     hosts = {j.label: resolve_host(j) for j in judges}
     failed: list[str] = []
 

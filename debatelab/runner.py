@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.chat_model import resolve_host
+from agents.chat_model import make_chat_model, resolve_host
 from agents.embedded.launcher import set_embedded_parallel
 from agents.model_spec import EMBEDDED, ModelSpec
 from agents.preflight import require_models
 from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import DebateOutcome, chat_models_for, debate_id_for, run_debate
+from debatelab.debate_runner import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
 from debatelab.errors import UserError
 from debatelab.experiment import Experiment, repeat_config
 from debatelab.judging_phase import host_limiters, judge_stored
@@ -115,7 +115,11 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
     return row, turn_rows, call_rows
 
 
-async def run_experiment(exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress) -> RunSummary:
+async def run_experiment(
+    exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress, *,
+    model_factory: ModelFactory = make_chat_model, preflight: bool = True,
+) -> RunSummary:
+    """Run what is missing of `exp`. Tests inject scripted models with `model_factory` (no preflight)."""
     started = time.monotonic()
     summary = RunSummary(exp.name)
     if exp.kind != "debates":
@@ -125,7 +129,8 @@ async def run_experiment(exp: Experiment, store: Store, checkpoints: Any, progre
     rubric = load_rubric(exp.judging.rubric) if exp.judging else None
     set_embedded_parallel(exp.concurrency.get("embedded", 2))
     all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
-    require_models(all_specs, resolve_host)
+    if preflight:
+        require_models(all_specs, resolve_host)
     store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
                             source_file=str(exp.source or ""))
     limiter_for = host_limiters(exp.limit_for)
@@ -145,7 +150,8 @@ async def run_experiment(exp: Experiment, store: Store, checkpoints: Any, progre
                 limits = {a: limiter_for(job.config.model_for(a)) for a in job.config.agents}
                 try:
                     outcome = await run_debate(job.config, job.scenario, checkpointer=saver,
-                                               models=chat_models_for(job.config), debate_id=job.debate_id,
+                                               models=chat_models_for(job.config, model_factory),
+                                               debate_id=job.debate_id,
                                                limits=limits)
                 except UserError as exc:
                     store.mark_debate(debate_row(exp, job, "failed", error=str(exc), started_at=began))
@@ -166,7 +172,7 @@ async def run_experiment(exp: Experiment, store: Store, checkpoints: Any, progre
             summary.judgments = await judge_stored(
                 store, exp.name, rubric, judges, samples=exp.judging.samples, permute=exp.judging.permute,
                 saver=saver, limiter_for=limiter_for, progress=progress, max_attempts=exp.judging.max_attempts,
-                in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
+                model_factory=model_factory, in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
                               for j in {j_.label: j_ for j_ in judges}.values()),
             )
     summary.calls = progress.calls

@@ -1,0 +1,72 @@
+"""The experiment CLI: demo end to end on the embedded model, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper-2509.00091" / "sample_results.json"
+
+
+def cli(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.real_model
+def test_demo_end_to_end(embedded_env, tmp_path):
+    url, log = embedded_env
+    db, cp, out = tmp_path / "r.db", tmp_path / "cp.sqlite", tmp_path / "report"
+    proc = cli("demo", "--db", str(db), "--checkpoints", str(cp), "--out", str(out), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "overall [95% CI]" in proc.stdout and "report:" in proc.stdout
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from debates where status = 'finished'").fetchone()[0] == 6
+    assert con.execute("select count(*) from scores").fetchone()[0] == 6 * 7
+    before = len(log.read_text().splitlines())
+    again = cli("run", "configs/experiments/demo.yaml", "--db", str(db), "--checkpoints", str(cp), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert len(log.read_text().splitlines()) == before  # a re-run makes no model call
+    status = cli("status", "--db", str(db))
+    assert "demo" in status.stdout and status.returncode == 0
+    report = cli("report", "demo", "--db", str(db), "--out", str(tmp_path / "r2"))
+    assert report.returncode == 0 and (tmp_path / "r2" / "report.html").is_file()
+
+
+def test_import_paper_and_report_cli(tmp_path):
+    db = tmp_path / "p.db"
+    proc = cli("import-paper", str(SAMPLE), "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 4 debates" in proc.stdout
+    report = cli("report", "paper-2509.00091", "--db", str(db), "--out", str(tmp_path / "rep"))
+    assert report.returncode == 0, report.stderr
+    assert "lightweight" in (tmp_path / "rep" / "report.html").read_text()
+    export = cli("export", "paper-2509.00091", "--db", str(db), "--out", str(tmp_path / "p.jsonl"))
+    assert export.returncode == 0 and len((tmp_path / "p.jsonl").read_text().splitlines()) == 4
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "configs/experiments/nope.yaml"], "file not found"),
+        (["report", "nope", "--db", "/nonexistent/r.db"], "not found"),
+        (["import-paper", "pyproject.toml"], "not JSON"),
+        (["export", "x", "--format", "xml"], "use jsonl or csv"),
+    ],
+)
+def test_cli_errors(args, message):
+    proc = cli(*args)
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_foreign_database(tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table people (name text)")
+    proc = cli("status", "--db", str(other))
+    assert proc.returncode != 0 and "not a debatelab database" in proc.stderr

@@ -1,0 +1,65 @@
+"""A real experiment on the embedded model, killed with SIGKILL and run again: every debate and
+judgment completes, no row is duplicated, and no finished model call is repeated."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agents.embedded.launcher import EmbeddedEndpoint
+from tests.conftest import read_log
+
+pytestmark = pytest.mark.real_model
+
+
+def small_experiment(tmp: Path) -> Path:
+    spec = {
+        "name": "crash", "scenarios": {"set": "paper", "ids": ["ubi-ai-unemployment", "lie-to-prevent-harm"]},
+        "baselines": ["configs/embedded/single.yaml"], "configurations": ["configs/embedded/adversarial.yaml"],
+        "overrides": {"rounds": 1, "num_predict": 30},
+        "judging": {"rubric": "paper-2025", "judges": ["smollm2:135m@embedded"], "samples": 1},
+        "concurrency": {"embedded": 2},
+    }
+    path = tmp / "crash.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_killed_experiment_resumes_without_repeating_calls(tmp_path):
+    exp = small_experiment(tmp_path)
+    log = tmp_path / "requests.jsonl"
+    db, cp = tmp_path / "r.db", tmp_path / "cp.sqlite"
+    cmd = [sys.executable, "-m", "debatelab", "run", str(exp), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
+    with EmbeddedEndpoint(parallel=2, request_log=log) as url:
+        env = {**os.environ, "DEBATELAB_EMBEDDED_HOST": url}
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while len(read_log(log)) < 9 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(2)  # calls in flight at the kill finish on the server and are logged
+        killed_at = len(read_log(log))
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+        assert done.returncode == 0, done.stderr
+        total = len(read_log(log))
+    con = sqlite3.connect(db)
+    debates = con.execute("select count(*), sum(status = 'finished') from debates").fetchone()
+    assert debates == (4, 4)
+    assert con.execute("select count(*) from judgments").fetchone()[0] == 4
+    assert con.execute("select count(*), count(distinct score_id) from scores").fetchone() == (20, 20)
+    assert con.execute("select count(*), count(distinct turn_id) from turns").fetchone() == (12, 12)
+    needed = con.execute("select sum(calls) from model_calls").fetchone()[0]
+    # Up to one call per slot (2) may have been in flight at the kill; nothing finished repeats.
+    assert 0 <= total - needed <= 2, f"{total} calls for {needed} needed (killed after {killed_at})"
+    again = subprocess.run(cmd, env={**os.environ, "DEBATELAB_EMBEDDED_HOST": "http://127.0.0.1:9"},
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode != 0 and "127.0.0.1:9" in again.stderr  # preflight names the dead host
