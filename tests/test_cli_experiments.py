@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper-2509.00091" / "sample_results.json"
+SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 
 
 def cli(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:

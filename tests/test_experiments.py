@@ -25,7 +25,7 @@ from debatelab.runner import run_experiment
 from debatelab.stats import bootstrap_ci, holm, paired_test
 from debatelab.store import Store
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper-2509.00091" / "sample_results.json"
+SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 
 
 def digest(text: str) -> int:
