@@ -10,6 +10,7 @@ number of times before reporting failure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -61,7 +62,13 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
 async def call_text(
     model: BaseChatModel, messages: list[BaseMessage], *, limiter: asyncio.Semaphore | None = None, **kwargs: Any,
 ) -> CallRecord:
-    """Invoke the model once and measure it; `limiter` caps concurrent calls to its host."""
+    """Invoke the model once and measure it; `limiter` caps concurrent calls to its host.
+
+    `stream=False` asks Ollama for one response instead of a chunk per token: nobody reads the
+    tokens as they come, and parsing hundreds of chunks per call costs the event loop time that
+    other debates' calls need (bench/scaling.py).
+    """
+    kwargs.setdefault("stream", False)
     if limiter is None:
         started = time.perf_counter()
         return _record(await model.ainvoke(messages, **kwargs), started)
@@ -87,6 +94,12 @@ def parse_structured(text: str, schema: type[S]) -> S:
         raise ValueError(f"field '{loc}': {err['msg']}") from None
 
 
+@functools.cache
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """A schema class's JSON schema, computed once (pydantic rebuilds it on every call)."""
+    return schema.model_json_schema()
+
+
 def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChatModel:
     """A copy of `model` allowed at least `tokens` output tokens.
 
@@ -105,7 +118,7 @@ async def call_structured(
 ) -> StructuredResult[S]:
     """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly."""
     model = with_min_output_tokens(model, min_output_tokens)
-    json_schema = schema.model_json_schema()
+    json_schema = json_schema_of(schema)
     calls: list[CallRecord] = []
     failure = "no attempt made"
     for attempt in range(1, max_attempts + 1):

@@ -6,6 +6,9 @@ or the embedded endpoint, so the code path tested here is the one users run.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import weakref
 from typing import Any
 
 from langchain_ollama import ChatOllama
@@ -21,17 +24,41 @@ def resolve_host(spec: ModelSpec) -> str:
     return spec.host or default_ollama_host()
 
 
-def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
-    """Build a ChatOllama for `spec`.
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ChatOllama]] = weakref.WeakKeyDictionary()
 
-    The timeout goes through `client_kwargs` (ChatOllama has no timeout field and otherwise
-    waits forever) and `num_ctx` is always explicit (Ollama's default silently truncates).
+
+def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
+    """A ChatOllama for `spec`, shared by every agent with the same spec in this event loop.
+
+    Building one creates two HTTP clients and loads the CA bundle twice (~90 ms); an experiment
+    with hundreds of debates would spend longer on that than on scheduling. ChatOllama is safe
+    for concurrent calls, but its async client belongs to one event loop, hence one cache per loop.
     """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _build(spec, **overrides)
+    key = spec.model_dump_json() + json.dumps(overrides, sort_keys=True, default=str) + resolve_host(spec)
+    per_loop = _SHARED.setdefault(loop, {})
+    if key not in per_loop:
+        per_loop[key] = _build(spec, **overrides)
+    return per_loop[key]
+
+
+def _build(spec: ModelSpec, **overrides: Any) -> ChatOllama:
+    """The timeout goes through `client_kwargs` (ChatOllama has no timeout field and otherwise
+    waits forever) and `num_ctx` is always explicit (Ollama's default silently truncates)."""
+    base_url = resolve_host(spec)
+    client_kwargs: dict[str, Any] = {"timeout": spec.timeout}
+    if base_url.startswith("http://"):
+        # No TLS on a plain-HTTP host, so the CA bundle httpx loads for each client (~45 ms,
+        # twice per ChatOllama) is never used. HTTPS hosts keep full verification.
+        client_kwargs["verify"] = False
     kwargs: dict[str, Any] = {
         "model": spec.model,
-        "base_url": resolve_host(spec),
+        "base_url": base_url,
         "num_ctx": spec.num_ctx,
-        "client_kwargs": {"timeout": spec.timeout},
+        "client_kwargs": client_kwargs,
         "validate_model_on_init": False,
     }
     for name in ("temperature", "seed", "num_predict", "top_p", "stop", "repeat_penalty", "reasoning", "keep_alive"):

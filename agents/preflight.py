@@ -26,9 +26,11 @@ class ModelCheck:
 def list_host_models(url: str, timeout_s: float = 5.0) -> list[str]:
     """Tags served by an Ollama(-compatible) host; raises ModelUnavailableError if unreachable."""
     try:
-        httpx.get(f"{url}/api/version", timeout=timeout_s).raise_for_status()
-        resp = httpx.get(f"{url}/api/tags", timeout=timeout_s)
-        resp.raise_for_status()
+        # Plain HTTP uses no TLS: skip loading the CA bundle (as in agents/chat_model.py).
+        with httpx.Client(timeout=timeout_s, verify=not url.startswith("http://")) as client:
+            client.get(f"{url}/api/version").raise_for_status()
+            resp = client.get(f"{url}/api/tags")
+            resp.raise_for_status()
     except (httpx.HTTPError, OSError) as exc:
         raise ModelUnavailableError(unreachable_message(url, exc)) from None
     return [m.get("name") or m.get("model") for m in resp.json().get("models", [])]

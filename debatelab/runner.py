@@ -57,8 +57,9 @@ class RunSummary:
 
 def plan_debates(exp: Experiment) -> list[DebateJob]:
     jobs = []
+    scenarios = exp.scenario_list()
     for kind, base in exp.debate_configs():
-        for scenario in exp.scenario_list():
+        for scenario in scenarios:
             for r in range(exp.repeats):
                 cfg = repeat_config(base, r)
                 jobs.append(DebateJob(kind, cfg, scenario, r, debate_id_for(exp.name, base, scenario.id, r)))

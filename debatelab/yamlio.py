@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from debatelab.errors import UserError
 
 M = TypeVar("M", bound=BaseModel)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -19,7 +20,8 @@ def read_yaml(path: str | Path) -> Any:
     if not p.is_file():
         raise UserError(f"{p}: file not found")
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        # The C loader when libyaml is there (10x faster); both are safe loaders.
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -81,7 +81,7 @@ def custom(config: DebateConfig) -> StateGraph:
         graph.add_node(agent, build_node(agent, config), retry_policy=model_retry_policy())
 
     def first_round(state: DebateState) -> dict[str, Any]:
-        return {"round": state.get("round") or 1}
+        return {"round": 1}
 
     def next_round(state: DebateState) -> dict[str, Any]:
         return {"round": state["round"] + 1}

@@ -138,5 +138,13 @@ def build_judging_graph() -> StateGraph:
     return graph
 
 
+_COMPILED: dict[int, Any] = {}
+
+
 def compile_judging(checkpointer: Any = None) -> Any:
-    return build_judging_graph().compile(checkpointer=checkpointer, name="judging")
+    """The compiled judging graph for a checkpointer (reused: every judgment has the same shape)."""
+    compiled = _COMPILED.get(id(checkpointer))
+    if compiled is None or compiled.checkpointer is not checkpointer:
+        compiled = build_judging_graph().compile(checkpointer=checkpointer, name="judging")
+        _COMPILED[id(checkpointer)] = compiled
+    return compiled

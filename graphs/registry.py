@@ -44,9 +44,21 @@ def build_graph(config: DebateConfig) -> StateGraph:
     return builder(config)
 
 
+_COMPILED: dict[tuple[str, int], Any] = {}
+
+
 def compile_debate(config: DebateConfig, checkpointer: Any = None) -> Any:
-    """Build and compile a configuration's debate graph (with a checkpointer for real runs)."""
-    return build_graph(config).compile(checkpointer=checkpointer, name=f"debate:{config.name}")
+    """Build and compile a configuration's debate graph (with a checkpointer for real runs).
+
+    Compiling takes tens of milliseconds; an experiment runs the same configuration on many
+    threads, so compiled graphs are reused per (configuration fingerprint, checkpointer).
+    """
+    key = (f"{config.name}:{config.fingerprint()}", id(checkpointer))
+    compiled = _COMPILED.get(key)
+    if compiled is None or compiled.checkpointer is not checkpointer:
+        compiled = build_graph(config).compile(checkpointer=checkpointer, name=f"debate:{config.name}")
+        _COMPILED[key] = compiled
+    return compiled
 
 
 def recursion_limit(config: DebateConfig) -> int:

@@ -2,8 +2,9 @@
 
 A stage is a set of agents that speak in parallel (fanned out with `Send`, fanned in through
 the `turns` reducer). Stages run in order within a round; rounds repeat; after the last round
-the final agents (usually the aggregator) speak. The graph drawn by `debatelab graph` shows one
-node per agent and a gate after each stage.
+the final agents (usually the aggregator) speak. A speaker routes straight to the next stage;
+only a stage of several parallel speakers needs a join node (`after_<stage>`) so that the next
+stage starts once. Fewer supersteps means fewer checkpoints per model call (bench/overhead.py).
 """
 
 from __future__ import annotations
@@ -54,41 +55,47 @@ def staged_graph(
     for agent in speakers:
         graph.add_node(agent, build_node(agent, config), retry_policy=policy)
 
-    def open_round(state: DebateState) -> dict[str, Any]:
-        return {"round": state.get("round", 0) + 1}
-
-    graph.add_node("open_round", open_round)
-    graph.add_edge(START, "open_round")
+    def sends(state: DebateState, stage: Stage, round_no: int) -> list[Send]:
+        return [Send(a, _task(state, round_no, stage.visibility)) for a in stage.agents]
 
     def route_from(position: int):  # noqa: ANN202
-        """After stage `position` (-1 = round start): the next active stage, a new round, or the end."""
+        """After stage `position` of the current round (-1: before the first round)."""
 
         def route(state: DebateState) -> list[Send] | str:
-            r = state["round"]
-            for stage in stages[position + 1:]:
-                if stage.active(r, rounds):
-                    return [Send(a, _task(state, r, stage.visibility)) for a in stage.agents]
+            r = state.get("round", 0)
+            if r > 0:
+                for stage in stages[position + 1:]:
+                    if stage.active(r, rounds):
+                        return sends(state, stage, r)
             if r < rounds:
-                return "open_round"
-            return [Send(a, _task(state, r + 1, final.visibility)) for a in final.agents] or END
+                for stage in stages:
+                    if stage.active(r + 1, rounds):
+                        return sends(state, stage, r + 1)
+            return sends(state, final, rounds + 1) or END
 
         return route
 
     def targets_after(position: int) -> list[str]:
-        """Where the router after `position` may go: drawn by `debatelab graph`."""
+        """Where the router after `position` may go (drawn by `debatelab graph`)."""
+        if position < 0:
+            return list(stages[0].agents)
         later = [a for st in stages[position + 1:] for a in st.agents]
-        again = ["open_round"] if rounds > 1 else []
-        return later[: len(stages[position + 1].agents)] if position + 1 < len(stages) and not any(
-            st.skip_last_round for st in stages[position + 1:]
-        ) else later + again + (list(final.agents) or [END])
+        loop = list(stages[0].agents) if rounds > 1 else []
+        skipping = any(st.skip_last_round for st in stages)
+        if position + 1 < len(stages) and not skipping:
+            return later[: len(stages[position + 1].agents)]
+        return list(dict.fromkeys(later + loop + (list(final.agents) or [END])))
 
-    graph.add_conditional_edges("open_round", route_from(-1), targets_after(-1))
+    graph.add_conditional_edges(START, route_from(-1), targets_after(-1))
     for k, stage in enumerate(stages):
-        gate = f"after_{'_'.join(stage.agents)}" if len(stage.agents) <= 2 else f"after_stage_{k + 1}"
-        graph.add_node(gate, lambda state: {})
+        if len(stage.agents) == 1:
+            graph.add_conditional_edges(stage.agents[0], route_from(k), targets_after(k))
+            continue
+        join = f"after_{'_'.join(stage.agents)}" if len(stage.agents) <= 2 else f"after_stage_{k + 1}"
+        graph.add_node(join, lambda state: {})
         for agent in stage.agents:
-            graph.add_edge(agent, gate)
-        graph.add_conditional_edges(gate, route_from(k), targets_after(k))
+            graph.add_edge(agent, join)
+        graph.add_conditional_edges(join, route_from(k), targets_after(k))
     for agent in final.agents:
         graph.add_edge(agent, END)
     return graph

@@ -36,12 +36,17 @@ class Turn(TypedDict, total=False):
     calls: int
 
 
+def latest_round(current: int, new: int) -> int:
+    """Speakers report the round they spoke in; parallel speakers agree, so keep the largest."""
+    return max(current or 0, new or 0)
+
+
 class DebateState(TypedDict, total=False):
     debate_id: str
     config_name: str
     scenario: dict[str, Any]
     rounds: int
-    round: int
+    round: Annotated[int, latest_round]
     turns: Annotated[list[Turn], operator.add]
     verdict: dict[str, Any] | None
 

@@ -7,6 +7,7 @@ behind the very same HTTP server to measure scheduling without model noise.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -174,6 +175,27 @@ def _classify(exc: Exception) -> Exception:
     return exc
 
 
+def example_from_schema(schema: dict[str, Any], text: str) -> Any:
+    """A small valid instance of a JSON schema (objects, strings, numbers, enums), so structured
+    calls against the simulated engine parse like real ones."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        return example_from_schema(schema["anyOf"][0], text)
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: example_from_schema(v, text) for k, v in schema.get("properties", {}).items()}
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 0.5))
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return []
+    return text[: schema.get("maxLength", len(text))]
+
+
 class SimulatedEngine:
     """Answers `tokens` words after `latency_per_token_s` each, at most `parallel` at a time.
 
@@ -204,7 +226,9 @@ class SimulatedEngine:
                     on_delta(word + " ")
             elapsed = (time.perf_counter() - start) * 1000
         text = " ".join(words)
-        if request.json_schema is not None or request.json_object:
-            text = '{"text": "' + text + '"}'
+        if request.json_schema is not None:
+            text = json.dumps(example_from_schema(request.json_schema, text))
+        elif request.json_object:
+            text = json.dumps({"text": text})
         reason = "length" if request.max_tokens is not None and request.max_tokens <= n else "stop"
         return EngineResult(text, reason, prompt_tokens, n, 0.0, elapsed)

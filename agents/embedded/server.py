@@ -127,6 +127,9 @@ class RequestLog:
 class OllamaCompatibleServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    # socketserver's default backlog is 5: a burst of concurrent clients (a runner with many
+    # debates in flight) would see connections reset. Ollama queues up to 512 requests.
+    request_queue_size = 512
 
     def __init__(self, address: tuple[str, int], models: dict[str, ServedModel], request_log: Path | None):
         self.models = models
@@ -298,6 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "output_tokens": result.output_tokens if result else 0,
                 "done_reason": result.done_reason if result else None,
                 "duration_s": round(time.perf_counter() - started, 4),
+                "end_time": _now(),
             }
         )
 

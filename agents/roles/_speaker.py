@@ -70,7 +70,7 @@ def speaker_node(
             output_tokens=record.output_tokens, duration_s=record.duration_s,
             done_reason=record.done_reason, calls=1,
         )
-        return {"turns": [turn]}
+        return {"turns": [turn], "round": task["round"]}
 
     speak.__name__ = f"speak_{inst.agent}"
     return speak

@@ -66,7 +66,7 @@ def aggregator(inst: RoleInstance) -> NodeFn:
             duration_s=round(sum(c.duration_s for c in result.calls), 4),
             done_reason=last.done_reason, calls=len(result.calls),
         )
-        return {"turns": [turn], "verdict": verdict}
+        return {"turns": [turn], "verdict": verdict, "round": task["round"]}
 
     decide.__name__ = f"decide_{inst.agent}"
     return decide

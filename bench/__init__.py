@@ -1,0 +1,1 @@
+"""debatelab benchmarks: ratios measured side by side in one run (`python -m bench [--quick]`)."""
