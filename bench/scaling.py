@@ -37,6 +37,27 @@ def _sequential(calls: int) -> float:
     return time.perf_counter() - start
 
 
+def _floor(url: str, k: int, calls: int) -> float:
+    """The same number of bare HTTP calls, K at a time, with no framework: what the server and
+    this machine allow at best (the runner cannot beat it)."""
+    import httpx
+
+    async def go() -> float:
+        sem = asyncio.Semaphore(k)
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=k)) as client:
+            async def one(i: int) -> None:
+                async with sem:
+                    await client.post(f"{url}/api/chat", json={
+                        "model": "smollm2:135m", "stream": False, "options": {"num_predict": TOKENS},
+                        "messages": [{"role": "user", "content": f"floor {i}"}]})
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(calls)))
+            return time.perf_counter() - start
+
+    return asyncio.run(go())
+
+
 def _runner(tmp: Path, k: int, debates: int) -> tuple[float, int, int]:
     ids = ["tr-terminal-diagnosis", "he-mood-nudging-wearable", "sf-incident-disclosure", "gv-compute-licensing"]
     exp_path = write_experiment(
@@ -65,6 +86,7 @@ def run(quick: bool) -> list[Figure]:
                 t_run, calls, debates = _runner(Path(tmp), k, debates)
                 seq_calls = min(calls, 24)  # a rate: every call takes the same simulated time
                 t_seq = _sequential(seq_calls) * calls / seq_calls
+                t_floor = _floor(url, k, calls)
             finally:
                 if old is None:
                     os.environ.pop(ENV_HOST, None)
@@ -76,6 +98,8 @@ def run(quick: bool) -> list[Figure]:
             speedup >= 0.9 * k,
             detail={"calls": calls, "debates": debates, "runner_s": round(t_run, 2), "sequential_s": round(t_seq, 2),
                     "runner_calls_per_s": round(calls / t_run, 2), "sequential_calls_per_s": round(calls / t_seq, 2),
+                    "bare_http_floor_s": round(t_floor, 2), "floor_speedup": round(t_seq / t_floor, 2),
+                    "runner_vs_floor": round(t_floor / t_run, 2),
                     "simulated_latency_per_call_s": LATENCY_S * TOKENS},
         ))
     return figures
