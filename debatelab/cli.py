@@ -257,6 +257,8 @@ def _run_and_report(experiment_file: Path, db: Path, checkpoints: Path, *, quiet
     from debatelab.summary import print_summary
 
     exp = load_experiment(experiment_file)
+    if exp.kind == "questions":
+        return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir)
     store = Store.open(db)
     try:
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
@@ -276,6 +278,31 @@ def _run_and_report(experiment_file: Path, db: Path, checkpoints: Path, *, quiet
     elif not quiet:
         print_summary(out, analysis, summary)
     return summary, analysis
+
+
+def _run_questions(exp, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool, out_dir: Path | None):  # noqa: ANN001, ANN202
+    import asyncio
+    import json
+    from types import SimpleNamespace
+
+    from debatelab.progress import RunProgress
+    from debatelab.store import Store
+    from debatelab.w2s_report import print_w2s_summary, write_w2s_report
+    from debatelab.w2s_runner import run_questions
+
+    store = Store.open(db)
+    try:
+        with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            results = asyncio.run(run_questions(exp, store, checkpoints, progress))
+        if out_dir:
+            write_w2s_report(store, exp.name, out_dir)
+    finally:
+        store.close()
+    if json_out:
+        print(json.dumps(results, default=str))
+    elif not quiet:
+        print_w2s_summary(out, exp.name, results)
+    return SimpleNamespace(failed=[]), results
 
 
 @app.command("run")
@@ -338,6 +365,12 @@ def report_cmd(
 
     store = Store.open(db, create=False)
     target = out_dir or Path("reports") / experiment
+    if store.require_experiment(experiment)["kind"] == "questions":
+        from debatelab.w2s_report import print_w2s_summary, write_w2s_report
+
+        print_w2s_summary(out, experiment, write_w2s_report(store, experiment, target))
+        out.print(f"report: {target / 'report.html'} and {target / 'report.md'}")
+        return
     analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",
                             rubric_version=rubric_version)
     print_summary(out, analysis)

