@@ -391,14 +391,16 @@ def status_cmd(db: Annotated[Path, typer.Option(help="results database")] = Path
         "(select count(*) from debates d where d.experiment = e.name and d.status = 'running') as running, "
         "(select count(*) from debates d where d.experiment = e.name and d.status = 'failed') as failed, "
         "(select count(*) from judgments j where j.experiment = e.name) as judgments, "
-        "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored "
+        "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored, "
+        "(select count(*) from qa_calls q where q.experiment = e.name) as qa "
         "from experiments e order by e.updated_at desc")
     table = Table(title=f"experiments in {db}")
-    for col in ("experiment", "kind", "finished", "running/interrupted", "failed", "judgments", "unscored criteria"):
+    for col in ("experiment", "kind", "debates finished", "running/interrupted", "failed", "judgments",
+                "unscored criteria", "question calls"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["name"], r["kind"], str(r["finished"]), str(r["running"]), str(r["failed"]),
-                      str(r["judgments"]), str(r["unscored"]))
+                      str(r["judgments"]), str(r["unscored"]), str(r["qa"]))
     out.print(table)
 
 

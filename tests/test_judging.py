@@ -217,3 +217,22 @@ def test_real_judging_pass_on_embedded(embedded_env, tmp_path):
     assert len(crits) == 5
     for c in crits:
         assert (c["score"] is not None and 0 <= c["score"] <= 10) or c["unscored_reason"]
+
+
+def test_every_criterion_unscored_is_reported_and_fails_only_when_asked(tmp_path, monkeypatch, capsys):
+    from debatelab import judge_cli
+
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(TRANSCRIPT))
+    garbage = ScriptedChatModel(name="g", script=lambda p, k: "no idea, maybe 5")
+    monkeypatch.setattr(judge_cli, "make_chat_model", lambda spec: garbage)
+    monkeypatch.setattr(judge_cli, "require_models", lambda specs, resolve: [])
+    args = dict(samples=1, permute=True, strict=False, json_out=True, checkpoints=tmp_path / "cp.sqlite")
+    judge_cli.judge_transcript_file(f, "alignment-7", ["x:1@http://127.0.0.1:9"], fail_on_unscored=False, **args)
+    out = json.loads(capsys.readouterr().out)
+    crits = out["judgments"][0]["criteria"]
+    assert all(c["score"] is None and "not JSON" in c["unscored_reason"] for c in crits)
+    assert out["reliability"]["unscored_rate"] == 1.0
+    with pytest.raises(UserError, match="every criterion is unscored"):
+        judge_cli.judge_transcript_file(f, "alignment-7", ["x:1@http://127.0.0.1:9"], fail_on_unscored=True,
+                                        **{**args, "checkpoints": tmp_path / "cp2.sqlite"})
