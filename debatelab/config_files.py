@@ -8,27 +8,29 @@ from agents.model_spec import ModelSpec
 from debatelab.yamlio import read_yaml
 
 
-def _collect(node: object, found: list[ModelSpec], source: str) -> None:
-    if isinstance(node, dict):
-        model = node.get("model")
-        if isinstance(model, dict):
-            from debatelab.yamlio import validate
-
-            found.append(validate(ModelSpec, model, source))
-        elif isinstance(model, str) and ("host" in node or "@" in model or ":" in model):
-            found.append(ModelSpec.parse(model) if "@" in model else ModelSpec(model=model, host=node.get("host")))
-        for value in node.values():
-            _collect(value, found, source)
-    elif isinstance(node, list):
-        for value in node:
-            _collect(value, found, source)
-
-
 def model_specs_in_file(path: Path) -> list[ModelSpec]:
-    """Every model spec in a YAML configuration, deduplicated by (host, model)."""
-    found: list[ModelSpec] = []
-    _collect(read_yaml(path), found, str(path))
+    """Every (host, model) a debate configuration or an experiment (debaters, judges, weak and
+    strong models) would call, deduplicated."""
+    from debatelab.experiment import load_experiment
+    from graphs.config import load_debate_config
+
+    data = read_yaml(path)
+    specs: list[ModelSpec] = []
+    if isinstance(data, dict) and ("configurations" in data or "baselines" in data or "w2s" in data):
+        exp = load_experiment(path)
+        if exp.w2s is not None:
+            from debatelab.w2s_runner import strong_spec, weak_config
+
+            config = weak_config(exp)
+            specs += [config.model_for(a) for a in config.agents] + [strong_spec(exp)]
+        for _, config in exp.debate_configs() if exp.kind == "debates" else []:
+            specs += [config.model_for(a) for a in config.agents]
+        if exp.judging is not None and exp.kind == "debates":
+            specs += [ModelSpec.parse(j) for j in exp.judging.judges]
+    else:
+        config = load_debate_config(path)
+        specs += [config.model_for(a) for a in config.agents]
     unique: dict[tuple[str | None, str], ModelSpec] = {}
-    for spec in found:
+    for spec in specs:
         unique.setdefault((spec.host, spec.model), spec)
     return list(unique.values())

@@ -14,13 +14,16 @@ An unanswered question (None) is never a vote and never correct.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-Answers = Mapping[str, Sequence[str | None]]  # agent -> one letter (or None) per question
+from graphs.voting import Answers, majority_vote, weighted_vote
+
+__all__ = ["fit_samme", "majority_vote", "weighted_vote", "mcnemar", "facilitation_metrics", "accuracy"]
+
 
 
 @dataclass
@@ -57,26 +60,6 @@ def fit_samme(answers: Answers, truth: Sequence[str], n_classes: int, max_rounds
         w = w * np.exp(alpha * (~correct[best]))
         w = w / w.sum()
     return SammeFit(alphas, rounds, stopped)
-
-
-def weighted_vote(answers: Answers, weights: Mapping[str, float], letters: Sequence[str]) -> list[str | None]:
-    """Per question, the option with the largest weight sum; None when nobody (weighted) answered.
-    Ties go to the earliest letter, so results are deterministic."""
-    n = len(next(iter(answers.values()))) if answers else 0
-    out: list[str | None] = []
-    for i in range(n):
-        totals = dict.fromkeys(letters, 0.0)
-        for agent, given in answers.items():
-            letter = given[i]
-            if letter is not None and weights.get(agent, 0.0) > 0:
-                totals[letter] = totals.get(letter, 0.0) + weights[agent]
-        best = max(totals.values()) if totals else 0.0
-        out.append(next(letter for letter in totals if totals[letter] == best) if best > 0 else None)
-    return out
-
-
-def majority_vote(answers: Answers, letters: Sequence[str]) -> list[str | None]:
-    return weighted_vote(answers, dict.fromkeys(answers, 1.0), letters)
 
 
 def accuracy(pred: Sequence[str | None], truth: Sequence[str]) -> float:

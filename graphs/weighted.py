@@ -25,6 +25,7 @@ from debatelab.errors import UserError
 from graphs.config import DebateConfig
 from graphs.registry import topology
 from graphs.retry import model_retry_policy
+from graphs.voting import weighted_vote
 from scenarios.questions import Question
 
 
@@ -58,8 +59,6 @@ def _answer_node(agent: str):  # noqa: ANN202
 
 
 def combine(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
-    from debatelab.w2s import weighted_vote
-
     q = Question.model_validate(state["question"])
     answers = {a["agent"]: [a["letter"]] for a in state.get("answers", [])}
     weights = runtime.context.weights or dict.fromkeys(answers, 1.0)

@@ -112,3 +112,10 @@ def test_cli_models_lists_embedded(embedded_env):
     proc = run_cli("models", "--host", url)
     assert proc.returncode == 0, proc.stderr
     assert "smollm2:135m" in proc.stdout
+
+
+def test_cli_models_config_preflight_lists_each_model():
+    proc = run_cli("models", "--config", "configs/paper/lightweight.yaml", "--host", "http://127.0.0.1:9")
+    assert proc.returncode != 0 and "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
+    for tag in ("deepseek-r1:7b", "mistral:7b", "phi3:3.8b"):
+        assert tag in proc.stdout
