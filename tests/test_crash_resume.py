@@ -65,3 +65,23 @@ def test_kill_minus_nine_then_resume_repeats_no_finished_call(tmp_path):
             calls_needed = sum(t["calls"] for t in turns)
             # at most the one call that was in flight at the kill is repeated
             assert total - calls_needed in (0, 1), f"trial {trial}: {total} calls for {calls_needed} (kill after {before})"
+
+
+def test_two_processes_share_one_checkpoint_file(tmp_path):
+    """Two `debatelab debate` processes write the same SQLite checkpoint file at once (WAL + busy
+    timeout); both finish, and each thread resumes as finished afterwards."""
+    cfg = small_config(tmp_path)
+    cp = tmp_path / "shared.sqlite"
+    with EmbeddedEndpoint(parallel=2, simulate="0.002:10") as url:
+        env = {**os.environ, "DEBATELAB_EMBEDDED_HOST": url}
+        procs = [subprocess.Popen([sys.executable, "-m", "debatelab", "debate", str(cfg), scen, "--scenarios",
+                                   "paper", "--json", "--checkpoints", str(cp)], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for scen in ("ubi-ai-unemployment", "lie-to-prevent-harm")]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+        assert all(len(json.loads(o[0])["turns"]) == 5 for o in outs)
+        again = subprocess.run([sys.executable, "-m", "debatelab", "debate", str(cfg), "ubi-ai-unemployment",
+                                "--scenarios", "paper", "--checkpoints", str(cp)], env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert again.returncode == 0 and "already finished" in again.stdout
