@@ -75,7 +75,8 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
         judgments = judgments[judgments.rubric_version == rubric_version]
     scores = frame(
         "select debate_id, judge, sample, permuted, criterion, score from scores "
-        "where experiment = :e and rubric_version = :v", {"e": experiment, "v": rubric_version or ""})
+        "where experiment = :e and rubric_version = :v order by rowid",  # insertion = the rubric's order
+        {"e": experiment, "v": rubric_version or ""})
     calls = frame(
         "select debate_id, judgment_id, stage, model, calls, input_tokens, output_tokens, duration_s "
         "from model_calls where experiment = :e", {"e": experiment})
