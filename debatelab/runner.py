@@ -10,6 +10,7 @@ to re-run. Then judging, the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,8 +88,6 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
                   ) -> tuple[dict, list[dict], list[dict]]:
     turns = outcome.turns
     verdict = outcome.verdict or {}
-    import json
-
     row = debate_row(
         exp, job, "finished", error=None, verdict_winner=verdict.get("winner"),
         verdict_confidence=verdict.get("confidence"), verdict=json.dumps(verdict), turns=len(turns),

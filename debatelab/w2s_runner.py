@@ -10,6 +10,7 @@ rows only (`w2s_results`), and `debatelab report` renders them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from typing import Any
@@ -190,7 +191,8 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                     ex = await explain_without_letter(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
                     run.record(q, "evaluation", "strong", "explanation", 0, letter=None, text=ex.text or "",
                                unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
-                               model=strong.label, tokens=(0, ex.output_tokens), seconds=ex.duration_s, calls=ex.attempts)
+                               model=strong.label, tokens=(ex.input_tokens, ex.output_tokens), seconds=ex.duration_s,
+                               calls=ex.attempts)
                 explanation = store.query("select text from qa_calls where call_id = :c", {
                     "c": call_id(exp.name, "evaluation", q.id, "strong", "explanation")})[0]["text"]
                 strong_letter = run.stored_letter(q, "evaluation", "strong", "answer") or q.letters[0]
@@ -198,9 +200,10 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                 if w.debate_variant:
                     for s, letter in enumerate((strong_letter, distractor)):
                         if not run.has(q, "evaluation", "strong", "advocate", s):
-                            text = await advocate(strong_model, q, letter, limiter=host_sem)
-                            run.record(q, "evaluation", "strong", "advocate", s, letter=letter, text=text, unanswered=None,
-                                       model=strong.label, tokens=(0, len(text.split())), seconds=0.0, calls=1)
+                            arg = await advocate(strong_model, q, letter, limiter=host_sem)
+                            run.record(q, "evaluation", "strong", "advocate", s, letter=letter, text=arg.text,
+                                       unanswered=None, model=strong.label,
+                                       tokens=(arg.input_tokens, arg.output_tokens), seconds=arg.duration_s, calls=1)
                 for agent in facilitated:
                     if explanation and not run.has(q, "evaluation", agent, "facilitated"):
                         rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
@@ -213,7 +216,9 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         args = store.query("select sample, letter, text from qa_calls where experiment = :e and "
                                            "question_id = :q and kind = 'advocate' and split = 'evaluation' order by sample",
                                            {"e": exp.name, "q": q.id})
-                        order = args if (hash(q.id) % 2 == 0) else list(reversed(args))  # no position cue
+                        # Random but reproducible order (str hash() changes per process): no position cue.
+                        flip = int(hashlib.sha256(q.id.encode()).hexdigest(), 16) % 2
+                        order = list(reversed(args)) if flip else args
                         debate = "\n\n".join(f"Argument for option {a['letter']}:\n{a['text']}" for a in order)
                         rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
                                                     context=f"Two debaters argued for different options:\n{debate}\n",

@@ -66,4 +66,3 @@ class DebateContext:
 
     models: Mapping[str, BaseChatModel]
     limits: Mapping[str, asyncio.Semaphore] = field(default_factory=dict)  # agent -> its host's call limit
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field, create_model
 
-from agents.calls import call_structured, call_text
+from agents.calls import CallRecord, call_structured, call_text
 from agents.roles.prompting import render_template
 from scenarios.questions import Question
 
@@ -79,6 +79,7 @@ class Explanation:
     text: str | None
     attempts: int
     leaked_attempts: int
+    input_tokens: int
     output_tokens: int
     duration_s: float
 
@@ -90,20 +91,21 @@ async def explain_without_letter(
     """The strong model's explanation; an attempt that names a letter is rejected and retried.
     After `max_attempts` leaks the explanation is withheld (None), never passed on."""
     prompt = render_template("explainer", question=question.render(), words=words)
-    leaked, tokens, seconds = 0, 0, 0.0
+    leaked, tokens_in, tokens_out, seconds = 0, 0, 0, 0.0
     for attempt in range(1, max_attempts + 1):
         record = await call_text(model, [HumanMessage(prompt)], limiter=limiter)
-        tokens += record.output_tokens
+        tokens_in += record.input_tokens
+        tokens_out += record.output_tokens
         seconds += record.duration_s
         if record.text.strip() and not leaks_answer(record.text, question.letters):
-            return Explanation(record.text, attempt, leaked, tokens, seconds)
+            return Explanation(record.text, attempt, leaked, tokens_in, tokens_out, seconds)
         leaked += 1
-    return Explanation(None, max_attempts, leaked, tokens, seconds)
+    return Explanation(None, max_attempts, leaked, tokens_in, tokens_out, seconds)
 
 
 async def advocate(model: BaseChatModel, question: Question, letter: str, *, words: int = 70,
-                   limiter: asyncio.Semaphore | None = None) -> str:
+                   limiter: asyncio.Semaphore | None = None) -> CallRecord:
     """The debate variant: the strong model argues that `letter` is correct."""
     prompt = render_template("advocate", letter=letter, option=question.option_text(letter),
                              question=question.render(), words=words)
-    return (await call_text(model, [HumanMessage(prompt)], limiter=limiter)).text
+    return await call_text(model, [HumanMessage(prompt)], limiter=limiter)
