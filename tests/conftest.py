@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +33,9 @@ def embedded_env(embedded, monkeypatch: pytest.MonkeyPatch):
     url, log = embedded
     monkeypatch.setenv("DEBATELAB_EMBEDDED_HOST", url)
     return url, log
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run `debatelab ARGS` as a user would (a subprocess), with extra environment variables."""
+    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import run_cli
 
-def cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+cli = functools.partial(run_cli, timeout=300)
 
 
 @pytest.mark.real_model

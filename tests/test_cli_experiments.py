@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import functools
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+
 SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 
 
-def cli(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+cli = functools.partial(run_cli, timeout=120)
 
 
 @pytest.mark.real_model

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from agents.embedded.weights import check_gguf, parse_model_registration
 from agents.model_spec import ModelSpec
 from agents.preflight import check_models, require_models
 from debatelab.errors import ModelUnavailableError, UserError
+from tests.conftest import run_cli
 
 
 def test_parse_tag_and_host():
@@ -80,14 +79,6 @@ def test_corrupt_or_missing_gguf(tmp_path: Path):
         check_gguf(good_header, expected_sha256="0" * 64)
     with pytest.raises(UserError, match="TAG=PATH"):
         parse_model_registration("justapath.gguf")
-
-
-def run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
 
 
 def test_cli_models_dead_host_is_one_line_nonzero():
