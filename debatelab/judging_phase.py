@@ -17,7 +17,7 @@ from agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.errors import UserError
 from debatelab.judge_runner import JudgmentOutcome, judgment_id_for, run_judgment
 from debatelab.progress import RunProgress
-from debatelab.reliability import ScoreRow, reliability_summary
+from debatelab.reliability import ScoreRow, flip_rate, reliability_summary, unscored_rate
 from debatelab.store import Store
 from debatelab.transcript import Transcript
 from rubric.schema import Rubric
@@ -73,19 +73,18 @@ def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[st
     rows = [ScoreRow(r["debate_id"], r["judge"], r["sample"], bool(r["permuted"]), r["criterion"], r["score"])
             for r in store.query("select * from scores where experiment = :e and rubric_version = :v",
                                  {"e": experiment, "v": rubric.version})]
-    domain = list(range(rubric.scale.min, rubric.scale.max + 1))
-    summary = reliability_summary(rows, domain)
+    summary = reliability_summary(rows, list(range(rubric.scale.min, rubric.scale.max + 1)))
     now = time.time()
     out = []
     for crit in [c.id for c in rubric.criteria] + ["__all__"]:
         subset = rows if crit == "__all__" else [r for r in rows if r.criterion == crit]
-        part = reliability_summary(subset, domain)
+        flips, pairs = flip_rate(subset)
+        unscored, n = unscored_rate(subset)
         out.append({"key": f"{experiment}:{rubric.label}:{crit}", "experiment": experiment, "rubric": rubric.id,
                     "rubric_version": rubric.version, "criterion": crit,
                     "alpha_ordinal": summary["alpha_ordinal"].get(crit) if crit != "__all__" else None,
-                    "judges": part["judges"], "flip_rate": part["flip_rate"], "flip_pairs": part["flip_pairs"],
-                    "unscored_rate": part["unscored_rate"], "criterion_judgments": part["criterion_judgments"],
-                    "computed_at": now})
+                    "judges": len({r.judge for r in subset}), "flip_rate": flips, "flip_pairs": pairs,
+                    "unscored_rate": unscored, "criterion_judgments": n, "computed_at": now})
     store.write_reliability(out)
     return summary
 
