@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from debatelab.errors import UserError
+from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
 DEFAULT_CHECKPOINTS = Path("checkpoints/debates.sqlite")
 BUSY_TIMEOUT_S = 30.0
@@ -65,13 +66,20 @@ def _open(path: Path) -> InlineSqliteSaver:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise UserError(f"cannot open checkpoint file {path} ({exc}); pass a writable --checkpoints path") from None
-    try:
+    saver = InlineSqliteSaver(conn)
+
+    def prepare() -> None:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        saver = InlineSqliteSaver(conn)
         saver.setup()
+
+    try:
+        retry_while_locked(prepare, conn=conn, timeout_s=BUSY_TIMEOUT_S)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_lock_contention(exc):
+            raise UserError(f"checkpoint file {path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s "
+                            f"({exc}); wait for that run to finish or pass another --checkpoints path") from None
         raise UserError(
             f"{path} is not a checkpoint database ({exc}); move it away or pass another --checkpoints path"
         ) from None

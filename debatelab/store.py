@@ -18,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from debatelab.errors import UserError
+from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
 SCHEMA_VERSION = 1
 MARKER_TABLE = "debatelab_meta"
@@ -88,6 +89,8 @@ TABLES: dict[str, dict[str, Any]] = {
     },
 }
 
+BUSY_TIMEOUT_S = 30.0
+
 
 def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
     msg = str(exc)
@@ -96,6 +99,9 @@ def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
     if "disk" in msg and ("full" in msg or "I/O" in msg):
         return UserError(f"results database {path}: disk full or I/O error ({msg}); nothing was half-written, "
                          f"free space and re-run to resume")
+    if is_lock_contention(exc):
+        return UserError(f"results database {path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s "
+                         f"({msg}); wait for that run to finish or pass another --db")
     if "not a database" in msg or "malformed" in msg:
         return UserError(f"{path} is not a debatelab database ({msg}); pass another --db")
     return UserError(f"results database {path}: {msg}")
@@ -116,9 +122,9 @@ class Store:
         try:
             if create:
                 p.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(p), timeout=30)
+            conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S)
             db = sqlite_utils.Database(conn)
-            names = set(db.table_names())
+            names = set(retry_while_locked(db.table_names, conn=conn, timeout_s=BUSY_TIMEOUT_S))
             # WAL + NORMAL: a committed debate survives a kill -9 (it is in the OS cache) without
             # an fsync per transaction; only a power cut could lose the last commits.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -140,17 +146,21 @@ class Store:
 
     def _create(self) -> None:
         try:
-            with self.db.atomic():
-                for name, spec in TABLES.items():
-                    table = self.db.table(name)
-                    table.create(spec["columns"], pk=spec["pk"], if_not_exists=True)
-                    for cols in spec.get("indexes", []):
-                        table.create_index(cols, if_not_exists=True)
-                self.db.table(MARKER_TABLE).insert({"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                                                   pk="key", replace=True)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            retry_while_locked(self._create_tables, conn=self.db.conn, timeout_s=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
             raise _friendly(self.path, exc) from None
+
+    def _create_tables(self) -> None:
+        """Idempotent (IF NOT EXISTS, replace), so a retry after lock contention is safe."""
+        with self.db.atomic():
+            for name, spec in TABLES.items():
+                table = self.db.table(name)
+                table.create(spec["columns"], pk=spec["pk"], if_not_exists=True)
+                for cols in spec.get("indexes", []):
+                    table.create_index(cols, if_not_exists=True)
+            self.db.table(MARKER_TABLE).insert({"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                                               pk="key", replace=True)
+        self.db.execute("PRAGMA journal_mode=WAL")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:

@@ -79,7 +79,8 @@ def test_two_processes_share_one_checkpoint_file(tmp_path):
                                   stderr=subprocess.PIPE, text=True)
                  for scen in ("ubi-ai-unemployment", "lie-to-prevent-harm")]
         outs = [p.communicate(timeout=120) for p in procs]
-        assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+        failed = [f"exit {p.returncode}: {o[1][-1500:]}" for p, o in zip(procs, outs, strict=True) if p.returncode]
+        assert not failed, "\n".join(failed)
         assert all(len(json.loads(o[0])["turns"]) == 5 for o in outs)
         again = subprocess.run([sys.executable, "-m", "debatelab", "debate", str(cfg), "ubi-ai-unemployment",
                                 "--scenarios", "paper", "--checkpoints", str(cp)], env=env, capture_output=True,
