@@ -34,6 +34,7 @@ class CallRecord:
     duration_s: float
     done_reason: str | None
     model_name: str | None = None
+    logprobs: list[Any] | None = None  # per output token, when the call asked for them
 
 
 @dataclass
@@ -56,6 +57,7 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
         duration_s=round(time.perf_counter() - started, 4),
         done_reason=meta.get("done_reason"),
         model_name=meta.get("model_name") or meta.get("model"),
+        logprobs=meta.get("logprobs"),
     )
 
 
@@ -114,15 +116,20 @@ def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChat
 
 async def call_structured(
     model: BaseChatModel, messages: list[BaseMessage], schema: type[S], *, max_attempts: int = 3,
-    min_output_tokens: int | None = None, limiter: asyncio.Semaphore | None = None,
+    min_output_tokens: int | None = None, limiter: asyncio.Semaphore | None = None, top_logprobs: int = 0,
 ) -> StructuredResult[S]:
-    """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly."""
+    """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly.
+
+    `top_logprobs` > 0 asks the server for each output token's log-probability and that many
+    alternatives (kept on the CallRecord); servers without the feature simply omit them.
+    """
     model = with_min_output_tokens(model, min_output_tokens)
     json_schema = json_schema_of(schema)
+    extra: dict[str, Any] = {"logprobs": True, "top_logprobs": top_logprobs} if top_logprobs > 0 else {}
     calls: list[CallRecord] = []
     failure = "no attempt made"
     for attempt in range(1, max_attempts + 1):
-        record = await call_text(model, messages, limiter=limiter, format=json_schema)
+        record = await call_text(model, messages, limiter=limiter, format=json_schema, **extra)
         calls.append(record)
         if record.done_reason == "length":
             failure = f"reply cut by the token limit after {record.output_tokens} tokens"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -20,8 +22,32 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-Reply = str | dict[str, Any]
+
+@dataclass
+class WithLogprobs:
+    """A scripted reply that also carries Ollama-shaped logprobs (as when the call asked for them)."""
+
+    reply: str | dict[str, Any]
+    letter_probs: dict[str, float]
+
+
+Reply = str | dict[str, Any] | WithLogprobs
 Script = Callable[[str, dict[str, Any]], Reply]
+
+
+def letter_logprobs(text: str, letter_probs: dict[str, float]) -> list[dict[str, Any]]:
+    """Ollama-shaped logprobs for a JSON answer `text`: three tokens (before the letter, the letter
+    with `letter_probs` as its alternatives, after it), so tests can script option probabilities."""
+    at = text.rindex('"letter": "') + len('"letter": "')
+    chosen = text[at]
+
+    def tok(token: str, p: float = 1.0) -> dict[str, Any]:
+        return {"token": token, "logprob": math.log(p), "bytes": list(token.encode())}
+
+    alternatives = [tok(letter, p) for letter, p in letter_probs.items() if p > 0]
+    return [{**tok(text[:at]), "top_logprobs": []},
+            {**tok(chosen, max(letter_probs.get(chosen, 0.0), 1e-9)), "top_logprobs": alternatives},
+            {**tok(text[at + 1:]), "top_logprobs": []}]
 
 
 def _default_script(name: str) -> Script:
@@ -59,14 +85,20 @@ class ScriptedChatModel(BaseChatModel):
         prompt = "\n".join(str(m.content) for m in messages)
         script = self.script or _default_script(self.name_)
         out = script(prompt, kwargs)
-        text = json.dumps(out) if isinstance(out, dict) else str(out)
+        meta: dict[str, Any] = {"done_reason": self.done_reason, "model_name": self.name_}
+        if isinstance(out, WithLogprobs):
+            text = json.dumps(out.reply) if isinstance(out.reply, dict) else str(out.reply)
+            if kwargs.get("logprobs"):
+                meta["logprobs"] = letter_logprobs(text, out.letter_probs)
+        else:
+            text = json.dumps(out) if isinstance(out, dict) else str(out)
         with self._lock:
             self._calls.append({"prompt": prompt, "kwargs": dict(kwargs), "reply": text})
         msg = AIMessage(
             content=text,
             usage_metadata={"input_tokens": len(prompt.split()), "output_tokens": len(text.split()),
                             "total_tokens": len(prompt.split()) + len(text.split())},
-            response_metadata={"done_reason": self.done_reason, "model_name": self.name_},
+            response_metadata=meta,
         )
         return ChatResult(generations=[ChatGeneration(message=msg)])
 

@@ -81,6 +81,9 @@ class WeakToStrong(BaseModel):
     facilitate: list[str] | None = Field(default=None, description="weak agents to facilitate (default: all)")
     debate_variant: bool = True
     max_attempts: int = Field(default=3, ge=1, le=10)
+    top_logprobs: int = Field(default=10, ge=0, le=20, description=(
+        "alternatives per token to ask for, to read each weak answer's option probabilities "
+        "(EnsemW2S's probability-weighted vote); 0 = letters only"))
 
 
 class Experiment(BaseModel):

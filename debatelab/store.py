@@ -71,7 +71,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"call_id": str, "experiment": str, "split": str, "question_id": str, "agent": str, "kind": str,
                     "sample": int, "letter": str, "truth": str, "correct": int, "text": str,
                     "unanswered_reason": str, "model": str, "input_tokens": int, "output_tokens": int,
-                    "duration_s": float, "calls": int},
+                    "duration_s": float, "calls": int, "option_probs": str, "option_mass": float},
         "pk": "call_id",
         "indexes": [["experiment", "kind", "split"], ["experiment", "question_id"]],
     },
@@ -140,8 +140,8 @@ class Store:
             if not create:
                 raise UserError(f"{p} is not a debatelab database; pass another --db")
             store._create()
-        elif not set(TABLES) <= names:
-            store._create()  # a database from an earlier debatelab: add the tables it lacks
+        elif not set(TABLES) <= names or store._missing_columns():
+            store._create()  # a database from an earlier debatelab: add the tables and columns it lacks
         return store
 
     def _create(self) -> None:
@@ -150,12 +150,18 @@ class Store:
         except sqlite3.Error as exc:
             raise _friendly(self.path, exc) from None
 
+    def _missing_columns(self) -> bool:
+        return any(set(spec["columns"]) - set(self.db.table(name).columns_dict) for name, spec in TABLES.items())
+
     def _create_tables(self) -> None:
         """Idempotent (IF NOT EXISTS, replace), so a retry after lock contention is safe."""
         with self.db.atomic():
             for name, spec in TABLES.items():
                 table = self.db.table(name)
                 table.create(spec["columns"], pk=spec["pk"], if_not_exists=True)
+                for column, kind in spec["columns"].items():
+                    if column not in table.columns_dict:
+                        table.add_column(column, kind)
                 for cols in spec.get("indexes", []):
                     table.create_index(cols, if_not_exists=True)
             self.db.table(MARKER_TABLE).insert({"key": "schema_version", "value": str(SCHEMA_VERSION)},

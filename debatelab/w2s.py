@@ -3,7 +3,8 @@
 - SAMME (multi-class AdaBoost, Zhu et al. 2009), used by EnsemW2S (arXiv 2410.04571) at
   inference time: on a labelled calibration split, repeatedly pick the agent with the lowest
   weighted error e, give it alpha = ln((1-e)/e) + ln(C-1), up-weight the questions it got wrong,
-  renormalise; stop when e >= 1 - 1/C. Prediction: the option with the largest sum of alphas.
+  renormalise; stop when e >= 1 - 1/C. Prediction: the option with the largest sum of alphas, or
+  of alpha-weighted option probabilities where the backend returned log-probabilities.
 - Baselines: majority vote, accuracy-weighted vote, best single agent, self-consistency.
 - Facilitation (arXiv 2409.07335): accuracy before/after, gap recovered, flip rates.
 - McNemar's exact test for paired correctness (binomial test on the discordant pairs, scipy).
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from graphs.voting import Answers, majority_vote, weighted_vote
+from graphs.voting import Answers, majority_vote, weighted_probability_vote, weighted_vote
 
-__all__ = ["fit_samme", "majority_vote", "weighted_vote", "mcnemar", "facilitation_metrics", "accuracy"]
+__all__ = ["fit_samme", "majority_vote", "weighted_vote", "weighted_probability_vote", "mcnemar",
+           "facilitation_metrics", "accuracy"]
 
 
 

@@ -43,8 +43,12 @@ def tables(results: dict[str, Any]) -> list[Table]:
     for name, e in ev["methods"].items():
         t.add(name, acc(e), e["n"], e["unanswered"], e["calls_per_question"])
     out.append(t)
+    probs = results.get("option_probabilities") or {}
+    out[-1].note += (f" Option probabilities (from the backend's logprobs) were read for "
+                     f"{probs.get('with_probabilities', 0)} of {probs.get('evaluation_answers', 0)} weak answers; an "
+                     f"answer without them counts as probability 1 on its letter.")
     t = Table("Paired comparisons (exact McNemar on per-question correctness)",
-              ["comparison", "only SAMME right", "only other right", "p"])
+              ["comparison", "only the first right", "only the second right", "p"])
     for name, m in ev["mcnemar"].items():
         t.add(name, m["a_only"], m["b_only"], fmt(m["p_value"], 3))
     out.append(t)
@@ -84,6 +88,9 @@ def print_w2s_summary(console: Console, experiment: str, results: dict[str, Any]
     alphas = ", ".join(f"{a} {fmt(v, 2)}" for a, v in results["weights"]["samme_alpha"].items())
     console.print(f"SAMME alphas: {alphas} ({results['weights']['samme_stopped']}); "
                   f"best calibration agent: {results['best_agent']}")
+    probs = results.get("option_probabilities") or {}
+    console.print(f"option probabilities read for {probs.get('with_probabilities', 0)} of "
+                  f"{probs.get('evaluation_answers', 0)} weak answers (the rest vote with their letter)")
     if "run" in results:
         console.print(f"{results['run']['new_calls']} new model calls in {results['run']['wall_s']}s")
 

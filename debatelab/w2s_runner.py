@@ -32,6 +32,7 @@ from debatelab.w2s import (
     fit_samme,
     majority_vote,
     mcnemar,
+    weighted_probability_vote,
     weighted_vote,
 )
 from graphs.config import DebateConfig, load_debate_config
@@ -78,12 +79,13 @@ class QuestionRun:
 
     def record(self, q: Question, split: str, agent: str, kind: str, sample: int, *, letter: str | None,
                text: str, unanswered: str | None, model: str, tokens: tuple[int, int], seconds: float,
-               calls: int) -> None:
+               calls: int, option_probs: dict[str, float] | None = None, option_mass: float | None = None) -> None:
         row = {"call_id": call_id(self.exp.name, split, q.id, agent, kind, sample), "experiment": self.exp.name,
                "split": split, "question_id": q.id, "agent": agent, "kind": kind, "sample": sample, "letter": letter,
                "truth": q.answer, "correct": int(letter == q.answer) if kind not in ("explanation", "advocate") else None,
                "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],
-               "output_tokens": tokens[1], "duration_s": seconds, "calls": calls}
+               "output_tokens": tokens[1], "duration_s": seconds, "calls": calls,
+               "option_probs": json.dumps(option_probs) if option_probs else None, "option_mass": option_mass}
         with self.store.transaction() as db:
             db.table("qa_calls").upsert(row, pk="call_id")
         self.done.add(row["call_id"])
@@ -139,14 +141,16 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         cfg = {"configurable": {"thread_id": f"qa:{exp.name}:{config.fingerprint()}:{split}:{q.id}"}}
                         snap = await graph.aget_state(cfg)
                         inp = None if snap.next else {"question": q.model_dump(), "answers": []}
-                        ctx = QAContext(models=models, personas=personas, limiter=host_sem, max_attempts=w.max_attempts)
+                        ctx = QAContext(models=models, personas=personas, limiter=host_sem, max_attempts=w.max_attempts,
+                                        top_logprobs=w.top_logprobs)
                         values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
                         for a in values["answers"]:
                             if not run.has(q, split, a["agent"], "answer"):
                                 run.record(q, split, a["agent"], "answer", 0, letter=a["letter"], text=a["reason"],
                                            unanswered=a["unanswered_reason"], model=config.model_for(a["agent"]).label,
                                            tokens=(a["input_tokens"], a["output_tokens"]), seconds=a["duration_s"],
-                                           calls=a["calls"])
+                                           calls=a["calls"], option_probs=a.get("option_probs"),
+                                           option_mass=a.get("option_mass"))
                     if not run.has(q, split, "strong", "answer"):
                         rec = await answer_question(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
                         run.record(q, split, "strong", "answer", 0, letter=rec.letter, text=rec.reason,
@@ -244,6 +248,13 @@ def stored_answers(store: Store, experiment: str) -> dict[tuple[str, str, str, s
                                  "where experiment = :e", {"e": experiment})}
 
 
+def stored_option_probs(store: Store, experiment: str) -> dict[tuple[str, str, str], dict[str, float]]:
+    """(split, question, agent) -> option probabilities of the weak agents' answers, where recorded."""
+    return {(r["split"], r["question_id"], r["agent"]): json.loads(r["option_probs"])
+            for r in store.query("select split, question_id, agent, option_probs from qa_calls where experiment = :e "
+                                 "and kind = 'answer' and option_probs is not null", {"e": experiment})}
+
+
 def best_agent(answers: dict, questions: list[Question], weak: list[str]) -> str:
     def acc(agent: str) -> float:
         return sum(answers.get(("calibration", q.id, agent, "answer", 0)) == q.answer for q in questions)
@@ -264,6 +275,7 @@ def compute_results(store: Store, experiment: str, data: dict[str, list[Question
                     facilitated: list[str], best: str) -> dict[str, Any]:
     """Every method's accuracy from the stored answers (a report never needs a model)."""
     answers = stored_answers(store, experiment)
+    option_probs = stored_option_probs(store, experiment)
     cal, ev = data["calibration"], data["evaluation"]
     letters = sorted({x for q in cal + ev for x in q.letters})
     n_classes = max(len(q.options) for q in cal + ev)
@@ -285,6 +297,9 @@ def compute_results(store: Store, experiment: str, data: dict[str, list[Question
         "majority vote": majority_vote(ev_answers, letters),
         "accuracy-weighted vote": weighted_vote(ev_answers, acc_weights, letters),
         "SAMME-weighted vote": weighted_vote(ev_answers, samme.alphas, letters),
+        "SAMME-weighted option probabilities": weighted_probability_vote(
+            ev_answers, {a: [option_probs.get(("evaluation", q.id, a)) for q in ev] for a in weak}, samme.alphas,
+            letters),
         "self-consistency (best agent, equal budget)": majority_vote(
             {f"s{s}": column("evaluation", ev, best, "self_consistency", s) for s in range(k)}, letters),
     }
@@ -296,6 +311,10 @@ def compute_results(store: Store, experiment: str, data: dict[str, list[Question
     tests = {f"SAMME vs {other}": mcnemar(correct["SAMME-weighted vote"], correct[other])
              for other in ("majority vote", "accuracy-weighted vote", "best single agent",
                            "self-consistency (best agent, equal budget)")}
+    tests["SAMME option probabilities vs SAMME letters"] = mcnemar(correct["SAMME-weighted option probabilities"],
+                                                                   correct["SAMME-weighted vote"])
+    answered = sum(x is not None for a in weak for x in ev_answers[a])
+    with_probs = sum(1 for q in ev for a in weak if ("evaluation", q.id, a) in option_probs)
     strong_ev = column("evaluation", ev, "strong")
     facilitation = {}
     for a in facilitated:
@@ -315,4 +334,5 @@ def compute_results(store: Store, experiment: str, data: dict[str, list[Question
         "evaluation": {"n": len(ev), "methods": methods, "mcnemar": tests},
         "facilitation": facilitation, "explanations_withheld_for_naming_a_letter": withheld,
         "best_agent": best, "n_classes": n_classes,
+        "option_probabilities": {"evaluation_answers": answered, "with_probabilities": with_probs},
     }

@@ -4,7 +4,9 @@ per-agent weights (EnsemW2S, arXiv 2410.04571, at inference time).
     START -> answerer_1 | ... | answerer_K  (Send fan-out)  -> combine (weighted vote) -> END
 
 The weights come from the run-time context: equal weights give a majority vote; SAMME weights
-are fitted on a calibration split by the question runner (debatelab/w2s_runner.py).
+are fitted on a calibration split by the question runner (debatelab/w2s_runner.py). With
+`top_logprobs` > 0 each answer also carries its option probabilities (agents/option_probs.py),
+and the combine step sums weight x probability instead of weight per letter.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from debatelab.errors import UserError
 from graphs.config import DebateConfig
 from graphs.registry import topology
 from graphs.retry import model_retry_policy
-from graphs.voting import weighted_vote
+from graphs.voting import weighted_probability_vote
 from scenarios.questions import Question
 
 
@@ -42,6 +44,7 @@ class QAContext:
     personas: Mapping[str, str] = field(default_factory=dict)
     limiter: asyncio.Semaphore | None = None
     max_attempts: int = 3
+    top_logprobs: int = 0  # > 0: ask for logprobs and combine option probabilities
 
 
 def _answer_node(agent: str):  # noqa: ANN202
@@ -49,10 +52,11 @@ def _answer_node(agent: str):  # noqa: ANN202
         ctx = runtime.context
         q = Question.model_validate(state["question"])
         rec = await answer_question(ctx.models[agent], q, persona=ctx.personas.get(agent, ""),
-                                    limiter=ctx.limiter, max_attempts=ctx.max_attempts)
+                                    limiter=ctx.limiter, max_attempts=ctx.max_attempts, top_logprobs=ctx.top_logprobs)
         return {"answers": [{"agent": agent, "letter": rec.letter, "reason": rec.reason,
                              "unanswered_reason": rec.unanswered_reason, "input_tokens": rec.input_tokens,
-                             "output_tokens": rec.output_tokens, "duration_s": rec.duration_s, "calls": rec.calls}]}
+                             "output_tokens": rec.output_tokens, "duration_s": rec.duration_s, "calls": rec.calls,
+                             "option_probs": rec.option_probs, "option_mass": rec.option_mass}]}
 
     answer.__name__ = f"answer_{agent}"
     return answer
@@ -60,9 +64,11 @@ def _answer_node(agent: str):  # noqa: ANN202
 
 def combine(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
     q = Question.model_validate(state["question"])
-    answers = {a["agent"]: [a["letter"]] for a in state.get("answers", [])}
+    given = state.get("answers", [])
+    answers = {a["agent"]: [a["letter"]] for a in given}
+    probabilities = {a["agent"]: [a.get("option_probs")] for a in given}
     weights = runtime.context.weights or dict.fromkeys(answers, 1.0)
-    return {"prediction": weighted_vote(answers, weights, q.letters)[0]}
+    return {"prediction": weighted_probability_vote(answers, probabilities, weights, q.letters)[0]}
 
 
 def build_weighted_graph(agents: list[str]) -> StateGraph:

@@ -124,3 +124,30 @@ def test_four_concurrent_requests_complete_and_are_logged(embedded):
     assert all(r["status"] == 200 and r["output_tokens"] > 0 for r in records)
     assert {"time", "model", "messages_sha256", "prompt_tokens", "duration_s"} <= set(records[0])
     json.dumps(records)
+
+
+def test_logprobs_like_ollama_and_option_probabilities(embedded):
+    """`logprobs`/`top_logprobs` come back in Ollama's shape, per chunk when streaming, and the
+    answerer reads a distribution over the question's letters from them."""
+    from agents.roles.answerer import answer_question
+    from scenarios.questions import Question
+
+    url, _ = embedded
+    reply = chat(url, num_predict=8).invoke("Say hello.", logprobs=True, top_logprobs=3)
+    entries = reply.response_metadata["logprobs"]
+    assert "".join(e["token"] for e in entries) == reply.content
+    assert all(e["logprob"] <= 0 and 1 <= len(e["top_logprobs"]) <= 3 for e in entries)
+    chunks = list(chat(url, num_predict=8).stream("Say hello.", logprobs=True, top_logprobs=2))
+    assert any(c.response_metadata.get("logprobs") for c in chunks)
+    assert chat(url).invoke("Say hello.").response_metadata.get("logprobs") is None  # only when asked
+    with pytest.raises(ollama.ResponseError, match="top_logprobs"):
+        ollama.Client(host=url).chat(model="smollm2:135m", messages=[{"role": "user", "content": "hi"}],
+                                     top_logprobs=99)
+
+    q = Question(id="fruit", question="Which of these is a fruit?", options=["a car", "an apple", "a stone"],
+                 answer="B")
+    rec = asyncio.run(answer_question(chat(url, num_predict=120), q, top_logprobs=10))
+    assert rec.letter in q.letters
+    assert rec.option_probs is not None and set(rec.option_probs) == set(q.letters)
+    assert sum(rec.option_probs.values()) == pytest.approx(1.0)
+    assert 0 < rec.option_mass <= 1

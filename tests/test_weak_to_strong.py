@@ -15,7 +15,7 @@ import yaml
 
 from agents.model_spec import ModelSpec
 from agents.roles.answerer import leaks_answer
-from agents.testing import ScriptedChatModel
+from agents.testing import ScriptedChatModel, WithLogprobs
 from debatelab.errors import UserError
 from debatelab.experiment import load_experiment
 from debatelab.progress import RunProgress
@@ -94,8 +94,9 @@ def test_question_loader_formats_and_errors(tmp_path):
         load_questions("nope")
 
 
-def scripted_factory(calls: dict[str, int]):
-    """Weak agents answer A (right) on even question numbers only; the strong one always right."""
+def scripted_factory(calls: dict[str, int], letter_probs: dict[str, float] | None = None):
+    """Weak agents answer A (right) on even question numbers only; the strong one always right.
+    With `letter_probs`, answers also carry logprobs giving that distribution."""
 
     def factory(spec: ModelSpec) -> ScriptedChatModel:
         def script(prompt: str, kwargs: dict) -> object:
@@ -103,7 +104,8 @@ def scripted_factory(calls: dict[str, int]):
             number = int(re.search(r"Which number is (\d+)", prompt).group(1))
             if kwargs.get("format"):
                 right = spec.temperature == 0.0 or (number + (spec.seed or 0)) % 2 == 0
-                return {"reason": "because", "letter": "A" if right else "B"}
+                answer = {"reason": "because", "letter": "A" if right else "B"}
+                return WithLogprobs(answer, letter_probs) if letter_probs else answer
             return "Consider the counting order of the numbers carefully."
 
         return ScriptedChatModel(name=spec.label, script=script)
@@ -140,6 +142,45 @@ def test_runner_with_scripted_models_and_equal_budget(tmp_path, monkeypatch):
         asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", progress,
                                   model_factory=scripted_factory(calls), preflight=False))
     assert calls == again_calls  # a re-run repeats no call
+
+
+def test_runner_stores_option_probabilities_and_votes_with_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBATELAB_EMBEDDED_HOST", "http://127.0.0.1:9")
+    spec = yaml.safe_load(Path("configs/experiments/w2s-demo.yaml").read_text())
+    spec["w2s"]["calibration"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
+    spec["w2s"]["evaluation"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
+    spec["w2s"]["debate_variant"] = False
+    path = tmp_path / "w2s.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    store = Store.open(tmp_path / "w.db")
+    with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+        results = asyncio.run(run_questions(load_experiment(path), store, tmp_path / "cp.sqlite", progress,
+                                            model_factory=scripted_factory({}, {"A": 0.6, "B": 0.4}),
+                                            preflight=False))
+    rows = store.query("select option_probs, option_mass from qa_calls where kind = 'answer' and agent != 'strong'")
+    assert rows and all(json.loads(r["option_probs"]) == pytest.approx({"A": 0.6, "B": 0.4, "C": 0, "D": 0})
+                        for r in rows)
+    assert all(r["option_mass"] == pytest.approx(1.0) for r in rows)
+    assert results["option_probabilities"] == {"evaluation_answers": 12, "with_probabilities": 12}
+    # every weak agent puts 0.6 on A, so the probability vote says A wherever anyone answered
+    method = results["evaluation"]["methods"]["SAMME-weighted option probabilities"]
+    assert method["n"] == 4 and "SAMME option probabilities vs SAMME letters" in results["evaluation"]["mcnemar"]
+    # the strong model and self-consistency calls did not ask for logprobs
+    assert store.query("select count(*) as n from qa_calls where option_probs is not null and "
+                       "(agent = 'strong' or kind != 'answer')")[0]["n"] == 0
+
+
+def test_store_adds_columns_a_newer_debatelab_needs(tmp_path):
+    db = tmp_path / "old.db"
+    Store.open(db).close()
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("alter table qa_calls drop column option_probs")
+    con.commit()
+    con.close()
+    store = Store.open(db)
+    assert "option_probs" in store.db.table("qa_calls").columns_dict
 
 
 @pytest.mark.real_model

@@ -37,6 +37,8 @@ class EngineRequest:
     stop: list[str] | None = None
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
+    logprobs: bool = False
+    top_logprobs: int = 0
 
 
 @dataclass
@@ -48,9 +50,24 @@ class EngineResult:
     prompt_ms: float = 0.0
     eval_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    logprobs: list[dict[str, Any]] | None = None  # Ollama's shape, one entry per output token
 
 
-DeltaCallback = Callable[[str], None]
+# Called with each piece of text as it is generated, and that piece's logprobs when asked for.
+DeltaCallback = Callable[[str, list[dict[str, Any]] | None], None]
+
+
+def ollama_logprobs(openai_logprobs: Any) -> list[dict[str, Any]] | None:
+    """llama.cpp's OpenAI-style `choice.logprobs` turned into Ollama's `logprobs` list:
+    [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]."""
+    if not isinstance(openai_logprobs, dict) or not isinstance(openai_logprobs.get("content"), list):
+        return None
+
+    def entry(t: dict[str, Any]) -> dict[str, Any]:
+        return {"token": t.get("token", ""), "logprob": float(t.get("logprob", 0.0)), "bytes": t.get("bytes")}
+
+    return [{**entry(t), "top_logprobs": [entry(alt) for alt in t.get("top_logprobs") or []]}
+            for t in openai_logprobs["content"]]
 
 
 class ChatEngine(Protocol):
@@ -78,6 +95,9 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
         }
     elif req.json_object:
         body["response_format"] = {"type": "json_object"}
+    if req.logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = req.top_logprobs
     return body
 
 
@@ -118,7 +138,7 @@ class LlamaEngine:
                 return self._result(out)
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-            state: dict[str, Any] = {"text": [], "finish": "stop", "timings": {}, "usage": {}}
+            state: dict[str, Any] = {"text": [], "finish": "stop", "timings": {}, "usage": {}, "logprobs": []}
 
             def on_chunk(chunk: dict[str, Any]) -> None:
                 if chunk.get("usage"):
@@ -127,9 +147,12 @@ class LlamaEngine:
                     state["timings"] = chunk["timings"]
                 for choice in chunk.get("choices") or []:
                     piece = (choice.get("delta") or {}).get("content")
+                    entries = ollama_logprobs(choice.get("logprobs")) if request.logprobs else None
+                    if entries:
+                        state["logprobs"].extend(entries)
                     if piece:
                         state["text"].append(piece)
-                        on_delta(piece)
+                        on_delta(piece, entries)
                     if choice.get("finish_reason"):
                         state["finish"] = choice["finish_reason"]
 
@@ -145,6 +168,7 @@ class LlamaEngine:
                 output_tokens=int(usage.get("completion_tokens") or timings.get("predicted_n", 0)),
                 prompt_ms=float(timings.get("prompt_ms", 0.0)),
                 eval_ms=float(timings.get("predicted_ms", 0.0)),
+                logprobs=state["logprobs"] if request.logprobs else None,
             )
         except ValueError as exc:
             raise _classify(exc) from None
@@ -162,6 +186,7 @@ class LlamaEngine:
             output_tokens=int(out["usage"]["completion_tokens"]),
             prompt_ms=float(timings.get("prompt_ms", 0.0)),
             eval_ms=float(timings.get("predicted_ms", 0.0)),
+            logprobs=ollama_logprobs(choice.get("logprobs")),
         )
 
 
@@ -223,7 +248,7 @@ class SimulatedEngine:
                 word = f"w{i}"
                 words.append(word)
                 if on_delta:
-                    on_delta(word + " ")
+                    on_delta(word + " ", None)
             elapsed = (time.perf_counter() - start) * 1000
         text = " ".join(words)
         if request.json_schema is not None:

@@ -63,6 +63,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+MAX_TOP_LOGPROBS = 20  # Ollama's limit
+
+
 def _engine_request(body: dict[str, Any]) -> EngineRequest:
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -88,6 +91,9 @@ def _engine_request(body: dict[str, Any]) -> EngineRequest:
     stop = options.get("stop")
     if isinstance(stop, str):
         stop = [stop]
+    top_logprobs = body.get("top_logprobs") or 0
+    if not isinstance(top_logprobs, int) or isinstance(top_logprobs, bool) or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
+        raise BadRequest(f"top_logprobs must be an integer from 0 to {MAX_TOP_LOGPROBS}")
     try:
         max_tokens = options.get("num_predict")
         max_tokens = None if max_tokens is None or int(max_tokens) < 0 else int(max_tokens)
@@ -103,6 +109,8 @@ def _engine_request(body: dict[str, Any]) -> EngineRequest:
             stop=stop or None,
             json_schema=schema,
             json_object=json_object,
+            logprobs=body.get("logprobs") is True or top_logprobs > 0,
+            top_logprobs=top_logprobs,
         )
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"invalid option value: {exc}") from None
@@ -277,7 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
                 result = self._chat_stream(model, req, started)
             else:
                 result = model.engine().chat(req)
-                self._send_json(200, self._final(model, result, started, content=result.text))
+                final = self._final(model, result, started, content=result.text)
+                if result.logprobs is not None:
+                    final["logprobs"] = result.logprobs
+                self._send_json(200, final)
         except SchemaError as exc:
             status = 400
             self._error(400, f"invalid JSON schema in format: {exc}")
@@ -337,9 +348,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 
-        def on_delta(piece: str) -> None:
-            write_chunk({"model": model.tag, "created_at": _now(),
-                         "message": {"role": "assistant", "content": piece}, "done": False})
+        def on_delta(piece: str, logprobs: list[dict[str, Any]] | None) -> None:
+            chunk: dict[str, Any] = {"model": model.tag, "created_at": _now(),
+                                     "message": {"role": "assistant", "content": piece}, "done": False}
+            if logprobs:
+                chunk["logprobs"] = logprobs
+            write_chunk(chunk)
 
         result = engine.chat(req, on_delta)
         write_chunk(self._final(model, result, started, content=""))

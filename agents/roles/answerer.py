@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field, create_model
 
 from agents.calls import CallRecord, call_structured, call_text
+from agents.option_probs import option_probabilities
 from agents.roles.prompting import render_template
 from scenarios.questions import Question
 
@@ -42,23 +43,30 @@ class AnswerRecord:
     output_tokens: int
     duration_s: float
     calls: int
+    option_probs: dict[str, float] | None = None  # from logprobs, when asked for and returned
+    option_mass: float | None = None  # probability on any letter before renormalising
 
 
 async def answer_question(
     model: BaseChatModel, question: Question, *, context: str = "", persona: str = "",
-    limiter: asyncio.Semaphore | None = None, max_attempts: int = 3,
+    limiter: asyncio.Semaphore | None = None, max_attempts: int = 3, top_logprobs: int = 0,
 ) -> AnswerRecord:
+    """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it."""
     prompt = render_template("answerer", persona=persona, context=context, question=question.render(),
                              letters=", ".join(question.letters))
     result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
-                                   max_attempts=max_attempts, min_output_tokens=200, limiter=limiter)
+                                   max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
+                                   top_logprobs=top_logprobs)
     value = result.value
+    probs = (option_probabilities(result.calls[-1].text, result.calls[-1].logprobs, question.letters)
+             if value is not None and top_logprobs > 0 else None)
     return AnswerRecord(
         letter=value.letter if value is not None else None,  # type: ignore[attr-defined]
         reason=value.reason if value is not None else "",  # type: ignore[attr-defined]
         unanswered_reason=None if value is not None else result.failure,
         input_tokens=sum(c.input_tokens for c in result.calls), output_tokens=sum(c.output_tokens for c in result.calls),
         duration_s=round(sum(c.duration_s for c in result.calls), 4), calls=len(result.calls),
+        option_probs=probs.probs if probs else None, option_mass=probs.mass if probs else None,
     )
 
 
