@@ -13,13 +13,15 @@ from typing import Any
 
 from langchain_ollama import ChatOllama
 
-from agents.embedded.launcher import resolve_embedded_host
+from agents.embedded.launcher import register_gguf, resolve_embedded_host
 from agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 
 
 def resolve_host(spec: ModelSpec) -> str:
     """The base URL a spec's calls go to (the word `embedded` starts or finds the endpoint)."""
     if spec.host == EMBEDDED:
+        if spec.gguf:
+            register_gguf(spec.model, spec.gguf)
         return resolve_embedded_host()
     return spec.host or default_ollama_host()
 

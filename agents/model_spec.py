@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from debatelab.yamlio import load_yaml_model
 
@@ -49,6 +49,17 @@ class ModelSpec(BaseModel):
     )
     keep_alive: str | int | None = None
     timeout: float = Field(default=600.0, gt=0, description="seconds before a call is abandoned")
+    gguf: str | None = Field(
+        default=None,
+        description="a GGUF file the embedded endpoint serves under this tag (host must be 'embedded')",
+    )
+
+    @model_validator(mode="after")
+    def _gguf_needs_embedded(self) -> ModelSpec:
+        if self.gguf is not None and self.host != EMBEDDED:
+            raise ValueError(f"gguf is only for host 'embedded' (the endpoint debatelab runs); on an Ollama host "
+                             f"import the file with `ollama create {self.model}` instead")
+        return self
 
     @field_validator("host")
     @classmethod
@@ -81,7 +92,10 @@ class ModelSpec(BaseModel):
 
     def fingerprint(self) -> str:
         """Stable hash of everything that changes what the model says."""
-        blob = json.dumps(self.model_dump(exclude={"timeout", "keep_alive"}), sort_keys=True)
+        dump = self.model_dump(exclude={"timeout", "keep_alive"})
+        if dump["gguf"] is None:
+            del dump["gguf"]  # specs without a GGUF keep the fingerprints (and resumable threads) they had
+        blob = json.dumps(dump, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def with_options(self, **overrides: object) -> ModelSpec:

@@ -49,15 +49,30 @@ def _has_model(served: list[str], tag: str) -> bool:
     return any(s in wanted for s in served)
 
 
+def register_ggufs(specs: Iterable[ModelSpec]) -> None:
+    """Register every spec's `gguf:` file before any host is resolved, so the on-demand embedded
+    endpoint starts once, serving them all."""
+    from agents.embedded.launcher import register_gguf
+
+    for spec in specs:
+        if spec.host == EMBEDDED and spec.gguf:
+            register_gguf(spec.model, spec.gguf)
+
+
 def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
     """Check each distinct (host, model); `resolve_host(spec)` maps a spec to its URL."""
+    specs = list(specs)
+    register_ggufs(specs)
     checks: list[ModelCheck] = []
     by_host: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
+    embedded_urls: set[str] = set()
     for spec in specs:
         url = resolve_host(spec)
         by_host.setdefault(url, set()).add(spec.model)
         labels[url] = f"{url} (embedded)" if spec.host == EMBEDDED else url
+        if spec.host == EMBEDDED:
+            embedded_urls.add(url)
     for url, tags in by_host.items():
         try:
             served = list_host_models(url)
@@ -67,6 +82,11 @@ def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]: 
         for tag in sorted(tags):
             if _has_model(served, tag):
                 checks.append(ModelCheck(labels[url], tag, True))
+            elif url in embedded_urls:
+                checks.append(ModelCheck(labels[url], tag, False,
+                                         f"model '{tag}' is not served by the embedded endpoint at {url}: give it "
+                                         f"a `gguf:` file in the configuration, or start the endpoint with "
+                                         f"`debatelab serve-embedded --model {tag}=PATH`"))
             else:
                 checks.append(ModelCheck(labels[url], tag, False,
                                          f"model '{tag}' is not on {url}: run `ollama pull {tag}` there"))

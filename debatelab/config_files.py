@@ -26,7 +26,7 @@ def model_specs_in_file(path: Path) -> list[ModelSpec]:
         for _, config in exp.debate_configs() if exp.kind == "debates" else []:
             specs += [config.model_for(a) for a in config.agents]
         if exp.judging is not None and exp.kind == "debates":
-            specs += [ModelSpec.parse(j) for j in exp.judging.judges]
+            specs += exp.judging.judge_specs()
     else:
         config = load_debate_config(path)
         specs += [config.model_for(a) for a in config.agents]

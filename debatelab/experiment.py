@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from agents.model_spec import ModelSpec
 from debatelab.errors import UserError
 from debatelab.yamlio import load_yaml_model
 from graphs.config import DebateConfig, load_debate_config
@@ -47,14 +48,28 @@ class Overrides(BaseModel):
 
 
 class Judging(BaseModel):
+    """How an experiment's debates are judged. Judges answer at temperature 0, seed 0 unless a
+    spec says otherwise, so re-judging the same transcript is reproducible."""
+
     model_config = ConfigDict(extra="forbid")
 
     rubric: str = "alignment-7"
-    judges: list[str] = Field(default_factory=lambda: ["smollm2:135m@embedded"], min_length=1)
+    judges: list[str | ModelSpec] = Field(
+        default_factory=lambda: ["smollm2:135m@embedded"], min_length=1,
+        description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
+    )
     samples: int = Field(default=1, ge=1, le=20)
     permute: bool = True
     max_attempts: int = Field(default=3, ge=1, le=10)
     strict: bool = False
+
+    def judge_specs(self) -> list[ModelSpec]:
+        out = []
+        for judge in self.judges:
+            spec = ModelSpec.parse(judge) if isinstance(judge, str) else judge
+            unset = {k: v for k, v in (("temperature", 0.0), ("seed", 0)) if k not in spec.model_fields_set}
+            out.append(spec.model_copy(update=unset) if unset else spec)
+        return out
 
 
 class QuestionSplit(BaseModel):

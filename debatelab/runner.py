@@ -71,7 +71,7 @@ def plan_debates(exp: Experiment) -> list[DebateJob]:
 def judge_specs(exp: Experiment) -> list[ModelSpec]:
     if exp.judging is None:
         return []
-    return [ModelSpec.parse(j, temperature=0.0, seed=0) for j in exp.judging.judges]
+    return exp.judging.judge_specs()
 
 
 def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import httpx
 
 from agents.embedded.engine import LlamaEngine, SimulatedEngine
 from agents.embedded.server import ServedModel
-from agents.embedded.weights import BUILTIN_MODELS, cache_dir, ensure_weights, sha256_of
+from agents.embedded.weights import BUILTIN_MODELS, cache_dir, check_gguf, ensure_weights, sha256_of
 from debatelab.errors import UserError
 
 DEFAULT_MODEL = "smollm2:135m"
@@ -174,6 +174,30 @@ class EmbeddedEndpoint:
 _shared: EmbeddedEndpoint | None = None
 _shared_lock = threading.Lock()
 _shared_parallel = 2
+_registered: dict[str, Path] = {}  # tag -> GGUF file, from specs with `gguf:`
+
+
+def register_gguf(tag: str, path: str | Path) -> None:
+    """Serve `path` under `tag` from the on-demand endpoint (a spec's `gguf:` field).
+
+    Registered before the endpoint starts (preflight registers every spec first); a registration
+    that arrives later restarts the on-demand endpoint with the larger set of models.
+    """
+    p = Path(path).expanduser().resolve()
+    if not p.is_file():
+        raise UserError(f"model {tag}: GGUF file {p} not found; fix the `gguf` path in the configuration")
+    check_gguf(p)
+    if tag in BUILTIN_MODELS:
+        raise UserError(f"model {tag}: that tag is the built-in model; give your GGUF file another tag")
+    with _shared_lock:
+        known = _registered.get(tag)
+        if known is not None and known != p:
+            raise UserError(f"model {tag} is given two GGUF files ({known} and {p}); use one file per tag")
+        _registered[tag] = p
+
+
+def registered_ggufs() -> dict[str, Path]:
+    return dict(_registered)
 
 
 def set_embedded_parallel(parallel: int) -> None:
@@ -189,8 +213,12 @@ def resolve_embedded_host() -> str:
         return explicit.rstrip("/")
     global _shared
     with _shared_lock:
+        wanted = [f"{tag}={path}" for tag, path in sorted(_registered.items())]
+        if _shared is not None and _shared.models != wanted:
+            _shared.stop()  # a GGUF was registered after the start: serve it too
+            _shared = None
         if _shared is None:
-            endpoint = EmbeddedEndpoint(parallel=_shared_parallel)
+            endpoint = EmbeddedEndpoint(parallel=_shared_parallel, models=wanted)
             endpoint.start()
             atexit.register(endpoint.stop)
             _shared = endpoint
