@@ -114,6 +114,18 @@ def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChat
     return model.model_copy(update={"num_predict": tokens})
 
 
+def with_max_output_tokens(model: BaseChatModel, tokens: int) -> BaseChatModel:
+    """A copy of `model` allowed at most `tokens` output tokens.
+
+    A prose reply that is asked for in N words still needs a hard cap: an uncapped small model can
+    ramble until the context is full, and its text is then pasted into the next prompt.
+    """
+    current = getattr(model, "num_predict", None)
+    if not hasattr(model, "num_predict") or (current is not None and 0 < current <= tokens):
+        return model
+    return model.model_copy(update={"num_predict": tokens})
+
+
 async def call_structured(
     model: BaseChatModel, messages: list[BaseMessage], schema: type[S], *, max_attempts: int = 3,
     min_output_tokens: int | None = None, limiter: asyncio.Semaphore | None = None, top_logprobs: int = 0,

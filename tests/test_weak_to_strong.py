@@ -192,3 +192,29 @@ def test_w2s_demo_runs_on_embedded(embedded_env, tmp_path):
     for word in ("majority vote", "SAMME", "self-consistency", "facilitated"):
         assert word in proc.stdout
     assert (tmp_path / "rep" / "report.html").is_file()
+
+
+def test_prose_calls_are_capped_and_a_context_overflow_is_unanswered():
+    import ollama
+    from langchain_ollama import ChatOllama
+
+    from agents.calls import with_max_output_tokens
+    from agents.roles.answerer import answer_question
+    from scenarios.questions import Question
+
+    assert with_max_output_tokens(ChatOllama(model="x"), 270).num_predict == 270  # uncapped: capped
+    assert with_max_output_tokens(ChatOllama(model="x", num_predict=-1), 270).num_predict == 270  # -1 = no limit
+    assert with_max_output_tokens(ChatOllama(model="x", num_predict=100), 270).num_predict == 100  # tighter: kept
+
+    def overflow(prompt: str, kwargs: dict) -> object:
+        raise ollama.ResponseError("request (4226 tokens) exceeds the available context size (4096 tokens)", 400)
+
+    q = Question(id="q", question="Which?", options=["a", "b"], answer="A")
+    rec = asyncio.run(answer_question(ScriptedChatModel(script=overflow), q, context="a very long debate"))
+    assert rec.letter is None and "context window" in rec.unanswered_reason and rec.calls == 1
+
+    def not_found(prompt: str, kwargs: dict) -> object:
+        raise ollama.ResponseError("model 'x' not found", 404)
+
+    with pytest.raises(ollama.ResponseError):  # other server errors still stop the run with their message
+        asyncio.run(answer_question(ScriptedChatModel(script=not_found), q))

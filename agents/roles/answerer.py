@@ -13,16 +13,18 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+import ollama
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field, create_model
 
-from agents.calls import CallRecord, call_structured, call_text
+from agents.calls import CallRecord, call_structured, call_text, with_max_output_tokens
 from agents.option_probs import option_probabilities
 from agents.roles.prompting import render_template
 from scenarios.questions import Question
 
 _SCHEMAS: dict[tuple[str, ...], type[BaseModel]] = {}
+TOKENS_PER_WORD_CAP = 3  # explanations and arguments asked for in N words are cut at 3N tokens
 
 
 def answer_schema(letters: list[str]) -> type[BaseModel]:
@@ -54,9 +56,16 @@ async def answer_question(
     """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it."""
     prompt = render_template("answerer", persona=persona, context=context, question=question.render(),
                              letters=", ".join(question.letters))
-    result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
-                                   max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
-                                   top_logprobs=top_logprobs)
+    try:
+        result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
+                                       max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
+                                       top_logprobs=top_logprobs)
+    except ollama.ResponseError as exc:
+        if exc.status_code != 400 or "context" not in str(exc.error).lower():
+            raise
+        # The same prompt would overflow again: an honest "unanswered", not a crashed run.
+        return AnswerRecord(None, "", f"prompt does not fit the context window, raise num_ctx ({exc.error})",
+                            0, 0, 0.0, 1)
     value = result.value
     probs = (option_probabilities(result.calls[-1].text, result.calls[-1].logprobs, question.letters)
              if value is not None and top_logprobs > 0 else None)
@@ -99,6 +108,7 @@ async def explain_without_letter(
     """The strong model's explanation; an attempt that names a letter is rejected and retried.
     After `max_attempts` leaks the explanation is withheld (None), never passed on."""
     prompt = render_template("explainer", question=question.render(), words=words)
+    model = with_max_output_tokens(model, words * TOKENS_PER_WORD_CAP)
     leaked, tokens_in, tokens_out, seconds = 0, 0, 0, 0.0
     for attempt in range(1, max_attempts + 1):
         record = await call_text(model, [HumanMessage(prompt)], limiter=limiter)
@@ -116,4 +126,5 @@ async def advocate(model: BaseChatModel, question: Question, letter: str, *, wor
     """The debate variant: the strong model argues that `letter` is correct."""
     prompt = render_template("advocate", letter=letter, option=question.option_text(letter),
                              question=question.render(), words=words)
-    return await call_text(model, [HumanMessage(prompt)], limiter=limiter)
+    return await call_text(with_max_output_tokens(model, words * TOKENS_PER_WORD_CAP), [HumanMessage(prompt)],
+                           limiter=limiter)
