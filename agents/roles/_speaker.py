@@ -35,7 +35,7 @@ def base_turn(inst: RoleInstance, task: dict[str, Any], kind: str, seen: list[di
         "id": f"{inst.agent}@{task['round']}",
         "role": inst.spec.role,
         "agent": inst.agent,
-        "model": inst.config.model_for(inst.agent).label,
+        "model": inst.model_label,
         "stance": inst.spec.stance,
         "round": task["round"],
         "kind": kind,

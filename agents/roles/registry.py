@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,11 @@ class RoleInstance:
     agent: str
     spec: AgentSpec
     config: DebateConfig
+
+    @cached_property
+    def model_label(self) -> str:
+        """`TAG@HOST` of the agent's model, recorded on every turn (computed once per compiled graph)."""
+        return self.config.model_for(self.agent).label
 
 
 RoleFactory = Callable[[RoleInstance], NodeFn]
