@@ -172,6 +172,7 @@ def debate_cmd(
     from agents.preflight import require_models
     from debatelab.checkpoints import open_checkpointer
     from debatelab.debate_runner import chat_models_for, debate_id_for, run_debate
+    from debatelab.heap import freeze_startup_heap
     from debatelab.transcript import print_turn, transcript_json
     from scenarios.schema import load_scenario_set
 
@@ -187,6 +188,7 @@ def debate_cmd(
             return await run_debate(cfg, scenario, checkpointer=saver, models=chat_models_for(cfg),
                                     debate_id=debate_id, on_turn=lambda t: print_turn(live, t))
 
+    freeze_startup_heap()
     outcome = asyncio.run(go())
     if outcome.status == "already_finished":
         live.print("(this debate had already finished; no model was called)")

@@ -15,6 +15,7 @@ from agents.model_spec import ModelSpec
 from agents.preflight import require_models
 from debatelab.checkpoints import open_checkpointer
 from debatelab.errors import UserError
+from debatelab.heap import freeze_startup_heap
 from debatelab.judge_runner import JudgmentOutcome, family_overlap_warning, load_transcript, run_judgment
 from debatelab.reliability import ScoreRow, reliability_summary
 from rubric.schema import Rubric, load_rubric
@@ -86,6 +87,7 @@ def judge_transcript_file(path: Path, rubric_name: str, judges: list[str], *, sa
                                                       permute=permute, checkpointer=saver))
         return results
 
+    freeze_startup_heap()
     outcomes = asyncio.run(go())
     for o in outcomes:
         print_judgment(o, rubric)
@@ -130,6 +132,7 @@ def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples:
                                           limiter_for=host_limiters(lambda url, embedded: 2 if embedded else 1),
                                           progress=progress)
 
+    freeze_startup_heap()
     result = asyncio.run(go())
     if json_out:
         print(json.dumps({"experiment": name, "rubric": rubric.id, "rubric_version": rubric.version, **result}))

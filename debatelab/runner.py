@@ -23,6 +23,7 @@ from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
 from debatelab.errors import UserError
 from debatelab.experiment import Experiment, repeat_config
+from debatelab.heap import freeze_startup_heap
 from debatelab.judging_phase import host_limiters, judge_stored
 from debatelab.progress import RunProgress
 from debatelab.store import Store
@@ -120,6 +121,7 @@ async def run_experiment(
     model_factory: ModelFactory = make_chat_model, preflight: bool = True,
 ) -> RunSummary:
     """Run what is missing of `exp`. Tests inject scripted models with `model_factory` (no preflight)."""
+    freeze_startup_heap()
     started = time.monotonic()
     summary = RunSummary(exp.name)
     if exp.kind != "debates":

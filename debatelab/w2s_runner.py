@@ -23,6 +23,7 @@ from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import ModelFactory
 from debatelab.errors import ModelUnavailableError, UserError
 from debatelab.experiment import Experiment
+from debatelab.heap import freeze_startup_heap
 from debatelab.progress import RunProgress
 from debatelab.stats import bootstrap_ci
 from debatelab.store import Store
@@ -105,6 +106,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> dict[str, Any]:
     w = exp.w2s
     assert w is not None
+    freeze_startup_heap()
     started = time.monotonic()
     config = weak_config(exp)
     weak = config.agents_with_role("answerer")
