@@ -184,6 +184,8 @@ def register_gguf(tag: str, path: str | Path) -> None:
     that arrives later restarts the on-demand endpoint with the larger set of models.
     """
     p = Path(path).expanduser().resolve()
+    if _registered.get(tag) == p:
+        return  # already checked: resolve_host registers on every call, preflight once before them
     if not p.is_file():
         raise UserError(f"model {tag}: GGUF file {p} not found; fix the `gguf` path in the configuration")
     check_gguf(p)

@@ -64,8 +64,9 @@ async def answer_question(
         if exc.status_code != 400 or "context" not in str(exc.error).lower():
             raise
         # The same prompt would overflow again: an honest "unanswered", not a crashed run.
-        return AnswerRecord(None, "", f"prompt does not fit the context window, raise num_ctx ({exc.error})",
-                            0, 0, 0.0, 1)
+        return AnswerRecord(letter=None, reason="",
+                            unanswered_reason=f"prompt does not fit the context window, raise num_ctx ({exc.error})",
+                            input_tokens=0, output_tokens=0, duration_s=0.0, calls=1)
     value = result.value
     probs = (option_probabilities(result.calls[-1].text, result.calls[-1].logprobs, question.letters)
              if value is not None and top_logprobs > 0 else None)
