@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError
 
-from agents.thinking import message_text_and_thinking
+from debatelab.agents.thinking import message_text_and_thinking
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -62,15 +62,20 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
 
 
 async def call_text(
-    model: BaseChatModel, messages: list[BaseMessage], *, limiter: asyncio.Semaphore | None = None, **kwargs: Any,
+    model: BaseChatModel, messages: list[BaseMessage], *, limiter: asyncio.Semaphore | None = None,
+    run_name: str | None = None, **kwargs: Any,
 ) -> CallRecord:
     """Invoke the model once and measure it; `limiter` caps concurrent calls to its host.
+
+    `run_name` names the chat-model run in traces (the agent, not "ChatOllama").
 
     `stream=False` asks Ollama for one response instead of a chunk per token: nobody reads the
     tokens as they come, and parsing hundreds of chunks per call costs the event loop time that
     other debates' calls need (bench/scaling.py).
     """
     kwargs.setdefault("stream", False)
+    if run_name:
+        kwargs["config"] = {"run_name": run_name}
     if limiter is None:
         started = time.perf_counter()
         return _record(await model.ainvoke(messages, **kwargs), started)
@@ -129,6 +134,7 @@ def with_max_output_tokens(model: BaseChatModel, tokens: int) -> BaseChatModel:
 async def call_structured(
     model: BaseChatModel, messages: list[BaseMessage], schema: type[S], *, max_attempts: int = 3,
     min_output_tokens: int | None = None, limiter: asyncio.Semaphore | None = None, top_logprobs: int = 0,
+    run_name: str | None = None,
 ) -> StructuredResult[S]:
     """Ask for `schema` with constrained decoding; retry unparseable replies, then give up honestly.
 
@@ -141,7 +147,7 @@ async def call_structured(
     calls: list[CallRecord] = []
     failure = "no attempt made"
     for attempt in range(1, max_attempts + 1):
-        record = await call_text(model, messages, limiter=limiter, format=json_schema, **extra)
+        record = await call_text(model, messages, limiter=limiter, run_name=run_name, format=json_schema, **extra)
         calls.append(record)
         if record.done_reason == "length":
             failure = f"reply cut by the token limit after {record.output_tokens} tokens"

@@ -13,8 +13,8 @@ from typing import Any
 
 from langchain_ollama import ChatOllama
 
-from agents.embedded.launcher import register_gguf, resolve_embedded_host
-from agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
+from debatelab.agents.embedded.launcher import register_gguf, resolve_embedded_host
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 
 
 def resolve_host(spec: ModelSpec) -> str:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from debatelab.yamlio import load_yaml_model
+from debatelab.base.yamlio import load_yaml_model
 
 EMBEDDED = "embedded"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"

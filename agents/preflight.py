@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.errors import ModelUnavailableError
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.base.errors import ModelUnavailableError
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _has_model(served: list[str], tag: str) -> bool:
 def register_ggufs(specs: Iterable[ModelSpec]) -> None:
     """Register every spec's `gguf:` file before any host is resolved, so the on-demand embedded
     endpoint starts once, serving them all."""
-    from agents.embedded.launcher import register_gguf
+    from debatelab.agents.embedded.launcher import register_gguf
 
     for spec in specs:
         if spec.host == EMBEDDED and spec.gguf:

@@ -17,15 +17,16 @@ from pathlib import Path
 
 from langchain_core.messages import HumanMessage
 
-from agents.testing import ScriptedChatModel
 from bench.common import Figure
+from debatelab.agents.run_bindings import bind_run
+from debatelab.agents.testing import ScriptedChatModel
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import initial_state, run_debate
+from debatelab.graphs.config import load_debate_config
+from debatelab.graphs.context import DebateContext
+from debatelab.graphs.registry import compile_debate, recursion_limit
 from debatelab.heap import freeze_startup_heap
-from graphs.config import load_debate_config
-from graphs.registry import compile_debate, recursion_limit
-from graphs.state import DebateContext
-from scenarios.schema import load_scenario_set
+from debatelab.scenarios.schema import load_scenario_set
 
 TARGET_MS = 2.0
 
@@ -49,9 +50,9 @@ async def _without_checkpoints(config, scenario, debates: int) -> tuple[float, i
     start = time.perf_counter()
     steps = 0
     for i in range(debates):
-        out = await graph.ainvoke(initial_state(f"n{i}", config, scenario),
-                                  {"recursion_limit": recursion_limit(config)},
-                                  context=DebateContext(models=_models(config)))
+        with bind_run(_models(config)):
+            out = await graph.ainvoke(initial_state(f"n{i}", config, scenario),
+                                      {"recursion_limit": recursion_limit(config)}, context=DebateContext())
         steps += len(out["turns"])
     return time.perf_counter() - start, steps
 
@@ -74,7 +75,7 @@ def run(quick: bool) -> list[Figure]:
     import debatelab.runner  # noqa: F401 - the product's imports, so the heap is the size it is in a run
 
     freeze_startup_heap()
-    config = load_debate_config("configs/embedded/critiqued.yaml")
+    config = load_debate_config("embedded/critiqued")
     scenario = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
     debates, reps = (20, 5) if quick else (50, 9)
     samples: dict[str, list[float]] = {"checkpoints": [], "no_checkpoints": [], "plain": []}

@@ -16,8 +16,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from agents.embedded.launcher import EmbeddedEndpoint
 from bench.common import Figure, write_experiment
+from debatelab.agents.embedded.launcher import EmbeddedEndpoint
 
 
 def _log(path: Path) -> list[dict]:

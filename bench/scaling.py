@@ -16,10 +16,10 @@ from pathlib import Path
 
 from langchain_core.messages import HumanMessage
 
-from agents.chat_model import make_chat_model
-from agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
-from agents.model_spec import ModelSpec
 from bench.common import Figure, write_experiment
+from debatelab.agents.chat_model import make_chat_model
+from debatelab.agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
+from debatelab.agents.model_spec import ModelSpec
 from debatelab.experiment import load_experiment
 from debatelab.progress import RunProgress
 from debatelab.runner import run_experiment

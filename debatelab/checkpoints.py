@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
 from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
 DEFAULT_CHECKPOINTS = Path("checkpoints/debates.sqlite")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -23,6 +23,32 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+CONFIG_HELP = "configuration YAML path or built-in name (embedded/adversarial; see `debatelab configs`)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from debatelab import __version__
+
+        print(f"debatelab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _common(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """Ensemble debates among local LLMs on AI-alignment scenarios, judged with versioned rubrics."""
+
+
+@app.command("configs")
+def configs_cmd() -> None:
+    """List the built-in configurations and experiments (use the names wherever a file is asked for)."""
+    from debatelab.base.shipped import builtin_config_names
+
+    for name in builtin_config_names():
+        print(name)
 
 
 @app.command("serve-embedded")
@@ -38,9 +64,9 @@ def serve_embedded(
     ] = None,
 ) -> None:
     """Serve the Ollama API over llama.cpp (SmolLM2-135M by default) on HOST:PORT."""
-    from agents.embedded.launcher import port_in_use, served_models
-    from agents.embedded.server import make_server
-    from agents.embedded.weights import parse_model_registration
+    from debatelab.agents.embedded.launcher import port_in_use, served_models
+    from debatelab.agents.embedded.server import make_server
+    from debatelab.agents.embedded.weights import parse_model_registration
 
     registrations = dict(parse_model_registration(m) for m in model or [])
     sim: tuple[float, int] | None = None
@@ -77,9 +103,9 @@ def models_cmd(
     """List the models a host serves, or check those a configuration needs (preflight)."""
     from rich.table import Table
 
-    from agents.chat_model import resolve_host
-    from agents.model_spec import ModelSpec, default_ollama_host
-    from agents.preflight import check_models, list_host_models
+    from debatelab.agents.chat_model import resolve_host
+    from debatelab.agents.model_spec import ModelSpec, default_ollama_host
+    from debatelab.agents.preflight import check_models, list_host_models
 
     if config is None:
         spec = ModelSpec(model="-", host=host)
@@ -114,8 +140,8 @@ def hello(
     prompt: Annotated[str, typer.Option()] = "In one sentence: why should AI systems be honest?",
 ) -> None:
     """Hold a short exchange through ChatOllama and print the reply with token counts."""
-    from agents.chat_model import make_chat_model
-    from agents.model_spec import ModelSpec
+    from debatelab.agents.chat_model import make_chat_model
+    from debatelab.agents.model_spec import ModelSpec
 
     spec = ModelSpec.parse(model, num_predict=64, temperature=0.2, seed=1)
     reply = make_chat_model(spec).invoke(prompt)
@@ -130,7 +156,7 @@ def scenarios_cmd(
     study_only: Annotated[bool, typer.Option(help="paper: only the 15 the study used")] = False,
 ) -> None:
     """List scenario ids of a set: id, category, motion (one per line, tab-separated)."""
-    from scenarios.schema import load_scenario_set
+    from debatelab.scenarios.schema import load_scenario_set
 
     chosen = load_scenario_set(scenario_set).select(study_only=study_only)
     for s in chosen:
@@ -138,9 +164,9 @@ def scenarios_cmd(
         print(f"{s.id}\t{s.category}\t{s.motion}{mark}")
 
 
-def _load_config(path: Path):  # noqa: ANN202
-    from graphs.config import load_debate_config
-    from graphs.registry import build_graph
+def _load_config(path: str):  # noqa: ANN202
+    from debatelab.graphs.config import load_debate_config
+    from debatelab.graphs.registry import build_graph
 
     config = load_debate_config(path)
     build_graph(config)  # validates topology, roles and wiring before anything runs
@@ -148,16 +174,16 @@ def _load_config(path: Path):  # noqa: ANN202
 
 
 @app.command("graph")
-def graph_cmd(config: Annotated[Path, typer.Argument(help="configuration YAML")]) -> None:
+def graph_cmd(config: Annotated[str, typer.Argument(help=CONFIG_HELP)]) -> None:
     """Print a configuration's compiled debate graph as Mermaid."""
-    from graphs.registry import compile_debate
+    from debatelab.graphs.registry import compile_debate
 
     print(compile_debate(_load_config(config)).get_graph().draw_mermaid())
 
 
 @app.command("debate")
 def debate_cmd(
-    config: Annotated[Path, typer.Argument(help="configuration YAML")],
+    config: Annotated[str, typer.Argument(help=CONFIG_HELP)],
     scenario_id: Annotated[str, typer.Argument(help="scenario id (see `debatelab scenarios`)")],
     scenarios: Annotated[str, typer.Option("--scenarios", help="scenario set name or path")] = "alignment-v1",
     thread: Annotated[str | None, typer.Option(help="name this debate's thread (re-use it to resume)")] = None,
@@ -168,13 +194,13 @@ def debate_cmd(
     import asyncio
     import json
 
-    from agents.chat_model import resolve_host
-    from agents.preflight import require_models
+    from debatelab.agents.chat_model import resolve_host
+    from debatelab.agents.preflight import require_models
     from debatelab.checkpoints import open_checkpointer
-    from debatelab.debate_runner import chat_models_for, debate_id_for, run_debate
+    from debatelab.debate_runner import debate_id_for, run_debate
     from debatelab.heap import freeze_startup_heap
+    from debatelab.scenarios.schema import load_scenario_set
     from debatelab.transcript import print_turn, transcript_json
-    from scenarios.schema import load_scenario_set
 
     cfg = _load_config(config)
     scenario = load_scenario_set(scenarios).get(scenario_id)
@@ -185,8 +211,8 @@ def debate_cmd(
 
     async def go():  # noqa: ANN202
         async with open_checkpointer(checkpoints) as saver:
-            return await run_debate(cfg, scenario, checkpointer=saver, models=chat_models_for(cfg),
-                                    debate_id=debate_id, on_turn=lambda t: print_turn(live, t))
+            return await run_debate(cfg, scenario, checkpointer=saver, debate_id=debate_id,
+                                    on_turn=lambda t: print_turn(live, t))
 
     freeze_startup_heap()
     outcome = asyncio.run(go())
@@ -205,9 +231,9 @@ app.add_typer(rubric_app, name="rubric")
 
 
 @rubric_app.command("lint")
-def rubric_lint(path: Annotated[Path, typer.Argument(help="rubric YAML")]) -> None:
+def rubric_lint(path: Annotated[str, typer.Argument(help="rubric YAML path or shipped rubric id (alignment-7)")]) -> None:
     """Check a rubric: scale, weights, anchors (missing, overlapping, out of scale), duplicate ids."""
-    from rubric.schema import lint_rubric, load_rubric
+    from debatelab.rubric.schema import lint_rubric, load_rubric
 
     problems = lint_rubric(path)
     if problems:
@@ -245,7 +271,7 @@ def judge_cmd(
                          db=db, checkpoints=checkpoints, json_out=json_out)
 
 
-def _run_and_report(experiment_file: Path, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                     out_dir: Path | None):  # noqa: ANN202
     import asyncio
     import json
@@ -309,7 +335,7 @@ def _run_questions(exp, db: Path, checkpoints: Path, *, quiet: bool, json_out: b
 
 @app.command("run")
 def run_cmd(
-    experiment: Annotated[Path, typer.Argument(help="experiment YAML (configs/experiments/...)")],
+    experiment: Annotated[str, typer.Argument(help="experiment YAML path or built-in name (experiments/demo)")],
     db: Annotated[Path, typer.Option(help="results database")] = Path("results.db"),
     checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
     report: Annotated[Path | None, typer.Option("--report", help="also write the report into this folder")] = None,
@@ -331,10 +357,10 @@ def demo_cmd(
     """Run the demo experiment on the embedded model end to end: debates, judging, report."""
     import os
 
-    from agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
-    from debatelab.experiment import PROJECT_ROOT, load_experiment
+    from debatelab.agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
+    from debatelab.experiment import load_experiment
 
-    experiment_file = PROJECT_ROOT / "configs" / "experiments" / "demo.yaml"
+    experiment_file = "experiments/demo"
     endpoint = None
     if not os.environ.get(ENV_HOST):
         parallel = load_experiment(experiment_file).concurrency.get("embedded", 2)
@@ -387,15 +413,7 @@ def status_cmd(db: Annotated[Path, typer.Option(help="results database")] = Path
     from debatelab.store import Store
 
     store = Store.open(db, create=False)
-    rows = store.query(
-        "select e.name, e.kind, "
-        "(select count(*) from debates d where d.experiment = e.name and d.status = 'finished') as finished, "
-        "(select count(*) from debates d where d.experiment = e.name and d.status = 'running') as running, "
-        "(select count(*) from debates d where d.experiment = e.name and d.status = 'failed') as failed, "
-        "(select count(*) from judgments j where j.experiment = e.name) as judgments, "
-        "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored, "
-        "(select count(*) from qa_calls q where q.experiment = e.name) as qa "
-        "from experiments e order by e.updated_at desc")
+    rows = store.experiment_overview()
     table = Table(title=f"experiments in {db}")
     for col in ("experiment", "kind", "debates finished", "running/interrupted", "failed", "judgments",
                 "unscored criteria", "question calls"):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.model_spec import ModelSpec
-from debatelab.yamlio import read_yaml
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.yamlio import read_yaml
 
 
 def model_specs_in_file(path: Path) -> list[ModelSpec]:
     """Every (host, model) a debate configuration or an experiment (debaters, judges, weak and
     strong models) would call, deduplicated."""
     from debatelab.experiment import load_experiment
-    from graphs.config import load_debate_config
+    from debatelab.graphs.config import load_debate_config
 
     data = read_yaml(path)
     specs: list[ModelSpec] = []

@@ -16,14 +16,16 @@ import httpx
 import ollama
 from langchain_core.language_models import BaseChatModel
 
-from agents.chat_model import make_chat_model
-from agents.model_spec import ModelSpec
-from debatelab.errors import ModelUnavailableError
-from graphs.config import DebateConfig
-from graphs.registry import compile_debate, recursion_limit
-from graphs.retry import is_transient
-from graphs.state import DebateContext, Turn
-from scenarios.schema import Scenario
+from debatelab.agents.chat_model import make_chat_model
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.run_bindings import bind_run
+from debatelab.base.errors import ModelUnavailableError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.context import DebateContext
+from debatelab.graphs.registry import compile_debate, recursion_limit
+from debatelab.graphs.retry import is_transient
+from debatelab.graphs.state import Turn
+from debatelab.scenarios.schema import Scenario
 
 TurnCallback = Callable[[Turn], None]
 
@@ -44,6 +46,18 @@ ModelFactory = Callable[[ModelSpec], BaseChatModel]
 def chat_models_for(config: DebateConfig, factory: ModelFactory = make_chat_model) -> dict[str, BaseChatModel]:
     """One chat model per agent (ChatOllama in the product), from its spec with the config's defaults."""
     return {agent: factory(config.model_for(agent)) for agent in config.agents}
+
+
+def debate_trace(config: DebateConfig, scenario: Scenario, *, experiment: str, repeat: int,
+                 debate_id: str) -> dict[str, Any]:
+    """run_name, tags and metadata of a debate run, for LangSmith or any tracer."""
+    return {
+        "run_name": f"debate {config.name} · {scenario.id} · repeat {repeat}",
+        "tags": ["debatelab", "debate", f"config:{config.name}", f"topology:{config.topology}"],
+        "metadata": {"experiment": experiment, "configuration": config.name,
+                     "config_fingerprint": config.fingerprint(), "topology": config.topology,
+                     "scenario": scenario.id, "repeat": repeat, "debate_id": debate_id},
+    }
 
 
 @dataclass
@@ -80,18 +94,25 @@ async def run_debate(
     scenario: Scenario,
     *,
     checkpointer: Any,
-    models: Mapping[str, BaseChatModel],
     debate_id: str,
+    models: Mapping[str, BaseChatModel] | None = None,
     on_turn: TurnCallback | None = None,
     limits: Mapping[str, Any] | None = None,
+    experiment: str = "adhoc",
+    repeat: int = 0,
 ) -> DebateOutcome:
     """Run the debate to the end, resuming its thread if it was interrupted.
 
-    A finished thread is returned as is without calling any model.
+    A finished thread is returned as is without calling any model. Agents call ChatOllama for
+    their specs unless `models` substitutes chat models (tests, benchmarks); `limits` are the
+    per-host call limits shared between concurrent debates.
     """
     graph = compile_debate(config, checkpointer)
     thread = thread_id_for(debate_id)
-    cfg: dict[str, Any] = {"configurable": {"thread_id": thread}, "recursion_limit": recursion_limit(config)}
+    cfg: dict[str, Any] = {
+        "configurable": {"thread_id": thread}, "recursion_limit": recursion_limit(config),
+        **debate_trace(config, scenario, experiment=experiment, repeat=repeat, debate_id=debate_id),
+    }
     snapshot = await graph.aget_state(cfg)
     if snapshot.next:
         status, graph_input = "resumed", None
@@ -101,15 +122,14 @@ async def run_debate(
         status, graph_input = "finished", initial_state(debate_id, config, scenario)
     new_turns: list[Turn] = []
     try:
-        async for chunk in graph.astream(
-            graph_input, cfg, context=DebateContext(models=models, limits=limits or {}),
-            stream_mode="updates", durability="sync",
-        ):
-            for delta in chunk.values():
-                for turn in (delta or {}).get("turns", []) if isinstance(delta, dict) else []:
-                    new_turns.append(turn)
-                    if on_turn:
-                        on_turn(turn)
+        with bind_run(models, limits):
+            async for chunk in graph.astream(graph_input, cfg, context=DebateContext(), stream_mode="updates",
+                                             durability="sync"):
+                for delta in chunk.values():
+                    for turn in (delta or {}).get("turns", []) if isinstance(delta, dict) else []:
+                        new_turns.append(turn)
+                        if on_turn:
+                            on_turn(turn)
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
             raise ModelUnavailableError(

@@ -17,13 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from agents.model_spec import ModelSpec
-from debatelab.errors import UserError
-from debatelab.yamlio import load_yaml_model
-from graphs.config import DebateConfig, load_debate_config
-from scenarios.schema import Scenario, load_scenario_set
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.errors import UserError
+from debatelab.base.shipped import resolve_config_file
+from debatelab.base.yamlio import load_yaml_model
+from debatelab.graphs.config import DebateConfig, load_debate_config
+from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 
 class ScenarioSelection(BaseModel):
@@ -124,28 +123,24 @@ class Experiment(BaseModel):
     def source(self) -> Path | None:
         return self._source
 
-    def resolve(self, path: str) -> Path:
-        """A configuration path: as given, then beside the experiment file, then in the project."""
-        candidates = [Path(path)]
-        if self._source is not None:
-            candidates.append(self._source.parent / path)
-        candidates.append(PROJECT_ROOT / path)
-        for c in candidates:
-            if c.is_file():
-                return c
-        where = f"{self._source}: " if self._source else ""
-        raise UserError(f"{where}configuration {path!r} not found (looked in the working directory, beside the "
-                        f"experiment file and in the project)")
+    def resolve(self, ref: str, field: str = "configurations") -> Path:
+        """A configuration: a path as given, then beside the experiment file, then a built-in name."""
+        try:
+            return resolve_config_file(ref, beside=self._source)
+        except UserError as exc:
+            where = f"{self._source}: " if self._source else ""
+            raise UserError(f"{where}field '{field}': {exc}") from None
 
     def debate_configs(self) -> list[tuple[str, DebateConfig]]:
         """(kind, config) for every baseline and configuration, with the experiment's overrides."""
-        from graphs.registry import build_graph
+        from debatelab.graphs.registry import build_graph
 
         out: list[tuple[str, DebateConfig]] = []
         seen: set[str] = set()
-        for kind, paths in (("baseline", self.baselines), ("ensemble", self.configurations)):
-            for p in paths:
-                cfg = load_debate_config(self.resolve(p))
+        for kind, field, paths in (("baseline", "baselines", self.baselines),
+                                   ("ensemble", "configurations", self.configurations)):
+            for i, p in enumerate(paths):
+                cfg = load_debate_config(self.resolve(p, f"{field}.{i}"))
                 ov = self.overrides
                 cfg = cfg.with_overrides(rounds=ov.rounds, num_predict=ov.num_predict, temperature=ov.temperature,
                                          top_p=ov.top_p, num_ctx=ov.num_ctx)
@@ -173,9 +168,11 @@ class Experiment(BaseModel):
         return self.model_dump()
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(ref: str | Path) -> Experiment:
+    """Load an experiment by path or built-in name (`experiments/demo`)."""
+    path = resolve_config_file(ref, what="experiment")
     exp = load_yaml_model(Experiment, path)
-    exp._source = Path(path)
+    exp._source = path
     if exp.kind == "questions" and exp.w2s is None:
         raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
     for name, limit in exp.concurrency.items():

@@ -10,15 +10,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from agents.chat_model import make_chat_model, resolve_host
-from agents.model_spec import ModelSpec
-from agents.preflight import require_models
+from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.preflight import require_models
+from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
-from debatelab.errors import UserError
 from debatelab.heap import freeze_startup_heap
 from debatelab.judge_runner import JudgmentOutcome, family_overlap_warning, load_transcript, run_judgment
 from debatelab.reliability import ScoreRow, reliability_summary
-from rubric.schema import Rubric, load_rubric
+from debatelab.rubric.schema import Rubric, load_rubric
 
 err = Console(stderr=True)
 out = Console()
@@ -115,8 +115,7 @@ def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples:
     store.require_experiment(name)
     rubric = load_rubric(rubric_name)
     specs = parse_judges(judges)
-    families = {m.split(":")[0].lower() for r in store.query(
-        "select distinct models from debates where experiment = :e", {"e": name}) for m in (r["models"] or "").split(",")}
+    families = {m.split(":")[0].lower() for m in store.debate_models(name)}
     for spec in specs:
         if spec.family in families:
             message = f"judge {spec.label} is of the model family '{spec.family}' that also debated in {name}"

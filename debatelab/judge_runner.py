@@ -14,11 +14,12 @@ import httpx
 import ollama
 from langchain_core.language_models import BaseChatModel
 
-from agents.model_spec import ModelSpec
-from debatelab.errors import ModelUnavailableError, UserError
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.run_bindings import bind_run
+from debatelab.base.errors import ModelUnavailableError, UserError
+from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext, compile_judging
+from debatelab.rubric.schema import Rubric
 from debatelab.transcript import Transcript
-from graphs.judging import JudgeContext, compile_judging
-from rubric.schema import Rubric
 
 
 @dataclass
@@ -66,7 +67,7 @@ def family_overlap_warning(judge: ModelSpec, transcript: Transcript) -> str | No
 def load_transcript(data: Any, source: str) -> Transcript:
     from pydantic import ValidationError
 
-    from debatelab.yamlio import describe_validation_error
+    from debatelab.base.yamlio import describe_validation_error
 
     try:
         return Transcript.model_validate(data)
@@ -80,11 +81,26 @@ def load_transcript(data: Any, source: str) -> Transcript:
 async def run_judgment(
     transcript: Transcript, rubric: Rubric, judge: ModelSpec, model: BaseChatModel, *,
     checkpointer: Any, sample: int = 0, permute: bool = True, anonymise: bool = True,
-    max_attempts: int = 3, limiter: Any = None,
+    max_attempts: int = 3, limiter: Any = None, trace: dict[str, Any] | None = None,
+    criteria_in_parallel: int = 1,
 ) -> JudgmentOutcome:
+    """Run (or resume) one judgment.
+
+    Criteria of one judgment share a long prefix (the transcript): scoring them one after another
+    on one server slot reuses its prompt cache, where scoring them in parallel would re-read the
+    transcript on every slot. Raise `criteria_in_parallel` for servers without prefix caching.
+    """
     graph = compile_judging(checkpointer)
     jid = judgment_id_for(transcript.debate_id, rubric, judge.label, sample)
-    cfg: dict[str, Any] = {"configurable": {"thread_id": f"judge:{jid}"}, "recursion_limit": 40}
+    cfg: dict[str, Any] = {
+        "configurable": {"thread_id": f"judge:{jid}"}, "recursion_limit": 40,
+        "max_concurrency": criteria_in_parallel,
+        "run_name": f"judge {transcript.debate_id} · {rubric.label} · {judge.label} · sample {sample}",
+        "tags": ["debatelab", "judgment", f"rubric:{rubric.id}", f"judge:{judge.label}"],
+        "metadata": {**(trace or {}), "debate_id": transcript.debate_id, "rubric": rubric.id,
+                     "rubric_version": rubric.version, "judge": judge.label, "sample": sample,
+                     "judgment_id": jid},
+    }
     snapshot = await graph.aget_state(cfg)
     seed = permutation_seed(transcript.debate_id, sample, permute)
     if snapshot.next:
@@ -99,8 +115,9 @@ async def run_judgment(
         }
     if status != "already_finished":
         try:
-            context = JudgeContext(model=model, max_attempts=max_attempts, limiter=limiter)
-            await graph.ainvoke(graph_input, cfg, context=context, durability="sync")
+            context = JudgeContext(judge=judge.model_dump(exclude_none=True), max_attempts=max_attempts)
+            with bind_run(models={JUDGE_AGENT: model}, limits={JUDGE_AGENT: limiter} if limiter else None):
+                await graph.ainvoke(graph_input, cfg, context=context, durability="sync")
         except ollama.ResponseError as exc:
             raise ModelUnavailableError(f"judge {judge.label}: {exc.error} (status {exc.status_code})") from None
         except (httpx.HTTPError, ConnectionError) as exc:

@@ -12,19 +12,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agents.chat_model import make_chat_model, resolve_host
-from agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.errors import UserError
+from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.base.errors import UserError
 from debatelab.judge_runner import JudgmentOutcome, judgment_id_for, run_judgment
 from debatelab.progress import RunProgress
 from debatelab.reliability import ScoreRow, flip_rate, reliability_summary, unscored_rate
+from debatelab.rubric.schema import Rubric
 from debatelab.store import Store
 from debatelab.transcript import Transcript
-from rubric.schema import Rubric
 
 
 def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
-    turns = store.query("select * from turns where debate_id = :d order by idx", {"d": debate["debate_id"]})
+    turns = store.turns(debate["debate_id"])
     return Transcript.model_validate({
         "debate_id": debate["debate_id"], "config": debate["config"], "scenario": debate["scenario_id"],
         "motion": debate["motion"], "turns": turns,
@@ -34,8 +34,7 @@ def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
 def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], samples: int
                ) -> tuple[list[tuple[dict[str, Any], ModelSpec, int]], int]:
     """(debate, judge, sample) still to judge, and how many are already done."""
-    debates = store.query("select * from debates where experiment = :e and status = 'finished' "
-                          "order by config, scenario_id, repeat", {"e": experiment})
+    debates = store.debates(experiment, finished_only=True)
     done = store.finished_judgments(experiment)
     todo, already = [], 0
     for judge in judges:  # grouped by judge model: one model load per judge on Ollama
@@ -71,8 +70,7 @@ def judgment_rows(experiment: str, o: JudgmentOutcome, host: str) -> tuple[dict,
 
 def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[str, Any]:
     rows = [ScoreRow(r["debate_id"], r["judge"], r["sample"], bool(r["permuted"]), r["criterion"], r["score"])
-            for r in store.query("select * from scores where experiment = :e and rubric_version = :v",
-                                 {"e": experiment, "v": rubric.version})]
+            for r in store.scores(experiment, rubric.version)]
     summary = reliability_summary(rows, list(range(rubric.scale.min, rubric.scale.max + 1)))
     now = time.time()
     out = []
@@ -110,7 +108,7 @@ async def judge_stored(
             async with slots:
                 outcome = await run_judgment(transcript, rubric, judge, models[judge.label], sample=sample,
                                              permute=permute, checkpointer=saver, max_attempts=max_attempts,
-                                             limiter=limiter_for(judge))
+                                             limiter=limiter_for(judge), trace={"experiment": experiment})
         except UserError as exc:
             failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
             progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")

@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agents.thinking import split_thinking
-from debatelab.errors import UserError
+from debatelab.agents.thinking import split_thinking
+from debatelab.base.errors import UserError
+from debatelab.scenarios.schema import load_scenario_set
 from debatelab.store import Store
-from scenarios.schema import load_scenario_set
 
 ROLE_MAP = {"proponent": ("debater", "pro", "argument"), "opponent": ("debater", "con", "argument"),
             "judge": ("aggregator", "free", "verdict")}

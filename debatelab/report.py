@@ -166,21 +166,13 @@ def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[T
 
 
 def transcripts(store: Store, experiment: str, rubric_version: str | None) -> tuple[list[dict[str, Any]], int]:
-    debates = store.query("select * from debates where experiment = :e and status = 'finished' "
-                          "order by config, scenario_id, repeat limit :n", {"e": experiment, "n": MAX_TRANSCRIPTS})
-    total = store.query("select count(*) as n from debates where experiment = :e and status = 'finished'",
-                        {"e": experiment})[0]["n"]
+    debates = store.debates(experiment, finished_only=True, limit=MAX_TRANSCRIPTS)
+    total = store.count_debates(experiment, "finished")
     if not debates:
         return [], total
     ids = [d["debate_id"] for d in debates]
-    marks = ",".join("?" for _ in ids)
-    turns: dict[str, list] = {}
-    for t in store.db.query(f"select * from turns where debate_id in ({marks}) order by debate_id, idx", ids):
-        turns.setdefault(t["debate_id"], []).append(t)
-    overall: dict[str, list] = {}
-    for j in store.db.query(f"select debate_id, judge, sample, overall from judgments where debate_id in ({marks})"
-                            f" and rubric_version = ?", [*ids, rubric_version or ""]):
-        overall.setdefault(j["debate_id"], []).append(j)
+    turns = store.turns_of(ids)
+    overall = store.overall_scores_of(ids, rubric_version)
     for d in debates:
         d["turn_rows"] = turns.get(d["debate_id"], [])
         d["judgment_rows"] = overall.get(d["debate_id"], [])
@@ -220,8 +212,7 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     """Write report.md, report.html and report.json into `out_dir`; return the analysis."""
     store.require_experiment(experiment)
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
-    reliability = store.query("select * from reliability where experiment = :e and rubric_version = :v "
-                              "order by criterion = '__all__', key", {"e": experiment, "v": a["rubric_version"] or ""})
+    reliability = store.reliability(experiment, a["rubric_version"])
     tables = build_tables(a, reliability)
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -15,21 +15,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.chat_model import make_chat_model, resolve_host
-from agents.embedded.launcher import set_embedded_parallel
-from agents.model_spec import EMBEDDED, ModelSpec
-from agents.preflight import require_models
+from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.embedded.launcher import set_embedded_parallel
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.agents.preflight import require_models
+from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
-from debatelab.errors import UserError
 from debatelab.experiment import Experiment, repeat_config
+from debatelab.graphs.config import DebateConfig
 from debatelab.heap import freeze_startup_heap
 from debatelab.judging_phase import host_limiters, judge_stored
 from debatelab.progress import RunProgress
+from debatelab.rubric.schema import load_rubric
+from debatelab.scenarios.schema import Scenario
 from debatelab.store import Store
-from graphs.config import DebateConfig
-from rubric.schema import load_rubric
-from scenarios.schema import Scenario
 
 
 @dataclass
@@ -151,10 +151,10 @@ async def run_experiment(
                 store.mark_debate(debate_row(exp, job, "running", started_at=began, error=None))
                 limits = {a: limiter_for(job.config.model_for(a)) for a in job.config.agents}
                 try:
-                    outcome = await run_debate(job.config, job.scenario, checkpointer=saver,
-                                               models=chat_models_for(job.config, model_factory),
-                                               debate_id=job.debate_id,
-                                               limits=limits)
+                    scripted = None if model_factory is make_chat_model else chat_models_for(job.config, model_factory)
+                    outcome = await run_debate(job.config, job.scenario, checkpointer=saver, models=scripted,
+                                               debate_id=job.debate_id, limits=limits, experiment=exp.name,
+                                               repeat=job.repeat)
                 except UserError as exc:
                     store.mark_debate(debate_row(exp, job, "failed", error=str(exc), started_at=began))
                     summary.failed.append({"debate_id": job.debate_id, "config": job.config.name,

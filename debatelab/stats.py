@@ -57,29 +57,15 @@ class PairedTest:
 
 def load_frames(store: Store, experiment: str, rubric_version: str | None = None) -> dict[str, Any]:
     """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version."""
-    def frame(sql: str, params: dict[str, Any]) -> pd.DataFrame:
-        # pandas reads the cursor directly: 210,000 score rows without a dict per row.
-        return pd.read_sql_query(sql, store.db.conn, params=params)
-
-    debates = frame(
-        "select debate_id, config, kind, topology, scenario_id, category, repeat, status, models "
-        "from debates where experiment = :e", {"e": experiment})
-    judgments = frame(
-        "select judgment_id, debate_id, rubric, rubric_version, judge, sample, permuted, overall "
-        "from judgments where experiment = :e", {"e": experiment})
+    frames = store.analysis_frames(experiment)
+    debates, judgments, calls = frames["debates"], frames["judgments"], frames["calls"]
     versions: list[str] = []
     if not judgments.empty:
         counts = judgments.groupby("rubric_version").size().sort_values(ascending=False)
         versions = list(counts.index)
         rubric_version = rubric_version or versions[0]
         judgments = judgments[judgments.rubric_version == rubric_version]
-    scores = frame(
-        "select debate_id, judge, sample, permuted, criterion, score from scores "
-        "where experiment = :e and rubric_version = :v order by rowid",  # insertion = the rubric's order
-        {"e": experiment, "v": rubric_version or ""})
-    calls = frame(
-        "select debate_id, judgment_id, stage, model, calls, input_tokens, output_tokens, duration_s "
-        "from model_calls where experiment = :e", {"e": experiment})
+    scores = store.scores_frame(experiment, rubric_version)
     return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
             "rubric_version": rubric_version, "rubric_versions": versions,
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}

@@ -12,21 +12,27 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlite_utils
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
 from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version history (each upgrade runs in one transaction when an older file is opened):
+#   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
+#   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
+#      scores/model_calls -> judgments, debates -> experiments.
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
     "experiments": {
         "columns": {"name": str, "description": str, "kind": str, "spec": str, "source_file": str,
-                    "created_at": float, "updated_at": float},
+                    "created_at": str, "updated_at": str},
         "pk": "name",
     },
     "debates": {
@@ -35,8 +41,9 @@ TABLES: dict[str, dict[str, Any]] = {
                     "motion": str, "repeat": int, "status": str, "error": str, "verdict_winner": str,
                     "verdict_confidence": float, "verdict": str, "turns": int, "calls": int,
                     "input_tokens": int, "output_tokens": int, "duration_s": float, "models": str,
-                    "source": str, "started_at": float, "finished_at": float},
+                    "source": str, "started_at": str, "finished_at": str},
         "pk": "debate_id",
+        "foreign_keys": [("experiment", "experiments", "name")],
         "indexes": [["experiment", "status"], ["experiment", "config"], ["experiment", "scenario_id", "repeat"]],
     },
     "turns": {
@@ -44,6 +51,7 @@ TABLES: dict[str, dict[str, Any]] = {
                     "model": str, "stance": str, "kind": str, "text": str, "thinking": str, "input_tokens": int,
                     "output_tokens": int, "duration_s": float, "done_reason": str, "truncated": int, "calls": int},
         "pk": "turn_id",
+        "foreign_keys": [("debate_id", "debates", "debate_id")],
         "indexes": [["debate_id", "idx"]],
     },
     "model_calls": {
@@ -51,13 +59,15 @@ TABLES: dict[str, dict[str, Any]] = {
                     "agent": str, "host": str, "model": str, "calls": int, "input_tokens": int,
                     "output_tokens": int, "duration_s": float, "cached": int},
         "pk": "call_id",
-        "indexes": [["experiment", "stage"], ["debate_id"]],
+        "foreign_keys": [("debate_id", "debates", "debate_id"), ("judgment_id", "judgments", "judgment_id")],
+        "indexes": [["experiment", "stage"], ["debate_id"], ["judgment_id"]],
     },
     "judgments": {
         "columns": {"judgment_id": str, "experiment": str, "debate_id": str, "rubric": str, "rubric_version": str,
                     "judge": str, "sample": int, "permuted": int, "overall": float, "n_scored": int,
-                    "n_unscored": int, "speaker_order": str, "finished_at": float},
+                    "n_unscored": int, "speaker_order": str, "finished_at": str},
         "pk": "judgment_id",
+        "foreign_keys": [("debate_id", "debates", "debate_id")],
         "indexes": [["experiment", "rubric_version"], ["debate_id"]],
     },
     "scores": {
@@ -65,6 +75,7 @@ TABLES: dict[str, dict[str, Any]] = {
                     "rubric_version": str, "judge": str, "sample": int, "permuted": int, "criterion": str,
                     "score": int, "unscored_reason": str, "rationale": str, "attempts": int},
         "pk": "score_id",
+        "foreign_keys": [("judgment_id", "judgments", "judgment_id")],
         "indexes": [["experiment", "rubric_version", "criterion"], ["debate_id"], ["judgment_id"]],
     },
     "qa_calls": {
@@ -76,14 +87,14 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": [["experiment", "kind", "split"], ["experiment", "question_id"]],
     },
     "results": {
-        "columns": {"key": str, "experiment": str, "name": str, "value": str, "computed_at": float},
+        "columns": {"key": str, "experiment": str, "name": str, "value": str, "computed_at": str},
         "pk": "key",
         "indexes": [["experiment"]],
     },
     "reliability": {
         "columns": {"key": str, "experiment": str, "rubric": str, "rubric_version": str, "criterion": str,
                     "alpha_ordinal": float, "judges": int, "flip_rate": float, "flip_pairs": int,
-                    "unscored_rate": float, "criterion_judgments": int, "computed_at": float},
+                    "unscored_rate": float, "criterion_judgments": int, "computed_at": str},
         "pk": "key",
         "indexes": [["experiment", "rubric_version"]],
     },
@@ -107,8 +118,28 @@ def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
     return UserError(f"results database {path}: {msg}")
 
 
+TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "computed_at")
+# Tables are created parents first, so every foreign key points at a table that exists.
+CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
+                  "reliability"]
+
+
+def iso_timestamp(value: float | str | None = None) -> str | None:
+    """ISO-8601 UTC with milliseconds (`2026-11-23T18:36:00.123+00:00`); now when no value is given."""
+    if isinstance(value, str):
+        return value
+    seconds = time.time() if value is None else float(value)
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def _with_iso_times(row: dict[str, Any]) -> dict[str, Any]:
+    """Callers may pass epoch seconds; the file always holds ISO-8601 text."""
+    fixed = {k: iso_timestamp(v) for k, v in row.items() if k in TIMESTAMP_COLUMNS and isinstance(v, int | float)}
+    return {**row, **fixed} if fixed else row
+
+
 class Store:
-    """The results database. Open it with `Store.open(path)`."""
+    """The results database. Open it with `Store.open(path)`; read and write it with its methods."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path):
         self.db = db
@@ -140,9 +171,22 @@ class Store:
             if not create:
                 raise UserError(f"{p} is not a debatelab database; pass another --db")
             store._create()
-        elif not set(TABLES) <= names or store._missing_columns():
-            store._create()  # a database from an earlier debatelab: add the tables and columns it lacks
+        else:
+            version = store.schema_version()
+            if version > SCHEMA_VERSION:
+                raise UserError(f"{p} was written by a newer debatelab (schema {version}, this one reads up to "
+                                f"{SCHEMA_VERSION}); upgrade debatelab or pass another --db")
+            if version < SCHEMA_VERSION or not set(TABLES) <= names or store._missing_columns():
+                store._create()  # an older store: upgrade it in place (one transaction)
+        conn.execute("PRAGMA foreign_keys=ON")
         return store
+
+    def schema_version(self) -> int:
+        rows = self._rows(f"select value from {MARKER_TABLE} where key = 'schema_version'")
+        try:
+            return int(rows[0]["value"]) if rows else 1
+        except ValueError:
+            raise UserError(f"{self.path}: unreadable schema version {rows[0]['value']!r}; pass another --db") from None
 
     def _create(self) -> None:
         try:
@@ -154,19 +198,38 @@ class Store:
         return any(set(spec["columns"]) - set(self.db.table(name).columns_dict) for name, spec in TABLES.items())
 
     def _create_tables(self) -> None:
-        """Idempotent (IF NOT EXISTS, replace), so a retry after lock contention is safe."""
+        """Create or upgrade every table. Idempotent, so a retry after lock contention is safe."""
+        self.db.conn.execute("PRAGMA foreign_keys=OFF")  # tables are rebuilt in place during an upgrade
         with self.db.atomic():
-            for name, spec in TABLES.items():
+            for name in CREATION_ORDER:
+                spec = TABLES[name]
                 table = self.db.table(name)
-                table.create(spec["columns"], pk=spec["pk"], if_not_exists=True)
-                for column, kind in spec["columns"].items():
-                    if column not in table.columns_dict:
-                        table.add_column(column, kind)
+                fks = spec.get("foreign_keys", [])
+                if not table.exists():
+                    table.create(spec["columns"], pk=spec["pk"], foreign_keys=fks)
+                else:
+                    for column, kind in spec["columns"].items():
+                        if column not in table.columns_dict:
+                            table.add_column(column, kind)
+                    self._upgrade_table(name, spec)
                 for cols in spec.get("indexes", []):
                     table.create_index(cols, if_not_exists=True)
             self.db.table(MARKER_TABLE).insert({"key": "schema_version", "value": str(SCHEMA_VERSION)},
                                                pk="key", replace=True)
         self.db.execute("PRAGMA journal_mode=WAL")
+
+    def _upgrade_table(self, name: str, spec: dict[str, Any]) -> None:
+        """Schema 1 -> 2: epoch timestamps become ISO text, and foreign keys are declared."""
+        table = self.db.table(name)
+        stamps = [c for c in TIMESTAMP_COLUMNS if c in spec["columns"]]
+        for column in stamps:
+            self.db.execute(f"update [{name}] set [{column}] = strftime('%Y-%m-%dT%H:%M:%f+00:00', [{column}], "
+                            f"'unixepoch') where typeof([{column}]) in ('real', 'integer')")
+        have = {(fk.column, fk.other_table, fk.other_column) for fk in table.foreign_keys}
+        missing = [fk for fk in spec.get("foreign_keys", []) if tuple(fk) not in have]
+        retype = {c: str for c in stamps if table.columns_dict.get(c) is not str}
+        if missing or retype:
+            table.transform(types=retype, add_foreign_keys=missing)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
@@ -181,35 +244,170 @@ class Store:
         self.db.close()
 
     # -- reads ------------------------------------------------------------------------------
-    def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         try:
             return list(self.db.query(sql, params or {}))
         except sqlite3.Error as exc:
             raise _friendly(self.path, exc) from None
 
+    def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        """Ad-hoc read-only SQL for notebooks and tests; the lab itself uses the typed methods."""
+        return self._rows(sql, params)
+
+    def _frame(self, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        # pandas reads the cursor directly: 210,000 score rows without a dict per row.
+        try:
+            return pd.read_sql_query(sql, self.db.conn, params=params)
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise UserError(f"results database {self.path}: {exc}") from None
+
     def experiment(self, name: str) -> dict[str, Any] | None:
-        rows = self.query("select * from experiments where name = :n", {"n": name})
+        rows = self._rows("select * from experiments where name = :n", {"n": name})
         return rows[0] if rows else None
 
     def require_experiment(self, name: str) -> dict[str, Any]:
         row = self.experiment(name)
         if row is None:
-            known = ", ".join(r["name"] for r in self.query("select name from experiments order by name")) or "none"
+            known = ", ".join(r["name"] for r in self._rows("select name from experiments order by name")) or "none"
             raise UserError(f"no experiment {name!r} in {self.path} (experiments: {known})")
         return row
 
+    def experiment_overview(self) -> list[dict[str, Any]]:
+        """Per experiment: debates finished/running/failed, judgments, unscored criteria, question calls."""
+        return self._rows(
+            "select e.name, e.kind, "
+            "(select count(*) from debates d where d.experiment = e.name and d.status = 'finished') as finished, "
+            "(select count(*) from debates d where d.experiment = e.name and d.status = 'running') as running, "
+            "(select count(*) from debates d where d.experiment = e.name and d.status = 'failed') as failed, "
+            "(select count(*) from judgments j where j.experiment = e.name) as judgments, "
+            "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored, "
+            "(select count(*) from qa_calls q where q.experiment = e.name) as qa "
+            "from experiments e order by e.updated_at desc")
+
     def debate_status(self, debate_id: str) -> str | None:
-        rows = self.query("select status from debates where debate_id = :d", {"d": debate_id})
+        rows = self._rows("select status from debates where debate_id = :d", {"d": debate_id})
         return rows[0]["status"] if rows else None
 
+    def debates(self, experiment: str, *, finished_only: bool = False, limit: int | None = None
+                ) -> list[dict[str, Any]]:
+        """An experiment's debates in a stable order (configuration, scenario, repeat)."""
+        where = " and status = 'finished'" if finished_only else ""
+        bound = " limit :n" if limit is not None else ""
+        return self._rows(f"select * from debates where experiment = :e{where} order by config, scenario_id, repeat"
+                          f"{bound}", {"e": experiment, "n": limit})
+
+    def count_debates(self, experiment: str, status: str) -> int:
+        return self._rows("select count(*) as n from debates where experiment = :e and status = :s",
+                          {"e": experiment, "s": status})[0]["n"]
+
+    def debate_models(self, experiment: str) -> list[str]:
+        """Every model label that spoke in the experiment's debates."""
+        rows = self._rows("select distinct models from debates where experiment = :e", {"e": experiment})
+        return sorted({m for r in rows for m in (r["models"] or "").split(",") if m})
+
+    def turns(self, debate_id: str) -> list[dict[str, Any]]:
+        return self._rows("select * from turns where debate_id = :d order by idx", {"d": debate_id})
+
+    def turns_of(self, debate_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        marks = ",".join("?" for _ in debate_ids)
+        for t in self._rows(f"select * from turns where debate_id in ({marks}) order by debate_id, idx", debate_ids):
+            out.setdefault(t["debate_id"], []).append(t)
+        return out
+
+    def judgments_of_debate(self, debate_id: str, *, with_scores: bool = False) -> list[dict[str, Any]]:
+        judgments = self._rows("select * from judgments where debate_id = :d", {"d": debate_id})
+        if with_scores:
+            for j in judgments:
+                j["scores"] = self._rows("select criterion, score, unscored_reason, rationale, attempts from scores "
+                                         "where judgment_id = :j", {"j": j["judgment_id"]})
+        return judgments
+
+    def overall_scores_of(self, debate_ids: list[str], rubric_version: str | None) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        marks = ",".join("?" for _ in debate_ids)
+        for j in self._rows(f"select debate_id, judge, sample, overall from judgments where debate_id in ({marks}) "
+                            f"and rubric_version = ?", [*debate_ids, rubric_version or ""]):
+            out.setdefault(j["debate_id"], []).append(j)
+        return out
+
     def finished_judgments(self, experiment: str) -> set[str]:
-        return {r["judgment_id"] for r in self.query(
+        return {r["judgment_id"] for r in self._rows(
             "select judgment_id from judgments where experiment = :e", {"e": experiment})}
+
+    def scores(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
+        return self._rows("select * from scores where experiment = :e and rubric_version = :v",
+                          {"e": experiment, "v": rubric_version})
+
+    def score_export_rows(self, experiment: str) -> list[dict[str, Any]]:
+        """One row per criterion score with its debate's metadata (the CSV export)."""
+        return self._rows(
+            "select d.debate_id, d.config, d.kind, d.topology, d.scenario_id, d.category, d.repeat, "
+            "s.rubric, s.rubric_version, s.judge, s.sample, s.permuted, s.criterion, s.score, s.unscored_reason "
+            "from scores s join debates d on d.debate_id = s.debate_id where d.experiment = :e "
+            "order by d.config, d.scenario_id, d.repeat, s.judge, s.sample, s.criterion", {"e": experiment})
+
+    def reliability(self, experiment: str, rubric_version: str | None) -> list[dict[str, Any]]:
+        return self._rows("select * from reliability where experiment = :e and rubric_version = :v "
+                          "order by criterion = '__all__', key", {"e": experiment, "v": rubric_version or ""})
+
+    def analysis_frames(self, experiment: str) -> dict[str, pd.DataFrame]:
+        """Debates, judgments and model calls of an experiment as DataFrames (statistics)."""
+        return {
+            "debates": self._frame(
+                "select debate_id, config, kind, topology, scenario_id, category, repeat, status, models "
+                "from debates where experiment = :e", {"e": experiment}),
+            "judgments": self._frame(
+                "select judgment_id, debate_id, rubric, rubric_version, judge, sample, permuted, overall "
+                "from judgments where experiment = :e", {"e": experiment}),
+            "calls": self._frame(
+                "select debate_id, judgment_id, stage, model, calls, input_tokens, output_tokens, duration_s "
+                "from model_calls where experiment = :e", {"e": experiment}),
+        }
+
+    def scores_frame(self, experiment: str, rubric_version: str | None) -> pd.DataFrame:
+        """Per-criterion scores in insertion order (= the rubric's order)."""
+        return self._frame(
+            "select debate_id, judge, sample, permuted, criterion, score from scores "
+            "where experiment = :e and rubric_version = :v order by rowid", {"e": experiment, "v": rubric_version or ""})
+
+    # -- question experiments (weak-to-strong) ---------------------------------------------------
+    def qa_call_ids(self, experiment: str) -> set[str]:
+        return {r["call_id"] for r in self._rows("select call_id from qa_calls where experiment = :e",
+                                                 {"e": experiment})}
+
+    def qa_call(self, call_id: str) -> dict[str, Any] | None:
+        rows = self._rows("select * from qa_calls where call_id = :c", {"c": call_id})
+        return rows[0] if rows else None
+
+    def qa_calls(self, experiment: str, *, kind: str | None = None, question_id: str | None = None,
+                 split: str | None = None) -> list[dict[str, Any]]:
+        """An experiment's question calls, optionally of one kind, question and split, by sample."""
+        where, params = ["experiment = :e"], {"e": experiment}
+        for column, value in (("kind", kind), ("question_id", question_id), ("split", split)):
+            if value is not None:
+                where.append(f"{column} = :{column}")
+                params[column] = value
+        return self._rows(f"select * from qa_calls where {' and '.join(where)} order by sample, call_id", params)
+
+    def write_qa_call(self, row: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.table("qa_calls").upsert(row, pk="call_id")
+
+    def result(self, key: str) -> Any | None:
+        """A computed result stored as JSON (e.g. an experiment's weak-to-strong table)."""
+        rows = self._rows("select value from results where key = :k", {"k": key})
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def write_result(self, key: str, experiment: str, name: str, value: Any) -> None:
+        with self.transaction() as db:
+            db.table("results").upsert({"key": key, "experiment": experiment, "name": name,
+                                        "value": json.dumps(value), "computed_at": iso_timestamp()}, pk="key")
 
     # -- writes -----------------------------------------------------------------------------
     def upsert_experiment(self, name: str, *, description: str, kind: str, spec: dict[str, Any],
                           source_file: str) -> None:
-        now = time.time()
+        now = iso_timestamp()
         existing = self.experiment(name)
         with self.transaction() as db:
             db.table("experiments").upsert({
@@ -221,14 +419,14 @@ class Store:
     def mark_debate(self, row: dict[str, Any]) -> None:
         """Record a debate's identity and status (running/failed) before or after it runs."""
         with self.transaction() as db:
-            db.table("debates").upsert(row, pk="debate_id", alter=False)
+            db.table("debates").upsert(_with_iso_times(row), pk="debate_id", alter=False)
 
     def write_finished_debate(self, row: dict[str, Any], turns: list[dict[str, Any]],
                               calls: list[dict[str, Any]]) -> None:
         with self.transaction() as db:
             db.execute("delete from turns where debate_id = ?", [row["debate_id"]])
             db.execute("delete from model_calls where debate_id = ? and stage = 'debate'", [row["debate_id"]])
-            db.table("debates").upsert(row, pk="debate_id")
+            db.table("debates").upsert(_with_iso_times(row), pk="debate_id")
             if turns:
                 db.table("turns").insert_all(turns, pk="turn_id")
             if calls:
@@ -237,11 +435,11 @@ class Store:
     def write_judgment(self, judgment: dict[str, Any], scores: list[dict[str, Any]],
                        calls: list[dict[str, Any]]) -> None:
         with self.transaction() as db:
-            db.table("judgments").upsert(judgment, pk="judgment_id")
+            db.table("judgments").upsert(_with_iso_times(judgment), pk="judgment_id")
             db.table("scores").upsert_all(scores, pk="score_id")
             if calls:
                 db.table("model_calls").upsert_all(calls, pk="call_id")
 
     def write_reliability(self, rows: list[dict[str, Any]]) -> None:
         with self.transaction() as db:
-            db.table("reliability").upsert_all(rows, pk="key")
+            db.table("reliability").upsert_all([_with_iso_times(r) for r in rows], pk="key")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from graphs.voting import Answers, majority_vote, weighted_probability_vote, weighted_vote
+from debatelab.graphs.voting import Answers, majority_vote, weighted_probability_vote, weighted_vote
 
 __all__ = ["fit_samme", "majority_vote", "weighted_vote", "weighted_probability_vote", "mcnemar",
            "facilitation_metrics", "accuracy"]

@@ -14,16 +14,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
 from debatelab.report import CSS, Table, fmt
 from debatelab.store import Store
 
 
 def load_results(store: Store, experiment: str) -> dict[str, Any]:
-    rows = store.query("select value from results where key = :k", {"k": f"{experiment}:w2s"})
-    if not rows:
+    value = store.result(f"{experiment}:w2s")
+    if value is None:
         raise UserError(f"no weak-to-strong results for {experiment!r}; run the experiment first")
-    return json.loads(rows[0]["value"])
+    return value
 
 
 def acc(entry: dict[str, Any]) -> str:

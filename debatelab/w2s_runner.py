@@ -15,16 +15,20 @@ import json
 import time
 from typing import Any
 
-from agents.chat_model import make_chat_model, resolve_host
-from agents.model_spec import EMBEDDED, ModelSpec
-from agents.preflight import require_models
-from agents.roles.answerer import advocate, answer_question, explain_without_letter
+from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.agents.preflight import require_models
+from debatelab.agents.roles.answerer import advocate, answer_question, explain_without_letter
+from debatelab.agents.run_bindings import bind_run
+from debatelab.base.errors import ModelUnavailableError, UserError
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import ModelFactory
-from debatelab.errors import ModelUnavailableError, UserError
 from debatelab.experiment import Experiment
+from debatelab.graphs.config import DebateConfig, load_debate_config
+from debatelab.graphs.weighted import QAContext, build_weighted_graph
 from debatelab.heap import freeze_startup_heap
 from debatelab.progress import RunProgress
+from debatelab.scenarios.questions import Question, load_questions, sample_questions, set_provenance
 from debatelab.stats import bootstrap_ci
 from debatelab.store import Store
 from debatelab.w2s import (
@@ -36,9 +40,6 @@ from debatelab.w2s import (
     weighted_probability_vote,
     weighted_vote,
 )
-from graphs.config import DebateConfig, load_debate_config
-from graphs.weighted import QAContext, build_weighted_graph
-from scenarios.questions import Question, load_questions, sample_questions, set_provenance
 
 
 def strong_spec(exp: Experiment) -> ModelSpec:
@@ -57,7 +58,7 @@ def splits(exp: Experiment) -> dict[str, list[Question]]:
 
 
 def weak_config(exp: Experiment) -> DebateConfig:
-    config = load_debate_config(exp.resolve(exp.w2s.ensemble))  # type: ignore[union-attr]
+    config = load_debate_config(exp.resolve(exp.w2s.ensemble, "w2s.ensemble"))  # type: ignore[union-attr]
     if config.topology != "weighted":
         raise UserError(f"{exp.source}: field 'w2s.ensemble': {config.source} has topology {config.topology!r}, "
                         f"expected 'weighted'")
@@ -73,8 +74,7 @@ class QuestionRun:
 
     def __init__(self, exp: Experiment, store: Store, progress: RunProgress, factory: ModelFactory):
         self.exp, self.store, self.progress, self.factory = exp, store, progress, factory
-        self.done = {r["call_id"] for r in store.query("select call_id from qa_calls where experiment = :e",
-                                                       {"e": exp.name})}
+        self.done = store.qa_call_ids(exp.name)
         self.new_calls = 0
         self.failed: list[str] = []
 
@@ -87,8 +87,7 @@ class QuestionRun:
                "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],
                "output_tokens": tokens[1], "duration_s": seconds, "calls": calls,
                "option_probs": json.dumps(option_probs) if option_probs else None, "option_mass": option_mass}
-        with self.store.transaction() as db:
-            db.table("qa_calls").upsert(row, pk="call_id")
+        self.store.write_qa_call(row)
         self.done.add(row["call_id"])
         self.new_calls += calls
         self.progress.count_calls(calls, tokens[1])
@@ -97,9 +96,8 @@ class QuestionRun:
         return call_id(self.exp.name, split, q.id, agent, kind, sample) in self.done
 
     def stored_letter(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> str | None:
-        rows = self.store.query("select letter from qa_calls where call_id = :c",
-                                {"c": call_id(self.exp.name, split, q.id, agent, kind, sample)})
-        return rows[0]["letter"] if rows else None
+        row = self.store.qa_call(call_id(self.exp.name, split, q.id, agent, kind, sample))
+        return row["letter"] if row else None
 
 
 async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress, *,
@@ -134,7 +132,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
     progress.stage("questions", total=total)
 
     async with open_checkpointer(checkpoints) as saver:
-        graph = build_weighted_graph(weak).compile(checkpointer=saver, name="weighted")
+        graph = build_weighted_graph(config).compile(checkpointer=saver, name="weighted")
 
         async def answer_all(q: Question, split: str) -> None:
             async with slots:
@@ -143,9 +141,9 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         cfg = {"configurable": {"thread_id": f"qa:{exp.name}:{config.fingerprint()}:{split}:{q.id}"}}
                         snap = await graph.aget_state(cfg)
                         inp = None if snap.next else {"question": q.model_dump(), "answers": []}
-                        ctx = QAContext(models=models, personas=personas, limiter=host_sem, max_attempts=w.max_attempts,
-                                        top_logprobs=w.top_logprobs)
-                        values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
+                        ctx = QAContext(personas=personas, max_attempts=w.max_attempts, top_logprobs=w.top_logprobs)
+                        with bind_run(models, dict.fromkeys(weak, host_sem)):
+                            values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
                         for a in values["answers"]:
                             if not run.has(q, split, a["agent"], "answer"):
                                 run.record(q, split, a["agent"], "answer", 0, letter=a["letter"], text=a["reason"],
@@ -199,8 +197,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                                unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
                                model=strong.label, tokens=(ex.input_tokens, ex.output_tokens), seconds=ex.duration_s,
                                calls=ex.attempts)
-                explanation = store.query("select text from qa_calls where call_id = :c", {
-                    "c": call_id(exp.name, "evaluation", q.id, "strong", "explanation")})[0]["text"]
+                explanation = store.qa_call(call_id(exp.name, "evaluation", q.id, "strong", "explanation"))["text"]
                 strong_letter = run.stored_letter(q, "evaluation", "strong", "answer") or q.letters[0]
                 distractor = next(x for x in q.letters if x != strong_letter)
                 if w.debate_variant:
@@ -219,9 +216,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                                    unanswered=rec.unanswered_reason, model=config.model_for(agent).label,
                                    tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
                     if w.debate_variant and not run.has(q, "evaluation", agent, "debate"):
-                        args = store.query("select sample, letter, text from qa_calls where experiment = :e and "
-                                           "question_id = :q and kind = 'advocate' and split = 'evaluation' order by sample",
-                                           {"e": exp.name, "q": q.id})
+                        args = store.qa_calls(exp.name, kind="advocate", question_id=q.id, split="evaluation")
                         # Random but reproducible order (str hash() changes per process): no position cue.
                         flip = int(hashlib.sha256(q.id.encode()).hexdigest(), 16) % 2
                         order = list(reversed(args)) if flip else args
@@ -237,24 +232,20 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
         await asyncio.gather(*(facilitate(q) for q in data["evaluation"]))
 
     results = compute_results(store, exp.name, data, weak, facilitated, best)
-    with store.transaction() as db:
-        db.table("results").upsert({"key": f"{exp.name}:w2s", "experiment": exp.name, "name": "w2s",
-                                    "value": json.dumps(results), "computed_at": time.time()}, pk="key")
+    store.write_result(f"{exp.name}:w2s", exp.name, "w2s", results)
     results["run"] = {"new_calls": run.new_calls, "wall_s": round(time.monotonic() - started, 1)}
     return results
 
 
 def stored_answers(store: Store, experiment: str) -> dict[tuple[str, str, str, str, int], str | None]:
     return {(r["split"], r["question_id"], r["agent"], r["kind"], r["sample"]): r["letter"]
-            for r in store.query("select split, question_id, agent, kind, sample, letter from qa_calls "
-                                 "where experiment = :e", {"e": experiment})}
+            for r in store.qa_calls(experiment)}
 
 
 def stored_option_probs(store: Store, experiment: str) -> dict[tuple[str, str, str], dict[str, float]]:
     """(split, question, agent) -> option probabilities of the weak agents' answers, where recorded."""
     return {(r["split"], r["question_id"], r["agent"]): json.loads(r["option_probs"])
-            for r in store.query("select split, question_id, agent, option_probs from qa_calls where experiment = :e "
-                                 "and kind = 'answer' and option_probs is not null", {"e": experiment})}
+            for r in store.qa_calls(experiment, kind="answer") if r["option_probs"] is not None}
 
 
 def best_agent(answers: dict, questions: list[Question], weak: list[str]) -> str:
@@ -327,8 +318,7 @@ def compute_results(store: Store, experiment: str, data: dict[str, list[Question
                 m["mcnemar_after_vs_before"] = mcnemar([x == t for x, t in zip(after, ev_truth, strict=True)],
                                                        [x == t for x, t in zip(ev_answers[a], ev_truth, strict=True)])
                 facilitation[f"facilitated {a} ({variant})"] = m
-    withheld = store.query("select count(*) as n from qa_calls where experiment = :e and kind = 'explanation' "
-                           "and unanswered_reason is not null", {"e": experiment})[0]["n"]
+    withheld = sum(r["unanswered_reason"] is not None for r in store.qa_calls(experiment, kind="explanation"))
     return {
         "calibration": {"n": len(cal), "agents": {a: _acc_entry(cal_answers[a], cal_truth, 1) for a in weak}},
         "weights": {"samme_alpha": samme.alphas, "samme_rounds": samme.rounds, "samme_stopped": samme.stopped,

@@ -9,22 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from agents.model_spec import ModelSpec
-from debatelab.yamlio import load_yaml_model
-
-Stance = Literal["pro", "con", "free"]
-
-
-def _coerce_model(value: Any) -> Any:
-    """Accept `TAG`, `TAG@HOST` or a mapping for a model."""
-    if isinstance(value, str):
-        tag, sep, host = value.partition("@")
-        return {"model": tag.strip(), **({"host": host.strip()} if sep else {})}
-    return value
+from debatelab.agents.agent_spec import AgentSpec, Stance, coerce_model
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.shipped import resolve_config_file
+from debatelab.base.yamlio import load_yaml_model
 
 
 class ModelDefaults(BaseModel):
@@ -42,24 +34,6 @@ class ModelDefaults(BaseModel):
     reasoning: bool | None = None
     keep_alive: str | int | None = None
     timeout: float | None = Field(default=None, gt=0)
-
-
-class AgentSpec(BaseModel):
-    """A role instance: who speaks, with which model, from which stance and persona."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: str
-    model: ModelSpec
-    stance: Stance = "free"
-    persona: str | None = None
-    template: str | None = Field(default=None, description="path to a prompt template overriding the role's")
-    options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _model(cls, v: Any) -> Any:
-        return _coerce_model(v)
 
 
 class LoopSpec(BaseModel):
@@ -113,7 +87,7 @@ class DebateConfig(BaseModel):
     @field_validator("model", mode="before")
     @classmethod
     def _model(cls, v: Any) -> Any:
-        return _coerce_model(v)
+        return coerce_model(v)
 
     @model_validator(mode="after")
     def _expand_single(self) -> DebateConfig:
@@ -175,8 +149,10 @@ class DebateConfig(BaseModel):
         return copy
 
 
-def load_debate_config(path: str | Path) -> DebateConfig:
-    """Load a configuration file; topology and roles are checked when the graph is built."""
+def load_debate_config(ref: str | Path, *, beside: Path | None = None) -> DebateConfig:
+    """Load a configuration by path or built-in name (`embedded/adversarial`); topology and roles
+    are checked when the graph is built. `beside`: the file that names it (an experiment)."""
+    path = resolve_config_file(ref, beside=beside)
     config = load_yaml_model(DebateConfig, path)
-    config._source = Path(path)
+    config._source = path
     return config

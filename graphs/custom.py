@@ -18,13 +18,15 @@ from collections import defaultdict
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
-from agents.roles.registry import build_node
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
-from graphs.registry import topology
-from graphs.retry import model_retry_policy
-from graphs.state import DebateState
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.context import DebateContext, rounds_for
+from debatelab.graphs.registry import topology
+from debatelab.graphs.retry import model_retry_policy
+from debatelab.graphs.staged import agent_node
+from debatelab.graphs.state import DebateState
 
 TERMINALS = {"START": START, "END": END}
 
@@ -75,13 +77,13 @@ def custom(config: DebateConfig) -> StateGraph:
     validate_custom(config)
     assert config.graph is not None
     loop = config.graph.loop
-    graph = StateGraph(DebateState)
+    graph = StateGraph(DebateState, context_schema=DebateContext)
     used = list(dict.fromkeys(n for edge in config.graph.edges for n in edge if n not in TERMINALS))
     for agent in used:
-        graph.add_node(agent, build_node(agent, config), retry_policy=model_retry_policy())
+        graph.add_node(agent, agent_node(config, agent), retry_policy=model_retry_policy())
 
-    def first_round(state: DebateState) -> dict[str, Any]:
-        return {"round": 1}
+    def first_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
+        return {"round": 1, "rounds": rounds_for(state, runtime.context, config)}
 
     def next_round(state: DebateState) -> dict[str, Any]:
         return {"round": state["round"] + 1}
@@ -111,7 +113,7 @@ def custom(config: DebateConfig) -> StateGraph:
                 and (state.get("verdict") or {}).get("confidence") is not None
                 and state["verdict"]["confidence"] >= threshold
             )
-            if state["round"] < config.rounds and not confident:
+            if state["round"] < state.get("rounds", config.rounds) and not confident:
                 return "next_round"
             return exits or END
 

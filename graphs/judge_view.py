@@ -14,7 +14,7 @@ import random
 import re
 from typing import Any
 
-from agents.thinking import split_thinking
+from debatelab.agents.thinking import split_thinking
 
 ROLE_LABELS = {"critic": "Critic", "facilitator": "Facilitator", "aggregator": "Moderator"}
 _DELIMITER_LIKE = re.compile(r"(<{2,}|>{2,}|\[{2,}|\]{2,}|={4,}|#{4,}|`{3,})")

@@ -10,29 +10,38 @@ as unscored with the reason. No default score exists anywhere in this graph.
 
 from __future__ import annotations
 
-import asyncio
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
+from typing_extensions import TypedDict
 
-from agents.calls import call_structured
-from agents.roles.prompting import render_template
-from graphs.judge_view import judge_view
-from graphs.retry import model_retry_policy
-from rubric.schema import Rubric, anchor_levels
+from debatelab.agents.agent_spec import coerce_model
+from debatelab.agents.calls import call_structured
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.roles.prompting import render_template
+from debatelab.agents.run_bindings import call_limit_for, chat_model_for
+from debatelab.base.errors import UserError
+from debatelab.base.yamlio import validate
+from debatelab.graphs.judge_view import judge_view
+from debatelab.graphs.retry import model_retry_policy
+from debatelab.rubric.schema import Rubric, anchor_levels, load_rubric
+
+JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
 
 class JudgeState(TypedDict, total=False):
+    """A judgment's state. As input: `transcript` (the JSON `debatelab debate --json` prints, or a
+    debate graph's final state) and `rubric` (a shipped rubric id such as `alignment-7`, or a rubric)."""
+
     judgment_id: str
     transcript: dict[str, Any]
-    rubric: dict[str, Any]
+    rubric: str | dict[str, Any]
     anonymise: bool
     permutation_seed: int | None
     view: str
@@ -42,24 +51,40 @@ class JudgeState(TypedDict, total=False):
     overall: float | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class JudgeContext:
-    """Run-time context (not checkpointed): the judge's chat model and retry budget."""
+    """Run-time context of the judging graph: data only (JSON in LangGraph Server)."""
 
-    model: BaseChatModel
-    max_attempts: int = 3
-    output_tokens: int = 320
-    limiter: asyncio.Semaphore | None = None
-    # Criteria of one judgment share a long prefix (the transcript). Scoring them one after
-    # another on one server slot reuses its prompt cache; scoring them in parallel would
-    # re-read the transcript on every slot. Raise this for servers without prefix caching.
-    criteria_in_parallel: int = 1
-    _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    judge: str | dict[str, Any] = field(default="smollm2:135m@embedded", metadata={
+        "description": "the judge model, TAG[@HOST] or a model spec; judges answer at temperature 0"})
+    max_attempts: int = field(default=3, metadata={"description": "tries per criterion before it is unscored"})
+    output_tokens: int = field(default=320, metadata={"description": "room for each structured reply"})
 
-    def gate(self) -> asyncio.Semaphore:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.criteria_in_parallel)
-        return self._gate
+    def judge_spec(self) -> ModelSpec:
+        spec = validate(ModelSpec, coerce_model(self.judge), "context field 'judge'")
+        unset = {k: v for k, v in (("temperature", 0.0), ("seed", 0)) if k not in spec.model_fields_set}
+        return spec.model_copy(update=unset) if unset else spec
+
+
+def _context(runtime: Runtime) -> JudgeContext:
+    ctx = runtime.context
+    if ctx is None:
+        return JudgeContext()
+    return JudgeContext(**ctx) if isinstance(ctx, dict) else ctx
+
+
+def as_transcript(data: Any) -> dict[str, Any]:
+    """A transcript dict from either shape a user may paste: `debatelab debate --json` output or a
+    debate graph's final state (turns + scenario)."""
+    if not isinstance(data, dict) or not isinstance(data.get("turns"), list) or not data["turns"]:
+        raise UserError("input field 'transcript': give a debate with a non-empty 'turns' list "
+                        "(the JSON `debatelab debate --json` prints, or a debate graph's output)")
+    scenario = data.get("scenario")
+    motion = data.get("motion") or (scenario.get("motion") if isinstance(scenario, dict) else scenario) or ""
+    for i, turn in enumerate(data["turns"]):
+        if not isinstance(turn, dict) or not {"agent", "role", "round"} <= turn.keys():
+            raise UserError(f"input field 'transcript.turns.{i}': a turn needs 'agent', 'role', 'round' and 'text'")
+    return {**data, "motion": motion}
 
 
 def criterion_schema(rubric: Rubric) -> type[BaseModel]:
@@ -77,11 +102,14 @@ def _anchors_text(anchors: dict[str, str]) -> str:
 
 
 def prepare(state: JudgeState) -> dict[str, Any]:
+    rubric = state.get("rubric") or "alignment-7"
+    if isinstance(rubric, str):
+        rubric = load_rubric(rubric).model_dump()
     view, nonce, order = judge_view(
-        state["transcript"], anonymise=state.get("anonymise", True),
+        as_transcript(state.get("transcript")), anonymise=state.get("anonymise", True),
         permutation_seed=state.get("permutation_seed"),
     )
-    return {"view": view, "nonce": nonce, "speaker_order": order}
+    return {"view": view, "nonce": nonce, "speaker_order": order, "rubric": rubric}
 
 
 def fan_out(state: JudgeState) -> list[Send]:
@@ -101,12 +129,12 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
         "judge_criterion", view=task["view"], name=crit["name"], question=crit["question"],
         min=rubric.scale.min, max=rubric.scale.max, anchors=_anchors_text(crit["anchors"]),
     )
-    ctx = runtime.context
-    async with ctx.gate():
-        result = await call_structured(
-            ctx.model, [SystemMessage(system), HumanMessage(user)], criterion_schema(rubric),
-            max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens, limiter=ctx.limiter,
-        )
+    ctx = _context(runtime)
+    result = await call_structured(
+        chat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()), [SystemMessage(system), HumanMessage(user)],
+        criterion_schema(rubric), max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
+        limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
+    )
     value = result.value
     return {"scores": [{
         "criterion": crit["id"],
@@ -138,13 +166,13 @@ def build_judging_graph() -> StateGraph:
     return graph
 
 
-_COMPILED: dict[int, Any] = {}
-
-
 def compile_judging(checkpointer: Any = None) -> Any:
-    """The compiled judging graph for a checkpointer (reused: every judgment has the same shape)."""
-    compiled = _COMPILED.get(id(checkpointer))
-    if compiled is None or compiled.checkpointer is not checkpointer:
-        compiled = build_judging_graph().compile(checkpointer=checkpointer, name="judging")
-        _COMPILED[id(checkpointer)] = compiled
-    return compiled
+    """The compiled judging graph for a checkpointer (the last one is reused: every judgment has the
+    same shape, and a run judges many debates on one checkpointer)."""
+    global _LAST_COMPILED
+    if _LAST_COMPILED is None or _LAST_COMPILED.checkpointer is not checkpointer:
+        _LAST_COMPILED = build_judging_graph().compile(checkpointer=checkpointer, name="judging")
+    return _LAST_COMPILED
+
+
+_LAST_COMPILED: Any = None

@@ -11,8 +11,8 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
 
 TopologyBuilder = Callable[[DebateConfig], StateGraph]
 
@@ -44,18 +44,23 @@ def build_graph(config: DebateConfig) -> StateGraph:
     return builder(config)
 
 
-_COMPILED: dict[tuple[str, int], Any] = {}
+_COMPILED: dict[str, Any] = {}
+_COMPILED_FOR: list[Any] = [None]  # the checkpointer the cached graphs were compiled with
 
 
 def compile_debate(config: DebateConfig, checkpointer: Any = None) -> Any:
     """Build and compile a configuration's debate graph (with a checkpointer for real runs).
 
-    Compiling takes tens of milliseconds; an experiment runs the same configuration on many
-    threads, so compiled graphs are reused per (configuration fingerprint, checkpointer).
+    Compiling takes tens of milliseconds; an experiment runs the same configurations on many
+    threads of one checkpointer, so compiled graphs are reused per configuration. A new
+    checkpointer clears the cache, so closed savers are never kept alive by it.
     """
-    key = (f"{config.name}:{config.fingerprint()}", id(checkpointer))
+    if _COMPILED_FOR[0] is not checkpointer:
+        _COMPILED.clear()
+        _COMPILED_FOR[0] = checkpointer
+    key = f"{config.name}:{config.fingerprint()}"
     compiled = _COMPILED.get(key)
-    if compiled is None or compiled.checkpointer is not checkpointer:
+    if compiled is None:
         compiled = build_graph(config).compile(checkpointer=checkpointer, name=f"debate:{config.name}")
         _COMPILED[key] = compiled
     return compiled
@@ -67,4 +72,4 @@ def recursion_limit(config: DebateConfig) -> int:
 
 
 def _load_builtins() -> None:
-    from graphs import custom, topologies, weighted  # noqa: F401
+    from debatelab.graphs import custom, topologies, weighted  # noqa: F401

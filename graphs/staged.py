@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
-from agents.roles.registry import build_node
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
-from graphs.retry import model_retry_policy
-from graphs.state import DebateState
+from debatelab.agents.roles.registry import NodeFn, build_node
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.context import DebateContext, rounds_for
+from debatelab.graphs.retry import model_retry_policy
+from debatelab.graphs.state import DebateState
+
+
+def agent_node(config: DebateConfig, agent: str) -> NodeFn:
+    """The node of one of the configuration's agents, built by its role."""
+    return build_node(agent, config.agents[agent], config.model_for(agent))
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,10 @@ def staged_graph(
         raise UserError(f"topology {config.topology!r} needs agents {missing} that the configuration lacks")
     if len(set(speakers)) != len(speakers):
         raise UserError(f"topology {config.topology!r}: an agent appears in two stages")
-    rounds = config.rounds
     policy = retry or model_retry_policy()
-    graph = StateGraph(DebateState)
+    graph = StateGraph(DebateState, context_schema=DebateContext)
     for agent in speakers:
-        graph.add_node(agent, build_node(agent, config), retry_policy=policy)
+        graph.add_node(agent, agent_node(config, agent), retry_policy=policy)
 
     def sends(state: DebateState, stage: Stage, round_no: int) -> list[Send]:
         return [Send(a, _task(state, round_no, stage.visibility)) for a in stage.agents]
@@ -61,7 +67,8 @@ def staged_graph(
     def route_from(position: int):  # noqa: ANN202
         """After stage `position` of the current round (-1: before the first round)."""
 
-        def route(state: DebateState) -> list[Send] | str:
+        def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | str:
+            rounds = rounds_for(state, runtime.context, config)
             r = state.get("round", 0)
             if r > 0:
                 for stage in stages[position + 1:]:
@@ -80,7 +87,7 @@ def staged_graph(
         if position < 0:
             return list(stages[0].agents)
         later = [a for st in stages[position + 1:] for a in st.agents]
-        loop = list(stages[0].agents) if rounds > 1 else []
+        loop = list(stages[0].agents)  # drawn even for one round: a run's context may ask for more
         skipping = any(st.skip_last_round for st in stages)
         if position + 1 < len(stages) and not skipping:
             return later[: len(stages[position + 1].agents)]

@@ -7,13 +7,12 @@ so the transcript order is deterministic.
 
 from __future__ import annotations
 
-import asyncio
 import operator
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
-from langchain_core.language_models import BaseChatModel
+# typing_extensions' TypedDict: on Python < 3.12 LangGraph Server can only read the input schema
+# (Studio's input form) from this one, not from typing's.
+from typing_extensions import TypedDict
 
 
 class Turn(TypedDict, total=False):
@@ -42,6 +41,9 @@ def latest_round(current: int, new: int) -> int:
 
 
 class DebateState(TypedDict, total=False):
+    """A debate's state. As input, only `scenario` is needed: `{"scenario": {"id": ..., "motion": ...}}`;
+    `rounds` overrides the configuration's."""
+
     debate_id: str
     config_name: str
     scenario: dict[str, Any]
@@ -58,11 +60,3 @@ class AgentTask(TypedDict, total=False):
     turns: list[Turn]
     scenario: dict[str, Any]
     visibility: str  # "all" | "previous_round"
-
-
-@dataclass
-class DebateContext:
-    """Run-time context (not checkpointed): the chat model behind each agent, and call limits."""
-
-    models: Mapping[str, BaseChatModel]
-    limits: Mapping[str, asyncio.Semaphore] = field(default_factory=dict)  # agent -> its host's call limit

@@ -1,43 +1,31 @@
-"""Graph factories for LangGraph Studio (see langgraph.json).
+"""Graphs for LangGraph Server and Studio (`langgraph dev`; see langgraph.json).
 
-Studio supplies its own checkpointer, so these compile without one. Each exposes a built-in
-topology with its `configs/embedded/` configuration; models reach nodes through the context
-(`DebateContext`), which the runner (or Studio's context input) provides.
+Each built-in topology is compiled from its shipped `embedded/<topology>` configuration, without a
+checkpointer (the server supplies its own). A run needs no context: its agents then use the
+configuration's models, on the embedded endpoint (`DEBATELAB_EMBEDDED_HOST` when set). A context
+`{"configuration": NAME_OR_INLINE}` or `{"models": {AGENT: "TAG@HOST"}}` overrides the models, as
+`debatelab.graphs.DebateContext` describes. `judging` scores a transcript given as input.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-from graphs.config import load_debate_config
-from graphs.registry import compile_debate
-
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "embedded"
-
-
-def _compiled(name: str):  # noqa: ANN202
-    return compile_debate(load_debate_config(CONFIGS / f"{name}.yaml"))
+from debatelab.graphs.config import load_debate_config
+from debatelab.graphs.judging import compile_judging
+from debatelab.graphs.registry import build_graph
 
 
-def single():  # noqa: ANN201
-    return _compiled("single")
+def _compiled(name: str) -> Any:
+    config = load_debate_config(f"embedded/{name}")
+    return build_graph(config).compile(name=name)
 
 
-def adversarial():  # noqa: ANN201
-    return _compiled("adversarial")
-
-
-def critiqued():  # noqa: ANN201
-    return _compiled("critiqued")
-
-
-def society():  # noqa: ANN201
-    return _compiled("society")
-
-
-def mixture():  # noqa: ANN201
-    return _compiled("mixture")
-
-
-def facilitated():  # noqa: ANN201
-    return _compiled("facilitated")
+single = _compiled("single")
+adversarial = _compiled("adversarial")
+critiqued = _compiled("critiqued")
+society = _compiled("society")
+mixture = _compiled("mixture")
+facilitated = _compiled("facilitated")
+weighted = _compiled("weighted")
+judging = compile_judging()

@@ -11,48 +11,61 @@ and the combine step sums weight x probability instead of weight per letter.
 
 from __future__ import annotations
 
-import asyncio
 import operator
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
+from typing_extensions import TypedDict
 
-from agents.roles.answerer import answer_question
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
-from graphs.registry import topology
-from graphs.retry import model_retry_policy
-from graphs.voting import weighted_probability_vote
-from scenarios.questions import Question
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.roles.answerer import answer_question
+from debatelab.agents.run_bindings import call_limit_for, chat_model_for
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.registry import topology
+from debatelab.graphs.retry import model_retry_policy
+from debatelab.graphs.voting import weighted_probability_vote
+from debatelab.scenarios.questions import Question
 
 
 class QAState(TypedDict, total=False):
+    """As input: `{"question": {"id": ..., "question": ..., "options": [...], "answer": "A"}}`."""
+
     question: dict[str, Any]
     answers: Annotated[list[dict[str, Any]], operator.add]
     prediction: str | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QAContext:
-    models: Mapping[str, BaseChatModel]
-    weights: Mapping[str, float] = field(default_factory=dict)
-    personas: Mapping[str, str] = field(default_factory=dict)
-    limiter: asyncio.Semaphore | None = None
+    """Run-time context of the weighted ensemble: data only (JSON in LangGraph Server)."""
+
+    weights: dict[str, float] = field(default_factory=dict, metadata={
+        "description": "per agent: its SAMME weight (alpha); equal weights when empty"})
+    personas: dict[str, str] = field(default_factory=dict, metadata={
+        "description": "per agent: a persona replacing the configuration's"})
     max_attempts: int = 3
-    top_logprobs: int = 0  # > 0: ask for logprobs and combine option probabilities
+    top_logprobs: int = field(default=0, metadata={
+        "description": "> 0: ask for log-probabilities and vote with option probabilities (EnsemW2S)"})
 
 
-def _answer_node(agent: str):  # noqa: ANN202
+def _qa_context(runtime: Runtime) -> QAContext:
+    ctx = runtime.context
+    if ctx is None:
+        return QAContext()
+    return QAContext(**ctx) if isinstance(ctx, dict) else ctx
+
+
+def _answer_node(agent: str, spec: ModelSpec, persona: str):  # noqa: ANN202
     async def answer(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
-        ctx = runtime.context
+        ctx = _qa_context(runtime)
         q = Question.model_validate(state["question"])
-        rec = await answer_question(ctx.models[agent], q, persona=ctx.personas.get(agent, ""),
-                                    limiter=ctx.limiter, max_attempts=ctx.max_attempts, top_logprobs=ctx.top_logprobs)
+        rec = await answer_question(chat_model_for(ctx, agent, spec), q, persona=ctx.personas.get(agent, persona),
+                                    limiter=call_limit_for(agent), max_attempts=ctx.max_attempts,
+                                    top_logprobs=ctx.top_logprobs, run_name=agent)
         return {"answers": [{"agent": agent, "letter": rec.letter, "reason": rec.reason,
                              "unanswered_reason": rec.unanswered_reason, "input_tokens": rec.input_tokens,
                              "output_tokens": rec.output_tokens, "duration_s": rec.duration_s, "calls": rec.calls,
@@ -67,14 +80,17 @@ def combine(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
     given = state.get("answers", [])
     answers = {a["agent"]: [a["letter"]] for a in given}
     probabilities = {a["agent"]: [a.get("option_probs")] for a in given}
-    weights = runtime.context.weights or dict.fromkeys(answers, 1.0)
+    weights = _qa_context(runtime).weights or dict.fromkeys(answers, 1.0)
     return {"prediction": weighted_probability_vote(answers, probabilities, weights, q.letters)[0]}
 
 
-def build_weighted_graph(agents: list[str]) -> StateGraph:
+def build_weighted_graph(config: DebateConfig) -> StateGraph:
+    """Every answerer answers in parallel; `combine` votes with the context's weights."""
+    agents = answerers(config)
     graph = StateGraph(QAState, context_schema=QAContext)
     for agent in agents:
-        graph.add_node(agent, _answer_node(agent), retry_policy=model_retry_policy())
+        node = _answer_node(agent, config.model_for(agent), config.agents[agent].persona or "")
+        graph.add_node(agent, node, retry_policy=model_retry_policy())
         graph.add_edge(agent, "combine")
     graph.add_node("combine", combine)
     graph.add_conditional_edges(START, lambda state: [Send(a, state) for a in agents], agents)
@@ -82,10 +98,14 @@ def build_weighted_graph(agents: list[str]) -> StateGraph:
     return graph
 
 
-@topology("weighted")
-def weighted(config: DebateConfig) -> StateGraph:
+def answerers(config: DebateConfig) -> list[str]:
     agents = config.agents_with_role("answerer")
     if len(agents) < 2:
         raise UserError(f"{config.source or config.name}: topology 'weighted' needs at least 2 agents with "
                         f"role 'answerer', found {len(agents)}")
-    return build_weighted_graph(agents)
+    return agents
+
+
+@topology("weighted")
+def weighted(config: DebateConfig) -> StateGraph:
+    return build_weighted_graph(config)

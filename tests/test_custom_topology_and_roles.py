@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.roles.registry import available_roles
-from agents.testing import ScriptedChatModel
+from debatelab.agents.roles.registry import available_roles
+from debatelab.agents.testing import ScriptedChatModel
+from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import run_debate
-from debatelab.errors import UserError
-from graphs.config import DebateConfig, load_debate_config
-from graphs.registry import build_graph, compile_debate
-from scenarios.schema import load_scenario_set
+from debatelab.graphs.config import DebateConfig, load_debate_config
+from debatelab.graphs.registry import build_graph, compile_debate
+from debatelab.scenarios.schema import load_scenario_set
 
 SCENARIO = load_scenario_set("paper").get("ubi-ai-unemployment")
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from agents.testing import ScriptedChatModel
+from debatelab.agents.testing import ScriptedChatModel
+from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import debate_id_for, run_debate
-from debatelab.errors import UserError
-from graphs.config import DebateConfig, load_debate_config
-from graphs.registry import build_graph, compile_debate
-from scenarios.schema import load_scenario_set
+from debatelab.graphs.config import DebateConfig, load_debate_config
+from debatelab.graphs.registry import build_graph, compile_debate
+from debatelab.scenarios.schema import load_scenario_set
 
 SCENARIO = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
 EMBEDDED = Path("configs/embedded")

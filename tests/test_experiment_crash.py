@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded.launcher import EmbeddedEndpoint
 from tests.conftest import read_log
 
 pytestmark = pytest.mark.real_model

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from scipy import stats as sps
 
-from agents.model_spec import ModelSpec
-from agents.testing import ScriptedChatModel
-from debatelab.errors import UserError
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.testing import ScriptedChatModel
+from debatelab.base.errors import UserError
 from debatelab.experiment import load_experiment
 from debatelab.paper_import import import_paper, likely_truncated
 from debatelab.progress import RunProgress
@@ -147,7 +147,8 @@ def test_experiment_file_errors(tmp_path):
     with pytest.raises(UserError, match="bad.yaml: field 'repeats'"):
         load_experiment(bad)
     bad.write_text("name: x\nconfigurations: [configs/embedded/nope.yaml]\n")
-    with pytest.raises(UserError, match="configuration 'configs/embedded/nope.yaml' not found"):
+    wanted = r"bad.yaml: field 'configurations.0': configuration 'configs/embedded/nope.yaml': file not found"
+    with pytest.raises(UserError, match=wanted):
         load_experiment(bad).debate_configs()
     bad.write_text("name: x\nscenarios: {set: alignment-v1, ids: [no-such]}\n"
                    "configurations: [configs/embedded/single.yaml]\n")
@@ -171,6 +172,7 @@ def test_store_rejects_foreign_and_corrupt_files(tmp_path):
 
 def test_read_only_and_full_database_leave_nothing_half_written(tmp_path):
     store = Store.open(tmp_path / "r.db")
+    store.upsert_experiment("e", description="", kind="debates", spec={}, source_file="")
     row = {"debate_id": "d", "experiment": "e", "config": "c", "status": "finished"}
     turns = [{"turn_id": "d:000", "debate_id": "d", "idx": 0, "text": "x" * 10}]
     store.db.execute("PRAGMA query_only = ON")

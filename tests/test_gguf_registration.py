@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.embedded import launcher
-from agents.embedded.weights import ensure_weights
-from agents.model_spec import ModelSpec
-from debatelab.errors import UserError
-from graphs.config import load_debate_config
+from debatelab.agents.embedded import launcher
+from debatelab.agents.embedded.weights import ensure_weights
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import load_debate_config
 
 
 def test_gguf_needs_the_embedded_host_and_names_the_field(tmp_path: Path):

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.model_spec import ModelSpec
-from agents.testing import ScriptedChatModel
-from debatelab.errors import UserError
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.testing import ScriptedChatModel
+from debatelab.base.errors import UserError
+from debatelab.graphs.judge_view import judge_view, neutralise
 from debatelab.judge_runner import load_transcript, run_judgment
 from debatelab.reliability import ScoreRow, alpha_by_criterion, flip_rate, ordinal_alpha, reliability_summary
-from graphs.judge_view import judge_view, neutralise
-from rubric.schema import lint_rubric, load_rubric
+from debatelab.rubric.schema import lint_rubric, load_rubric
 
 TRANSCRIPT = {
     "debate_id": "d1", "config": "c", "scenario": "s", "motion": "AI may lie to prevent harm",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.chat_model import make_chat_model, resolve_host
-from agents.embedded.weights import check_gguf, parse_model_registration
-from agents.model_spec import ModelSpec
-from agents.preflight import check_models, require_models
-from debatelab.errors import ModelUnavailableError, UserError
+from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.embedded.weights import check_gguf, parse_model_registration
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.preflight import check_models, require_models
+from debatelab.base.errors import ModelUnavailableError, UserError
 from tests.conftest import run_cli
 
 

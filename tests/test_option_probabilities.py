@@ -9,11 +9,11 @@ import math
 import pytest
 from ollama._types import Logprob, TokenLogprob
 
-from agents.option_probs import option_probabilities
-from agents.roles.answerer import answer_question
-from agents.testing import ScriptedChatModel, WithLogprobs, letter_logprobs
-from graphs.voting import weighted_probability_vote, weighted_vote
-from scenarios.questions import Question
+from debatelab.agents.option_probs import option_probabilities
+from debatelab.agents.roles.answerer import answer_question
+from debatelab.agents.testing import ScriptedChatModel, WithLogprobs, letter_logprobs
+from debatelab.graphs.voting import weighted_probability_vote, weighted_vote
+from debatelab.scenarios.questions import Question
 
 TEXT = json.dumps({"reason": "apples grow on trees", "letter": "B"})
 

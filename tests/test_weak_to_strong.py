@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.model_spec import ModelSpec
-from agents.roles.answerer import leaks_answer
-from agents.testing import ScriptedChatModel, WithLogprobs
-from debatelab.errors import UserError
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.roles.answerer import leaks_answer
+from debatelab.agents.testing import ScriptedChatModel, WithLogprobs
+from debatelab.base.errors import UserError
 from debatelab.experiment import load_experiment
 from debatelab.progress import RunProgress
+from debatelab.scenarios.questions import load_questions, parse_answer, parse_options
 from debatelab.store import Store
 from debatelab.w2s import facilitation_metrics, fit_samme, majority_vote, mcnemar, weighted_vote
 from debatelab.w2s_runner import run_questions
-from scenarios.questions import load_questions, parse_answer, parse_options
 
 DATA = Path(__file__).parent / "data"
 
@@ -198,9 +198,9 @@ def test_prose_calls_are_capped_and_a_context_overflow_is_unanswered():
     import ollama
     from langchain_ollama import ChatOllama
 
-    from agents.calls import with_max_output_tokens
-    from agents.roles.answerer import answer_question
-    from scenarios.questions import Question
+    from debatelab.agents.calls import with_max_output_tokens
+    from debatelab.agents.roles.answerer import answer_question
+    from debatelab.scenarios.questions import Question
 
     assert with_max_output_tokens(ChatOllama(model="x"), 270).num_predict == 270  # uncapped: capped
     assert with_max_output_tokens(ChatOllama(model="x", num_predict=-1), 270).num_predict == 270  # -1 = no limit

@@ -5,7 +5,7 @@ its own endpoint that speaks the Ollama API. ChatOllama talks to it exactly as i
 real Ollama, so the code path the tests exercise is the one users run.
 """
 
-from agents.embedded.launcher import EmbeddedEndpoint, resolve_embedded_host
-from agents.embedded.weights import BUILTIN_MODELS, ensure_weights
+from debatelab.agents.embedded.launcher import EmbeddedEndpoint, resolve_embedded_host
+from debatelab.agents.embedded.weights import BUILTIN_MODELS, ensure_weights
 
 __all__ = ["BUILTIN_MODELS", "EmbeddedEndpoint", "ensure_weights", "resolve_embedded_host"]

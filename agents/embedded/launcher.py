@@ -21,10 +21,11 @@ from pathlib import Path
 
 import httpx
 
-from agents.embedded.engine import LlamaEngine, SimulatedEngine
-from agents.embedded.server import ServedModel
-from agents.embedded.weights import BUILTIN_MODELS, cache_dir, check_gguf, ensure_weights, sha256_of
-from debatelab.errors import UserError
+from debatelab.agents.embedded.engine import LlamaEngine, SimulatedEngine
+from debatelab.agents.embedded.server import ServedModel
+from debatelab.agents.embedded.weights import BUILTIN_MODELS, check_gguf, ensure_weights
+from debatelab.base.errors import UserError
+from debatelab.base.pypi_files import cache_dir, sha256_of
 
 DEFAULT_MODEL = "smollm2:135m"
 ENV_HOST = "DEBATELAB_EMBEDDED_HOST"

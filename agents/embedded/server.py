@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from agents.embedded.engine import (
+from debatelab.agents.embedded.engine import (
     ChatEngine,
     ContextOverflowError,
     EngineRequest,

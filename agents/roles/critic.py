@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.roles._speaker import speaker_node
-from agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.speaker import speaker_node
 
 
 @role("critic")

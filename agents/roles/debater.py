@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.roles._speaker import speaker_node
-from agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.speaker import speaker_node
 
 
 def _instruction(task: dict[str, Any], seen: list[dict]) -> str:

@@ -6,8 +6,8 @@ teaches, and the weak debaters' next round shows what they took from it.
 
 from __future__ import annotations
 
-from agents.roles._speaker import speaker_node
-from agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
+from debatelab.agents.roles.speaker import speaker_node
 
 
 @role("facilitator")

@@ -12,9 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from debatelab.errors import UserError
+from debatelab.base.errors import UserError
+from debatelab.base.shipped import package_dir
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+PROMPTS_DIR = package_dir("debatelab.agents.roles") / "prompts"
 
 STANCE_TEXT = {
     "pro": "You argue FOR the motion.",

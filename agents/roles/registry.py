@@ -11,30 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cached_property
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from debatelab.errors import UserError
-
-if TYPE_CHECKING:
-    from graphs.config import AgentSpec, DebateConfig
+from debatelab.agents.agent_spec import AgentSpec
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.errors import UserError
 
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class RoleInstance:
-    """What a role factory gets: the agent's name, its spec, and the whole configuration."""
+    """What a role factory gets: the agent's name, its spec, and its model with the configuration's
+    defaults applied. A run's context may name another model for the agent (`run_bindings`)."""
 
     agent: str
     spec: AgentSpec
-    config: DebateConfig
-
-    @cached_property
-    def model_label(self) -> str:
-        """`TAG@HOST` of the agent's model, recorded on every turn (computed once per compiled graph)."""
-        return self.config.model_for(self.agent).label
+    model: ModelSpec
 
 
 RoleFactory = Callable[[RoleInstance], NodeFn]
@@ -75,11 +69,11 @@ def get_role(name: str) -> RoleFactory:
     raise UserError(f"unknown role {name!r}; known roles: {', '.join(available_roles())}")
 
 
-def build_node(agent: str, config: DebateConfig) -> NodeFn:
-    spec = config.agents[agent]
-    return get_role(spec.role)(RoleInstance(agent, spec, config))
+def build_node(agent: str, spec: AgentSpec, model: ModelSpec) -> NodeFn:
+    """The node for one agent, built by its role's factory."""
+    return get_role(spec.role)(RoleInstance(agent, spec, model))
 
 
 def _load_builtins() -> None:
     # Importing the modules runs their @role decorators.
-    from agents.roles import aggregator, critic, debater, facilitator  # noqa: F401
+    from debatelab.agents.roles import aggregator, critic, debater, facilitator  # noqa: F401

@@ -1,3 +1,3 @@
 """Built-in topologies; importing this package registers them."""
 
-from graphs.topologies import adversarial, critiqued, facilitated, mixture, single, society  # noqa: F401
+from debatelab.graphs.topologies import adversarial, critiqued, facilitated, mixture, single, society  # noqa: F401

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
 
 
 def one(config: DebateConfig, role: str, stance: str | None = None) -> str:

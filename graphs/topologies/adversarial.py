@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from langgraph.graph import StateGraph
 
-from graphs.config import DebateConfig
-from graphs.registry import topology
-from graphs.staged import Stage, staged_graph
-from graphs.topologies._agents import one
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.registry import topology
+from debatelab.graphs.staged import Stage, staged_graph
+from debatelab.graphs.topologies._agents import one
 
 
 @topology("adversarial")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from langgraph.graph import StateGraph
 
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
-from graphs.registry import topology
-from graphs.staged import Stage, staged_graph
-from graphs.topologies._agents import one, some
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.registry import topology
+from debatelab.graphs.staged import Stage, staged_graph
+from debatelab.graphs.topologies._agents import one, some
 
 
 @topology("facilitated")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from langgraph.graph import StateGraph
 
-from debatelab.errors import UserError
-from graphs.config import DebateConfig
-from graphs.registry import topology
-from graphs.topologies.adversarial import adversarial
+from debatelab.base.errors import UserError
+from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.registry import topology
+from debatelab.graphs.topologies.adversarial import adversarial
 
 
 @topology("single")

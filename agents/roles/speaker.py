@@ -12,30 +12,31 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
-from agents.calls import call_text
-from agents.roles.prompting import (
+from debatelab.agents.calls import call_text
+from debatelab.agents.roles.prompting import (
     STANCE_TEXT,
     render_template,
     render_transcript,
     scenario_brief,
     visible_turns,
 )
-from agents.roles.registry import NodeFn, RoleInstance
+from debatelab.agents.roles.registry import NodeFn, RoleInstance
+from debatelab.agents.run_bindings import call_limit_for, chat_model_for, model_spec_for
 
 
-def model_for_agent(runtime: Runtime, agent: str):  # noqa: ANN201 - BaseChatModel
-    models = runtime.context.models
-    if agent not in models:
-        raise KeyError(f"no chat model supplied for agent {agent!r}")
-    return models[agent]
+def agent_model(runtime: Runtime, inst: RoleInstance):  # noqa: ANN201 - BaseChatModel
+    """The agent's chat model for this run (the context's spec, else the configuration's)."""
+    return chat_model_for(runtime.context, inst.agent, inst.model)
 
 
-def base_turn(inst: RoleInstance, task: dict[str, Any], kind: str, seen: list[dict]) -> dict[str, Any]:
+def base_turn(inst: RoleInstance, task: dict[str, Any], kind: str, seen: list[dict],
+              runtime: Runtime | None = None) -> dict[str, Any]:
+    model = model_spec_for(runtime.context, inst.agent, inst.model) if runtime is not None else inst.model
     return {
         "id": f"{inst.agent}@{task['round']}",
         "role": inst.spec.role,
         "agent": inst.agent,
-        "model": inst.model_label,
+        "model": model.label,
         "stance": inst.spec.stance,
         "round": task["round"],
         "kind": kind,
@@ -62,9 +63,9 @@ def speaker_node(
             round=task["round"],
             words=inst.spec.options.get("words", words),
         )
-        record = await call_text(model_for_agent(runtime, inst.agent), [HumanMessage(prompt)],
-                                 limiter=runtime.context.limits.get(inst.agent))
-        turn = base_turn(inst, task, kind, seen)
+        record = await call_text(agent_model(runtime, inst), [HumanMessage(prompt)],
+                                 limiter=call_limit_for(inst.agent), run_name=inst.agent)
+        turn = base_turn(inst, task, kind, seen, runtime)
         turn.update(
             text=record.text, thinking=record.thinking, input_tokens=record.input_tokens,
             output_tokens=record.output_tokens, duration_s=record.duration_s,
