@@ -26,6 +26,7 @@ from debatelab.graphs.registry import compile_debate, recursion_limit
 from debatelab.graphs.retry import is_transient
 from debatelab.graphs.state import Turn
 from debatelab.scenarios.schema import Scenario
+from debatelab.tracing import tracing_guard
 
 TurnCallback = Callable[[Turn], None]
 
@@ -122,7 +123,7 @@ async def run_debate(
         status, graph_input = "finished", initial_state(debate_id, config, scenario)
     new_turns: list[Turn] = []
     try:
-        with bind_run(models, limits):
+        with bind_run(models, limits), tracing_guard():
             async for chunk in graph.astream(graph_input, cfg, context=DebateContext(), stream_mode="updates",
                                              durability="sync"):
                 for delta in chunk.values():

@@ -19,6 +19,7 @@ from debatelab.agents.run_bindings import bind_run
 from debatelab.base.errors import ModelUnavailableError, UserError
 from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext, compile_judging
 from debatelab.rubric.schema import Rubric
+from debatelab.tracing import tracing_guard
 from debatelab.transcript import Transcript
 
 
@@ -116,7 +117,8 @@ async def run_judgment(
     if status != "already_finished":
         try:
             context = JudgeContext(judge=judge.model_dump(exclude_none=True), max_attempts=max_attempts)
-            with bind_run(models={JUDGE_AGENT: model}, limits={JUDGE_AGENT: limiter} if limiter else None):
+            with bind_run(models={JUDGE_AGENT: model}, limits={JUDGE_AGENT: limiter} if limiter else None), \
+                    tracing_guard():
                 await graph.ainvoke(graph_input, cfg, context=context, durability="sync")
         except ollama.ResponseError as exc:
             raise ModelUnavailableError(f"judge {judge.label}: {exc.error} (status {exc.status_code})") from None

@@ -31,6 +31,7 @@ from debatelab.progress import RunProgress
 from debatelab.scenarios.questions import Question, load_questions, sample_questions, set_provenance
 from debatelab.stats import bootstrap_ci
 from debatelab.store import Store
+from debatelab.tracing import tracing_guard
 from debatelab.w2s import (
     accuracy,
     facilitation_metrics,
@@ -142,7 +143,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         snap = await graph.aget_state(cfg)
                         inp = None if snap.next else {"question": q.model_dump(), "answers": []}
                         ctx = QAContext(personas=personas, max_attempts=w.max_attempts, top_logprobs=w.top_logprobs)
-                        with bind_run(models, dict.fromkeys(weak, host_sem)):
+                        with bind_run(models, dict.fromkeys(weak, host_sem)), tracing_guard():
                             values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
                         for a in values["answers"]:
                             if not run.has(q, split, a["agent"], "answer"):
