@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import weakref
 from typing import Any
 
 from langchain_ollama import ChatOllama
 
-from debatelab.agents.embedded.launcher import register_gguf, resolve_embedded_host
+from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 
 
@@ -40,11 +41,31 @@ def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return _build(spec, **overrides)
-    key = spec.model_dump_json() + json.dumps(overrides, sort_keys=True, default=str) + resolve_host(spec)
+    key = spec.model_dump_json() + json.dumps(overrides, sort_keys=True, default=str) + _host_key(spec)
     per_loop = _SHARED.setdefault(loop, {})
     if key not in per_loop:
         per_loop[key] = _build(spec, **overrides)
     return per_loop[key]
+
+
+async def shared_chat_model(spec: ModelSpec) -> ChatOllama:
+    """`make_chat_model` for async code: a cache miss (which may start the embedded endpoint and
+    builds HTTP clients) runs in a worker thread, so the event loop never blocks on it. LangGraph
+    Server refuses blocking calls in a run, and a blocked loop stalls every concurrent debate."""
+    loop = asyncio.get_running_loop()
+    per_loop = _SHARED.setdefault(loop, {})
+    key = spec.model_dump_json() + "{}" + _host_key(spec)
+    model = per_loop.get(key)
+    if model is None:
+        model = per_loop[key] = await asyncio.to_thread(_build, spec)
+    return model
+
+
+def _host_key(spec: ModelSpec) -> str:
+    """What identifies the host without resolving it (resolving `embedded` may start a server)."""
+    if spec.host == EMBEDDED:
+        return f"embedded={os.environ.get(ENV_HOST, '')}"
+    return spec.host or default_ollama_host()
 
 
 def _build(spec: ModelSpec, **overrides: Any) -> ChatOllama:

@@ -22,7 +22,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from debatelab.agents.chat_model import make_chat_model
+from debatelab.agents.chat_model import make_chat_model, shared_chat_model
 from debatelab.agents.model_spec import ModelSpec
 
 
@@ -64,11 +64,25 @@ def model_spec_for(context: Any, agent: str, default: ModelSpec) -> ModelSpec:
 
 
 def chat_model_for(context: Any, agent: str, default: ModelSpec) -> BaseChatModel:
-    """The agent's chat model: a bound substitute, else ChatOllama for its spec (context first)."""
+    """The agent's chat model: a bound substitute, else ChatOllama for its spec (context first).
+    For synchronous code; nodes use `achat_model_for`."""
     bindings = _BINDINGS.get()
     if bindings is not None and agent in bindings.models:
         return bindings.models[agent]
     return make_chat_model(model_spec_for(context, agent, default))
+
+
+async def achat_model_for(context: Any, agent: str, default: ModelSpec) -> BaseChatModel:
+    """`chat_model_for` without blocking the event loop: a context that still has a configuration
+    file to read, and a chat model not yet built, are handled in a worker thread."""
+    bindings = _BINDINGS.get()
+    if bindings is not None and agent in bindings.models:
+        return bindings.models[agent]
+    if getattr(context, "loaded", True):
+        spec = model_spec_for(context, agent, default)
+    else:
+        spec = await asyncio.to_thread(model_spec_for, context, agent, default)
+    return await shared_chat_model(spec)
 
 
 def call_limit_for(agent: str) -> asyncio.Semaphore | None:

@@ -98,7 +98,8 @@ def serve_embedded(
 @app.command("models")
 def models_cmd(
     host: Annotated[str | None, typer.Option(help="Ollama URL or 'embedded' (default $OLLAMA_HOST)")] = None,
-    config: Annotated[Path | None, typer.Option(help="check the models a configuration or experiment needs")] = None,
+    config: Annotated[str | None, typer.Option(
+        help="check the models a configuration or experiment needs (a path or built-in name)")] = None,
 ) -> None:
     """List the models a host serves, or check those a configuration needs (preflight)."""
     from rich.table import Table

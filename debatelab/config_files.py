@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from debatelab.agents.model_spec import ModelSpec
+from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import read_yaml
 
 
-def model_specs_in_file(path: Path) -> list[ModelSpec]:
+def model_specs_in_file(ref: str | Path) -> list[ModelSpec]:
     """Every (host, model) a debate configuration or an experiment (debaters, judges, weak and
-    strong models) would call, deduplicated."""
+    strong models) would call, deduplicated. `ref`: a path or a built-in name."""
     from debatelab.experiment import load_experiment
     from debatelab.graphs.config import load_debate_config
 
+    path = resolve_config_file(ref)
     data = read_yaml(path)
     specs: list[ModelSpec] = []
     if isinstance(data, dict) and ("configurations" in data or "baselines" in data or "w2s" in data):

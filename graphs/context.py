@@ -13,6 +13,7 @@ fixed when it is compiled). Without a context the compiled configuration runs un
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +35,11 @@ class DebateContext:
                        "configuration; same topology and agents as the graph"})
     models: dict[str, str | dict[str, Any]] = field(default_factory=dict, metadata={
         "description": "per agent: a model TAG[@HOST] or spec that replaces the configuration's"})
+
+    @property
+    def loaded(self) -> bool:
+        """Whether reading this context needs no file (a named configuration not yet read does)."""
+        return not isinstance(self.configuration, str) or not self.configuration or "config" in self.__dict__
 
     @cached_property
     def config(self) -> DebateConfig | None:
@@ -87,6 +93,14 @@ def as_debate_context(context: Any) -> DebateContext | None:
     if isinstance(context, dict):
         return DebateContext(**context)
     return None
+
+
+async def load_context(context: Any) -> DebateContext | None:
+    """The run's context with its configuration read, off the event loop when a file must be read."""
+    ctx = as_debate_context(context)
+    if ctx is not None and not ctx.loaded:
+        await asyncio.to_thread(lambda: ctx.config)
+    return ctx
 
 
 def rounds_for(state: dict[str, Any], context: Any, compiled: DebateConfig) -> int:

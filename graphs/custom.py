@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
-from debatelab.graphs.context import DebateContext, rounds_for
+from debatelab.graphs.context import DebateContext, load_context, rounds_for
 from debatelab.graphs.registry import topology
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.staged import agent_node
@@ -82,8 +82,8 @@ def custom(config: DebateConfig) -> StateGraph:
     for agent in used:
         graph.add_node(agent, agent_node(config, agent), retry_policy=model_retry_policy())
 
-    def first_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-        return {"round": 1, "rounds": rounds_for(state, runtime.context, config)}
+    async def first_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
+        return {"round": 1, "rounds": rounds_for(state, await load_context(runtime.context), config)}
 
     def next_round(state: DebateState) -> dict[str, Any]:
         return {"round": state["round"] + 1}

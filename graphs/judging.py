@@ -10,6 +10,7 @@ as unscored with the reason. No default score exists anywhere in this graph.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from debatelab.agents.agent_spec import coerce_model
 from debatelab.agents.calls import call_structured
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.roles.prompting import render_template
-from debatelab.agents.run_bindings import call_limit_for, chat_model_for
+from debatelab.agents.run_bindings import achat_model_for, call_limit_for
 from debatelab.base.errors import UserError
 from debatelab.base.yamlio import validate
 from debatelab.graphs.judge_view import judge_view
@@ -101,10 +102,10 @@ def _anchors_text(anchors: dict[str, str]) -> str:
     return "\n".join(f"- {k}: {v}" for k, v in ordered) or "- (no anchors)"
 
 
-def prepare(state: JudgeState) -> dict[str, Any]:
+async def prepare(state: JudgeState) -> dict[str, Any]:
     rubric = state.get("rubric") or "alignment-7"
-    if isinstance(rubric, str):
-        rubric = load_rubric(rubric).model_dump()
+    if isinstance(rubric, str):  # a shipped id or a path: read off the event loop
+        rubric = (await asyncio.to_thread(load_rubric, rubric)).model_dump()
     view, nonce, order = judge_view(
         as_transcript(state.get("transcript")), anonymise=state.get("anonymise", True),
         permutation_seed=state.get("permutation_seed"),
@@ -131,7 +132,7 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
     )
     ctx = _context(runtime)
     result = await call_structured(
-        chat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()), [SystemMessage(system), HumanMessage(user)],
+        await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()), [SystemMessage(system), HumanMessage(user)],
         criterion_schema(rubric), max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
         limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
     )

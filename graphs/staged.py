@@ -19,7 +19,7 @@ from langgraph.types import RetryPolicy, Send
 from debatelab.agents.roles.registry import NodeFn, build_node
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
-from debatelab.graphs.context import DebateContext, rounds_for
+from debatelab.graphs.context import DebateContext, load_context, rounds_for
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.state import DebateState
 
@@ -67,8 +67,8 @@ def staged_graph(
     def route_from(position: int):  # noqa: ANN202
         """After stage `position` of the current round (-1: before the first round)."""
 
-        def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | str:
-            rounds = rounds_for(state, runtime.context, config)
+        async def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | str:
+            rounds = rounds_for(state, await load_context(runtime.context), config)
             r = state.get("round", 0)
             if r > 0:
                 for stage in stages[position + 1:]:

@@ -22,7 +22,7 @@ from typing_extensions import TypedDict
 
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.roles.answerer import answer_question
-from debatelab.agents.run_bindings import call_limit_for, chat_model_for
+from debatelab.agents.run_bindings import achat_model_for, call_limit_for
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.registry import topology
@@ -63,7 +63,7 @@ def _answer_node(agent: str, spec: ModelSpec, persona: str):  # noqa: ANN202
     async def answer(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
         ctx = _qa_context(runtime)
         q = Question.model_validate(state["question"])
-        rec = await answer_question(chat_model_for(ctx, agent, spec), q, persona=ctx.personas.get(agent, persona),
+        rec = await answer_question(await achat_model_for(ctx, agent, spec), q, persona=ctx.personas.get(agent, persona),
                                     limiter=call_limit_for(agent), max_attempts=ctx.max_attempts,
                                     top_logprobs=ctx.top_logprobs, run_name=agent)
         return {"answers": [{"agent": agent, "letter": rec.letter, "reason": rec.reason,

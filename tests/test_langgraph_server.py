@@ -107,6 +107,13 @@ def test_studio_runs_pauses_resumes_overrides_and_judges(server) -> None:
         assert [t["agent"] for t in quick["turns"]] == ["proponent", "opponent", "judge"]
         assert all(t["output_tokens"] <= 40 for t in quick["turns"] if t["kind"] == "argument")
 
+        # A context naming a built-in configuration (read off the event loop: the server refuses
+        # blocking calls), with rounds from the input.
+        named = await client.runs.wait((await client.threads.create())["thread_id"], "single",
+                                       input={"scenario": MOTION, "rounds": 1},
+                                       context={"configuration": "embedded/single"}, raise_error=True)
+        assert [t["agent"] for t in named["turns"]] == ["proponent", "opponent", "judge"]
+
         # The judging graph scores the debate graph's own output.
         judged = await client.runs.wait((await client.threads.create())["thread_id"], "judging",
                                         input={"transcript": done, "rubric": "paper-2025"}, raise_error=True)
@@ -116,4 +123,4 @@ def test_studio_runs_pauses_resumes_overrides_and_judges(server) -> None:
 
     lines_before = len(log.read_text().splitlines()) if log.exists() else 0
     asyncio.run(go())
-    assert len(log.read_text().splitlines()) - lines_before >= 5 + 3 + 5  # every agent really called the model
+    assert len(log.read_text().splitlines()) - lines_before >= 5 + 3 + 3 + 5  # every agent really called the model

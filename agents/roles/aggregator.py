@@ -42,7 +42,7 @@ def aggregator(inst: RoleInstance) -> NodeFn:
             transcript=render_transcript(seen),
         )
         result = await call_structured(
-            agent_model(runtime, inst), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
+            await agent_model(runtime, inst), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
             min_output_tokens=int(inst.spec.options.get("verdict_tokens", 512)),
             limiter=call_limit_for(inst.agent), run_name=inst.agent,
         )

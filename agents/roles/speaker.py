@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
@@ -21,12 +22,12 @@ from debatelab.agents.roles.prompting import (
     visible_turns,
 )
 from debatelab.agents.roles.registry import NodeFn, RoleInstance
-from debatelab.agents.run_bindings import call_limit_for, chat_model_for, model_spec_for
+from debatelab.agents.run_bindings import achat_model_for, call_limit_for, model_spec_for
 
 
-def agent_model(runtime: Runtime, inst: RoleInstance):  # noqa: ANN201 - BaseChatModel
+async def agent_model(runtime: Runtime, inst: RoleInstance) -> BaseChatModel:
     """The agent's chat model for this run (the context's spec, else the configuration's)."""
-    return chat_model_for(runtime.context, inst.agent, inst.model)
+    return await achat_model_for(runtime.context, inst.agent, inst.model)
 
 
 def base_turn(inst: RoleInstance, task: dict[str, Any], kind: str, seen: list[dict],
@@ -63,7 +64,7 @@ def speaker_node(
             round=task["round"],
             words=inst.spec.options.get("words", words),
         )
-        record = await call_text(agent_model(runtime, inst), [HumanMessage(prompt)],
+        record = await call_text(await agent_model(runtime, inst), [HumanMessage(prompt)],
                                  limiter=call_limit_for(inst.agent), run_name=inst.agent)
         turn = base_turn(inst, task, kind, seen, runtime)
         turn.update(
