@@ -21,6 +21,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from debatelab.base.errors import UserError
@@ -60,13 +61,59 @@ class InlineSqliteSaver(SqliteSaver):
                 yield thread_id
 
 
+def data_only_serializer() -> JsonPlusSerializer:
+    """Checkpoints decode data, never code.
+
+    LangGraph's default msgpack decoder rebuilds any `module.function(arg)` a file names (with
+    only a warning), so a crafted checkpoint file would run code when a shared debate resumes.
+    With an allow-list of None only LangGraph's safe types decode (plain data, datetimes,
+    messages, Send); debatelab's state holds nothing else. Pickle stays off.
+    """
+    return JsonPlusSerializer(allowed_msgpack_modules=None, pickle_fallback=False)
+
+
+CHECKPOINT_TABLES = {"checkpoints", "writes"}  # what LangGraph's SqliteSaver creates
+
+
+def check_checkpoint_file(path: Path) -> None:
+    """Look at an existing file read-only before anything writes to it: a SQLite file of another
+    application, or a file that is not SQLite at all, is refused and left byte-for-byte unchanged."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise UserError(f"--checkpoints {path} is a directory; give a file path")
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        header = fh.read(16)
+    if header != b"SQLite format 3\x00":
+        raise UserError(f"{path} is not a SQLite file (a corrupt or foreign file?); move it away or pass another "
+                        f"--checkpoints path")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if is_lock_contention(exc):
+            return  # another debatelab process is writing to it: _open waits for it
+        raise UserError(f"{path} is a damaged SQLite file ({exc}); move it away or pass another "
+                        f"--checkpoints path") from None
+    foreign = sorted(n for n in names - CHECKPOINT_TABLES if not n.startswith("sqlite_"))
+    if foreign:
+        raise UserError(f"{path} is another application's SQLite database (tables: {', '.join(foreign[:5])}), not a "
+                        f"checkpoint file; pass another --checkpoints path")
+
+
 def _open(path: Path) -> InlineSqliteSaver:
+    check_checkpoint_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise UserError(f"cannot open checkpoint file {path} ({exc}); pass a writable --checkpoints path") from None
-    saver = InlineSqliteSaver(conn)
+    saver = InlineSqliteSaver(conn, serde=data_only_serializer())
 
     def prepare() -> None:
         conn.execute("PRAGMA journal_mode=WAL")

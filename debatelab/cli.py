@@ -12,11 +12,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from debatelab.base.errors import UserError
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     help="Ensemble debates among local LLMs on AI-alignment scenarios, judged with versioned rubrics.",
     pretty_exceptions_enable=False,
@@ -54,7 +55,7 @@ def configs_cmd() -> None:
 @app.command("serve-embedded")
 def serve_embedded(
     host: Annotated[str, typer.Option(help="address to bind (keep 127.0.0.1 unless you mean it)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 11434,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 11434,
     parallel: Annotated[int, typer.Option(min=1, max=64, help="parallel slots (concurrent requests)")] = 2,
     request_log: Annotated[Path | None, typer.Option(help="append one JSON line per chat request")] = None,
     model: Annotated[list[str] | None, typer.Option(help="register another GGUF: TAG=PATH (repeatable)")] = None,
@@ -108,6 +109,12 @@ def models_cmd(
     from debatelab.agents.model_spec import ModelSpec, default_ollama_host
     from debatelab.agents.preflight import check_models, list_host_models
 
+    if host is not None:
+        try:
+            ModelSpec(model="-", host=host)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ") if hasattr(exc, "errors") else str(exc)
+            raise UserError(f"--host {host!r}: {reason}") from None
     if config is None:
         spec = ModelSpec(model="-", host=host)
         url = resolve_host(spec) if host else default_ollama_host()
@@ -197,7 +204,7 @@ def debate_cmd(
 
     from debatelab.agents.chat_model import resolve_host
     from debatelab.agents.preflight import require_models
-    from debatelab.checkpoints import open_checkpointer
+    from debatelab.checkpoints import check_checkpoint_file, open_checkpointer
     from debatelab.debate_runner import debate_id_for, run_debate
     from debatelab.heap import freeze_startup_heap
     from debatelab.scenarios.schema import load_scenario_set
@@ -205,6 +212,7 @@ def debate_cmd(
 
     cfg = _load_config(config)
     scenario = load_scenario_set(scenarios).get(scenario_id)
+    check_checkpoint_file(checkpoints)
     require_models([cfg.model_for(a) for a in cfg.agents], resolve_host)
     debate_id = f"{thread}-{cfg.fingerprint()}" if thread else debate_id_for("adhoc", cfg, scenario.id)
     live = console if json_out else out
@@ -255,6 +263,8 @@ def judge_cmd(
     strict: Annotated[bool, typer.Option(help="refuse a judge whose model family also debated")] = False,
     fail_on_unscored: Annotated[bool, typer.Option(help="exit non-zero if every criterion is unscored")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the judgments as JSON")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="with --transcript: print the judge's messages for criterion 1; call no model")] = False,
     checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = Path("results.db"),
 ) -> None:
@@ -264,9 +274,12 @@ def judge_cmd(
     judges = judge or ["smollm2:135m@embedded"]
     if (transcript is None) == (experiment is None):
         raise UserError("give exactly one of --transcript FILE or --experiment NAME")
+    if dry_run and transcript is None:
+        raise UserError("--dry-run needs --transcript FILE")
     if transcript is not None:
         judge_transcript_file(transcript, rubric, judges, samples=samples, permute=permute, strict=strict,
-                              fail_on_unscored=fail_on_unscored, json_out=json_out, checkpoints=checkpoints)
+                              fail_on_unscored=fail_on_unscored, json_out=json_out, checkpoints=checkpoints,
+                              dry_run=dry_run)
     else:
         judge_experiment(experiment, rubric, judges, samples=samples, permute=permute, strict=strict,
                          db=db, checkpoints=checkpoints, json_out=json_out)
@@ -277,6 +290,7 @@ def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet:
     import asyncio
     import json
 
+    from debatelab.checkpoints import check_checkpoint_file
     from debatelab.experiment import load_experiment
     from debatelab.progress import RunProgress
     from debatelab.report import write_report
@@ -286,6 +300,7 @@ def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet:
     from debatelab.summary import print_summary
 
     exp = load_experiment(experiment_file)
+    check_checkpoint_file(checkpoints)
     if exp.kind == "questions":
         return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir)
     store = Store.open(db)
@@ -460,6 +475,20 @@ def export_cmd(
     out.print(f"wrote {n} rows to {target}")
 
 
+def _usage_error_line(exc: BaseException) -> str | None:
+    """One line for a command-line usage mistake, or None if `exc` is not one.
+
+    typer 0.29 raises its own copies of click's exception classes (not subclasses of click's),
+    so they are recognised by shape: a `format_message()` and an `exit_code`, as both define.
+    """
+    if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+        return None
+    message = " ".join(str(exc.format_message()).split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "debatelab"
+    return f"{message} (see '{command} --help')"
+
+
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     import httpx
@@ -469,13 +498,13 @@ def main() -> None:
         app(standalone_mode=False)
     except UserError as exc:
         for line in str(exc).splitlines():
-            console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (httpx.ConnectError, ConnectionError) as exc:
-        console.print(f"[red]error:[/red] model host unreachable ({exc}); start Ollama or use host 'embedded'")
+        console.print(f"[red]error:[/red] model host unreachable ({escape(str(exc))}); start Ollama or use host 'embedded'")
         sys.exit(3)
     except ollama.ResponseError as exc:
-        console.print(f"[red]error:[/red] model server said: {exc.error} (status {exc.status_code})")
+        console.print(f"[red]error:[/red] model server said: {escape(str(exc.error))} (status {exc.status_code})")
         sys.exit(3)
     except KeyboardInterrupt:
         console.print("interrupted; re-run the same command to resume")
@@ -484,10 +513,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except Exception as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]  # `debatelab` or a group alone: its help
+            sys.exit(2)
+        line = _usage_error_line(exc)
+        if line is None:
+            raise
+        console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        sys.exit(2 if exc.exit_code == 1 or exc.exit_code == 2 else exc.exit_code)  # type: ignore[attr-defined]

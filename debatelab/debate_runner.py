@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from debatelab.agents.chat_model import make_chat_model
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.run_bindings import bind_run
-from debatelab.base.errors import ModelUnavailableError
+from debatelab.base.errors import ModelUnavailableError, UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.context import DebateContext
 from debatelab.graphs.registry import compile_debate, recursion_limit
@@ -150,4 +150,21 @@ async def run_debate(
     # One checkpoint read at the end instead of a "values" stream copying the whole state after
     # every step (about 0.1 ms per agent step, bench/overhead.py).
     final_values = dict((await graph.aget_state(cfg)).values)
+    problem = incompleteness(config, final_values)
+    if problem:
+        raise UserError(f"debate {debate_id} ({config.name}) ended incomplete: {problem}; it is not stored as "
+                        f"finished (a topology or role plugin that skips agents is the usual cause)")
     return DebateOutcome(debate_id, thread, final_values, status, new_turns)
+
+
+def incompleteness(config: DebateConfig, values: dict[str, Any]) -> str | None:
+    """Why a debate that ran to its end is not complete, or None: every agent must have spoken,
+    and a topology with an aggregator must have its verdict (an unparseable one counts: it is
+    recorded honestly as no winner)."""
+    spoke = {t.get("agent") for t in values.get("turns", [])}
+    silent = [a for a in config.agents if a not in spoke]
+    if silent:
+        return f"agents {silent} never spoke"
+    if config.agents_with_role("aggregator") and not values.get("verdict"):
+        return "the aggregator gave no verdict"
+    return None

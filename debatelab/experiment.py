@@ -15,13 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from debatelab.agents.agent_spec import coerce_model
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.base.errors import UserError
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
 from debatelab.graphs.config import DebateConfig, load_debate_config
+from debatelab.rubric.schema import Rubric, load_rubric
 from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 
@@ -53,7 +55,7 @@ class Judging(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rubric: str = "alignment-7"
-    judges: list[str | ModelSpec] = Field(
+    judges: list[ModelSpec] = Field(
         default_factory=lambda: ["smollm2:135m@embedded"], min_length=1,
         description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
     )
@@ -62,10 +64,15 @@ class Judging(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10)
     strict: bool = False
 
+    @field_validator("judges", mode="before")
+    @classmethod
+    def _judges_parse(cls, judges: Any) -> Any:
+        """Check every TAG[@HOST] now, so a bad tag fails at load, not halfway through a run."""
+        return [coerce_model(j) for j in judges] if isinstance(judges, list) else judges
+
     def judge_specs(self) -> list[ModelSpec]:
         out = []
-        for judge in self.judges:
-            spec = ModelSpec.parse(judge) if isinstance(judge, str) else judge
+        for spec in self.judges:
             unset = {k: v for k, v in (("temperature", 0.0), ("seed", 0)) if k not in spec.model_fields_set}
             out.append(spec.model_copy(update=unset) if unset else spec)
         return out
@@ -87,7 +94,13 @@ class WeakToStrong(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ensemble: str = Field(description="a configuration with topology 'weighted' whose answerers are the weak agents")
-    strong: str | dict[str, Any] = Field(description="the strong model (facilitator), TAG[@HOST] or a spec")
+    strong: ModelSpec = Field(description="the strong model (facilitator), TAG[@HOST] or a spec")
+
+    @field_validator("strong", mode="before")
+    @classmethod
+    def _strong_parse(cls, v: Any) -> Any:
+        """`TAG[@HOST]` answers deterministically (temperature 0, seed 0); a spec says for itself."""
+        return {**coerce_model(v), "temperature": 0.0, "seed": 0} if isinstance(v, str) else v
     calibration: QuestionSplit = Field(description="labelled split the weights are fitted on (the easy set)")
     evaluation: QuestionSplit = Field(description="split every method is evaluated on (the hard set)")
     seed: int = 0
@@ -153,9 +166,28 @@ class Experiment(BaseModel):
             raise UserError(f"{self._source}: field 'configurations': the experiment has no configurations or baselines")
         return out
 
+    def _in_field(self, field: str, error: UserError) -> UserError:
+        return UserError(f"{self._source or self.name}: field '{field}': {error}")
+
     def scenario_list(self) -> list[Scenario]:
-        s = load_scenario_set(self.scenarios.set).select(self.scenarios.ids, study_only=self.scenarios.study_only)
+        try:
+            scenario_set = load_scenario_set(self.scenarios.set)
+        except UserError as exc:
+            raise self._in_field("scenarios.set", exc) from None
+        try:
+            s = scenario_set.select(self.scenarios.ids, study_only=self.scenarios.study_only)
+        except UserError as exc:
+            raise self._in_field("scenarios.ids", exc) from None
         return s[: self.scenarios.limit] if self.scenarios.limit else s
+
+    def rubric(self) -> Rubric | None:
+        """The judging rubric (None without judging), named in errors by its field."""
+        if self.judging is None:
+            return None
+        try:
+            return load_rubric(self.judging.rubric)
+        except UserError as exc:
+            raise self._in_field("judging.rubric", exc) from None
 
     def limit_for(self, host_url: str, is_embedded: bool) -> int:
         if host_url in self.concurrency:
@@ -194,4 +226,5 @@ def repeat_config(config: DebateConfig, repeat: int) -> DebateConfig:
         data["agents"][name] = {**agent.model_dump(exclude_unset=True),
                                 "model": {**agent.model.model_dump(exclude_unset=True), "seed": base + 1000 * repeat}}
     copy = DebateConfig.model_validate(data)
+    copy._source = config._source  # errors about a repeat still name its file
     return copy

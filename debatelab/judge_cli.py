@@ -14,7 +14,10 @@ from debatelab.agents.chat_model import make_chat_model, resolve_host
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.preflight import require_models
 from debatelab.base.errors import UserError
+from debatelab.base.user_files import read_user_json
 from debatelab.checkpoints import open_checkpointer
+from debatelab.graphs.judge_view import judge_view
+from debatelab.graphs.judging import criterion_messages
 from debatelab.heap import freeze_startup_heap
 from debatelab.judge_runner import JudgmentOutcome, family_overlap_warning, load_transcript, run_judgment
 from debatelab.reliability import ScoreRow, reliability_summary
@@ -63,16 +66,23 @@ def print_judgment(o: JudgmentOutcome, rubric: Rubric) -> None:
     err.print(table)
 
 
+def print_dry_run(transcript: Any, rubric: Rubric, *, anonymise: bool = True) -> None:
+    """The judge's exact messages for the first criterion, as a model would receive them."""
+    view, nonce, _order = judge_view(transcript.model_dump(), anonymise=anonymise)
+    messages = criterion_messages(view, nonce, rubric, rubric.criteria[0].model_dump())
+    for m in messages:
+        print(f"===== {m.type} message (criterion 1 of {len(rubric.criteria)}: {rubric.criteria[0].id}) =====")
+        print(m.content)
+
+
 def judge_transcript_file(path: Path, rubric_name: str, judges: list[str], *, samples: int, permute: bool,
-                          strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path) -> None:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); give a transcript JSON") from None
-    transcript = load_transcript(data, str(path))
+                          strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path,
+                          dry_run: bool = False) -> None:
+    transcript = load_transcript(read_user_json(path), str(path))
     rubric = load_rubric(rubric_name)
+    if dry_run:
+        print_dry_run(transcript, rubric)
+        return
     specs = parse_judges(judges)
     check_families(specs, [transcript], strict)
     require_models(specs, resolve_host)

@@ -17,6 +17,7 @@ from typing import Any
 
 from debatelab.agents.thinking import split_thinking
 from debatelab.base.errors import UserError
+from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_json
 from debatelab.scenarios.schema import load_scenario_set
 from debatelab.store import Store
 
@@ -41,12 +42,7 @@ def _slug(text: str) -> str:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_user_json(path, max_bytes=MAX_IMPORT_BYTES)
     if not isinstance(data, dict) or not {"baseline_results", "ensemble_results"} <= set(data):
         raise UserError(f"{path}: not the study's results format (needs 'baseline_results' and 'ensemble_results')")
     return data

@@ -1,42 +1,72 @@
 """The run's live display: debates and judgments done/total, model calls, tokens/s and ETA.
 
-`--quiet` and `--json` replace it with nothing; the runner only calls these methods.
+On a terminal it is a rich progress bar. When output is not a terminal (a log file, CI, a
+pipe) a bar would print nothing until the end, so a plain line goes out every few seconds
+instead. `--quiet` and `--json` replace both with nothing; the runner only calls these methods.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+PLAIN_EVERY_S = 5.0
+
 
 class RunProgress:
-    def __init__(self, console: Console, *, enabled: bool = True):
+    def __init__(self, console: Console, *, enabled: bool = True, plain_every_s: float = PLAIN_EVERY_S):
         self.enabled = enabled
         self.calls = 0
         self.output_tokens = 0
         self.started = time.monotonic()
+        self.console = console
+        self.plain = bool(enabled and console is not None and not console.is_terminal)
+        self.plain_every_s = plain_every_s
         self._progress = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
-            console=console, disable=not enabled, transient=False,
+            console=console, disable=not enabled or self.plain, transient=False,
         )
         self._tasks: dict[str, Any] = {}
+        self._counts: dict[str, list[int]] = {}  # stage -> [done, total], for the plain lines
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> RunProgress:
         self._progress.__enter__()
+        if self.plain:
+            self._ticker = threading.Thread(target=self._tick, name="debatelab-progress", daemon=True)
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=1)
+            self.console.print(self.plain_line(), highlight=False, markup=False)
         self._progress.__exit__(*exc)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.plain_every_s):
+            self.console.print(self.plain_line(), highlight=False, markup=False)
+
+    def plain_line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        stages = " · ".join(f"{name} {done}/{total}" for name, (done, total) in self._counts.items()) or "starting"
+        return (f"progress: {stages} · {self.calls} calls · {self.output_tokens / max(elapsed, 1e-6):.0f} tok/s · "
+                f"{elapsed:.0f}s")
 
     def stage(self, name: str, total: int, done: int = 0) -> None:
         self._tasks[name] = self._progress.add_task(name, total=total, completed=done, stats="")
+        self._counts[name] = [done, total]
 
     def advance(self, name: str) -> None:
         self._progress.advance(self._tasks[name])
+        self._counts[name][0] += 1
         self._refresh()
 
     def count_calls(self, calls: int, output_tokens: int) -> None:

@@ -27,7 +27,6 @@ from debatelab.graphs.config import DebateConfig
 from debatelab.heap import freeze_startup_heap
 from debatelab.judging_phase import host_limiters, judge_stored
 from debatelab.progress import RunProgress
-from debatelab.rubric.schema import load_rubric
 from debatelab.scenarios.schema import Scenario
 from debatelab.store import Store
 
@@ -128,7 +127,7 @@ async def run_experiment(
         raise UserError(f"{exp.source}: field 'kind': {exp.kind!r} experiments are not supported by this runner")
     jobs = plan_debates(exp)
     judges = judge_specs(exp)
-    rubric = load_rubric(exp.judging.rubric) if exp.judging else None
+    rubric = exp.rubric()
     set_embedded_parallel(exp.concurrency.get("embedded", 2))
     all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
     if preflight:

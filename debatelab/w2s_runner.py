@@ -15,6 +15,9 @@ import json
 import time
 from typing import Any
 
+import httpx
+import ollama
+
 from debatelab.agents.chat_model import make_chat_model, resolve_host
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.agents.preflight import require_models
@@ -27,6 +30,7 @@ from debatelab.experiment import Experiment
 from debatelab.graphs.config import DebateConfig, load_debate_config
 from debatelab.graphs.weighted import QAContext, build_weighted_graph
 from debatelab.heap import freeze_startup_heap
+from debatelab.judging_phase import host_limiters
 from debatelab.progress import RunProgress
 from debatelab.scenarios.questions import Question, load_questions, sample_questions, set_provenance
 from debatelab.stats import bootstrap_ci
@@ -44,8 +48,7 @@ from debatelab.w2s import (
 
 
 def strong_spec(exp: Experiment) -> ModelSpec:
-    s = exp.w2s.strong  # type: ignore[union-attr]
-    return ModelSpec.parse(s, temperature=0.0, seed=0) if isinstance(s, str) else ModelSpec.model_validate(s)
+    return exp.w2s.strong  # type: ignore[union-attr]
 
 
 def splits(exp: Experiment) -> dict[str, list[Question]]:
@@ -93,6 +96,13 @@ class QuestionRun:
         self.new_calls += calls
         self.progress.count_calls(calls, tokens[1])
 
+    def raise_failures(self, stage: str) -> None:
+        """After a stage: every call that failed is listed; what finished is kept for the re-run."""
+        if self.failed:
+            shown = "; ".join(self.failed[:3]) + (f"; and {len(self.failed) - 3} more" if len(self.failed) > 3 else "")
+            raise ModelUnavailableError(f"{len(self.failed)} call(s) failed in the {stage} stage ({shown}); "
+                                        f"re-run the same command to resume")
+
     def has(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> bool:
         return call_id(self.exp.name, split, q.id, agent, kind, sample) in self.done
 
@@ -122,9 +132,13 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
         **exp.spec_dict(), "provenance": {s: set_provenance(getattr(w, s).source) for s in ("calibration", "evaluation")},
         "weak": {a: config.model_for(a).label for a in weak}, "strong": strong.label,
     }, source_file=str(exp.source or ""))
-    limit = exp.limit_for(resolve_host(strong), strong.host == EMBEDDED)
-    host_sem = asyncio.Semaphore(limit)
-    slots = asyncio.Semaphore(limit)
+    # One call limit per host (the debate runner's limiters): weak and strong models on different
+    # hosts each get their host's concurrency; questions in flight are capped by the total.
+    limiter_for = host_limiters(exp.limit_for)
+    hosts = {resolve_host(spec): spec for spec in specs}
+    slots = asyncio.Semaphore(max(1, sum(exp.limit_for(url, spec.host == EMBEDDED) for url, spec in hosts.items())))
+    strong_limit = limiter_for(strong)
+    weak_limit = {a: limiter_for(config.model_for(a)) for a in weak}
     run = QuestionRun(exp, store, progress, model_factory)
     models = {a: model_factory(config.model_for(a)) for a in weak}
     strong_model = model_factory(strong)
@@ -143,7 +157,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         snap = await graph.aget_state(cfg)
                         inp = None if snap.next else {"question": q.model_dump(), "answers": []}
                         ctx = QAContext(personas=personas, max_attempts=w.max_attempts, top_logprobs=w.top_logprobs)
-                        with bind_run(models, dict.fromkeys(weak, host_sem)), tracing_guard():
+                        with bind_run(models, weak_limit), tracing_guard():
                             values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
                         for a in values["answers"]:
                             if not run.has(q, split, a["agent"], "answer"):
@@ -153,19 +167,17 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                                            calls=a["calls"], option_probs=a.get("option_probs"),
                                            option_mass=a.get("option_mass"))
                     if not run.has(q, split, "strong", "answer"):
-                        rec = await answer_question(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
+                        rec = await answer_question(strong_model, q, limiter=strong_limit, max_attempts=w.max_attempts)
                         run.record(q, split, "strong", "answer", 0, letter=rec.letter, text=rec.reason,
                                    unanswered=rec.unanswered_reason, model=strong.label,
                                    tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
-                except (UserError, ConnectionError, OSError) as exc:
+                except STAGE_FAILURES as exc:
                     run.failed.append(f"{split}/{q.id}: {exc}")
                     return
             progress.advance("questions")
 
         await asyncio.gather(*(answer_all(q, s) for s, qs in data.items() for q in qs))
-        if run.failed:
-            raise ModelUnavailableError(f"{len(run.failed)} question(s) failed (first: {run.failed[0]}); "
-                                        f"re-run the same command to resume")
+        run.raise_failures("answers")
 
         # The best weak agent on the calibration split gets the equal-budget self-consistency run.
         answers = stored_answers(store, exp.name)
@@ -178,22 +190,35 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
             if not run.has(q, "evaluation", best, "self_consistency", s):
                 spec = best_spec.with_options(temperature=w.self_consistency_temperature,
                                               seed=(best_spec.seed or 0) + 1000 + s)
-                async with slots:
-                    rec = await answer_question(model_factory(spec), q, persona=personas[best], limiter=host_sem,
-                                                max_attempts=w.max_attempts)
+                try:
+                    async with slots:
+                        rec = await answer_question(model_factory(spec), q, persona=personas[best],
+                                                    limiter=weak_limit[best], max_attempts=w.max_attempts)
+                except STAGE_FAILURES as exc:
+                    run.failed.append(f"self-consistency {q.id}#{s}: {exc}")
+                    return
                 run.record(q, "evaluation", best, "self_consistency", s, letter=rec.letter, text=rec.reason,
                            unanswered=rec.unanswered_reason, model=spec.label,
                            tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
             progress.advance("self-consistency")
 
         await asyncio.gather(*(sample(q, s) for q in data["evaluation"] for s in range(k)))
+        run.raise_failures("self-consistency")
 
         progress.stage("facilitated", total=len(data["evaluation"]))
 
         async def facilitate(q: Question) -> None:
+            try:
+                await facilitate_one(q)
+            except STAGE_FAILURES as exc:
+                run.failed.append(f"facilitation {q.id}: {exc}")
+                return
+            progress.advance("facilitated")
+
+        async def facilitate_one(q: Question) -> None:
             async with slots:
                 if not run.has(q, "evaluation", "strong", "explanation"):
-                    ex = await explain_without_letter(strong_model, q, limiter=host_sem, max_attempts=w.max_attempts)
+                    ex = await explain_without_letter(strong_model, q, limiter=strong_limit, max_attempts=w.max_attempts)
                     run.record(q, "evaluation", "strong", "explanation", 0, letter=None, text=ex.text or "",
                                unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
                                model=strong.label, tokens=(ex.input_tokens, ex.output_tokens), seconds=ex.duration_s,
@@ -204,13 +229,13 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                 if w.debate_variant:
                     for s, letter in enumerate((strong_letter, distractor)):
                         if not run.has(q, "evaluation", "strong", "advocate", s):
-                            arg = await advocate(strong_model, q, letter, limiter=host_sem)
+                            arg = await advocate(strong_model, q, letter, limiter=strong_limit)
                             run.record(q, "evaluation", "strong", "advocate", s, letter=letter, text=arg.text,
                                        unanswered=None, model=strong.label,
                                        tokens=(arg.input_tokens, arg.output_tokens), seconds=arg.duration_s, calls=1)
                 for agent in facilitated:
                     if explanation and not run.has(q, "evaluation", agent, "facilitated"):
-                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
+                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=weak_limit[agent],
                                                     context=f"An expert's explanation (it does not give the answer):\n"
                                                             f"{explanation}\n", max_attempts=w.max_attempts)
                         run.record(q, "evaluation", agent, "facilitated", 0, letter=rec.letter, text=rec.reason,
@@ -222,20 +247,23 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: Any, progres
                         flip = int(hashlib.sha256(q.id.encode()).hexdigest(), 16) % 2
                         order = list(reversed(args)) if flip else args
                         debate = "\n\n".join(f"Argument for option {a['letter']}:\n{a['text']}" for a in order)
-                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=host_sem,
+                        rec = await answer_question(models[agent], q, persona=personas[agent], limiter=weak_limit[agent],
                                                     context=f"Two debaters argued for different options:\n{debate}\n",
                                                     max_attempts=w.max_attempts)
                         run.record(q, "evaluation", agent, "debate", 0, letter=rec.letter, text=rec.reason,
                                    unanswered=rec.unanswered_reason, model=config.model_for(agent).label,
                                    tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
-            progress.advance("facilitated")
 
         await asyncio.gather(*(facilitate(q) for q in data["evaluation"]))
+        run.raise_failures("facilitation")
 
     results = compute_results(store, exp.name, data, weak, facilitated, best)
     store.write_result(f"{exp.name}:w2s", exp.name, "w2s", results)
     results["run"] = {"new_calls": run.new_calls, "wall_s": round(time.monotonic() - started, 1)}
     return results
+
+
+STAGE_FAILURES = (UserError, ConnectionError, OSError, httpx.HTTPError, ollama.ResponseError)
 
 
 def stored_answers(store: Store, experiment: str) -> dict[tuple[str, str, str, str, int], str | None]:

@@ -70,6 +70,49 @@ def validate_custom(config: DebateConfig) -> None:
     unreached = nodes - seen
     if unreached:
         raise _fail(config, "graph.edges", f"agents {sorted(unreached)} are never reached from START")
+    _refuse_cycles(config)
+    pred: dict[str, set[str]] = defaultdict(set)
+    for src, dsts in succ.items():
+        for dst in dsts:
+            pred[dst].add(src)
+    ending, stack = {"END"}, ["END"]
+    while stack:
+        for prev in pred[stack.pop()]:
+            if prev not in ending:
+                ending.add(prev)
+                stack.append(prev)
+    stuck = nodes - ending
+    if stuck:
+        raise _fail(config, "graph.edges", f"agents {sorted(stuck)} never reach END; add an edge from them "
+                    f"towards END")
+
+
+def _refuse_cycles(config: DebateConfig) -> None:
+    """Edges must form a DAG: rounds repeat only through `loop:`. A cycle among edges would have
+    its agents wait for each other forever (LangGraph runs a node once all its inputs arrived)."""
+    assert config.graph is not None
+    succ: dict[str, list[str]] = defaultdict(list)
+    for src, dst in config.graph.edges:
+        succ[src].append(dst)
+    for i, (src, dst) in enumerate(config.graph.edges):
+        if src == dst:
+            raise _fail(config, f"graph.edges.{i}", f"self-edge [{src}, {dst}]; repeat rounds with 'loop:' instead")
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        for nxt in succ[node]:
+            if state.get(nxt) == 1:
+                index = config.graph.edges.index((node, nxt))  # type: ignore[union-attr]
+                raise _fail(config, f"graph.edges.{index}", f"edge [{node}, {nxt}] closes a cycle; edges must not "
+                            f"loop back (use 'loop: {{after: ..., back_to: [...]}}' for rounds)")
+            if nxt not in state:
+                visit(nxt)
+        state[node] = 2
+
+    for start in list(succ):
+        if start not in state:
+            visit(start)
 
 
 @topology("custom")

@@ -1,10 +1,17 @@
 """What a judge sees of a debate: delimited, neutralised, anonymised, optionally permuted.
 
-Debaters can write anything, including text that imitates the transcript's closing delimiter
-and then addresses the judge. The transcript is therefore wrapped in delimiters that carry a
-nonce derived from its content (unguessable by a debater writing earlier), and delimiter-like
-sequences inside it are defused. Speakers become "Debater A/B/..." so the judge cannot favour a
-model family by name, and model tags inside the text are masked. Thinking is never shown.
+Debaters can write anything, including text that imitates the transcript's closing delimiter,
+a speaker header or a chat template's control tokens, and then addresses the judge. So:
+- the transcript is wrapped in delimiters carrying a nonce derived from its content (unguessable
+  by a debater writing earlier);
+- a turn's text is normalised first (Unicode NFKC folds full-width and other look-alikes into
+  plain characters; zero-width and bidirectional controls are removed), so no disguise survives
+  the checks after it;
+- delimiter-like sequences are defused, lines that look like a speaker header are quoted, and
+  chat-template control tokens (ChatML, Llama, Gemma, `<s>`) are broken up so an engine
+  tokenizes them as plain text, never as the end of a turn or the start of a system message.
+Speakers become "Debater A/B/..." so the judge cannot favour a model family by name, and model
+tags inside the text are masked. Thinking is never shown.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import unicodedata
 from typing import Any
 
 from debatelab.agents.thinking import split_thinking
@@ -20,9 +28,44 @@ ROLE_LABELS = {"critic": "Critic", "facilitator": "Facilitator", "aggregator": "
 _DELIMITER_LIKE = re.compile(r"(<{2,}|>{2,}|\[{2,}|\]{2,}|={4,}|#{4,}|`{3,})")
 
 
+# Zero-width characters, soft hyphen, and bidirectional embeddings/overrides/isolates.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Chat-template control tokens of common model families: ChatML and Llama 3 (<|...|>), Llama 2
+# ([INST], <<SYS>>), Gemma (<start_of_turn>, <end_of_turn>), sentence markers (<s>, </s>), and the
+# bos/eos spellings some templates use.
+_CONTROL_TOKEN = re.compile(
+    r"<\|[^<>|\n]{0,48}\|>"
+    r"|\[\s*/?\s*INST\s*\]"
+    r"|<<\s*/?\s*SYS\s*>>"
+    r"|</?\s*(?:start_of_turn|end_of_turn|bos|eos|s|pad|unk|im_start|im_end|eot_id|start_header_id|end_header_id)\s*>",
+    re.IGNORECASE,
+)
+# A line that could pass for a header of the view: "[Round 2] Moderator:", "Debater B (for ...):".
+_HEADER_LIKE = re.compile(
+    r"^(\s*)(?=\[\s*round\b|(?:debater\s+[a-z]|moderator|critic|facilitator)\b[^\n:]{0,40}:"
+    r"|(?:judge|system|assistant|user)\s*:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width and compatibility look-alikes become plain characters), no invisible or
+    bidirectional control characters."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _break_control_token(match: re.Match[str]) -> str:
+    """`<|im_end|>` -> `‹|im_end|›`, `[INST]` -> `(INST)`: readable, never a special token."""
+    token = match.group(0)
+    return token.replace("<", "\u2039").replace(">", "\u203a").replace("[", "(").replace("]", ")")
+
+
 def neutralise(text: str) -> str:
-    """Defuse sequences that could pass for a delimiter (<<<, >>>, [[[, ====, ```)."""
-    return _DELIMITER_LIKE.sub(lambda m: " ".join(m.group(0)), text)
+    """Normalise, break chat-template control tokens, defuse delimiter-like sequences (<<<, >>>,
+    [[[, ====, ```) and quote lines that look like a speaker header."""
+    text = _CONTROL_TOKEN.sub(_break_control_token, normalise(text))
+    text = _DELIMITER_LIKE.sub(lambda m: " ".join(m.group(0)), text)
+    return _HEADER_LIKE.sub(lambda m: f"{m.group(1)}(quoted) ", text)
 
 
 def mask_models(text: str, model_tags: set[str]) -> str:
@@ -76,7 +119,7 @@ def judge_view(
     blocks = []
     for t in turns:
         argument, _thinking = split_thinking(t.get("text") or "")
-        body = neutralise(mask_models(argument, tags)) or "(no argument given)"
+        body = neutralise(mask_models(normalise(argument), tags)) or "(no argument given)"
         stance = stance_word.get(t.get("stance", ""), "")
         head = f"[Round {t['round']}] {labels[t['agent']]}" + (f" ({stance})" if stance else "")
         blocks.append(f"{head}:\n{body}")

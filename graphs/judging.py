@@ -15,7 +15,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -122,17 +122,26 @@ def fan_out(state: JudgeState) -> list[Send]:
     ]
 
 
+def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[str, Any]) -> list[BaseMessage]:
+    """The judge's exact messages for one criterion (also what `judge --dry-run` prints).
+
+    The transcript comes first and the criterion last, so a judgment's calls share the long
+    transcript prefix and a server's prompt cache serves it after the first criterion."""
+    system = render_template("judge_system", nonce=nonce)
+    user = render_template(
+        "judge_criterion", view=view, name=criterion["name"], question=criterion["question"],
+        min=rubric.scale.min, max=rubric.scale.max, anchors=_anchors_text(criterion["anchors"]),
+    )
+    return [SystemMessage(system), HumanMessage(user)]
+
+
 async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
     rubric = Rubric.model_validate(task["rubric"])
     crit = task["criterion"]
-    system = render_template("judge_system", nonce=task["nonce"])
-    user = render_template(
-        "judge_criterion", view=task["view"], name=crit["name"], question=crit["question"],
-        min=rubric.scale.min, max=rubric.scale.max, anchors=_anchors_text(crit["anchors"]),
-    )
     ctx = _context(runtime)
     result = await call_structured(
-        await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()), [SystemMessage(system), HumanMessage(user)],
+        await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
+        criterion_messages(task["view"], task["nonce"], rubric, crit),
         criterion_schema(rubric), max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
         limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
     )

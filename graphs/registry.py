@@ -11,12 +11,15 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
+from debatelab.agents.roles.registry import available_roles
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
 
 TopologyBuilder = Callable[[DebateConfig], StateGraph]
 
 _TOPOLOGIES: dict[str, TopologyBuilder] = {}
+# Roles a topology builds nodes for itself, outside the role registry.
+TOPOLOGY_ROLES: dict[str, frozenset[str]] = {"weighted": frozenset({"answerer"})}
 
 
 def topology(name: str) -> Callable[[TopologyBuilder], TopologyBuilder]:
@@ -41,6 +44,12 @@ def build_graph(config: DebateConfig) -> StateGraph:
             f"{where}field 'topology': unknown topology {config.topology!r}; "
             f"known: {', '.join(available_topologies())}"
         )
+    known_roles = available_roles() + sorted(TOPOLOGY_ROLES.get(config.topology, ()))
+    for name, agent in config.agents.items():
+        if agent.role not in known_roles:
+            where = f"{config.source or config.name}: "
+            raise UserError(f"{where}field 'agents.{name}.role': unknown role {agent.role!r}; known roles: "
+                            f"{', '.join(known_roles)} (or install a plugin that adds it)")
     return builder(config)
 
 

@@ -35,16 +35,22 @@ def anchor_levels(key: Any) -> tuple[int, int]:
     raise ValueError(f"anchor key {key!r} is not a level or a range like '1-3'")
 
 
+MAX_SCALE_LEVELS = 101  # 0-100 is the widest scale a judge is asked to use
+
+
 class Scale(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min: int
-    max: int
+    min: int = Field(ge=-1000, le=1000)
+    max: int = Field(ge=-1000, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> Scale:
         if self.min >= self.max:
             raise ValueError(f"scale min ({self.min}) must be below max ({self.max})")
+        if self.max - self.min + 1 > MAX_SCALE_LEVELS:
+            raise ValueError(f"scale {self.min}-{self.max} has more than {MAX_SCALE_LEVELS} levels; a judge cannot "
+                             f"use it reliably")
         return self
 
 
@@ -54,7 +60,7 @@ class RubricCriterion(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     question: str = Field(min_length=10)
-    weight: float = Field(ge=0.0)
+    weight: float = Field(gt=0.0, le=1000.0, allow_inf_nan=False, description="finite and positive")
     anchors: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("anchors", mode="before")
@@ -130,6 +136,7 @@ def rubric_problems(rubric: Rubric) -> list[str]:
                 continue
             if lo > hi or lo < rubric.scale.min or hi > rubric.scale.max:
                 problems.append(f"{where}.anchors.{key}: outside the scale {rubric.scale.min}-{rubric.scale.max}")
+                continue  # never enumerate an out-of-scale range: "1-1000000000000" would exhaust memory
             for olo, ohi, okey in covered:
                 if lo <= ohi and olo <= hi:
                     problems.append(f"{where}.anchors: {key!r} overlaps {okey!r}")
@@ -197,8 +204,8 @@ def lint_rubric(path: str | Path) -> list[str]:
             problems.append(f"{p}: field '{field}': {message}")
 
     scale = data.get("scale") or {}
-    criteria = data.get("criteria") or []
-    ids = [c.get("id") for c in criteria if isinstance(c, dict)]
+    criteria = data.get("criteria") if isinstance(data.get("criteria"), list) else []
+    ids = [c.get("id") for c in criteria if isinstance(c, dict) and isinstance(c.get("id"), str)]
     for dup in sorted({i for i in ids if ids.count(i) > 1 and i is not None}):
         add("criteria", f"duplicate criterion id {dup!r}")
     if isinstance(scale, dict) and isinstance(scale.get("min"), int) and isinstance(scale.get("max"), int):

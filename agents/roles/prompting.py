@@ -14,6 +14,7 @@ from typing import Any
 
 from debatelab.base.errors import UserError
 from debatelab.base.shipped import package_dir
+from debatelab.base.user_files import read_user_text
 
 PROMPTS_DIR = package_dir("debatelab.agents.roles") / "prompts"
 
@@ -29,9 +30,9 @@ VISIBLE_KINDS = ("argument", "critique", "explanation")
 @cache
 def _read(path: str) -> string.Template:
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"prompt template {p} not found; fix the agent's 'template' path")
-    return string.Template(p.read_text(encoding="utf-8"))
+    return string.Template(read_user_text(p))
 
 
 def render_template(name_or_path: str, **values: Any) -> str:

@@ -5,28 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from debatelab.base.errors import UserError
+from debatelab.base.user_files import read_user_yaml
 
 M = TypeVar("M", bound=BaseModel)
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file safely (never `yaml.load`), naming file and line on a syntax error."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: file not found")
-    try:
-        # The C loader when libyaml is there (10x faster); both are safe loaders.
-        return yaml.load(p.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{p}:{where}: invalid YAML ({problem}); fix the syntax there") from None
+    """Parse a user's YAML file safely: a file, a bounded size, UTF-8, bounded depth and aliases,
+    a safe loader (never `yaml.load` with a full one); every failure is one line naming the file."""
+    return read_user_yaml(path)
 
 
 def describe_validation_error(source: str, exc: ValidationError) -> str:
@@ -34,7 +24,7 @@ def describe_validation_error(source: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
     field = ".".join(str(x) for x in err["loc"]) or "(top level)"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{source}: field '{field}': {err['msg']}{more}"
+    return f"{source}: field '{field}': {err['msg'].removeprefix('Value error, ')}{more}"
 
 
 def validate(model: type[M], data: Any, source: str) -> M:
