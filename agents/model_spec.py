@@ -20,6 +20,13 @@ EMBEDDED = "embedded"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
+def family_of(tag_or_label: str) -> str:
+    """The model family of a tag or a `TAG@HOST` label: `deepseek-r1:8b@http://a:11434` -> `deepseek-r1`.
+    The one definition every self-preference check uses."""
+    tag = tag_or_label.split("@")[0]
+    return tag.split(":")[0].split("/")[-1].lower()
+
+
 class ModelSpec(BaseModel):
     """An Ollama model tag on a host, with generation options.
 
@@ -88,7 +95,7 @@ class ModelSpec(BaseModel):
     @property
     def family(self) -> str:
         """Model family (the tag's name part), used to warn when a judge judges its own family."""
-        return self.model.split(":")[0].split("/")[-1].lower()
+        return family_of(self.model)
 
     def fingerprint(self) -> str:
         """Stable hash of everything that changes what the model says."""

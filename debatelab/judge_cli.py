@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from debatelab.agents.chat_model import make_chat_model, resolve_host
-from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.model_spec import ModelSpec, family_of
 from debatelab.agents.preflight import require_models
 from debatelab.base.errors import UserError
 from debatelab.base.user_files import read_user_json
@@ -125,7 +125,7 @@ def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples:
     store.require_experiment(name)
     rubric = load_rubric(rubric_name)
     specs = parse_judges(judges)
-    families = {m.split(":")[0].lower() for m in store.debate_models(name)}
+    families = {family_of(m) for m in store.debate_models(name)}
     for spec in specs:
         if spec.family in families:
             message = f"judge {spec.label} is of the model family '{spec.family}' that also debated in {name}"

@@ -15,9 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from debatelab.agents.thinking import split_thinking
 from debatelab.base.errors import UserError
 from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_json
+from debatelab.base.yamlio import describe_validation_error
 from debatelab.scenarios.schema import load_scenario_set
 from debatelab.store import Store
 
@@ -41,11 +44,46 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48]
 
 
+class PaperArgument(BaseModel):
+    """One turn as the study's file records it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: str = ""
+    content: str | None = ""
+    model: str = ""
+    round_number: int = Field(default=0, ge=0, le=10_000)
+
+
+class PaperDebate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    topic: str = ""
+    scenario_category: str | None = None
+    winner: str | None = None
+    judge_reasoning: str | None = None
+    total_time: float | None = Field(default=None, allow_inf_nan=False)
+    arguments: list[PaperArgument] = Field(default_factory=list)
+
+
+class PaperResults(BaseModel):
+    """The study's released results file (full_experiment_results.json), checked at the boundary."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    baseline_results: dict[str, list[PaperDebate]]
+    ensemble_results: dict[str, list[PaperDebate]]
+
+
 def _load(path: Path) -> dict[str, Any]:
     data = read_user_json(path, max_bytes=MAX_IMPORT_BYTES)
     if not isinstance(data, dict) or not {"baseline_results", "ensemble_results"} <= set(data):
         raise UserError(f"{path}: not the study's results format (needs 'baseline_results' and 'ensemble_results')")
-    return data
+    try:
+        return PaperResults.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise UserError(describe_validation_error(str(path), exc) + "; is this the study's results file?") from None
 
 
 def import_paper(path: Path, store: Store, name: str = "paper-2509.00091") -> dict[str, int]:

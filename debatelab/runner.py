@@ -74,6 +74,19 @@ def judge_specs(exp: Experiment) -> list[ModelSpec]:
     return exp.judging.judge_specs()
 
 
+def refuse_self_judging(exp: Experiment, jobs: list[DebateJob]) -> None:
+    """`judging.strict: true`: no judge may be of a model family that debates in the experiment."""
+    if exp.judging is None or not exp.judging.strict:
+        return
+    debating = {family: job.config.name for job in jobs
+                for family in (job.config.model_for(a).family for a in job.config.agents)}
+    for judge in exp.judging.judge_specs():
+        if judge.family in debating:
+            raise UserError(f"{exp.source or exp.name}: field 'judging.strict': judge {judge.label} is of the model "
+                            f"family '{judge.family}' that debates in configuration {debating[judge.family]!r}; use "
+                            f"a judge of another family, or set strict: false (its scores may favour its own family)")
+
+
 def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "debate_id": job.debate_id, "experiment": exp.name, "config": job.config.name,
@@ -126,6 +139,7 @@ async def run_experiment(
     if exp.kind != "debates":
         raise UserError(f"{exp.source}: field 'kind': {exp.kind!r} experiments are not supported by this runner")
     jobs = plan_debates(exp)
+    refuse_self_judging(exp, jobs)
     judges = judge_specs(exp)
     rubric = exp.rubric()
     set_embedded_parallel(exp.concurrency.get("embedded", 2))

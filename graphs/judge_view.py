@@ -30,6 +30,7 @@ _DELIMITER_LIKE = re.compile(r"(<{2,}|>{2,}|\[{2,}|\]{2,}|={4,}|#{4,}|`{3,})")
 
 # Zero-width characters, soft hyphen, and bidirectional embeddings/overrides/isolates.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
 # Chat-template control tokens of common model families: ChatML and Llama 3 (<|...|>), Llama 2
 # ([INST], <<SYS>>), Gemma (<start_of_turn>, <end_of_turn>), sentence markers (<s>, </s>), and the
 # bos/eos spellings some templates use.
@@ -50,8 +51,10 @@ _HEADER_LIKE = re.compile(
 
 def normalise(text: str) -> str:
     """NFKC (full-width and compatibility look-alikes become plain characters), no invisible or
-    bidirectional control characters."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    bidirectional control characters, and one kind of line break (so no header hides behind a
+    line separator that a tokenizer would read as a new line)."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return _LINE_BREAKS.sub("\n", text)  # every line break a model may honour becomes a real one
 
 
 def _break_control_token(match: re.Match[str]) -> str:

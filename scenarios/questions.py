@@ -116,6 +116,8 @@ def parse_answer(answer: Any, options: list[str]) -> str:
 
 
 def question_from_record(record: dict[str, Any], index: int, source: str, difficulty: str) -> Question:
+    if not isinstance(record, dict):
+        raise ValueError(f"expected an object with question, options and answer, got {type(record).__name__}")
     options = parse_options(record.get("options", []))
     answer = parse_answer(record.get("answer", ""), options)
     qid = record.get("id") or hashlib.sha256(f"{source}|{record.get('question')}".encode()).hexdigest()[:12]
@@ -151,6 +153,9 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
         else:
             data = read_yaml(path)
             records = data.get("questions", []) if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise UserError(f"{path}: expected a list of questions (or a mapping with 'questions'), got "
+                        f"{type(records).__name__}")
     questions = []
     for i, record in enumerate(records):
         try:
