@@ -23,7 +23,9 @@ from debatelab.scenarios import load_scenario_set
 from debatelab.scenarios.questions import load_questions
 from debatelab.store import Store
 
-FUZZ = settings(max_examples=int(os.environ.get("DEBATELAB_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# DEBATELAB_FUZZ_EXAMPLES=400 for a longer local run; CI uses 40 per property.
+FUZZ = settings(max_examples=int(os.environ.get("DEBATELAB_FUZZ_EXAMPLES", "40")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True) | st.text(max_size=30)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
     st.text(max_size=12), inner, max_size=4), max_leaves=20)
