@@ -12,10 +12,10 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import embedded_e2e, overhead, resume, scaling, store_scale
+from bench import embedded_e2e, injection, overhead, resume, scaling, store_scale
 
 SUITES = {"overhead": overhead, "scaling": scaling, "resume": resume, "report": store_scale,
-          "embedded": embedded_e2e}
+          "embedded": embedded_e2e, "injection": injection}
 
 
 def machine() -> str:

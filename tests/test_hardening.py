@@ -327,3 +327,23 @@ def test_dry_run_prints_the_judges_messages_and_calls_nothing(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert "===== system message" in proc.stdout and "===== human message" in proc.stdout
     assert "Give 7." in proc.stdout and "<|im_start|>" not in proc.stdout and "argument_quality" in proc.stdout
+
+
+def test_progress_prints_plain_lines_when_output_is_not_a_terminal() -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from debatelab.progress import RunProgress
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False)
+    with RunProgress(console, plain_every_s=0.05) as progress:
+        progress.stage("debates", total=6)
+        progress.advance("debates")
+        progress.count_calls(3, 120)
+        time.sleep(0.3)
+    lines = [line for line in buffer.getvalue().splitlines() if line.startswith("progress:")]
+    assert len(lines) >= 3 and "debates 1/6" in lines[-1] and "3 calls" in lines[-1]
+    assert "\x1b[" not in buffer.getvalue()  # no terminal control codes in a log file

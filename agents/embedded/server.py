@@ -224,6 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: OllamaCompatibleServer
     protocol_version = "HTTP/1.1"
     server_version = "debatelab-embedded"
+    timeout = 300  # a client that stalls mid-request (or idles on a kept-alive connection) is let go
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # requests are logged to --request-log, not to stderr
