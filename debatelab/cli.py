@@ -285,6 +285,55 @@ def judge_cmd(
                          db=db, checkpoints=checkpoints, json_out=json_out)
 
 
+@app.command("audit-judge")
+def audit_judge_cmd(
+    judge: Annotated[str, typer.Option(help="judge model TAG[@HOST]")] = "smollm2:135m@embedded",
+    pair_set: Annotated[str, typer.Option("--set", help="built-in set (factual-summary-pairs) or a JSONL file of "
+                                                        "prompt, response_a, response_b, label")] = "factual-summary-pairs",
+    n: Annotated[int | None, typer.Option(min=1, help="items to sample (default: all); each is judged twice")] = None,
+    seed: Annotated[int, typer.Option(help="which items a sample of --n takes")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="print the audit as JSON")] = False,
+    db: Annotated[Path, typer.Option(help="results database the audit is stored in")] = Path("results.db"),
+) -> None:
+    """Audit a judge on labelled pairs in both orders: accuracy, position consistency and biases."""
+    import asyncio
+    import json
+
+    from debatelab.agents.chat_model import make_chat_model, resolve_host
+    from debatelab.agents.preflight import require_models
+    from debatelab.audit import audit_line, run_audit
+    from debatelab.judge_cli import parse_judges
+    from debatelab.progress import RunProgress
+    from debatelab.scenarios.pairs import load_pairs, sample_pairs
+    from debatelab.store import Store
+
+    spec = parse_judges([judge])[0]
+    pairs = sample_pairs(load_pairs(pair_set), n, seed)
+    set_name = pair_set if "/" not in pair_set and not pair_set.endswith(".jsonl") else Path(pair_set).stem
+    require_models([spec], resolve_host)
+    store = Store.open(db)
+    try:
+        with RunProgress(console, enabled=not json_out) as progress:
+            audit = asyncio.run(run_audit(store, spec, make_chat_model(spec), pairs, pair_set=set_name, seed=seed,
+                                          progress=progress))
+        line = audit_line(store.latest_audit(spec.model), spec.model)
+    finally:
+        store.close()
+    if json_out:
+        print(json.dumps(audit, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"audit of {spec.label} on {set_name} ({len(pairs)} items x 2 orders)")
+    table.add_column("figure")
+    table.add_column("value")
+    for key, value in audit["metrics"].items():
+        if key != "accuracy_by_category":
+            table.add_row(key, "-" if value is None else str(value))
+    out.print(table)
+    out.print(line, highlight=False)
+
+
 def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                     out_dir: Path | None):  # noqa: ANN202
     import asyncio

@@ -24,6 +24,7 @@ from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
 from debatelab.graphs.config import DebateConfig, load_debate_config
 from debatelab.rubric.schema import Rubric, load_rubric
+from debatelab.scenarios.pairs import LabelledPair, load_pairs, sample_pairs
 from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 
@@ -48,6 +49,16 @@ class Overrides(BaseModel):
     num_ctx: int | None = Field(default=None, ge=256)
 
 
+class AuditSpec(BaseModel):
+    """Audit every judge on labelled pairs (both orders) as part of the run; see `debatelab audit-judge`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: str = Field(default="factual-summary-pairs", description="built-in pair set or a JSONL path")
+    n: int | None = Field(default=20, ge=1, le=100_000, description="items to sample (each judged twice)")
+    seed: int = 0
+
+
 class Judging(BaseModel):
     """How an experiment's debates are judged. Judges answer at temperature 0, seed 0 unless a
     spec says otherwise, so re-judging the same transcript is reproducible."""
@@ -63,6 +74,7 @@ class Judging(BaseModel):
     permute: bool = True
     max_attempts: int = Field(default=3, ge=1, le=10)
     strict: bool = False
+    audit: AuditSpec | None = None
 
     @field_validator("judges", mode="before")
     @classmethod
@@ -179,6 +191,17 @@ class Experiment(BaseModel):
         except UserError as exc:
             raise self._in_field("scenarios.ids", exc) from None
         return s[: self.scenarios.limit] if self.scenarios.limit else s
+
+    def audit_pairs(self) -> list[LabelledPair]:
+        """The judge-audit items this experiment asks for (empty without `judging.audit`)."""
+        if self.judging is None or self.judging.audit is None:
+            return []
+        spec = self.judging.audit
+        path = self._source.parent / spec.set if self._source and (self._source.parent / spec.set).is_file() else None
+        try:
+            return sample_pairs(load_pairs(str(path or spec.set)), spec.n, spec.seed)
+        except UserError as exc:
+            raise self._in_field("judging.audit.set", exc) from None
 
     def rubric(self) -> Rubric | None:
         """The judging rubric (None without judging), named in errors by its field."""

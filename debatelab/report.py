@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from debatelab.audit import audit_line  # noqa: E402
 from debatelab.stats import OVERALL, analyse  # noqa: E402
 from debatelab.store import Store  # noqa: E402
 
@@ -207,13 +208,23 @@ text-align:left}th{background:#eef1f5}.note{color:#5b6673;font-size:.85em}.turn{
 details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}"""
 
 
+def audit_table(store: Store, experiment: str) -> Table:
+    """Each judge's latest audit beside the tables it produced (or a plain 'not audited')."""
+    table = Table("Judge audits", ["judge", "audit"],
+                  "Accuracy on labelled pairs judged in both orders, with a Wilson 95% interval; position-consistent: "
+                  "both orders pick the same response. `debatelab audit-judge` runs one.")
+    for judge in store.experiment_judges(experiment):
+        table.add(judge, audit_line(store.latest_audit(judge), judge).split(" - ", 1)[1])
+    return table
+
+
 def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = "wilcoxon",
                  rubric_version: str | None = None) -> dict[str, Any]:
     """Write report.md, report.html and report.json into `out_dir`; return the analysis."""
     store.require_experiment(experiment)
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
     reliability = store.reliability(experiment, a["rubric_version"])
-    tables = build_tables(a, reliability)
+    tables = build_tables(a, reliability) + [audit_table(store, experiment)]
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"debatelab report: {experiment}"

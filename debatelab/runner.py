@@ -13,12 +13,14 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from debatelab.agents.chat_model import make_chat_model, resolve_host
 from debatelab.agents.embedded.launcher import set_embedded_parallel
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.agents.preflight import require_models
+from debatelab.audit import audit_line, run_audit
 from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
 from debatelab.debate_runner import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
@@ -27,6 +29,7 @@ from debatelab.graphs.config import DebateConfig
 from debatelab.heap import freeze_startup_heap
 from debatelab.judging_phase import host_limiters, judge_stored
 from debatelab.progress import RunProgress
+from debatelab.scenarios.pairs import available_pair_sets
 from debatelab.scenarios.schema import Scenario
 from debatelab.store import Store
 
@@ -52,6 +55,7 @@ class RunSummary:
     debates_done: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     judgments: dict[str, int] = field(default_factory=dict)
+    audits: list[str] = field(default_factory=list)  # one line per audited judge
     calls: int = 0
     wall_s: float = 0.0
 
@@ -142,6 +146,7 @@ async def run_experiment(
     refuse_self_judging(exp, jobs)
     judges = judge_specs(exp)
     rubric = exp.rubric()
+    audit_pairs = exp.audit_pairs()
     set_embedded_parallel(exp.concurrency.get("embedded", 2))
     all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
     if preflight:
@@ -190,6 +195,13 @@ async def run_experiment(
                 model_factory=model_factory, in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
                               for j in {j_.label: j_ for j_ in judges}.values()),
             )
+        if audit_pairs and exp.judging is not None and exp.judging.audit is not None:
+            spec = exp.judging.audit
+            set_name = spec.set if spec.set in available_pair_sets() else Path(spec.set).stem
+            for judge in {j.model: j for j in judges}.values():
+                await run_audit(store, judge, model_factory(judge), audit_pairs, pair_set=set_name, seed=spec.seed,
+                                progress=progress, limiter=limiter_for(judge), max_attempts=exp.judging.max_attempts)
+                summary.audits.append(audit_line(store.latest_audit(judge.model), judge.model))
     summary.calls = progress.calls
     summary.wall_s = round(time.monotonic() - started, 2)
     return summary

@@ -22,11 +22,12 @@ import sqlite_utils
 from debatelab.base.errors import UserError
 from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
 #      scores/model_calls -> judgments, debates -> experiments.
+#   3: judge audits (`judge_audits`, and `audit_calls` with one row per item and order).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -91,6 +92,20 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "key",
         "indexes": [["experiment"]],
     },
+    "judge_audits": {
+        "columns": {"audit_id": str, "judge": str, "pair_set": str, "n": int, "seed": int, "provenance": str,
+                    "metrics": str, "accuracy": float, "position_consistency": float, "computed_at": str},
+        "pk": "audit_id",
+        "indexes": [["judge", "computed_at"]],
+    },
+    "audit_calls": {
+        "columns": {"call_id": str, "audit_id": str, "judge": str, "pair_set": str, "item_id": str, "category": str,
+                    "ord": str, "chosen": str, "label": str, "correct": int, "len_a": int, "len_b": int,
+                    "model_a": str, "model_b": str, "reasons": str, "unscored_reason": str, "attempts": int,
+                    "input_tokens": int, "output_tokens": int, "duration_s": float, "finished_at": str},
+        "pk": "call_id",
+        "indexes": [["audit_id"]],
+    },
     "reliability": {
         "columns": {"key": str, "experiment": str, "rubric": str, "rubric_version": str, "criterion": str,
                     "alpha_ordinal": float, "judges": int, "flip_rate": float, "flip_pairs": int,
@@ -121,7 +136,7 @@ def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "computed_at")
 # Tables are created parents first, so every foreign key points at a table that exists.
 CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
-                  "reliability"]
+                  "reliability", "judge_audits", "audit_calls"]
 
 
 def iso_timestamp(value: float | str | None = None) -> str | None:
@@ -331,6 +346,11 @@ class Store:
             out.setdefault(j["debate_id"], []).append(j)
         return out
 
+    def experiment_judges(self, experiment: str) -> list[str]:
+        """The judges (TAG@HOST) that scored this experiment's debates."""
+        return [r["judge"] for r in self._rows("select distinct judge from judgments where experiment = :e "
+                                               "order by judge", {"e": experiment})]
+
     def finished_judgments(self, experiment: str) -> set[str]:
         return {r["judgment_id"] for r in self._rows(
             "select judgment_id from judgments where experiment = :e", {"e": experiment})}
@@ -403,6 +423,27 @@ class Store:
         with self.transaction() as db:
             db.table("results").upsert({"key": key, "experiment": experiment, "name": name,
                                         "value": json.dumps(value), "computed_at": iso_timestamp()}, pk="key")
+
+    # -- judge audits -------------------------------------------------------------------------
+    def audit_call_ids(self, audit_id: str) -> set[str]:
+        return {r["call_id"] for r in self._rows("select call_id from audit_calls where audit_id = :a", {"a": audit_id})}
+
+    def audit_calls(self, audit_id: str) -> list[dict[str, Any]]:
+        return self._rows("select * from audit_calls where audit_id = :a order by item_id, ord", {"a": audit_id})
+
+    def write_audit_call(self, row: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.table("audit_calls").upsert(row, pk="call_id")
+
+    def write_audit(self, row: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.table("judge_audits").upsert(row, pk="audit_id")
+
+    def latest_audit(self, judge_model: str) -> dict[str, Any] | None:
+        """The most recent audit of a judge (by its tag: the host it ran on does not matter)."""
+        rows = self._rows("select * from judge_audits where judge = :j order by computed_at desc limit 1",
+                          {"j": judge_model.split("@")[0]})
+        return rows[0] if rows else None
 
     # -- writes -----------------------------------------------------------------------------
     def upsert_experiment(self, name: str, *, description: str, kind: str, spec: dict[str, Any],

@@ -39,6 +39,8 @@ def print_summary(console: Console, a: dict[str, Any], run: Any | None = None) -
                       f"{len(run.failed)} failed; judgments: {run.judgments.get('done', 0)} new, "
                       f"{run.judgments.get('skipped', 0)} already done, {run.judgments.get('failed', 0)} failed; "
                       f"{run.calls} model calls in {run.wall_s:.0f}s ({d['finished']} debates finished in the store)")
+        for line in getattr(run, "audits", []):
+            console.print(line, highlight=False, markup=False)
         if run.failed:
             console.print(f"[red]{len(run.failed)} debate(s) failed[/red] (first: {run.failed[0]['error']}); "
                           f"re-run the same command to retry them - finished work is kept")

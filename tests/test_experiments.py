@@ -234,7 +234,8 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     parser = _Tags()
     parser.feed(page)
     tags = [t for t, _ in parser.tags]
-    assert tags.count("table") == 5
+    assert tags.count("table") == 6  # five result tables and the judge audits
+    assert "not audited; run `debatelab audit-judge --judge smollm2:135m@embedded` before trusting" in page
     images = [a["src"] for t, a in parser.tags if t == "img"]
     assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
     for heading in ("Ensembles vs single-model baselines", "Per configuration", "Per scenario category",
