@@ -265,6 +265,9 @@ def judge_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="print the judgments as JSON")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="with --transcript: print the judge's messages for criterion 1; call no model")] = False,
+    pairwise: Annotated[bool, typer.Option(
+        "--pairwise", help="with --experiment: compare matched debates in both orders, per criterion")] = False,
+    against: Annotated[str, typer.Option(help="--pairwise: 'baseline' (matched baselines) or 'all'")] = "baseline",
     checkpoints: Annotated[Path, typer.Option(help="checkpoint database")] = Path("checkpoints/debates.sqlite"),
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = Path("results.db"),
 ) -> None:
@@ -276,13 +279,17 @@ def judge_cmd(
         raise UserError("give exactly one of --transcript FILE or --experiment NAME")
     if dry_run and transcript is None:
         raise UserError("--dry-run needs --transcript FILE")
+    if pairwise and experiment is None:
+        raise UserError("--pairwise needs --experiment NAME (it compares an experiment's debates)")
+    if against not in ("baseline", "all"):
+        raise UserError(f"--against {against!r}: use baseline or all")
     if transcript is not None:
         judge_transcript_file(transcript, rubric, judges, samples=samples, permute=permute, strict=strict,
                               fail_on_unscored=fail_on_unscored, json_out=json_out, checkpoints=checkpoints,
                               dry_run=dry_run)
     else:
         judge_experiment(experiment, rubric, judges, samples=samples, permute=permute, strict=strict,
-                         db=db, checkpoints=checkpoints, json_out=json_out)
+                         db=db, checkpoints=checkpoints, json_out=json_out, pairwise=pairwise, against=against)
 
 
 @app.command("audit-judge")

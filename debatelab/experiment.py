@@ -75,6 +75,8 @@ class Judging(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10)
     strict: bool = False
     audit: AuditSpec | None = None
+    pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
+    against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
 
     @field_validator("judges", mode="before")
     @classmethod

@@ -114,10 +114,29 @@ def judge_transcript_file(path: Path, rubric_name: str, judges: list[str], *, sa
             raise UserError("every criterion is unscored (--fail-on-unscored)")
 
 
+def print_pairwise(ratings: dict[str, Any]) -> None:
+    """Bradley-Terry strengths [CI], win/tie/loss against the baselines, consistency and n."""
+    for criterion, r in ratings.items():
+        consistency = "-" if r["consistency"] is None else f"{100 * r['consistency']:.0f}%"
+        table = Table(title=f"pairwise · {criterion} · {r['pairs']} pairs, {r['unscored']} unscored, "
+                            f"consistency {consistency}")
+        for col in ("configuration", "Bradley-Terry log-strength [95% CI]", "vs baselines: win / tie / loss (n)"):
+            table.add_column(col)
+        for config, s in sorted(r["strengths"].items(), key=lambda kv: -kv[1]["log_strength"]):
+            ci = s["ci95"]
+            vs = r["vs_baselines"].get(config)
+            table.add_row(config, f"{s['log_strength']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""),
+                          f"{vs['win']:.2f} / {vs['tie']:.2f} / {vs['loss']:.2f} ({vs['n']})" if vs else "-")
+        out.print(table)
+
+
 def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples: int, permute: bool,
-                     strict: bool, db: Path, checkpoints: Path, json_out: bool) -> None:
-    """Judge every stored debate of an experiment that this (rubric, judge, sample) has not judged."""
+                     strict: bool, db: Path, checkpoints: Path, json_out: bool, pairwise: bool = False,
+                     against: str = "baseline") -> None:
+    """Judge every stored debate of an experiment that this (rubric, judge, sample) has not judged;
+    with `pairwise`, compare matched debates in both orders instead."""
     from debatelab.judging_phase import host_limiters, judge_stored
+    from debatelab.pairwise_phase import judge_pairs, pairwise_ratings
     from debatelab.progress import RunProgress
     from debatelab.store import Store
 
@@ -134,15 +153,29 @@ def judge_experiment(name: str, rubric_name: str, judges: list[str], *, samples:
             err.print(f"[yellow]warning:[/yellow] {message}; its scores may favour its own family", highlight=False)
     require_models(specs, resolve_host)
 
+    limiter_for = host_limiters(lambda url, embedded: 2 if embedded else 1)
+
     async def go() -> dict[str, int]:
         async with open_checkpointer(checkpoints) as saver:
             with RunProgress(err, enabled=not json_out) as progress:
+                if pairwise:
+                    return await judge_pairs(store, name, rubric, specs, saver=saver, model_factory=make_chat_model,
+                                             limiter_for=limiter_for, progress=progress, against=against)
                 return await judge_stored(store, name, rubric, specs, samples=samples, permute=permute, saver=saver,
-                                          limiter_for=host_limiters(lambda url, embedded: 2 if embedded else 1),
-                                          progress=progress)
+                                          limiter_for=limiter_for, progress=progress)
 
     freeze_startup_heap()
     result = asyncio.run(go())
+    if pairwise:
+        ratings = pairwise_ratings(store, name, rubric.version)
+        if json_out:
+            print(json.dumps({"experiment": name, "rubric": rubric.id, "rubric_version": rubric.version, **result,
+                              "ratings": ratings}, default=str))
+        else:
+            print_pairwise(ratings)
+            out.print(f"pairwise: {result['done']} new, {result['skipped']} already judged, {result['failed']} failed "
+                      f"({rubric.label}, against {against}, judges {', '.join(s.label for s in specs)})")
+        return
     if json_out:
         print(json.dumps({"experiment": name, "rubric": rubric.id, "rubric_version": rubric.version, **result}))
     else:

@@ -208,6 +208,31 @@ text-align:left}th{background:#eef1f5}.note{color:#5b6673;font-size:.85em}.turn{
 details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}"""
 
 
+def pairwise_tables(store: Store, experiment: str, rubric_version: str | None) -> list[Table]:
+    """Bradley-Terry ratings and win/tie/loss against the baselines, when the experiment was judged
+    pairwise (overall first, then each criterion)."""
+    from debatelab.pairwise_phase import pairwise_ratings
+
+    ratings = pairwise_ratings(store, experiment, rubric_version)
+    tables = []
+    for criterion, r in ratings.items():
+        consistency = "—" if r["consistency"] is None else f"{100 * r['consistency']:.0f}%"
+        table = Table(f"Pairwise ratings · {criterion}",
+                      ["configuration", "Bradley-Terry log-strength [95% CI]", "win / tie / loss vs baselines",
+                       "win rate 95% CI", "n"],
+                      f"{r['pairs']} pairs judged in both orders, {r['unscored']} unscored; consistency {consistency} "
+                      f"(a pair whose two orders disagree counts as a tie). Strengths are relative (mean 0); "
+                      f"intervals resample scenario x repeat units.")
+        for config, s in sorted(r["strengths"].items(), key=lambda kv: -kv[1]["log_strength"]):
+            vs = r["vs_baselines"].get(config)
+            ci = s["ci95"]
+            table.add(config, f"{s['log_strength']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""),
+                      f"{vs['win']:.2f} / {vs['tie']:.2f} / {vs['loss']:.2f}" if vs else "—",
+                      f"[{vs['win_ci95'][0]:.2f}, {vs['win_ci95'][1]:.2f}]" if vs else "—", vs["n"] if vs else "—")
+        tables.append(table)
+    return tables
+
+
 def audit_table(store: Store, experiment: str) -> Table:
     """Each judge's latest audit beside the tables it produced (or a plain 'not audited')."""
     table = Table("Judge audits", ["judge", "audit"],
@@ -224,7 +249,8 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     store.require_experiment(experiment)
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
     reliability = store.reliability(experiment, a["rubric_version"])
-    tables = build_tables(a, reliability) + [audit_table(store, experiment)]
+    tables = (build_tables(a, reliability) + pairwise_tables(store, experiment, a["rubric_version"])
+              + [audit_table(store, experiment)])
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"debatelab report: {experiment}"

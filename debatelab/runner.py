@@ -28,6 +28,7 @@ from debatelab.experiment import Experiment, repeat_config
 from debatelab.graphs.config import DebateConfig
 from debatelab.heap import freeze_startup_heap
 from debatelab.judging_phase import host_limiters, judge_stored
+from debatelab.pairwise_phase import judge_pairs
 from debatelab.progress import RunProgress
 from debatelab.scenarios.pairs import available_pair_sets
 from debatelab.scenarios.schema import Scenario
@@ -195,6 +196,11 @@ async def run_experiment(
                 model_factory=model_factory, in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
                               for j in {j_.label: j_ for j_ in judges}.values()),
             )
+        if rubric is not None and exp.judging is not None and exp.judging.pairwise:
+            result = await judge_pairs(
+                store, exp.name, rubric, judges, saver=saver, model_factory=model_factory, limiter_for=limiter_for,
+                progress=progress, against=exp.judging.against, max_attempts=exp.judging.max_attempts)
+            summary.judgments["pairwise"] = result["done"] + result["skipped"]
         if audit_pairs and exp.judging is not None and exp.judging.audit is not None:
             spec = exp.judging.audit
             set_name = spec.set if spec.set in available_pair_sets() else Path(spec.set).stem

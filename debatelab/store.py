@@ -22,12 +22,13 @@ import sqlite_utils
 from debatelab.base.errors import UserError
 from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
 #      scores/model_calls -> judgments, debates -> experiments.
 #   3: judge audits (`judge_audits`, and `audit_calls` with one row per item and order).
+#   4: pairwise judging (`pair_judgments`, one per pair, judge and order; `pair_verdicts` per criterion).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -92,6 +93,22 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "key",
         "indexes": [["experiment"]],
     },
+    "pair_judgments": {
+        "columns": {"pair_judgment_id": str, "experiment": str, "pair_key": str, "debate_a": str, "debate_b": str,
+                    "config_a": str, "config_b": str, "scenario_id": str, "repeat": int, "rubric": str,
+                    "rubric_version": str, "judge": str, "ord": str, "finished_at": str},
+        "pk": "pair_judgment_id",
+        "foreign_keys": [("debate_a", "debates", "debate_id"), ("debate_b", "debates", "debate_id")],
+        "indexes": [["experiment", "rubric_version"], ["debate_a"], ["debate_b"]],
+    },
+    "pair_verdicts": {
+        "columns": {"verdict_id": str, "pair_judgment_id": str, "experiment": str, "criterion": str, "winner": str,
+                    "reasons": str, "unscored_reason": str, "attempts": int, "input_tokens": int,
+                    "output_tokens": int, "duration_s": float},
+        "pk": "verdict_id",
+        "foreign_keys": [("pair_judgment_id", "pair_judgments", "pair_judgment_id")],
+        "indexes": [["pair_judgment_id"], ["experiment", "criterion"]],
+    },
     "judge_audits": {
         "columns": {"audit_id": str, "judge": str, "pair_set": str, "n": int, "seed": int, "provenance": str,
                     "metrics": str, "accuracy": float, "position_consistency": float, "computed_at": str},
@@ -136,7 +153,7 @@ def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "computed_at")
 # Tables are created parents first, so every foreign key points at a table that exists.
 CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
-                  "reliability", "judge_audits", "audit_calls"]
+                  "reliability", "judge_audits", "audit_calls", "pair_judgments", "pair_verdicts"]
 
 
 def iso_timestamp(value: float | str | None = None) -> str | None:
@@ -423,6 +440,24 @@ class Store:
         with self.transaction() as db:
             db.table("results").upsert({"key": key, "experiment": experiment, "name": name,
                                         "value": json.dumps(value), "computed_at": iso_timestamp()}, pk="key")
+
+    # -- pairwise judging ----------------------------------------------------------------------
+    def finished_pair_judgments(self, experiment: str) -> set[str]:
+        return {r["pair_judgment_id"] for r in self._rows(
+            "select pair_judgment_id from pair_judgments where experiment = :e", {"e": experiment})}
+
+    def write_pair_judgment(self, judgment: dict[str, Any], verdicts: list[dict[str, Any]]) -> None:
+        with self.transaction() as db:
+            db.table("pair_judgments").upsert(_with_iso_times(judgment), pk="pair_judgment_id")
+            db.table("pair_verdicts").upsert_all(verdicts, pk="verdict_id")
+
+    def pair_verdict_rows(self, experiment: str, rubric_version: str | None) -> list[dict[str, Any]]:
+        """One row per (pair, judge, order, criterion), with the pair's configurations and unit."""
+        return self._rows(
+            "select j.pair_key || '|' || j.judge as pair_key, j.config_a, j.config_b, "
+            "j.scenario_id || '#' || j.repeat as unit, j.judge, j.ord, "
+            "v.criterion, v.winner from pair_verdicts v join pair_judgments j using (pair_judgment_id) "
+            "where j.experiment = :e and j.rubric_version = :v", {"e": experiment, "v": rubric_version or ""})
 
     # -- judge audits -------------------------------------------------------------------------
     def audit_call_ids(self, audit_id: str) -> set[str]:

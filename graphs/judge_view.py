@@ -111,10 +111,11 @@ def speaker_labels(turns: list[dict[str, Any]], anonymise: bool) -> dict[str, st
     return labels
 
 
-def judge_view(
+def debate_body(
     transcript: dict[str, Any], *, anonymise: bool = True, permutation_seed: int | None = None,
-) -> tuple[str, str, list[str]]:
-    """Render the transcript for a judge. Returns (text, nonce, speaker order)."""
+) -> tuple[str, list[str]]:
+    """The transcript's turns as a judge reads them, without delimiters: (text, speaker order).
+    Shared by the absolute judge (one body in delimiters) and the pairwise judge (two bodies)."""
     turns = order_turns(transcript["turns"], permutation_seed)
     labels = speaker_labels(turns, anonymise)
     tags = {t.get("model", "").split("@")[0] for t in turns if t.get("model")} if anonymise else set()
@@ -126,8 +127,15 @@ def judge_view(
         stance = stance_word.get(t.get("stance", ""), "")
         head = f"[Round {t['round']}] {labels[t['agent']]}" + (f" ({stance})" if stance else "")
         blocks.append(f"{head}:\n{body}")
-    body = "\n\n".join(blocks)
+    return "\n\n".join(blocks), [labels[t["agent"]] for t in turns]
+
+
+def judge_view(
+    transcript: dict[str, Any], *, anonymise: bool = True, permutation_seed: int | None = None,
+) -> tuple[str, str, list[str]]:
+    """Render the transcript for a judge. Returns (text, nonce, speaker order)."""
+    body, order = debate_body(transcript, anonymise=anonymise, permutation_seed=permutation_seed)
     nonce = hashlib.sha256(body.encode()).hexdigest()[:10]
     motion = neutralise(transcript.get("motion") or transcript.get("scenario", ""))
     text = (f"Motion: {motion}\n\n<<<TRANSCRIPT {nonce}>>>\n{body}\n<<<END TRANSCRIPT {nonce}>>>")
-    return text, nonce, [labels[t["agent"]] for t in turns]
+    return text, nonce, order
