@@ -24,7 +24,9 @@ from debatelab.transcript import Transcript
 
 
 def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
-    turns = store.turns(debate["debate_id"])
+    # Imported debates (the study's file) have no token counts or durations: unknown, not zero,
+    # in the store; the transcript's defaults stand in for what a judge never reads anyway.
+    turns = [{k: v for k, v in t.items() if v is not None} for t in store.turns(debate["debate_id"])]
     return Transcript.model_validate({
         "debate_id": debate["debate_id"], "config": debate["config"], "scenario": debate["scenario_id"],
         "motion": debate["motion"], "turns": turns,

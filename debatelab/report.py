@@ -213,7 +213,11 @@ def pairwise_tables(store: Store, experiment: str, rubric_version: str | None) -
     pairwise (overall first, then each criterion)."""
     from debatelab.pairwise_phase import pairwise_ratings
 
-    ratings = pairwise_ratings(store, experiment, rubric_version)
+    versions = store.pair_rubric_versions(experiment)
+    if not versions:
+        return []
+    version = rubric_version if rubric_version in versions else versions[0]
+    ratings = pairwise_ratings(store, experiment, version)
     tables = []
     for criterion, r in ratings.items():
         consistency = "—" if r["consistency"] is None else f"{100 * r['consistency']:.0f}%"

@@ -451,6 +451,12 @@ class Store:
             db.table("pair_judgments").upsert(_with_iso_times(judgment), pk="pair_judgment_id")
             db.table("pair_verdicts").upsert_all(verdicts, pk="verdict_id")
 
+    def pair_rubric_versions(self, experiment: str) -> list[str]:
+        """Rubric versions of the experiment's pairwise judgments, most used first."""
+        return [r["rubric_version"] for r in self._rows(
+            "select rubric_version, count(*) as n from pair_judgments where experiment = :e group by rubric_version "
+            "order by n desc", {"e": experiment})]
+
     def pair_verdict_rows(self, experiment: str, rubric_version: str | None) -> list[dict[str, Any]]:
         """One row per (pair, judge, order, criterion), with the pair's configurations and unit."""
         return self._rows(
