@@ -39,14 +39,14 @@ from debatelab.rubric.schema import Rubric
 class PairChoice(BaseModel):
     """Reasons before the choice; the choice is a position, "1" or "2"."""
 
-    reasons: str = Field(max_length=400)
+    reasons: str = Field(max_length=240)  # two sentences: every output token costs a small judge time
     better: Literal["1", "2"]
 
 
 class PairChoiceOrTie(BaseModel):
     """For debates, where neither side may be better: "1", "2" or "tie"."""
 
-    reasons: str = Field(max_length=400)
+    reasons: str = Field(max_length=240)
     better: Literal["1", "2", "tie"]
 
 

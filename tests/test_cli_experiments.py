@@ -27,7 +27,7 @@ def test_demo_end_to_end(embedded_env, tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from debates where status = 'finished'").fetchone()[0] == 6
     assert con.execute("select count(*) from scores").fetchone()[0] == 6 * 7
-    assert con.execute("select count(*) from audit_calls").fetchone()[0] == 3 * 2  # 3 items, both orders
+    assert con.execute("select count(*) from audit_calls").fetchone()[0] == 2 * 2  # 2 items, both orders
     assert "judge smollm2:135m - accuracy on factual-summary-pairs" in proc.stdout
     assert "accuracy on factual-summary-pairs" in (out / "report.md").read_text()
     before = len(log.read_text().splitlines())
