@@ -21,11 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from debatelab.agents.model_spec import ModelSpec, family_of
 from debatelab.graphs.pairwise import compare
 from debatelab.progress import RunProgress
+from debatelab.ratings import wilson
 from debatelab.scenarios.pairs import LabelledPair, pair_set_provenance
 from debatelab.store import Store, iso_timestamp
 
@@ -34,13 +35,6 @@ ORDERS = ("ab", "ba")
 
 def audit_id_for(judge: ModelSpec, pair_set: str, n: int, seed: int) -> str:
     return f"{judge.model}|{pair_set}|n{n}|seed{seed}"
-
-
-def wilson(k: int, n: int) -> tuple[float | None, float | None]:
-    if n == 0:
-        return None, None
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return round(float(ci.low), 4), round(float(ci.high), 4)
 
 
 def logistic_slope(x: list[float], y: list[int]) -> float | None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.run_bindings import bind_run
+from debatelab.audit import ORDERS
 from debatelab.base.errors import UserError
 from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext
 from debatelab.graphs.pairwise import compile_pairwise
@@ -24,7 +25,6 @@ from debatelab.store import Store, iso_timestamp
 from debatelab.tracing import tracing_guard
 
 Against = Literal["baseline", "all"]
-ORDERS = ("ab", "ba")
 
 
 def plan_pairs(store: Store, experiment: str, against: Against = "baseline") -> list[tuple[dict, dict]]:

@@ -59,12 +59,7 @@ def validate_custom(config: DebateConfig) -> None:
         succ[src].add(dst)
     if loop:
         succ[loop.after].update(loop.back_to)
-    seen, stack = {"START"}, ["START"]
-    while stack:
-        for nxt in succ[stack.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+    seen = _reachable("START", succ)
     if "END" not in seen:
         raise _fail(config, "graph.edges", "no path from START to END; add an edge [..., END]")
     unreached = nodes - seen
@@ -75,16 +70,21 @@ def validate_custom(config: DebateConfig) -> None:
     for src, dsts in succ.items():
         for dst in dsts:
             pred[dst].add(src)
-    ending, stack = {"END"}, ["END"]
-    while stack:
-        for prev in pred[stack.pop()]:
-            if prev not in ending:
-                ending.add(prev)
-                stack.append(prev)
-    stuck = nodes - ending
+    stuck = nodes - _reachable("END", pred)
     if stuck:
         raise _fail(config, "graph.edges", f"agents {sorted(stuck)} never reach END; add an edge from them "
                     f"towards END")
+
+
+def _reachable(start: str, links: dict[str, set[str]]) -> set[str]:
+    """Every node reachable from `start` along `links` (successors forward, predecessors back)."""
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt in links[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def _refuse_cycles(config: DebateConfig) -> None:

@@ -14,9 +14,10 @@ overall, in one presentation order per run (its own thread: `pair:<a>:<b>:<rubri
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -33,7 +34,7 @@ from debatelab.agents.run_bindings import achat_model_for, call_limit_for
 from debatelab.graphs.judge_view import debate_body, neutralise
 from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext, as_transcript
 from debatelab.graphs.retry import model_retry_policy
-from debatelab.rubric.schema import Rubric
+from debatelab.rubric.schema import Rubric, load_rubric
 
 
 class PairChoice(BaseModel):
@@ -113,10 +114,6 @@ class PairState(TypedDict, total=False):
 
 
 async def prepare_pair(state: PairState) -> dict[str, Any]:
-    import asyncio
-
-    from debatelab.rubric.schema import load_rubric
-
     rubric = state.get("rubric") or "alignment-7"
     if isinstance(rubric, str):
         rubric = (await asyncio.to_thread(load_rubric, rubric)).model_dump()
@@ -164,18 +161,12 @@ def build_pairwise_graph() -> StateGraph:
     return graph
 
 
-@dataclass
-class _Compiled:
-    checkpointer: Any = None
-    graph: Any = field(default=None)
-
-
-_LAST = _Compiled()
-
-
 def compile_pairwise(checkpointer: Any = None) -> Any:
-    """The compiled pairwise graph for a checkpointer (the last one is reused)."""
-    if _LAST.graph is None or _LAST.checkpointer is not checkpointer:
-        _LAST.graph = build_pairwise_graph().compile(checkpointer=checkpointer, name="pairwise")
-        _LAST.checkpointer = checkpointer
-    return _LAST.graph
+    """The compiled pairwise graph for a checkpointer (the last one is reused, as for judging)."""
+    global _LAST_COMPILED
+    if _LAST_COMPILED is None or _LAST_COMPILED.checkpointer is not checkpointer:
+        _LAST_COMPILED = build_pairwise_graph().compile(checkpointer=checkpointer, name="pairwise")
+    return _LAST_COMPILED
+
+
+_LAST_COMPILED: Any = None
