@@ -477,6 +477,12 @@ def report_cmd(
     out.print(f"report: {target / 'report.html'} and {target / 'report.md'}")
 
 
+from debatelab.ratings_cli import ratings_app, view  # noqa: E402
+
+app.add_typer(ratings_app, name="ratings")
+app.command("view")(view)
+
+
 @app.command("status")
 def status_cmd(db: Annotated[Path, typer.Option(help="results database")] = Path("results.db")) -> None:
     """List experiments with their debates done/running/failed and judgments."""

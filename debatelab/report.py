@@ -7,22 +7,18 @@ with n and the number of unscored debates.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from debatelab.audit import audit_line  # noqa: E402
-from debatelab.stats import OVERALL, analyse  # noqa: E402
-from debatelab.store import Store  # noqa: E402
+from debatelab.agreement import JudgeAgreement, agreement_lines, experiment_agreement
+from debatelab.audit import audit_line
+from debatelab.human_ratings import is_human
+from debatelab.report_plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
+from debatelab.stats import OVERALL, analyse
+from debatelab.store import Store
 
 MAX_TRANSCRIPTS = 200
 
@@ -69,54 +65,6 @@ class Table:
             body = f"<tr><td colspan='{len(self.headers)}'>(none)</td></tr>"
         note = f"<p class='note'>{html.escape(self.note)}</p>" if self.note else ""
         return f"<h3>{html.escape(self.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
-
-
-def png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def plot_groups(a: dict[str, Any]) -> str | None:
-    groups = a.get("groups") or {}
-    if not groups:
-        return None
-    metrics = a["metrics"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(metrics)), 3.6))
-    width = 0.38
-    for k, (kind, color) in enumerate((("baseline", "#9aa5b1"), ("ensemble", "#3b6fd4"))):
-        if kind not in groups:
-            continue
-        means = [groups[kind][m]["mean"] or 0 for m in metrics]
-        lo = [max(0, (groups[kind][m]["mean"] or 0) - (groups[kind][m]["ci_low"] or groups[kind][m]["mean"] or 0))
-              for m in metrics]
-        hi = [max(0, (groups[kind][m]["ci_high"] or groups[kind][m]["mean"] or 0) - (groups[kind][m]["mean"] or 0))
-              for m in metrics]
-        xs = [i + (k - 0.5) * width for i in range(len(metrics))]
-        ax.bar(xs, means, width, yerr=[lo, hi], capsize=3, label=kind, color=color)
-    ax.set_xticks(range(len(metrics)), [m.replace("_", "\n") for m in metrics], fontsize=8)
-    ax.set_ylabel("mean score (95% CI)")
-    ax.legend()
-    ax.set_title("Baseline vs ensemble, overall and per criterion")
-    return png(fig)
-
-
-def plot_cost(a: dict[str, Any]) -> str | None:
-    cost = [c for c in a.get("cost", []) if c["mean_overall"] is not None]
-    if not cost:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    kinds = {e["config"]: e["kind"] for e in a.get("per_config", [])}
-    for c in cost:
-        color = "#3b6fd4" if kinds.get(c["config"]) == "ensemble" else "#9aa5b1"
-        ax.scatter(c["seconds_per_debate"], c["mean_overall"], color=color, s=40)
-        ax.annotate(c["config"], (c["seconds_per_debate"], c["mean_overall"]), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")
-    ax.set_xlabel("model seconds per debate")
-    ax.set_ylabel("mean overall score")
-    ax.set_title("Cost vs quality")
-    return png(fig)
 
 
 def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[Table]:
@@ -166,6 +114,48 @@ def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[T
     return tables
 
 
+def criterion_table(a: dict[str, Any], title: str, note: str = "") -> Table:
+    """Criterion (rows) x configuration (columns): mean, with n and unscored."""
+    configs = a.get("per_config", [])
+    table = Table(title, ["criterion", *[e["config"] for e in configs]],
+                  note or "Mean score over the configuration's debates (n scored / unscored).")
+    for m in a["metrics"]:
+        table.add(m, *[f"{fmt(e[m]['mean'])} ({e[m]['n']}/{e[m]['unscored']})" for e in configs])
+    return table
+
+
+def human_tables(store: Store, experiment: str, a: dict[str, Any]) -> tuple[list[Table], list[str]]:
+    """The human raters' own table and the judge-human agreement table, with one plain line per judge."""
+    version = a["rubric_version"]
+    if not version or not store.has_human_judgments(experiment, version):
+        return [], ["Human raters: none yet. `debatelab view` (blind rating) or `debatelab ratings import` adds them; "
+                    "until then nothing here shows whether the LLM judge agrees with people."]
+    human = analyse(store, experiment, rubric_version=version, judges="human")
+    raters = sorted(j for j in store.experiment_judges(experiment) if is_human(j))
+    tables = [criterion_table(human, f"Human raters ({len(raters)}: {', '.join(raters)}): criterion x configuration",
+                              "Human ratings only, kept apart from the LLM judges' tables.")]
+    domain = None
+    if a["rubric"]:
+        from debatelab.view.summaries import rubric_domain
+
+        domain = rubric_domain(a["rubric"])
+    rows = experiment_agreement(store, experiment, version, [m for m in a["metrics"] if m != OVERALL], domain)
+    tables.append(agreement_table_of(rows))
+    return tables, agreement_lines(rows)
+
+
+def agreement_table_of(rows: list[JudgeAgreement]) -> Table:
+    table = Table("Agreement: LLM judges and human raters",
+                  ["criterion", "judge", "human raters", "alpha among humans (debates rated twice+)",
+                   "alpha judge vs humans", "mean |judge - human mean|", "Spearman rho", "debates", "verdict"],
+                  "Krippendorff's alpha (ordinal), first unpermuted sample of each judge; '—' = undefined. "
+                  "The verdict bootstraps debates for (judge-human alpha - human-human alpha).")
+    for r in rows:
+        table.add(r.criterion, r.judge, r.humans, f"{fmt(r.alpha_humans, 3)} ({r.alpha_humans_n})",
+                  fmt(r.alpha_judge_humans, 3), fmt(r.mean_abs_diff), fmt(r.spearman_rho), r.debates, r.verdict)
+    return table
+
+
 def transcripts(store: Store, experiment: str, rubric_version: str | None) -> tuple[list[dict[str, Any]], int]:
     debates = store.debates(experiment, finished_only=True, limit=MAX_TRANSCRIPTS)
     total = store.count_debates(experiment, "finished")
@@ -173,31 +163,49 @@ def transcripts(store: Store, experiment: str, rubric_version: str | None) -> tu
         return [], total
     ids = [d["debate_id"] for d in debates]
     turns = store.turns_of(ids)
-    overall = store.overall_scores_of(ids, rubric_version)
     for d in debates:
         d["turn_rows"] = turns.get(d["debate_id"], [])
-        d["judgment_rows"] = overall.get(d["debate_id"], [])
+        d["judgment_rows"] = [j for j in store.judgment_scores(d["debate_id"])
+                              if j["rubric_version"] == (rubric_version or "")]
     return debates, total
 
 
+def turn_label(t: dict[str, Any]) -> str:
+    """The aggregator's turn is the verdict, not one more round; a critic's turn is a critique."""
+    if t.get("kind") == "verdict" or t.get("role") == "aggregator":
+        return "verdict"
+    if t.get("kind") == "critique" or t.get("role") == "critic":
+        return f"critique, round {t['round']}"
+    return f"round {t['round']}"
+
+
+def judgment_html(j: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(sc['criterion'])}</td><td>{'unscored' if sc['score'] is None else sc['score']}</td>"
+        f"<td>{html.escape(sc['unscored_reason'] or '') if sc['score'] is None else ''} "
+        f"{html.escape(sc['rationale'] or '')}</td></tr>" for sc in j["scores"])
+    return (f"<div class='judgment'><b>{html.escape(j['judge'])}</b> sample {j['sample']} · overall "
+            f"{fmt(j['overall'])}<table><tr><th>criterion</th><th>score</th><th>reason</th></tr>{rows}</table></div>")
+
+
 def transcripts_html(debates: list[dict[str, Any]], total: int) -> str:
-    parts = [f"<h2>Transcripts</h2><p class='note'>{len(debates)} of {total} debates shown; "
-             f"`debatelab export` writes all of them.</p>"]
+    parts = [f"<h2>Transcripts</h2><p class='note'>{len(debates)} of {total} debates shown, each with every judgment "
+             f"(score and reason per criterion); `debatelab view` browses all of them, `debatelab export` writes them.</p>"]
     for d in debates:
         judged = ", ".join(f"{j['judge']}#{j['sample']}: {fmt(j['overall'])}" for j in d["judgment_rows"]) or "not judged"
         parts.append(f"<details><summary><b>{html.escape(d['config'])}</b> · {html.escape(d['scenario_id'])} · "
                      f"repeat {d['repeat']} · verdict {html.escape(str(d['verdict_winner']))} · {html.escape(judged)}"
-                     f"</summary><p><i>{html.escape(d['motion'] or '')}</i></p>")
+                     f"</summary><p><i>{html.escape(d['motion'] or '')}</i></p><div class='two'><div>")
         for t in d["turn_rows"]:
             flag = " <span class='flag'>truncated</span>" if t["truncated"] else ""
-            parts.append(f"<div class='turn'><div class='who'>round {t['round']} · {html.escape(t['agent'])} "
+            parts.append(f"<div class='turn'><div class='who'>{html.escape(turn_label(t))} · {html.escape(t['agent'])} "
                          f"({html.escape(t['role'])}, {html.escape(t['model'] or '')}){flag}</div>"
                          f"<div class='text'>{html.escape(t['text'] or '')}</div>")
             if t["thinking"]:
                 parts.append(f"<details class='think'><summary>thinking</summary><pre>{html.escape(t['thinking'])}"
                              f"</pre></details>")
             parts.append("</div>")
-        parts.append("</details>")
+        parts.append("</div><div>" + "".join(judgment_html(j) for j in d["judgment_rows"]) + "</div></div></details>")
     return "\n".join(parts)
 
 
@@ -205,7 +213,8 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}th,td{border:1px solid #d6dbe1;padding:.3em .6em;
 text-align:left}th{background:#eef1f5}.note{color:#5b6673;font-size:.85em}.turn{margin:.6em 0 .6em 1em}
 .who{font-weight:600;font-size:.85em;color:#3b4a5c}.text{white-space:pre-wrap}.flag{color:#b3261e;font-size:.8em}
-details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}"""
+details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}
+.two{display:grid;grid-template-columns:3fr 2fr;gap:1em}.judgment{font-size:.85em;margin:.4em 0}"""
 
 
 def pairwise_tables(store: Store, experiment: str, rubric_version: str | None) -> list[Table]:
@@ -242,7 +251,7 @@ def audit_table(store: Store, experiment: str) -> Table:
     table = Table("Judge audits", ["judge", "audit"],
                   "Accuracy on labelled pairs judged in both orders, with a Wilson 95% interval; position-consistent: "
                   "both orders pick the same response. `debatelab audit-judge` runs one.")
-    for judge in store.experiment_judges(experiment):
+    for judge in (j for j in store.experiment_judges(experiment) if not is_human(j)):
         table.add(judge, audit_line(store.latest_audit(judge), judge).split(" - ", 1)[1])
     return table
 
@@ -253,8 +262,9 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     store.require_experiment(experiment)
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
     reliability = store.reliability(experiment, a["rubric_version"])
-    tables = (build_tables(a, reliability) + pairwise_tables(store, experiment, a["rubric_version"])
-              + [audit_table(store, experiment)])
+    people, people_lines = human_tables(store, experiment, a)
+    tables = (build_tables(a, reliability) + [criterion_table(a, "Criterion x configuration (LLM judges)")]
+              + pairwise_tables(store, experiment, a["rubric_version"]) + [audit_table(store, experiment)] + people)
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"debatelab report: {experiment}"
@@ -264,12 +274,12 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     head = (f"Rubric {a['rubric'] or '—'} @ {a['rubric_version'] or '—'}{versions_note}. "
             f"Debates: {d['finished']} finished, {d['failed']} failed, {d['total']} in the store. "
             f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.")
-    md = [f"# {title}", "", head, ""] + [t.markdown() for t in tables]
+    md = [f"# {title}", "", head, ""] + [t.markdown() for t in tables] + [line + "\n" for line in people_lines]
     md.append(f"\nTranscripts: see report.html ({len(debates)} of {total} shown) or `debatelab export`.\n")
     (out_dir / "report.md").write_text("\n".join(md), encoding="utf-8")
-    images = [img for img in (plot_groups(a), plot_cost(a)) if img]
+    images = [img for img in (plot_groups(a), plot_distributions(a), plot_heatmap(a), plot_cost(a)) if img]
     body = [f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>"]
-    body += [t.html() for t in tables]
+    body += [t.html() for t in tables] + [f"<p class='note'>{html.escape(line)}</p>" for line in people_lines]
     body += [f"<img alt='plot' src='data:image/png;base64,{img}'/>" for img in images]
     body.append(transcripts_html(debates, total))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -55,17 +55,32 @@ class PairedTest:
         return asdict(self)
 
 
-def load_frames(store: Store, experiment: str, rubric_version: str | None = None) -> dict[str, Any]:
-    """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version."""
+JudgeKind = Literal["llm", "human", "all"]
+
+
+def _of_kind(frame: pd.DataFrame, judges: JudgeKind) -> pd.DataFrame:
+    if judges == "all" or frame.empty:
+        return frame
+    human = frame["judge"].str.startswith("human:")
+    return frame[human] if judges == "human" else frame[~human]
+
+
+def load_frames(store: Store, experiment: str, rubric_version: str | None = None,
+                judges: JudgeKind = "llm") -> dict[str, Any]:
+    """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version.
+
+    `judges` keeps LLM judges (the default: the tables a study publishes), human raters
+    (`human:<rater>`), or both; people and models are never silently averaged together."""
     frames = store.analysis_frames(experiment)
-    debates, judgments, calls = frames["debates"], frames["judgments"], frames["calls"]
+    debates, calls = frames["debates"], frames["calls"]
+    judgments = _of_kind(frames["judgments"], judges)
     versions: list[str] = []
     if not judgments.empty:
         counts = judgments.groupby("rubric_version").size().sort_values(ascending=False)
         versions = list(counts.index)
         rubric_version = rubric_version or versions[0]
         judgments = judgments[judgments.rubric_version == rubric_version]
-    scores = store.scores_frame(experiment, rubric_version)
+    scores = _of_kind(store.scores_frame(experiment, rubric_version), judges)
     return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
             "rubric_version": rubric_version, "rubric_versions": versions,
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}
@@ -184,20 +199,20 @@ def with_holm(tests: list[PairedTest]) -> list[PairedTest]:
 
 
 def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
-            method: Literal["wilcoxon", "permutation"] = "wilcoxon") -> dict[str, Any]:
+            method: Literal["wilcoxon", "permutation"] = "wilcoxon", judges: JudgeKind = "llm") -> dict[str, Any]:
     """Everything the report and the summary table show, as plain data."""
-    frames = load_frames(store, experiment, rubric_version)
+    frames = load_frames(store, experiment, rubric_version, judges)
     table = debate_table(frames)
     metrics = [OVERALL, *criteria_order(frames["scores"])]
     result: dict[str, Any] = {
-        "experiment": experiment, "rubric": frames["rubric"], "rubric_version": frames["rubric_version"],
+        "experiment": experiment, "judges": judges, "rubric": frames["rubric"], "rubric_version": frames["rubric_version"],
         "rubric_versions": frames["rubric_versions"], "metrics": metrics, "method": method,
         "debates": {"total": int(len(frames["debates"])),
                     "finished": int((frames["debates"].status == "finished").sum()) if len(frames["debates"]) else 0,
                     "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},
     }
     if table.empty:
-        result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[])
+        result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[])
         return result
     is_base = table.kind == "baseline"
     is_ens = table.kind == "ensemble"
@@ -228,6 +243,10 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
                         **{kind: summarise(rows[rows.kind == kind][OVERALL]).as_dict()
                            for kind in ("baseline", "ensemble")}})
     result["per_category"] = per_cat
+    # Per-debate overall scores: the report's distributions and its scenario x configuration heatmap.
+    per_debate = table[["config", "kind", "scenario_id", "repeat", OVERALL]]
+    result["per_debate"] = [{**r, OVERALL: None if pd.isna(r[OVERALL]) else float(r[OVERALL])}
+                            for r in per_debate.to_dict("records")]
     result["cost"] = cost_per_config(frames, table)
     return result
 

@@ -486,6 +486,143 @@ class Store:
                           {"j": judge_model.split("@")[0]})
         return rows[0] if rows else None
 
+    # -- the viewer --------------------------------------------------------------------------
+    def debate(self, debate_id: str) -> dict[str, Any] | None:
+        rows = self._rows("select * from debates where debate_id = :d", {"d": debate_id})
+        return rows[0] if rows else None
+
+    def browse_debates(self, *, experiment: str | None = None, config: str | None = None,
+                       scenario: str | None = None, category: str | None = None, judge: str | None = None,
+                       unscored_only: bool = False, text: str | None = None, limit: int = 50, offset: int = 0,
+                       ) -> tuple[list[dict[str, Any]], int]:
+        """One page of debates matching every given filter, and how many match in all.
+
+        Every value is a bound parameter; the text filter is a substring search in the turns
+        (LIKE with its wildcards escaped, so `%` and `_` in a search mean themselves)."""
+        where, params = self._browse_filters(experiment, config, scenario, category, judge, unscored_only, text)
+        clause = f" where {' and '.join(where)}" if where else ""
+        total = self._rows(f"select count(*) as n from debates d{clause}", params)[0]["n"]
+        rows = self._rows(
+            "select d.debate_id, d.experiment, d.config, d.kind, d.topology, d.scenario_id, d.category, d.repeat, "
+            "d.status, d.verdict_winner, d.turns, d.models, "
+            "(select round(avg(j.overall), 2) from judgments j where j.debate_id = d.debate_id "
+            " and j.judge not like 'human:%') as llm_overall, "
+            "(select count(*) from judgments j where j.debate_id = d.debate_id) as n_judgments "
+            f"from debates d{clause} order by d.experiment, d.scenario_id, d.repeat, d.config "
+            "limit :limit offset :offset", {**params, "limit": int(limit), "offset": int(offset)})
+        return rows, total
+
+    @staticmethod
+    def _browse_filters(experiment: str | None, config: str | None, scenario: str | None, category: str | None,
+                        judge: str | None, unscored_only: bool, text: str | None) -> tuple[list[str], dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        for column, value in (("experiment", experiment), ("config", config), ("scenario_id", scenario),
+                              ("category", category)):
+            if value:
+                where.append(f"d.{column} = :{column}")
+                params[column] = value
+        if judge:
+            where.append("exists (select 1 from judgments j where j.debate_id = d.debate_id and j.judge = :judge)")
+            params["judge"] = judge
+        if unscored_only:
+            where.append("exists (select 1 from scores s where s.debate_id = d.debate_id and s.score is null)")
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("exists (select 1 from turns t where t.debate_id = d.debate_id "
+                         "and t.text like :text escape '\\')")
+            params["text"] = f"%{escaped}%"
+        return where, params
+
+    def facet_values(self, experiment: str | None) -> dict[str, list[str]]:
+        """Distinct configurations, scenarios, categories and judges (the viewer's filter menus)."""
+        params = {"e": experiment}
+        scope = " where experiment = :e" if experiment else ""
+        out = {}
+        for name, column, table in (("config", "config", "debates"), ("scenario", "scenario_id", "debates"),
+                                    ("category", "category", "debates"), ("judge", "judge", "judgments")):
+            out[name] = [r["v"] for r in self._rows(
+                f"select distinct {column} as v from {table}{scope} order by v", params) if r["v"] is not None]
+        return out
+
+    def matched_debates(self, debate: dict[str, Any]) -> list[dict[str, Any]]:
+        """The same scenario and repeat in the same experiment under the other configurations."""
+        return self._rows(
+            "select debate_id, config, kind, status from debates where experiment = :e and scenario_id = :s "
+            "and repeat = :r and debate_id != :d order by kind, config",
+            {"e": debate["experiment"], "s": debate["scenario_id"], "r": debate["repeat"], "d": debate["debate_id"]})
+
+    def judgment_scores(self, debate_id: str) -> list[dict[str, Any]]:
+        """Every judgment of a debate with its per-criterion scores, reasons and unscored reasons."""
+        judgments = self._rows("select * from judgments where debate_id = :d order by judge like 'human:%', judge, "
+                               "rubric_version, sample", {"d": debate_id})
+        scores = self._rows("select judgment_id, criterion, score, unscored_reason, rationale, attempts from scores "
+                            "where debate_id = :d order by rowid", {"d": debate_id})
+        by_judgment: dict[str, list[dict[str, Any]]] = {}
+        for s in scores:
+            by_judgment.setdefault(s["judgment_id"], []).append(s)
+        for j in judgments:
+            j["scores"] = by_judgment.get(j["judgment_id"], [])
+        return judgments
+
+    def question_ids(self, experiment: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of a question experiment's questions, with how many calls answered each correctly."""
+        total = self._rows("select count(distinct question_id) as n from qa_calls where experiment = :e",
+                           {"e": experiment})[0]["n"]
+        rows = self._rows(
+            "select question_id, split, max(truth) as truth, count(*) as calls, sum(correct) as correct, "
+            "sum(unanswered_reason is not null and unanswered_reason != '') as unanswered "
+            "from qa_calls where experiment = :e group by question_id, split order by question_id "
+            "limit :limit offset :offset", {"e": experiment, "limit": int(limit), "offset": int(offset)})
+        return rows, total
+
+    def experiment_debate_ids(self, experiment: str) -> list[str]:
+        """Finished debates of an experiment by id (the rating queue shuffles them per rater)."""
+        return [r["debate_id"] for r in self._rows(
+            "select debate_id from debates where experiment = :e and status = 'finished' order by debate_id",
+            {"e": experiment})]
+
+    def rated_debate_ids(self, experiment: str, judge: str, rubric_version: str) -> set[str]:
+        return {r["debate_id"] for r in self._rows(
+            "select debate_id from judgments where experiment = :e and judge = :j and rubric_version = :v",
+            {"e": experiment, "j": judge, "v": rubric_version})}
+
+    def debate_ids_known(self, debate_ids: list[str]) -> dict[str, str]:
+        """Which of these debate ids exist, mapped to their experiment."""
+        out: dict[str, str] = {}
+        for start in range(0, len(debate_ids), 500):
+            chunk = debate_ids[start:start + 500]
+            marks = ",".join("?" for _ in chunk)
+            out.update({r["debate_id"]: r["experiment"] for r in self._rows(
+                f"select debate_id, experiment from debates where debate_id in ({marks})", chunk)})
+        return out
+
+    def has_human_judgments(self, experiment: str, rubric_version: str) -> bool:
+        return bool(self._rows("select 1 from judgments where experiment = :e and rubric_version = :v "
+                               "and judge like 'human:%' limit 1", {"e": experiment, "v": rubric_version}))
+
+    def judgments_of(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
+        return self._rows("select debate_id, judge, sample, permuted, overall from judgments "
+                          "where experiment = :e and rubric_version = :v", {"e": experiment, "v": rubric_version})
+
+    def data_stamp(self, experiment: str) -> tuple[Any, ...]:
+        """Changes whenever the experiment's debates, judgments or scores change (cache keys)."""
+        row = self._rows(
+            "select (select count(*) from debates where experiment = :e) as debates, "
+            "(select count(*) from debates where experiment = :e and status = 'finished') as finished, "
+            "(select count(*) from judgments where experiment = :e) as judgments, "
+            "(select max(finished_at) from judgments where experiment = :e) as last_judgment, "
+            "(select max(rowid) from scores) as last_score", {"e": experiment})[0]
+        return tuple(row.values())
+
+    def human_score_rows(self, experiment: str | None = None) -> list[dict[str, Any]]:
+        """Every human rating as one row per criterion (what `ratings export` writes)."""
+        scope = " and s.experiment = :e" if experiment else ""
+        return self._rows(
+            "select s.debate_id, substr(s.judge, 7) as rater, s.criterion, s.score, s.rationale as reason, "
+            f"s.rubric, s.rubric_version from scores s where s.judge like 'human:%'{scope} "
+            "order by s.experiment, s.debate_id, s.judge, s.rowid", {"e": experiment})
+
     # -- writes -----------------------------------------------------------------------------
     def upsert_experiment(self, name: str, *, description: str, kind: str, spec: dict[str, Any],
                           source_file: str) -> None:
@@ -521,6 +658,17 @@ class Store:
             db.table("scores").upsert_all(scores, pk="score_id")
             if calls:
                 db.table("model_calls").upsert_all(calls, pk="call_id")
+
+    def write_judgments(self, items: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Many judgments (with their scores, no model calls) in one transaction: all or nothing."""
+        with self.transaction() as db:
+            for judgment, scores in items:
+                db.table("judgments").upsert(_with_iso_times(judgment), pk="judgment_id")
+                db.table("scores").upsert_all(scores, pk="score_id")
+
+    def judgment_scores_by_id(self, judgment_id: str) -> list[dict[str, Any]]:
+        return self._rows("select score_id, criterion, score, rationale, unscored_reason from scores "
+                          "where judgment_id = :j", {"j": judgment_id})
 
     def write_reliability(self, rows: list[dict[str, Any]]) -> None:
         with self.transaction() as db:

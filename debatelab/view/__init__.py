@@ -1,0 +1,1 @@
+"""The local web viewer (`debatelab view`): browse, compare and blind-rate debates."""

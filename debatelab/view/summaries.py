@@ -1,0 +1,66 @@
+"""An experiment's tables for the viewer, computed by the same code as the report and cached.
+
+Bootstrap intervals over thousands of debates take a moment; the cache is keyed by the store's
+data stamp for the experiment, so a page is recomputed exactly when a debate, judgment or
+rating changes it (a rating submitted in the viewer shows up in the agreement table at once).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from debatelab.agreement import agreement_lines, experiment_agreement
+from debatelab.audit import audit_line
+from debatelab.human_ratings import is_human
+from debatelab.rubric.schema import RUBRICS_DIR, load_rubric
+from debatelab.stats import OVERALL, analyse
+from debatelab.store import Store
+
+MAX_CACHED = 16
+
+
+def rubric_domain(rubric_id: str | None) -> list[int] | None:
+    """The shipped rubric's scale as alpha's value domain (None for a rubric not shipped)."""
+    if not rubric_id or not (RUBRICS_DIR / f"{rubric_id}.yaml").is_file():
+        return None
+    rubric = load_rubric(rubric_id)
+    return list(range(rubric.scale.min, rubric.scale.max + 1))
+
+
+def config_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """Configurations x (overall with its interval, each criterion), each cell with n and unscored."""
+    return [{"config": e["config"], "kind": e["kind"], "topology": e["topology"],
+             "cells": [{"metric": m, **e[m]} for m in analysis["metrics"]]} for e in analysis.get("per_config", [])]
+
+
+class SummaryCache:
+    def __init__(self) -> None:
+        self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+    def get(self, store: Store, experiment: str, rubric_version: str | None) -> dict[str, Any]:
+        key = (experiment, rubric_version, store.data_stamp(experiment))
+        if key not in self._cache:
+            self._cache[key] = summarise_experiment(store, experiment, rubric_version)
+            while len(self._cache) > MAX_CACHED:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+
+def summarise_experiment(store: Store, experiment: str, rubric_version: str | None) -> dict[str, Any]:
+    llm = analyse(store, experiment, rubric_version=rubric_version)
+    version = llm["rubric_version"] or rubric_version
+    human = analyse(store, experiment, rubric_version=version, judges="human") if version else None
+    if human is not None and not human.get("per_config"):
+        human = None
+    criteria = [m for m in llm["metrics"] if m != OVERALL] or ([m for m in human["metrics"] if m != OVERALL]
+                                                                if human else [])
+    agreement = experiment_agreement(store, experiment, version, criteria, rubric_domain(llm["rubric"]))
+    judges = [j for j in store.experiment_judges(experiment) if not is_human(j)]
+    return {
+        "analysis": llm, "rows": config_rows(llm), "human": human,
+        "human_rows": config_rows(human) if human else [],
+        "agreement": [a.as_dict() for a in agreement], "agreement_lines": agreement_lines(agreement),
+        "audit_lines": [audit_line(store.latest_audit(j), j) for j in judges],
+        "raters": sorted({j for j in store.experiment_judges(experiment) if is_human(j)}),
+    }
