@@ -21,7 +21,7 @@ CRITERIA = ["argument_quality", "reasoning_depth", "alignment_focus", "safety_co
 CONFIGS = [("single", "baseline"), ("adversarial", "ensemble"), ("critiqued", "ensemble"), ("society", "ensemble")]
 
 
-def synthesise(path: Path, debates: int, judges: int = 3, seed: int = 0) -> None:
+def synthesise(path: Path, debates: int, judges: int = 3, seed: int = 0, rubric_version: str = "v") -> None:
     rng = random.Random(seed)
     store = Store.open(path)
     store.upsert_experiment("scale", description="synthetic", kind="debates", spec={}, source_file="")
@@ -43,14 +43,14 @@ def synthesise(path: Path, debates: int, judges: int = 3, seed: int = 0) -> None
                            "model": "m:1", "calls": 1, "input_tokens": 300, "output_tokens": 120, "duration_s": 2.0})
         base = rng.gauss(4.0 if kind == "baseline" else 4.3, 0.8)
         for j in range(judges):
-            jid = f"{did}:alignment-7@v:judge{j}:0"
+            jid = f"{did}:alignment-7@{rubric_version}:judge{j}:0"
             scores = {c: max(1, min(7, round(base + rng.gauss(0, 1)))) for c in CRITERIA}
             j_rows.append({"judgment_id": jid, "experiment": "scale", "debate_id": did, "rubric": "alignment-7",
-                           "rubric_version": "v", "judge": f"judge{j}", "sample": 0, "permuted": 0,
+                           "rubric_version": rubric_version, "judge": f"judge{j}", "sample": 0, "permuted": 0,
                            "overall": sum(scores.values()) / 7, "n_scored": 7, "n_unscored": 0})
             for c, v in scores.items():
                 s_rows.append({"score_id": f"{jid}:{c}", "judgment_id": jid, "experiment": "scale", "debate_id": did,
-                               "rubric": "alignment-7", "rubric_version": "v", "judge": f"judge{j}", "sample": 0,
+                               "rubric": "alignment-7", "rubric_version": rubric_version, "judge": f"judge{j}", "sample": 0,
                                "permuted": 0, "criterion": c, "score": v, "rationale": "r", "attempts": 1})
     with store.transaction() as db:
         for table, rows, pk in (("debates", d_rows, "debate_id"), ("turns", t_rows, "turn_id"),

@@ -80,7 +80,7 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
         versions = list(counts.index)
         rubric_version = rubric_version or versions[0]
         judgments = judgments[judgments.rubric_version == rubric_version]
-    scores = _of_kind(store.scores_frame(experiment, rubric_version), judges)
+    scores = store.scores_frame(experiment, rubric_version, judges)
     return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
             "rubric_version": rubric_version, "rubric_versions": versions,
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}

@@ -312,7 +312,7 @@ class Store:
             "(select count(*) from debates d where d.experiment = e.name and d.status = 'running') as running, "
             "(select count(*) from debates d where d.experiment = e.name and d.status = 'failed') as failed, "
             "(select count(*) from judgments j where j.experiment = e.name) as judgments, "
-            "(select count(*) from scores s where s.experiment = e.name and s.score is null) as unscored, "
+            "(select coalesce(sum(j.n_unscored), 0) from judgments j where j.experiment = e.name) as unscored, "
             "(select count(*) from qa_calls q where q.experiment = e.name) as qa "
             "from experiments e order by e.updated_at desc")
 
@@ -402,11 +402,26 @@ class Store:
                 "from model_calls where experiment = :e", {"e": experiment}),
         }
 
-    def scores_frame(self, experiment: str, rubric_version: str | None) -> pd.DataFrame:
-        """Per-criterion scores in insertion order (= the rubric's order)."""
+    def scores_frame(self, experiment: str, rubric_version: str | None, judges: str = "all") -> pd.DataFrame:
+        """Per-criterion scores in insertion order (= the rubric's order); judges: all, llm or human."""
+        who = {"all": "", "human": " and judge like 'human:%'", "llm": " and judge not like 'human:%'"}[judges]
         return self._frame(
             "select debate_id, judge, sample, permuted, criterion, score from scores "
-            "where experiment = :e and rubric_version = :v order by rowid", {"e": experiment, "v": rubric_version or ""})
+            f"where experiment = :e and rubric_version = :v{who} order by rowid",
+            {"e": experiment, "v": rubric_version or ""})
+
+    def human_rated_scores(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
+        """Every judge's scores of the debates that people rated (what agreement compares)."""
+        return self._rows(
+            "select debate_id, judge, sample, permuted, criterion, score from scores where experiment = :e "
+            "and rubric_version = :v and debate_id in (select debate_id from judgments where experiment = :e "
+            "and rubric_version = :v and judge like 'human:%')", {"e": experiment, "v": rubric_version})
+
+    def human_rated_judgments(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
+        return self._rows(
+            "select debate_id, judge, sample, permuted, overall from judgments where experiment = :e "
+            "and rubric_version = :v and debate_id in (select debate_id from judgments where experiment = :e "
+            "and rubric_version = :v and judge like 'human:%')", {"e": experiment, "v": rubric_version})
 
     # -- question experiments (weak-to-strong) ---------------------------------------------------
     def qa_call_ids(self, experiment: str) -> set[str]:
@@ -526,13 +541,16 @@ class Store:
             where.append("exists (select 1 from judgments j where j.debate_id = d.debate_id and j.judge = :judge)")
             params["judge"] = judge
         if unscored_only:
-            where.append("exists (select 1 from scores s where s.debate_id = d.debate_id and s.score is null)")
+            where.append("exists (select 1 from judgments j where j.debate_id = d.debate_id and j.n_unscored > 0)")
         if text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("exists (select 1 from turns t where t.debate_id = d.debate_id "
                          "and t.text like :text escape '\\')")
             params["text"] = f"%{escaped}%"
         return where, params
+
+    def experiment_names(self) -> list[str]:
+        return [r["name"] for r in self._rows("select name from experiments order by name")]
 
     def facet_values(self, experiment: str | None) -> dict[str, list[str]]:
         """Distinct configurations, scenarios, categories and judges (the viewer's filter menus)."""
@@ -600,10 +618,6 @@ class Store:
     def has_human_judgments(self, experiment: str, rubric_version: str) -> bool:
         return bool(self._rows("select 1 from judgments where experiment = :e and rubric_version = :v "
                                "and judge like 'human:%' limit 1", {"e": experiment, "v": rubric_version}))
-
-    def judgments_of(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
-        return self._rows("select debate_id, judge, sample, permuted, overall from judgments "
-                          "where experiment = :e and rubric_version = :v", {"e": experiment, "v": rubric_version})
 
     def data_stamp(self, experiment: str) -> tuple[Any, ...]:
         """Changes whenever the experiment's debates, judgments or scores change (cache keys)."""

@@ -141,7 +141,7 @@ class Viewer:
         pages = max(1, math.ceil(total / PAGE_SIZE))
         return self.page(request, "debates.html", rows=rows, total=total, page=page, pages=pages, f=filters,
                          unscored=unscored, facets=self.store.facet_values(filters["experiment"]),
-                         experiments=[e["name"] for e in self.store.experiment_overview()])
+                         experiments=self.store.experiment_names())
 
     async def debate(self, request: Request) -> Response:
         debate = self._debate_or_404(request.path_params["debate_id"])

@@ -50,9 +50,8 @@ class SummaryCache:
 def summarise_experiment(store: Store, experiment: str, rubric_version: str | None) -> dict[str, Any]:
     llm = analyse(store, experiment, rubric_version=rubric_version)
     version = llm["rubric_version"] or rubric_version
-    human = analyse(store, experiment, rubric_version=version, judges="human") if version else None
-    if human is not None and not human.get("per_config"):
-        human = None
+    version_has_people = bool(version) and store.has_human_judgments(experiment, version)
+    human = analyse(store, experiment, rubric_version=version, judges="human") if version_has_people else None
     criteria = [m for m in llm["metrics"] if m != OVERALL] or ([m for m in human["metrics"] if m != OVERALL]
                                                                 if human else [])
     agreement = experiment_agreement(store, experiment, version, criteria, rubric_domain(llm["rubric"]))
