@@ -12,14 +12,47 @@ import os
 import weakref
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_ollama import ChatOllama
 
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
+from debatelab.agents.host_pool import PooledChatModel
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 
 
+def single_host(spec: ModelSpec) -> ModelSpec:
+    """A pool of one host is that host."""
+    if spec.hosts and len(spec.hosts) == 1:
+        return spec.model_copy(update={"host": spec.hosts[0], "hosts": None})
+    return spec
+
+
+def resolve_url(host: str | None, spec: ModelSpec) -> str:
+    if host == EMBEDDED:
+        if spec.gguf:
+            register_gguf(spec.model, spec.gguf)
+        return resolve_embedded_host()
+    return host or default_ollama_host()
+
+
+def resolve_hosts(spec: ModelSpec) -> list[str]:
+    """Every base URL a spec's calls may go to (one, or a pool's)."""
+    if spec.hosts:
+        return [resolve_url(h, spec) for h in spec.hosts]
+    return [resolve_host(spec)]
+
+
+def pool_label(spec: ModelSpec) -> str:
+    """Where a spec's calls go, for the store's `host` column: a URL, or `pool(URL,URL)`."""
+    urls = resolve_hosts(spec)
+    return urls[0] if len(urls) == 1 else f"pool({','.join(urls)})"
+
+
 def resolve_host(spec: ModelSpec) -> str:
-    """The base URL a spec's calls go to (the word `embedded` starts or finds the endpoint)."""
+    """The base URL a spec's calls go to (the word `embedded` starts or finds the endpoint);
+    for a pool, its first host."""
+    if spec.hosts:
+        return resolve_url(spec.hosts[0], spec)
     if spec.host == EMBEDDED:
         if spec.gguf:
             register_gguf(spec.model, spec.gguf)
@@ -30,13 +63,17 @@ def resolve_host(spec: ModelSpec) -> str:
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ChatOllama]] = weakref.WeakKeyDictionary()
 
 
-def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
-    """A ChatOllama for `spec`, shared by every agent with the same spec in this event loop.
+def make_chat_model(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
+    """A ChatOllama for `spec` (a PooledChatModel for a pool), shared by every agent with the same
+    spec in this event loop.
 
     Building one creates two HTTP clients and loads the CA bundle twice (~90 ms); an experiment
     with hundreds of debates would spend longer on that than on scheduling. ChatOllama is safe
     for concurrent calls, but its async client belongs to one event loop, hence one cache per loop.
     """
+    spec = single_host(spec)
+    if spec.pool:
+        return PooledChatModel(spec=spec, **({"num_predict": spec.num_predict} if spec.num_predict else {}), **overrides)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -48,10 +85,13 @@ def make_chat_model(spec: ModelSpec, **overrides: Any) -> ChatOllama:
     return per_loop[key]
 
 
-async def shared_chat_model(spec: ModelSpec) -> ChatOllama:
+async def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
     """`make_chat_model` for async code: a cache miss (which may start the embedded endpoint and
     builds HTTP clients) runs in a worker thread, so the event loop never blocks on it. LangGraph
     Server refuses blocking calls in a run, and a blocked loop stalls every concurrent debate."""
+    spec = single_host(spec)
+    if spec.pool:
+        return make_chat_model(spec)
     loop = asyncio.get_running_loop()
     per_loop = _SHARED.setdefault(loop, {})
     key = spec.model_dump_json() + "{}" + _host_key(spec)

@@ -60,6 +60,10 @@ class ModelSpec(BaseModel):
         default=None,
         description="a GGUF file the embedded endpoint serves under this tag (host must be 'embedded')",
     )
+    hosts: tuple[str, ...] | None = Field(
+        default=None,
+        description="a pool: several hosts serving this tag; calls go to a free one and fail over (overrides host)",
+    )
 
     @model_validator(mode="after")
     def _gguf_needs_embedded(self) -> ModelSpec:
@@ -77,6 +81,18 @@ class ModelSpec(BaseModel):
             raise ValueError(f"host must be a URL like http://127.0.0.1:11434 or the word 'embedded', not {v!r}")
         return v.rstrip("/")
 
+    @field_validator("hosts")
+    @classmethod
+    def _check_hosts(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("hosts must name at least one host (a URL or 'embedded')")
+        checked = tuple(cls._check_host(h) for h in v)
+        if len(set(checked)) != len(checked):
+            raise ValueError(f"hosts lists a host twice: {', '.join(checked)}")
+        return checked  # type: ignore[return-value]
+
     @classmethod
     def parse(cls, text: str, **options: object) -> ModelSpec:
         """Parse the command-line form `TAG` or `TAG@HOST` (HOST a URL or `embedded`)."""
@@ -93,13 +109,28 @@ class ModelSpec(BaseModel):
         return f"{self.model}@{self.host}" if self.host else self.model
 
     @property
+    def identity(self) -> str:
+        """What a result is attributed to: the tag, never the host (a model moved between hosts,
+        or served by a pool, is the same model)."""
+        return self.model
+
+    @property
+    def pool(self) -> tuple[str, ...] | None:
+        """The hosts of a pool of two or more; None for a single host."""
+        return self.hosts if self.hosts and len(self.hosts) > 1 else None
+
+    @property
     def family(self) -> str:
         """Model family (the tag's name part), used to warn when a judge judges its own family."""
         return family_of(self.model)
 
-    def fingerprint(self) -> str:
-        """Stable hash of everything that changes what the model says."""
-        dump = self.model_dump(exclude={"timeout", "keep_alive"})
+    def fingerprint(self, *, legacy: bool = False) -> str:
+        """Stable hash of everything that changes what the model says: the tag and the options,
+        not where it is served (host and hosts), so moving a model keeps finished work finished.
+
+        `legacy=True` gives debatelab 0.1's fingerprint, which included the host: the runner looks
+        for debates stored under it, so a 0.1 database and its checkpoints keep resuming."""
+        dump = self.model_dump(exclude={"timeout", "keep_alive", "hosts"} | (set() if legacy else {"host"}))
         if dump["gguf"] is None:
             del dump["gguf"]  # specs without a GGUF keep the fingerprints (and resumable threads) they had
         blob = json.dumps(dump, sort_keys=True)

@@ -60,7 +60,8 @@ def register_ggufs(specs: Iterable[ModelSpec]) -> None:
 
 
 def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
-    """Check each distinct (host, model); `resolve_host(spec)` maps a spec to its URL."""
+    """Check each distinct (host, model); `resolve_host(spec)` maps a spec to its URL (each host
+    of a pool is checked: pass a spec per pool host, see `pool_members`)."""
     specs = list(specs)
     register_ggufs(specs)
     checks: list[ModelCheck] = []
@@ -93,10 +94,35 @@ def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]: 
     return checks
 
 
-def require_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
-    """Like `check_models`, but raise one ModelUnavailableError listing every problem."""
-    checks = check_models(list(specs), resolve_host)
-    problems = sorted({c.problem for c in checks if not c.available})
+def pool_members(spec: ModelSpec) -> list[ModelSpec]:
+    """A pooled spec as one single-host spec per host (what preflight checks)."""
+    if not spec.hosts:
+        return [spec]
+    return [spec.model_copy(update={"host": h, "hosts": None}) for h in spec.hosts]
+
+
+def require_models(specs: Iterable[ModelSpec], resolve_host) -> list[str]:  # noqa: ANN001
+    """Check every host of every spec. Raise one ModelUnavailableError listing every problem, except
+    that a pool with at least one host serving its model only warns about the others: the
+    returned lines name them (calls fail over from them anyway)."""
+    specs = {s.model_dump_json(): s for s in specs}.values()
+    members = {m.model_dump_json(): m for s in specs for m in pool_members(s)}.values()
+    checks = check_models(list(members), resolve_host)
+    ok = {(c.model, c.host.removesuffix(" (embedded)")) for c in checks if c.available}
+    problems: set[str] = set()
+    warnings: list[str] = []
+    for spec in specs:
+        urls = [resolve_host(m) for m in pool_members(spec)]
+        missing = [u for u in urls if (spec.model, u) not in ok]
+        if not missing:
+            continue
+        reasons = sorted({c.problem for c in checks if not c.available and c.model == spec.model
+                          and c.host.removesuffix(" (embedded)") in missing})
+        if len(missing) == len(urls):
+            problems.update(reasons)
+        else:
+            warnings.append(f"model '{spec.model}' is missing or unreachable on {len(missing)} of the {len(urls)} "
+                            f"hosts of its pool ({', '.join(missing)}); its calls go to the others")
     if problems:
-        raise ModelUnavailableError("\n".join(problems))
-    return checks
+        raise ModelUnavailableError("\n".join(sorted(problems)))
+    return sorted(set(warnings))

@@ -107,7 +107,8 @@ def audit_metrics(rows: list[dict[str, Any]], judge_family: str | None = None) -
 def audit_line(audit: dict[str, Any] | None, judge: str) -> str:
     """One line to stand beside every table this judge produced."""
     if audit is None:
-        return f"judge {judge} - not audited; run `debatelab audit-judge --judge {judge}` before trusting its scores"
+        spec = judge if "@" in judge else f"{judge}@HOST"  # results name a judge by its tag, not its host
+        return f"judge {judge} - not audited; run `debatelab audit-judge --judge {spec}` before trusting its scores"
     m = json.loads(audit["metrics"]) if isinstance(audit["metrics"], str) else audit["metrics"]
     low, high = m["accuracy_ci95"]
     acc = "unscored" if m["accuracy"] is None else f"{m['accuracy']:.2f} [{low:.2f}, {high:.2f}]"

@@ -342,7 +342,7 @@ def audit_judge_cmd(
 
 
 def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
-                    out_dir: Path | None):  # noqa: ANN202
+                    out_dir: Path | None, shard: str | None = None):  # noqa: ANN202
     import asyncio
     import json
 
@@ -350,19 +350,22 @@ def _run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet:
     from debatelab.experiment import load_experiment
     from debatelab.progress import RunProgress
     from debatelab.report import write_report
-    from debatelab.runner import run_experiment
+    from debatelab.runner import parse_shard, run_experiment
     from debatelab.stats import analyse
     from debatelab.store import Store
     from debatelab.summary import print_summary
 
+    part = parse_shard(shard)
     exp = load_experiment(experiment_file)
     check_checkpoint_file(checkpoints)
+    if exp.kind == "questions" and part is not None:
+        raise UserError(f"--shard: {experiment_file} is a question experiment; shards split debate experiments")
     if exp.kind == "questions":
         return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir)
     store = Store.open(db)
     try:
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
-            summary = asyncio.run(run_experiment(exp, store, checkpoints, progress))
+            summary = asyncio.run(run_experiment(exp, store, checkpoints, progress, shard=part))
         analysis = write_report(store, exp.name, out_dir) if out_dir else analyse(store, exp.name)
     except KeyboardInterrupt:
         console.print(f"interrupted at a clean boundary; finished debates and judgments are saved. Resume with: "
@@ -413,9 +416,12 @@ def run_cmd(
     report: Annotated[Path | None, typer.Option("--report", help="also write the report into this folder")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    shard: Annotated[str | None, typer.Option(help="K/N: run only shard K of N (by debate id), e.g. one per "
+                                                   "machine; combine the databases with `debatelab merge`")] = None,
 ) -> None:
     """Run an experiment (debates, then judging); re-running resumes and skips finished work."""
-    summary, _ = _run_and_report(experiment, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=report)
+    summary, _ = _run_and_report(experiment, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=report,
+                                 shard=shard)
     if summary.failed:
         raise typer.Exit(4)
 
@@ -481,6 +487,19 @@ from debatelab.ratings_cli import ratings_app, view  # noqa: E402
 
 app.add_typer(ratings_app, name="ratings")
 app.command("view")(view)
+
+
+@app.command("merge")
+def merge_cmd(
+    out_db: Annotated[Path, typer.Argument(help="the database to merge into (created if missing)")],
+    inputs: Annotated[list[Path], typer.Argument(help="shard databases written by `debatelab run --shard K/N`")],
+) -> None:
+    """Merge shard databases into one (idempotent; conflicting rows are refused, nothing is written)."""
+    from debatelab.merge import merge_stores
+
+    result = merge_stores(out_db, inputs)
+    out.print(f"merged {len(inputs)} database(s) into {out_db}: {result['added']} rows added, {result['same']} already "
+              f"there; {result['reliability']}", highlight=False)
 
 
 @app.command("status")

@@ -31,9 +31,10 @@ from debatelab.tracing import tracing_guard
 TurnCallback = Callable[[Turn], None]
 
 
-def debate_id_for(experiment: str, config: DebateConfig, scenario_id: str, repeat: int = 0) -> str:
-    """Stable id of (experiment, configuration fingerprint, scenario, repeat)."""
-    key = f"{experiment}|{config.fingerprint()}|{scenario_id}|{repeat}"
+def debate_id_for(experiment: str, config: DebateConfig, scenario_id: str, repeat: int = 0, *,
+                  legacy: bool = False) -> str:
+    """Stable id of (experiment, configuration fingerprint, scenario, repeat); `legacy`: 0.1's id."""
+    key = f"{experiment}|{config.fingerprint(legacy=legacy)}|{scenario_id}|{repeat}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

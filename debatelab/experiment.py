@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from debatelab.agents.agent_spec import coerce_model
 from debatelab.agents.model_spec import ModelSpec
@@ -144,6 +144,11 @@ class Experiment(BaseModel):
         default_factory=lambda: {"default": 1, "embedded": 2},
         description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
     )
+    pools: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tag -> hosts serving it; applies to every agent and judge with that tag, whatever host "
+                    "its configuration names",
+    )
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -171,6 +176,7 @@ class Experiment(BaseModel):
                 ov = self.overrides
                 cfg = cfg.with_overrides(rounds=ov.rounds, num_predict=ov.num_predict, temperature=ov.temperature,
                                          top_p=ov.top_p, num_ctx=ov.num_ctx)
+                cfg = cfg.with_pools(self.pools)
                 build_graph(cfg)
                 if cfg.name in seen:
                     raise UserError(f"{self._source}: configuration name {cfg.name!r} appears twice")
@@ -214,6 +220,10 @@ class Experiment(BaseModel):
         except UserError as exc:
             raise self._in_field("judging.rubric", exc) from None
 
+    def pooled(self, spec: ModelSpec) -> ModelSpec:
+        """The spec served by its tag's pool, if the experiment names one."""
+        return spec.model_copy(update={"hosts": tuple(self.pools[spec.model])}) if spec.model in self.pools else spec
+
     def limit_for(self, host_url: str, is_embedded: bool) -> int:
         if host_url in self.concurrency:
             return self.concurrency[host_url]
@@ -235,6 +245,12 @@ def load_experiment(ref: str | Path) -> Experiment:
     for name, limit in exp.concurrency.items():
         if limit < 1:
             raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")
+    for tag, hosts in exp.pools.items():
+        try:
+            ModelSpec(model=tag, hosts=tuple(hosts))
+        except ValidationError as exc:
+            raise UserError(f"{path}: field 'pools.{tag}': {exc.errors()[0]['msg']} (give a list of URLs like "
+                            f"http://gpu-a:11434, or 'embedded')") from None
     return exp
 
 

@@ -83,7 +83,7 @@ async def run_judgment(
     transcript: Transcript, rubric: Rubric, judge: ModelSpec, model: BaseChatModel, *,
     checkpointer: Any, sample: int = 0, permute: bool = True, anonymise: bool = True,
     max_attempts: int = 3, limiter: Any = None, trace: dict[str, Any] | None = None,
-    criteria_in_parallel: int = 1,
+    criteria_in_parallel: int = 1, judge_name: str | None = None,
 ) -> JudgmentOutcome:
     """Run (or resume) one judgment.
 
@@ -92,14 +92,15 @@ async def run_judgment(
     transcript on every slot. Raise `criteria_in_parallel` for servers without prefix caching.
     """
     graph = compile_judging(checkpointer)
-    jid = judgment_id_for(transcript.debate_id, rubric, judge.label, sample)
+    name = judge_name or judge.identity  # results name a judge by its tag (0.1 stores: TAG@HOST, kept)
+    jid = judgment_id_for(transcript.debate_id, rubric, name, sample)
     cfg: dict[str, Any] = {
         "configurable": {"thread_id": f"judge:{jid}"}, "recursion_limit": 40,
         "max_concurrency": criteria_in_parallel,
         "run_name": f"judge {transcript.debate_id} · {rubric.label} · {judge.label} · sample {sample}",
         "tags": ["debatelab", "judgment", f"rubric:{rubric.id}", f"judge:{judge.label}"],
         "metadata": {**(trace or {}), "debate_id": transcript.debate_id, "rubric": rubric.id,
-                     "rubric_version": rubric.version, "judge": judge.label, "sample": sample,
+                     "rubric_version": rubric.version, "judge": name, "sample": sample,
                      "judgment_id": jid},
     }
     snapshot = await graph.aget_state(cfg)
@@ -131,7 +132,7 @@ async def run_judgment(
     criteria = sorted(values.get("scores", []), key=lambda s: order.get(s["criterion"], 99))
     return JudgmentOutcome(
         judgment_id=jid, debate_id=transcript.debate_id, rubric=rubric.id, rubric_version=rubric.version,
-        judge=judge.label, sample=sample, permuted=seed is not None,
+        judge=name, sample=sample, permuted=seed is not None,
         speaker_order=values.get("speaker_order", []), criteria=criteria, overall=values.get("overall"),
         status=status,
     )

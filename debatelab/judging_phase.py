@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_host, resolve_url, single_host
+from debatelab.agents.host_pool import host_registry
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.base.errors import UserError
 from debatelab.judge_runner import JudgmentOutcome, judgment_id_for, run_judgment
@@ -42,7 +43,8 @@ def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[Model
     for judge in judges:  # grouped by judge model: one model load per judge on Ollama
         for d in debates:
             for s in range(samples):
-                if judgment_id_for(d["debate_id"], rubric, judge.label, s) in done:
+                # A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too.
+                if {judgment_id_for(d["debate_id"], rubric, name, s) for name in (judge.identity, judge.label)} & done:
                     already += 1
                 else:
                     todo.append((d, judge, s))
@@ -99,7 +101,10 @@ async def judge_stored(
     todo, already = judge_jobs(store, experiment, rubric, judges, samples)
     progress.stage("judgments", total=len(todo) + already, done=already)
     models = {j.label: model_factory(j) for j in judges}
-    hosts = {j.label: resolve_host(j) for j in judges}
+    hosts = {j.label: pool_label(j) for j in judges}
+    # A store that already names this judge TAG@HOST (written by 0.1) keeps that name for it.
+    known = set(store.experiment_judges(experiment))
+    names = {j.label: j.label if j.label in known and j.identity not in known else j.identity for j in judges}
     failed: list[str] = []
 
     slots = asyncio.Semaphore(max(1, in_flight))
@@ -110,7 +115,8 @@ async def judge_stored(
             async with slots:
                 outcome = await run_judgment(transcript, rubric, judge, models[judge.label], sample=sample,
                                              permute=permute, checkpointer=saver, max_attempts=max_attempts,
-                                             limiter=limiter_for(judge), trace={"experiment": experiment})
+                                             limiter=limiter_for(judge), trace={"experiment": experiment},
+                                             judge_name=names[judge.label])
         except UserError as exc:
             failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
             progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")
@@ -126,14 +132,24 @@ async def judge_stored(
             "failed": len(failed)}
 
 
-def host_limiters(limit_for: Callable[[str, bool], int]) -> Callable[[ModelSpec], asyncio.Semaphore]:
-    """One semaphore per resolved host URL (the Ollama queue is per host)."""
-    sems: dict[str, asyncio.Semaphore] = {}
+def host_limiters(limit_for: Callable[[str, bool], int]) -> Callable[[ModelSpec], asyncio.Semaphore | None]:
+    """One semaphore per resolved host URL (the Ollama queue is per host), from the event loop's
+    host registry, which pools share: a pooled spec gets None, its pool taking each host's slot."""
+    embedded_urls: set[str] = set()
 
-    def get(spec: ModelSpec) -> asyncio.Semaphore:
+    def limit(url: str) -> int:
+        return limit_for(url, url in embedded_urls)
+
+    def get(spec: ModelSpec) -> asyncio.Semaphore | None:
+        registry = host_registry()
+        registry.limit_for = limit
+        spec = single_host(spec)
+        if spec.pool:
+            embedded_urls.update(resolve_url(h, spec) for h in spec.pool if h == EMBEDDED)
+            return None
         url = resolve_host(spec)
-        if url not in sems:
-            sems[url] = asyncio.Semaphore(limit_for(url, spec.host == EMBEDDED))
-        return sems[url]
+        if spec.host == EMBEDDED:
+            embedded_urls.add(url)
+        return registry.host(url).slots
 
     return get

@@ -74,7 +74,7 @@ async def judge_pairs(
                "run_name": f"pairwise {a['config']} vs {b['config']} · {a['scenario_id']} · {order}",
                "tags": ["debatelab", "pairwise", f"judge:{judge.label}"],
                "metadata": {"experiment": experiment, "debate_a": a["debate_id"], "debate_b": b["debate_id"],
-                            "rubric": rubric.id, "rubric_version": rubric.version, "judge": judge.label,
+                            "rubric": rubric.id, "rubric_version": rubric.version, "judge": judge.identity,
                             "order": order}}
         try:
             async with slots:
@@ -96,7 +96,7 @@ async def judge_pairs(
         row = {"pair_judgment_id": jid, "experiment": experiment, "pair_key": f"{a['debate_id']}|{b['debate_id']}",
                "debate_a": a["debate_id"], "debate_b": b["debate_id"], "config_a": a["config"],
                "config_b": b["config"], "scenario_id": a["scenario_id"], "repeat": a["repeat"], "rubric": rubric.id,
-               "rubric_version": rubric.version, "judge": judge.label, "ord": order, "finished_at": iso_timestamp()}
+               "rubric_version": rubric.version, "judge": judge.identity, "ord": order, "finished_at": iso_timestamp()}
         verdicts = [{"verdict_id": f"{jid}:{v['criterion']}", "pair_judgment_id": jid, "experiment": experiment,
                      **{k: v[k] for k in ("criterion", "winner", "reasons", "unscored_reason", "attempts",
                                           "input_tokens", "output_tokens", "duration_s")}}
@@ -111,7 +111,7 @@ async def judge_pairs(
 
 
 def _judgment_id(a: dict, b: dict, rubric: Rubric, judge: ModelSpec, order: str) -> str:
-    return f"{a['debate_id']}:{b['debate_id']}:{rubric.label}:{judge.label}:{order}"
+    return f"{a['debate_id']}:{b['debate_id']}:{rubric.label}:{judge.identity}:{order}"
 
 
 def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, *, bootstrap: int = 200

@@ -10,16 +10,17 @@ to re-run. Then judging, the same way.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_host
 from debatelab.agents.embedded.launcher import set_embedded_parallel
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.agents.preflight import require_models
+from debatelab.agents.preflight import pool_members, require_models
 from debatelab.audit import audit_line, run_audit
 from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
@@ -42,6 +43,7 @@ class DebateJob:
     scenario: Scenario
     repeat: int
     debate_id: str
+    base_config: DebateConfig | None = None  # before the repeat's seed shift (ids hash the base)
 
     @property
     def model_group(self) -> tuple[str, ...]:
@@ -68,7 +70,7 @@ def plan_debates(exp: Experiment) -> list[DebateJob]:
         for scenario in scenarios:
             for r in range(exp.repeats):
                 cfg = repeat_config(base, r)
-                jobs.append(DebateJob(kind, cfg, scenario, r, debate_id_for(exp.name, base, scenario.id, r)))
+                jobs.append(DebateJob(kind, cfg, scenario, r, debate_id_for(exp.name, base, scenario.id, r), base))
     # Group by the set of models a debate needs: one Ollama host then loads each model once.
     return sorted(jobs, key=lambda j: (j.model_group, j.config.name, j.scenario.id, j.repeat))
 
@@ -76,7 +78,44 @@ def plan_debates(exp: Experiment) -> list[DebateJob]:
 def judge_specs(exp: Experiment) -> list[ModelSpec]:
     if exp.judging is None:
         return []
-    return exp.judging.judge_specs()
+    return [exp.pooled(j) for j in exp.judging.judge_specs()]
+
+
+def keep_legacy_ids(exp: Experiment, jobs: list[DebateJob], store: Store) -> int:
+    """Debates stored by debatelab 0.1 are keyed by an id that hashed their hosts too: where the
+    store has a debate under that id and none under today's, keep the old id, so a 0.1 database
+    and its checkpoints resume instead of repeating. Returns how many jobs kept one."""
+    kept = 0
+    for job in jobs:
+        base = job.config if job.repeat == 0 else job.base_config
+        legacy = debate_id_for(exp.name, base, job.scenario.id, job.repeat, legacy=True)
+        if legacy != job.debate_id and store.debate_status(job.debate_id) is None \
+                and store.debate_status(legacy) is not None:
+            job.debate_id = legacy
+            kept += 1
+    return kept
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """`K/N` (1 <= K <= N) -> (K, N)."""
+    if text is None:
+        return None
+    k, sep, n = text.partition("/")
+    try:
+        shard, count = int(k), int(n)
+    except ValueError:
+        shard = count = 0
+    if not sep or not 1 <= shard <= count:
+        raise UserError(f"--shard {text!r}: write K/N with 1 <= K <= N, e.g. --shard 2/8")
+    return shard, count
+
+
+def in_shard(debate_id: str, shard: tuple[int, int] | None) -> bool:
+    """A debate's shard is a hash of its id: stable when scenarios or configurations are added."""
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(debate_id.encode()).hexdigest()[:8], 16) % n == k - 1
 
 
 def refuse_self_judging(exp: Experiment, jobs: list[DebateJob]) -> None:
@@ -126,16 +165,25 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
         spec = job.config.model_for(t["agent"])
         call_rows.append({
             "call_id": f"{job.debate_id}:{i:03d}", "experiment": exp.name, "debate_id": job.debate_id,
-            "judgment_id": None, "stage": "debate", "agent": t["agent"], "host": resolve_host(spec),
+            "judgment_id": None, "stage": "debate", "agent": t["agent"], "host": pool_label(spec),
             "model": spec.model, "calls": t.get("calls", 1), "input_tokens": t.get("input_tokens", 0),
             "output_tokens": t.get("output_tokens", 0), "duration_s": t.get("duration_s", 0.0), "cached": 0,
         })
     return row, turn_rows, call_rows
 
 
+def total_slots(exp: Experiment, specs: list[ModelSpec]) -> int:
+    """Calls the hosts these specs use can take at once, over every distinct host (pools included)."""
+    urls: dict[str, bool] = {}
+    for spec in specs:
+        for member in pool_members(spec):
+            urls.setdefault(resolve_host(member), member.host == EMBEDDED)
+    return sum(exp.limit_for(url, embedded) for url, embedded in urls.items())
+
+
 async def run_experiment(
     exp: Experiment, store: Store, checkpoints: Any, progress: RunProgress, *,
-    model_factory: ModelFactory = make_chat_model, preflight: bool = True,
+    model_factory: ModelFactory = make_chat_model, preflight: bool = True, shard: tuple[int, int] | None = None,
 ) -> RunSummary:
     """Run what is missing of `exp`. Tests inject scripted models with `model_factory` (no preflight)."""
     freeze_startup_heap()
@@ -145,13 +193,16 @@ async def run_experiment(
         raise UserError(f"{exp.source}: field 'kind': {exp.kind!r} experiments are not supported by this runner")
     jobs = plan_debates(exp)
     refuse_self_judging(exp, jobs)
+    keep_legacy_ids(exp, jobs, store)
+    jobs = [j for j in jobs if in_shard(j.debate_id, shard)]
     judges = judge_specs(exp)
     rubric = exp.rubric()
     audit_pairs = exp.audit_pairs()
     set_embedded_parallel(exp.concurrency.get("embedded", 2))
     all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
     if preflight:
-        require_models(all_specs, resolve_host)
+        for warning in require_models(all_specs, resolve_host):
+            progress.log(f"[yellow]warning:[/yellow] {warning}")
     store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
                             source_file=str(exp.source or ""))
     limiter_for = host_limiters(exp.limit_for)
@@ -160,8 +211,7 @@ async def run_experiment(
     summary.debates_skipped = len(jobs) - len(todo)
     progress.stage("debates", total=len(jobs), done=summary.debates_skipped)
     # At most as many debates in flight as the hosts have slots in total: more would only queue.
-    slots = asyncio.Semaphore(max(1, sum(exp.limit_for(resolve_host(s), s.host == EMBEDDED)
-                                         for s in {s.label: s for s in all_specs}.values())))
+    slots = asyncio.Semaphore(max(1, total_slots(exp, all_specs)))
 
     async with open_checkpointer(checkpoints) as saver:
         async def one(job: DebateJob) -> None:
@@ -193,8 +243,7 @@ async def run_experiment(
             summary.judgments = await judge_stored(
                 store, exp.name, rubric, judges, samples=exp.judging.samples, permute=exp.judging.permute,
                 saver=saver, limiter_for=limiter_for, progress=progress, max_attempts=exp.judging.max_attempts,
-                model_factory=model_factory, in_flight=sum(exp.limit_for(resolve_host(j), j.host == EMBEDDED)
-                              for j in {j_.label: j_ for j_ in judges}.values()),
+                model_factory=model_factory, in_flight=total_slots(exp, judges),
             )
         if rubric is not None and exp.judging is not None and exp.judging.pairwise:
             result = await judge_pairs(

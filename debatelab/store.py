@@ -684,6 +684,26 @@ class Store:
         return self._rows("select score_id, criterion, score, rationale, unscored_reason from scores "
                           "where judgment_id = :j", {"j": judgment_id})
 
+    def judged_rubric_versions(self) -> list[tuple[str, str, str]]:
+        """(experiment, rubric id, rubric version) of every judged experiment."""
+        return [(r["experiment"], r["rubric"], r["rubric_version"]) for r in self._rows(
+            "select distinct experiment, rubric, rubric_version from judgments where judge not like 'human:%' "
+            "order by experiment")]
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of one of the store's tables, in insertion order (merging shards)."""
+        if table not in TABLES:
+            raise KeyError(table)
+        return self._rows(f"select * from [{table}] order by rowid")
+
+    def insert_merged(self, rows_by_table: dict[str, list[dict[str, Any]]]) -> None:
+        """Rows from other stores, parents first, in one transaction: all or nothing."""
+        with self.transaction() as db:
+            for table in CREATION_ORDER:
+                rows = rows_by_table.get(table)
+                if rows:
+                    db.table(table).upsert_all(rows, pk=TABLES[table]["pk"], alter=False)
+
     def write_reliability(self, rows: list[dict[str, Any]]) -> None:
         with self.transaction() as db:
             db.table("reliability").upsert_all([_with_iso_times(r) for r in rows], pk="key")

@@ -118,13 +118,14 @@ class DebateConfig(BaseModel):
     def agents_with_role(self, role: str, stance: Stance | None = None) -> list[str]:
         return [n for n, a in self.agents.items() if a.role == role and (stance is None or a.stance == stance)]
 
-    def fingerprint(self) -> str:
-        """Hash of everything that changes what the debate says (not its name or description)."""
+    def fingerprint(self, *, legacy: bool = False) -> str:
+        """Hash of everything that changes what the debate says (not its name or description, nor
+        the hosts its models are served from; `legacy=True`: 0.1's hash, which included them)."""
         body = {
             "topology": self.topology,
             "rounds": self.rounds,
             "agents": {
-                n: {**a.model_dump(exclude={"model"}), "model": self.model_for(n).fingerprint()}
+                n: {**a.model_dump(exclude={"model"}), "model": self.model_for(n).fingerprint(legacy=legacy)}
                 for n, a in sorted(self.agents.items())
             },
             "graph": self.graph.model_dump() if self.graph else None,
@@ -144,6 +145,23 @@ class DebateConfig(BaseModel):
                 for k, v in model_options.items():
                     if v is not None:
                         agent["model"][k] = v
+        copy = DebateConfig.model_validate(data)
+        copy._source = self._source
+        return copy
+
+
+    def with_pools(self, pools: dict[str, list[str]] | None) -> DebateConfig:
+        """A copy whose agents with a pooled tag are served by that pool (identity unchanged)."""
+        if not pools or not any(a.model.model in pools for a in self.agents.values()):
+            return self
+        data = self.model_dump(exclude_unset=True)
+        data.pop("model", None)
+        data["agents"] = {}
+        for n, a in self.agents.items():
+            model = a.model.model_dump(exclude_unset=True)
+            if a.model.model in pools:
+                model["hosts"] = list(pools[a.model.model])
+            data["agents"][n] = {**a.model_dump(exclude_unset=True), "model": model}
         copy = DebateConfig.model_validate(data)
         copy._source = self._source
         return copy

@@ -232,12 +232,16 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     analysis = write_report(store, "t", tmp_path / "report")
     page = (tmp_path / "report" / "report.html").read_text()
     parser = _Tags()
-    parser.feed(page)
+    parser.feed(page.split("<h2>Transcripts</h2>")[0])
     tags = [t for t, _ in parser.tags]
-    assert tags.count("table") == 6  # five result tables and the judge audits
-    assert "not audited; run `debatelab audit-judge --judge smollm2:135m@embedded` before trusting" in page
+    assert tags.count("table") == 7  # five result tables, criterion x configuration, the judge audits
+    assert "not audited; run `debatelab audit-judge --judge smollm2:135m@HOST` before trusting" in page
     images = [a["src"] for t, a in parser.tags if t == "img"]
-    assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    # bars with intervals, distributions, the scenario x configuration heatmap, cost vs quality
+    assert len(images) == 4 and all(src.startswith("data:image/png;base64,") for src in images)
+    transcripts = page.split("<h2>Transcripts</h2>")[1]
+    judgments = store.query("select count(*) as n from judgments")[0]["n"]
+    assert transcripts.count("<div class='judgment'>") == judgments  # every judgment's scores beside its debate
     for heading in ("Ensembles vs single-model baselines", "Per configuration", "Per scenario category",
                     "Judge reliability", "Cost per configuration", "Transcripts"):
         assert heading in page

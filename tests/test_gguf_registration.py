@@ -31,10 +31,21 @@ def test_gguf_needs_the_embedded_host_and_names_the_field(tmp_path: Path):
 def test_fingerprints_of_specs_without_gguf_do_not_change():
     """Existing debates' thread ids hold these fingerprints; adding the field must not move them."""
     spec = ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7)
-    old_dump = {k: v for k, v in spec.model_dump(exclude={"timeout", "keep_alive"}).items() if k != "gguf"}
+    old_dump = {k: v for k, v in spec.model_dump(exclude={"timeout", "keep_alive", "hosts"}).items() if k != "gguf"}
     expected = hashlib.sha256(json.dumps(old_dump, sort_keys=True).encode()).hexdigest()[:12]
-    assert spec.fingerprint() == expected
-    assert ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7, gguf="/m.gguf").fingerprint() != expected
+    assert spec.fingerprint(legacy=True) == expected  # 0.1's ids are still found (tests/test_store_upgrade.py)
+    gguf = ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7, gguf="/m.gguf")
+    assert gguf.fingerprint(legacy=True) != expected and gguf.fingerprint() != spec.fingerprint()
+
+
+def test_the_host_is_not_part_of_a_models_identity():
+    """Moving a model to another host, or serving it from a pool, keeps every id."""
+    here = ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7)
+    for there in (here.model_copy(update={"host": "http://gpu-b:11434"}),
+                  here.model_copy(update={"hosts": ("http://a:11434", "http://b:11434")}), ModelSpec(
+                      model="smollm2:135m", temperature=0.7)):
+        assert there.fingerprint() == here.fingerprint() and there.identity == "smollm2:135m"
+    assert here.model_copy(update={"temperature": 0.2}).fingerprint() != here.fingerprint()
 
 
 def test_register_gguf_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

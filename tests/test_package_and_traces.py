@@ -146,7 +146,7 @@ def test_debate_and_judgment_runs_are_named_tagged_and_described(tmp_path: Path)
     judging = next(r for r in runs if r.name.startswith("judge d1"))
     jmeta = judging.extra["metadata"]
     assert (jmeta["rubric"], jmeta["rubric_version"], jmeta["judge"], jmeta["sample"], jmeta["experiment"]) == (
-        "alignment-7", rubric.version, judge.label, 0, "exp1")
+        "alignment-7", rubric.version, judge.identity, 0, "exp1")
     llm_names = {r.name for r in runs if r.run_type == "llm"}
     assert {"proponent", "opponent", "judge"} <= llm_names and "ScriptedChatModel" not in llm_names
     assert any(name.startswith("judge:") for name in llm_names)  # one per criterion

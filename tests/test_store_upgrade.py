@@ -36,10 +36,13 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _without_generated_line(text: str) -> str:
-    """The report without its time stamp and without the judge-audit section 0.2 added (0.1 had no
-    audits); every other line must be as 0.1 wrote it."""
+    """The report without its time stamp and without the sections 0.2 added (judge audits, the
+    criterion x configuration table, human raters); every other line must be as 0.1 wrote it."""
     text = re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "Generated <time>", text)
-    return re.sub(r"\n### Judge audits\n.*?(?=\n### |\nTranscripts: )", "\n", text, flags=re.S)
+    text = re.sub(r"\nHuman raters: none yet\.[^\n]*\n\n?", "\n", text)
+    text = re.sub(r"\n### (Judge audits|Criterion x configuration)[^\n]*\n.*?(?=\n### |\nTranscripts: )", "\n", text,
+                  flags=re.S)
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def test_a_0_1_store_is_upgraded_in_place(legacy: Path) -> None:

@@ -1,0 +1,155 @@
+"""Many hosts and many machines: pools with failover, identity independent of the host, shards and merge.
+
+Pools run against two real HTTP endpoints with a simulated engine (`serve-embedded --simulate`),
+so ChatOllama, the pool and the failover are exercised over the network; shards use scripted
+models."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from debatelab.agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.testing import ScriptedChatModel
+from debatelab.base.errors import ModelUnavailableError, UserError
+from debatelab.experiment import load_experiment
+from debatelab.merge import merge_stores
+from debatelab.progress import RunProgress
+from debatelab.runner import parse_shard, run_experiment
+from debatelab.store import Store
+from tests.conftest import run_cli
+from tests.test_experiments import deterministic
+
+SCENARIOS = ["tr-terminal-diagnosis", "he-mood-nudging-wearable"]
+SIMULATE = "0.005:20"  # 0.1 s per call
+
+
+def write_exp(path: Path, pools: dict | None = None, judging: dict | None = None, repeats: int = 2) -> Path:
+    spec = {"name": "hosts", "scenarios": {"set": "alignment-v1", "ids": SCENARIOS},
+            "configurations": ["configs/embedded/adversarial.yaml"], "baselines": ["configs/embedded/single.yaml"],
+            "repeats": repeats, "overrides": {"rounds": 1, "num_predict": 20}, "judging": judging,
+            "concurrency": {"default": 2, "embedded": 2}}
+    if pools:
+        spec["pools"] = pools
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def run(exp_path: Path, db: Path, checkpoints: Path, **kwargs) -> object:
+    store = Store.open(db)
+    try:
+        with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+            return asyncio.run(run_experiment(load_experiment(exp_path), store, checkpoints, progress, **kwargs))
+    finally:
+        store.close()
+
+
+def lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def statuses(db: Path) -> dict[str, int]:
+    return dict(sqlite3.connect(db).execute("select status, count(*) from debates group by status").fetchall())
+
+
+def test_a_pool_spreads_calls_survives_a_host_dying_and_a_move_repeats_nothing(tmp_path: Path) -> None:
+    log_a, log_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    with EmbeddedEndpoint(simulate=SIMULATE, parallel=2, request_log=log_a) as url_a:
+        b = EmbeddedEndpoint(simulate=SIMULATE, parallel=2, request_log=log_b)
+        url_b = b.start()
+        exp = write_exp(tmp_path / "pool.yaml", pools={"smollm2:135m": [url_a, url_b]})
+
+        def kill_b_once_it_served_two() -> None:
+            deadline = time.monotonic() + 60
+            while lines(log_b) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            b.proc.kill()  # kill -9 mid-run: its calls in flight are retried on A
+
+        killer = threading.Thread(target=kill_b_once_it_served_two)
+        killer.start()
+        summary = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite")
+        killer.join()
+        assert not summary.failed and statuses(tmp_path / "r.db") == {"finished": 8}
+        assert lines(log_a) > 0 and lines(log_b) >= 2
+        hosts = {r[0] for r in sqlite3.connect(tmp_path / "r.db").execute("select host from model_calls")}
+        assert hosts == {f"pool({url_a},{url_b})"}
+
+        # The same experiment with the model moved to A alone: every debate is already finished.
+        before = lines(log_a)
+        moved = write_exp(tmp_path / "moved.yaml", pools={"smollm2:135m": [url_a]})
+        again = run(moved, tmp_path / "r.db", tmp_path / "cp.sqlite")
+        assert again.debates_skipped == 8 and again.debates_done == 0 and lines(log_a) == before
+
+
+def test_a_pool_with_every_host_dead_fails_its_debates_with_a_clear_message(tmp_path: Path) -> None:
+    exp = write_exp(tmp_path / "dead.yaml", pools={"smollm2:135m": ["http://127.0.0.1:9", "http://127.0.0.1:7"]},
+                    repeats=1)
+    with pytest.raises(ModelUnavailableError, match="127.0.0.1:9 is unreachable"):
+        run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite")
+    with EmbeddedEndpoint(simulate=SIMULATE, parallel=1) as url:  # one live host: a warning, and it runs
+        exp = write_exp(tmp_path / "half.yaml", pools={"smollm2:135m": [url, "http://127.0.0.1:9"]}, repeats=1)
+        result = run_cli("run", str(exp), "--db", str(tmp_path / "h.db"), "--checkpoints", str(tmp_path / "h.sqlite"),
+                         "--quiet", timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert statuses(tmp_path / "h.db") == {"finished": 4}
+
+
+def test_pool_and_shard_inputs_are_validated(tmp_path: Path) -> None:
+    bad = write_exp(tmp_path / "bad.yaml", pools={"smollm2:135m": ["gpu-a:11434"]})
+    with pytest.raises(UserError, match=r"bad\.yaml: field 'pools\.smollm2:135m'"):
+        load_experiment(bad)
+    for text in ("3/2", "0/2", "a/b", "2"):
+        with pytest.raises(UserError, match="--shard"):
+            parse_shard(text)
+    assert parse_shard("2/3") == (2, 3)
+    with pytest.raises(ValueError, match="twice"):
+        ModelSpec(model="m", hosts=("http://a:1", "http://a:1"))
+
+
+def scripted(spec: ModelSpec) -> ScriptedChatModel:
+    return deterministic(spec)  # replies depend on the prompt only: any shard gives the same rows
+
+
+def table_rows(db: Path, table: str) -> set[tuple]:
+    con = sqlite3.connect(db)
+    columns = [c[1] for c in con.execute(f"pragma table_info({table})") if not c[1].endswith(("_at", "duration_s"))]
+    return set(con.execute(f"select {', '.join(columns)} from {table}").fetchall())
+
+
+def test_two_shards_merged_equal_one_run_and_merging_is_idempotent(tmp_path: Path) -> None:
+    exp = write_exp(tmp_path / "exp.yaml", judging={"rubric": "alignment-7", "judges": ["smollm2:135m@embedded"]})
+    run(exp, tmp_path / "full.db", tmp_path / "full.sqlite", model_factory=scripted, preflight=False)
+    for k in (1, 2):
+        run(exp, tmp_path / f"s{k}.db", tmp_path / f"s{k}.sqlite", model_factory=scripted, preflight=False,
+            shard=(k, 2))
+    ids = [{r[0] for r in sqlite3.connect(tmp_path / f"s{k}.db").execute("select debate_id from debates")}
+           for k in (1, 2)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    merge_stores(tmp_path / "m.db", [tmp_path / "s1.db", tmp_path / "s2.db"])
+    again = merge_stores(tmp_path / "m.db", [tmp_path / "s1.db", tmp_path / "s2.db"])
+    assert again["added"] == 0
+    for table in ("debates", "turns", "judgments", "scores", "model_calls"):
+        assert table_rows(tmp_path / "m.db", table) == table_rows(tmp_path / "full.db", table), table
+    assert table_rows(tmp_path / "m.db", "reliability") and "recomputed" in again["reliability"]
+
+    # A conflicting row is refused, naming it, and the output is left as it was.
+    con = sqlite3.connect(tmp_path / "s2.db")
+    con.execute("update turns set text = 'tampered' where rowid = 1")
+    con.commit()
+    con.close()
+    before = (tmp_path / "m2.db").exists()
+    merge_stores(tmp_path / "m2.db", [tmp_path / "s1.db"])
+    snapshot = table_rows(tmp_path / "m2.db", "turns")
+    merge_stores(tmp_path / "m2.db", [tmp_path / "s1.db"])
+    with pytest.raises(UserError, match=r"table turns, row '.*': column text differs"):
+        merge_stores(tmp_path / "m2.db", [tmp_path / "full.db", tmp_path / "s2.db"])
+    assert table_rows(tmp_path / "m2.db", "turns") == snapshot and not before
+    result = run_cli("merge", str(tmp_path / "m3.db"), str(tmp_path / "nope.db"))
+    assert result.returncode != 0 and "not found" in result.stderr and "Traceback" not in result.stderr
