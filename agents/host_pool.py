@@ -16,6 +16,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -42,9 +43,154 @@ def is_host_failure(exc: BaseException) -> bool:
 
 
 @dataclass
+class RemainingCalls:
+    """How many calls a debate still expects to make: its weight when a host chooses which model to
+    load next (the runner sets one per debate; nodes inherit it through the task's context)."""
+
+    calls: int
+
+
+_REMAINING: ContextVar[RemainingCalls | None] = ContextVar("debatelab_remaining_calls", default=None)
+
+
+def expect_calls(calls: int) -> None:
+    """Declare, for the calls made from this task on, how many the current debate still expects."""
+    _REMAINING.set(RemainingCalls(max(1, calls)))
+
+
+class SwapAwareSlots:
+    """The call slots of a host that holds at most `max_loaded` models at once (an Ollama box).
+
+    Loading a model costs seconds to minutes, so the order of calls matters more than their
+    number: calls for a loaded model go first, and a model is swapped in only when no loaded
+    model has calls waiting and a loaded one is idle. Before swapping, the host lingers briefly: a
+    debate whose call just finished usually asks the same model again a few milliseconds later.
+    The model loaded next is the one whose waiting calls carry the most remaining work (each call
+    weighs as many calls as its debate still expects): the "majority merge" heuristic for the
+    shortest common supersequence of the debates' model sequences, weighted so that long
+    debates are not left behind (on the study's workload: 14 loads against a bound of 13, where
+    counting waiting calls alone gives 17). With many debates in flight, debates at the same
+    stage advance together, one load serving all of them. The content of every debate is
+    unchanged; only the order in which hosts serve calls is."""
+
+    def __init__(self, limit: int, max_loaded: int, linger_s: float = 0.25):
+        self.limit, self.max_loaded, self.linger_s = limit, max_loaded, linger_s
+        self.loaded: dict[str, float] = {}  # model -> when it last served (eviction: least recent)
+        self.running: dict[str, int] = {}
+        self.waiting: dict[str, list[tuple[asyncio.Future[None], int]]] = {}
+        self.busy = 0
+        self.loads = 0
+        self.plan: list[str] = []  # the order to load models in, when the runner computed one
+        self.step = 0
+        self.last_arrival = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def follow(self, plan: list[str]) -> None:
+        """Load models in this order (see debatelab.swap_plan), as far as the calls match it."""
+        self.plan, self.step = list(plan), 0
+
+    def slot(self, model: str) -> _ModelSlot:
+        return _ModelSlot(self, model)
+
+    async def acquire(self, model: str) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        remaining = _REMAINING.get()
+        entry = (future, remaining.calls if remaining else 1)
+        if remaining is not None:
+            remaining.calls = max(1, remaining.calls - 1)
+        self.last_arrival = time.monotonic()
+        self.waiting.setdefault(model, []).append(entry)
+        self._dispatch()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release(model)  # granted just as it was cancelled: give the slot back
+            elif entry in self.waiting.get(model, []):
+                self.waiting[model].remove(entry)
+            raise
+
+    def release(self, model: str) -> None:
+        self.running[model] -= 1
+        self.busy -= 1
+        self.loaded[model] = time.monotonic()
+        self._dispatch()
+
+    def _grant(self, model: str) -> None:
+        future, _weight = self.waiting[model].pop(0)
+        self.running[model] = self.running.get(model, 0) + 1
+        self.busy += 1
+        self.loaded[model] = time.monotonic()
+        future.set_result(None)
+
+    def _dispatch(self) -> None:
+        while self.busy < self.limit:
+            wanted = {m: sum(w for _, w in q) for m, q in self.waiting.items() if q}
+            if not wanted:
+                return
+            ready = [m for m in wanted if m in self.loaded]
+            if ready:
+                self._grant(max(ready, key=lambda m: (wanted[m], m)))
+                continue
+            idle = [m for m in self.loaded if not self.running.get(m)]
+            if len(self.loaded) >= self.max_loaded and not idle:
+                return  # every loaded model is still answering: wait for it
+            if len(self.loaded) >= self.max_loaded:
+                last = max(self.loaded[m] for m in idle)
+                if self._later(last + self.linger_s):  # a debate may ask the idle model again in a moment
+                    return
+            choice = self._planned(wanted)
+            if choice is None:
+                return
+            if len(self.loaded) >= self.max_loaded:
+                del self.loaded[min(idle, key=lambda m: self.loaded[m])]
+            self.loads += 1
+            self.loaded[choice] = time.monotonic()
+            self._grant(choice)
+
+    def _planned(self, wanted: dict[str, int]) -> str | None:
+        """The model to load next: the plan's, once the calls for it are there; else the heaviest."""
+        if self.step < len(self.plan):
+            if self.plan[self.step] in wanted:
+                self.step += 1
+                return self.plan[self.step - 1]
+            if self._later(self.last_arrival + self.linger_s):  # calls are still arriving: wait for the plan's
+                return None
+            ahead = next((j for j in range(self.step, len(self.plan)) if self.plan[j] in wanted), None)
+            if ahead is not None:
+                self.step = ahead + 1
+                return self.plan[ahead]
+        return max(wanted, key=lambda m: (wanted[m], m))
+
+    def _later(self, when: float) -> bool:
+        """True (and a wake-up scheduled) when `when` is still to come."""
+        wait = when - time.monotonic()
+        if wait <= 0:
+            return False
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(wait, self._wake)
+        return True
+
+    def _wake(self) -> None:
+        self._timer = None
+        self._dispatch()
+
+
+class _ModelSlot:
+    def __init__(self, slots: SwapAwareSlots, model: str):
+        self.slots, self.model = slots, model
+
+    async def __aenter__(self) -> None:
+        await self.slots.acquire(self.model)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.slots.release(self.model)
+
+
+@dataclass
 class HostState:
     url: str
-    slots: asyncio.Semaphore
+    slots: asyncio.Semaphore | SwapAwareSlots
     limit: int
     queued: int = 0  # calls waiting for or holding a slot
     failures: int = 0
@@ -54,18 +200,28 @@ class HostState:
     def load(self) -> float:
         return self.queued / self.limit
 
+    def slot(self, model: str) -> Any:
+        """An async context manager holding one of the host's slots for a call to `model`."""
+        return self.slots.slot(model) if isinstance(self.slots, SwapAwareSlots) else self.slots
+
 
 @dataclass
 class HostRegistry:
-    """Per event loop: every host's slots, and how many it allows (set by the runner)."""
+    """Per event loop: every host's slots, how many calls it allows and how many models it holds
+    at once (set by the runner; None = as many as asked, e.g. the embedded endpoint)."""
 
     limit_for: Callable[[str], int] = field(default=lambda url: DEFAULT_HOST_LIMIT)
+    max_loaded_for: Callable[[str], int | None] = field(default=lambda url: None)
+    linger_s: float = 0.25
     hosts: dict[str, HostState] = field(default_factory=dict)
 
     def host(self, url: str) -> HostState:
         if url not in self.hosts:
             limit = max(1, int(self.limit_for(url)))
-            self.hosts[url] = HostState(url, asyncio.Semaphore(limit), limit)
+            max_loaded = self.max_loaded_for(url)
+            slots = (SwapAwareSlots(limit, max_loaded, self.linger_s) if max_loaded is not None
+                     else asyncio.Semaphore(limit))
+            self.hosts[url] = HostState(url, slots, limit)
         return self.hosts[url]
 
 
@@ -81,11 +237,12 @@ def set_host_limits(limit_for: Callable[[str], int]) -> None:
     host_registry().limit_for = limit_for
 
 
-def host_slots(url: str) -> asyncio.Semaphore:
-    return host_registry().host(url).slots
+def host_slot(url: str, model: str) -> Any:
+    """The async context manager that holds one of `url`'s slots for a call to `model`."""
+    return host_registry().host(url).slot(model)
 
 
-async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]]) -> T:
+async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]], model: str = "") -> T:
     """Run `call(url)` on the best host of the pool, failing over until one succeeds or all failed."""
     registry = host_registry()
     hosts = [registry.host(u) for u in urls]
@@ -101,7 +258,7 @@ async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]
         host = min(live, key=lambda h: (h.load(), h.backoff_until, h.url))
         host.queued += 1
         try:
-            async with host.slots:
+            async with host.slot(model):
                 result = await call(host.url)
         except Exception as exc:
             if not is_host_failure(exc):
@@ -152,7 +309,7 @@ class PooledChatModel(BaseChatModel):
                 generation.message.response_metadata["host"] = url
             return result
 
-        return await call_on_pool(self.spec.hosts or (), on)
+        return await call_on_pool(self.spec.hosts or (), on, self.spec.model)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:

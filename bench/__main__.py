@@ -12,11 +12,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import embedded_e2e, injection, overhead, resume, scaling, store_scale, viewer
+from bench import embedded_e2e, injection, overhead, resume, scaling, store_scale, swaps, viewer
 
 SUITES = {"overhead": overhead, "scaling": scaling, "resume": resume, "report": store_scale,
           "embedded": embedded_e2e, "injection": injection,
-          "viewer": viewer}
+          "viewer": viewer, "swaps": swaps}
 
 
 def machine() -> str:

@@ -144,6 +144,11 @@ class Experiment(BaseModel):
         default_factory=lambda: {"default": 1, "embedded": 2},
         description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
     )
+    max_loaded: dict[str, int] = Field(
+        default_factory=dict,
+        description="models a host holds at once: 'default' (each Ollama host; 1 unless set), 'embedded' "
+                    "(unlimited unless set) or a URL; calls are scheduled around model swaps",
+    )
     pools: dict[str, list[str]] = Field(
         default_factory=dict,
         description="tag -> hosts serving it; applies to every agent and judge with that tag, whatever host "
@@ -224,6 +229,13 @@ class Experiment(BaseModel):
         """The spec served by its tag's pool, if the experiment names one."""
         return spec.model_copy(update={"hosts": tuple(self.pools[spec.model])}) if spec.model in self.pools else spec
 
+    def max_loaded_for(self, host_url: str, is_embedded: bool) -> int | None:
+        if host_url in self.max_loaded:
+            return self.max_loaded[host_url]
+        if is_embedded:
+            return self.max_loaded.get("embedded")
+        return self.max_loaded.get("default", 1)
+
     def limit_for(self, host_url: str, is_embedded: bool) -> int:
         if host_url in self.concurrency:
             return self.concurrency[host_url]
@@ -245,6 +257,9 @@ def load_experiment(ref: str | Path) -> Experiment:
     for name, limit in exp.concurrency.items():
         if limit < 1:
             raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")
+    for name, limit in exp.max_loaded.items():
+        if limit < 1:
+            raise UserError(f"{path}: field 'max_loaded.{name}': must be at least 1")
     for tag, hosts in exp.pools.items():
         try:
             ModelSpec(model=tag, hosts=tuple(hosts))

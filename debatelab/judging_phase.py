@@ -132,17 +132,22 @@ async def judge_stored(
             "failed": len(failed)}
 
 
-def host_limiters(limit_for: Callable[[str, bool], int]) -> Callable[[ModelSpec], asyncio.Semaphore | None]:
-    """One semaphore per resolved host URL (the Ollama queue is per host), from the event loop's
-    host registry, which pools share: a pooled spec gets None, its pool taking each host's slot."""
+def host_limiters(limit_for: Callable[[str, bool], int],
+                  max_loaded_for: Callable[[str, bool], int | None] | None = None) -> Callable[[ModelSpec], Any]:
+    """Per resolved host URL (the Ollama queue is per host), the call slot a spec's calls hold, from
+    the event loop's host registry, which pools share: a pooled spec gets None, its pool taking
+    each host's slot. `max_loaded_for` makes a host swap-aware (see `SwapAwareSlots`)."""
     embedded_urls: set[str] = set()
 
     def limit(url: str) -> int:
         return limit_for(url, url in embedded_urls)
 
-    def get(spec: ModelSpec) -> asyncio.Semaphore | None:
+    def max_loaded(url: str) -> int | None:
+        return max_loaded_for(url, url in embedded_urls) if max_loaded_for else None
+
+    def get(spec: ModelSpec) -> Any:
         registry = host_registry()
-        registry.limit_for = limit
+        registry.limit_for, registry.max_loaded_for = limit, max_loaded
         spec = single_host(spec)
         if spec.pool:
             embedded_urls.update(resolve_url(h, spec) for h in spec.pool if h == EMBEDDED)
@@ -150,6 +155,6 @@ def host_limiters(limit_for: Callable[[str, bool], int]) -> Callable[[ModelSpec]
         url = resolve_host(spec)
         if spec.host == EMBEDDED:
             embedded_urls.add(url)
-        return registry.host(url).slots
+        return registry.host(url).slot(spec.model)
 
     return get

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_host
+from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_host, single_host
 from debatelab.agents.embedded.launcher import set_embedded_parallel
+from debatelab.agents.host_pool import SwapAwareSlots, expect_calls, host_registry
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.agents.preflight import pool_members, require_models
 from debatelab.audit import audit_line, run_audit
@@ -34,6 +35,7 @@ from debatelab.progress import RunProgress
 from debatelab.scenarios.pairs import available_pair_sets
 from debatelab.scenarios.schema import Scenario
 from debatelab.store import Store
+from debatelab.swap_plan import dry_run_orders, load_plan
 
 
 @dataclass
@@ -172,6 +174,27 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
     return row, turn_rows, call_rows
 
 
+async def install_swap_plans(todo: list[DebateJob], limiter_for: Any) -> None:
+    """Give every one-model-at-a-time host the order to load its models in (debatelab.swap_plan)."""
+    orders = await dry_run_orders([j.config for j in todo], todo[0].scenario)
+    by_url: dict[str, list[list[str]]] = {}
+    for job in todo:
+        per_url: dict[str, list[str]] = {}
+        for agent in orders.get(job.config.name) or []:
+            spec = single_host(job.config.model_for(agent))
+            if spec.pool:
+                continue  # a pool's hosts each see part of its calls: no plan for them
+            limiter_for(spec)  # registers the host with its limits before its slots are read
+            per_url.setdefault(resolve_host(spec), []).append(spec.model)
+        for url, sequence in per_url.items():
+            by_url.setdefault(url, []).append(sequence)
+    registry = host_registry()
+    for url, sequences in by_url.items():
+        slots = registry.host(url).slots
+        if isinstance(slots, SwapAwareSlots):
+            slots.follow(await asyncio.to_thread(load_plan, sequences))
+
+
 def total_slots(exp: Experiment, specs: list[ModelSpec]) -> int:
     """Calls the hosts these specs use can take at once, over every distinct host (pools included)."""
     urls: dict[str, bool] = {}
@@ -205,13 +228,19 @@ async def run_experiment(
             progress.log(f"[yellow]warning:[/yellow] {warning}")
     store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
                             source_file=str(exp.source or ""))
-    limiter_for = host_limiters(exp.limit_for)
+    limiter_for = host_limiters(exp.limit_for, exp.max_loaded_for)
     summary.debates_total = len(jobs)
     todo = [j for j in jobs if store.debate_status(j.debate_id) != "finished"]
     summary.debates_skipped = len(jobs) - len(todo)
     progress.stage("debates", total=len(jobs), done=summary.debates_skipped)
     # At most as many debates in flight as the hosts have slots in total: more would only queue.
-    slots = asyncio.Semaphore(max(1, total_slots(exp, all_specs)))
+    # Otherwise at most as many debates in flight as the hosts have slots in total (more would only
+    # queue); with a swap-aware host, every debate, so that one model load serves all of them.
+    swapping = any(exp.max_loaded_for(resolve_host(m), m.host == EMBEDDED) is not None
+                   for s in all_specs for m in pool_members(s))
+    slots = asyncio.Semaphore(max(1, len(todo) if swapping else total_slots(exp, all_specs)))
+    if swapping and todo:
+        await install_swap_plans(todo, limiter_for)
 
     async with open_checkpointer(checkpoints) as saver:
         async def one(job: DebateJob) -> None:
@@ -219,6 +248,7 @@ async def run_experiment(
                 began = time.time()
                 store.mark_debate(debate_row(exp, job, "running", started_at=began, error=None))
                 limits = {a: limiter_for(job.config.model_for(a)) for a in job.config.agents}
+                expect_calls(len(job.config.agents) * (job.config.rounds or 1))  # weighs its calls at swaps
                 try:
                     scripted = None if model_factory is make_chat_model else chat_models_for(job.config, model_factory)
                     outcome = await run_debate(job.config, job.scenario, checkpointer=saver, models=scripted,

@@ -153,3 +153,62 @@ def test_two_shards_merged_equal_one_run_and_merging_is_idempotent(tmp_path: Pat
     assert table_rows(tmp_path / "m2.db", "turns") == snapshot and not before
     result = run_cli("merge", str(tmp_path / "m3.db"), str(tmp_path / "nope.db"))
     assert result.returncode != 0 and "not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shortest_supersequence_is_exact_and_the_fallback_is_a_supersequence() -> None:
+    from debatelab.swap_plan import collapse, majority_merge, shortest_supersequence
+
+    seqs = [("a", "b", "a", "b", "c"), ("d", "a", "d", "a", "b"), ("a",), ("c",)]
+    plan = shortest_supersequence(seqs)
+    assert plan is not None and len(plan) == 7  # e.g. d a b d a b c
+    for plan_ in (plan, majority_merge(seqs)):
+        for s in seqs:
+            it = iter(plan_)
+            assert all(m in it for m in s)  # s is a subsequence of the plan
+    assert shortest_supersequence(seqs, max_states=3) is None
+    assert collapse(["a", "a", "b", "a"]) == ("a", "b", "a")
+
+
+def test_swap_aware_scheduling_reaches_the_bound_without_changing_any_debate(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import swaps
+
+    monkeypatch.setattr(swaps, "LOAD_S", 0.03)
+    monkeypatch.setattr(swaps, "CALL_S", 0.002)
+
+    def run_on_simulated_host(name: str, swap_aware: bool) -> tuple[int, set[tuple]]:
+        exp_path = tmp_path / f"{name}.yaml"
+        exp_path.write_text(yaml.safe_dump({
+            "name": "swaps", "scenarios": {"set": "paper", "study_only": True, "limit": 4},
+            "configurations": ["paper/lightweight", "paper/balanced", "paper/creative_mix"],
+            "baselines": ["paper/baseline-mistral:7b", "paper/baseline-deepseek-r1:8b"],
+            "overrides": {"rounds": 2, "num_predict": 20}, "judging": None, "concurrency": {"default": 1}}))
+        exp = load_experiment(exp_path)
+        if not swap_aware:
+            object.__setattr__(exp, "max_loaded_for", lambda url, embedded: None)
+        store = Store.open(tmp_path / f"{name}.db")
+
+        async def go() -> int:
+            from debatelab.agents.host_pool import host_registry
+
+            host_registry().linger_s = 0.02
+            host = swaps.SimulatedOllama()
+            factory = lambda spec: swaps.OnSimulatedHost(name=spec.label, script=swaps._script, host=host,  # noqa: E731
+                                                         tag=spec.model)
+            with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+                summary = await run_experiment(exp, store, tmp_path / f"{name}.sqlite", progress,
+                                               model_factory=factory, preflight=False)
+            assert not summary.failed and summary.debates_done == 20
+            return host.loads
+
+        try:
+            loads = asyncio.run(go())
+        finally:
+            store.close()
+        return loads, table_rows(tmp_path / f"{name}.db", "turns")
+
+    old_loads, old_turns = run_on_simulated_host("plain", swap_aware=False)
+    new_loads, new_turns = run_on_simulated_host("swap-aware", swap_aware=True)
+    bound = swaps.scs_length([swaps.collapse(s) for s in swaps.model_sequences(tmp_path / "swap-aware.db")])
+    assert new_turns == old_turns  # the same debates, word for word
+    assert new_loads == bound < old_loads
