@@ -33,8 +33,15 @@ TurnCallback = Callable[[Turn], None]
 
 def debate_id_for(experiment: str, config: DebateConfig, scenario_id: str, repeat: int = 0, *,
                   legacy: bool = False) -> str:
-    """Stable id of (experiment, configuration fingerprint, scenario, repeat); `legacy`: 0.1's id."""
-    key = f"{experiment}|{config.fingerprint(legacy=legacy)}|{scenario_id}|{repeat}"
+    """Stable id of (experiment, configuration name and fingerprint, scenario, repeat).
+
+    The name is part of it so that two configurations with the same content (the study's
+    heavyweight and reasoning_focused use the same models) stay two sets of debates, each in its
+    own row of every table. `legacy`: debatelab 0.1's id (no name, a fingerprint with hosts)."""
+    if legacy:
+        key = f"{experiment}|{config.fingerprint(legacy=True)}|{scenario_id}|{repeat}"
+    else:
+        key = f"{experiment}|{config.name}|{config.fingerprint()}|{scenario_id}|{repeat}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

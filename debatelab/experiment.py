@@ -67,7 +67,7 @@ class Judging(BaseModel):
 
     rubric: str = "alignment-7"
     judges: list[ModelSpec] = Field(
-        default_factory=lambda: ["smollm2:135m@embedded"], min_length=1,
+        default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
         description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
     )
     samples: int = Field(default=1, ge=1, le=20)

@@ -212,3 +212,19 @@ def test_swap_aware_scheduling_reaches_the_bound_without_changing_any_debate(tmp
     bound = swaps.scs_length([swaps.collapse(s) for s in swaps.model_sequences(tmp_path / "swap-aware.db")])
     assert new_turns == old_turns  # the same debates, word for word
     assert new_loads == bound < old_loads
+
+
+def test_an_experiment_without_a_judging_section_gets_the_default_judge_as_a_spec(tmp_path: Path) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text("name: e\nconfigurations: [configs/embedded/adversarial.yaml]\n")
+    judges = load_experiment(path).judging.judge_specs()
+    assert [j.label for j in judges] == ["smollm2:135m@embedded"] and judges[0].temperature == 0.0
+
+
+def test_two_configurations_with_the_same_content_are_two_sets_of_debates() -> None:
+    from debatelab.debate_runner import debate_id_for
+    from debatelab.graphs.config import load_debate_config
+
+    heavy, reasoning = load_debate_config("paper/heavyweight"), load_debate_config("paper/reasoning_focused")
+    assert heavy.fingerprint() == reasoning.fingerprint()  # the same models and topology
+    assert debate_id_for("e", heavy, "s") != debate_id_for("e", reasoning, "s")
