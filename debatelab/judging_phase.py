@@ -91,45 +91,90 @@ def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[st
     return summary
 
 
+class StoredJudging:
+    """Judging of stored debates: each one as soon as it finishes (`submit`, pipelined with the
+    debates still running, as far as the judge's hosts have slots), then whatever is still missing
+    (`finish`: debates finished by an earlier run, judgments that failed). `in_flight` judgments run
+    at once (one per server slot keeps each slot's prompt cache on one transcript)."""
+
+    def __init__(self, store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int,
+                 permute: bool, saver: Any, limiter_for: Callable[[ModelSpec], Any], progress: RunProgress,
+                 max_attempts: int = 3, in_flight: int = 2,
+                 model_factory: Callable[[ModelSpec], Any] = make_chat_model, expected_debates: int | None = None):
+        self.store, self.experiment, self.rubric, self.judges = store, experiment, rubric, judges
+        self.samples, self.permute, self.saver, self.limiter_for = samples, permute, saver, limiter_for
+        self.progress, self.max_attempts = progress, max_attempts
+        self.models = {j.label: model_factory(j) for j in judges}
+        self.hosts = {j.label: pool_label(j) for j in judges}
+        # A store that already names this judge TAG@HOST (written by 0.1) keeps that name for it.
+        known = set(store.experiment_judges(experiment))
+        self.names = {j.label: j.label if j.label in known and j.identity not in known else j.identity for j in judges}
+        self.slots = asyncio.Semaphore(max(1, in_flight))
+        self.done_ids = store.finished_judgments(experiment)
+        self.failed: list[str] = []
+        self.new = 0
+        self.tasks: list[asyncio.Task[None]] = []
+        todo, already = judge_jobs(store, experiment, rubric, judges, samples)
+        expected = (expected_debates or 0) * len(judges) * samples
+        progress.stage("judgments", total=max(expected, len(todo) + already), done=already)
+
+    def _is_done(self, debate_id: str, judge: ModelSpec, sample: int) -> bool:
+        # A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too.
+        return bool({judgment_id_for(debate_id, self.rubric, name, sample)
+                     for name in (self.names[judge.label], judge.identity, judge.label)} & self.done_ids)
+
+    def submit(self, debate: dict[str, Any]) -> None:
+        """Judge a debate that has just finished, without waiting for the others."""
+        self.tasks.append(asyncio.create_task(self._judge_debate(debate)))
+
+    async def _judge_debate(self, debate: dict[str, Any]) -> None:
+        await asyncio.gather(*(self._one(debate, j, s) for j in self.judges for s in range(self.samples)))
+
+    async def _one(self, debate: dict[str, Any], judge: ModelSpec, sample: int) -> None:
+        if self._is_done(debate["debate_id"], judge, sample):
+            return
+        transcript = stored_transcript(self.store, debate)
+        try:
+            async with self.slots:
+                outcome = await run_judgment(
+                    transcript, self.rubric, judge, self.models[judge.label], sample=sample, permute=self.permute,
+                    checkpointer=self.saver, max_attempts=self.max_attempts, limiter=self.limiter_for(judge),
+                    trace={"experiment": self.experiment}, judge_name=self.names[judge.label])
+        except UserError as exc:
+            self.failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
+            self.progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")
+            return
+        judgment, scores, calls = judgment_rows(self.experiment, outcome, self.hosts[judge.label])
+        self.store.write_judgment(judgment, scores, calls)
+        self.done_ids.add(outcome.judgment_id)
+        self.new += 1
+        self.progress.count_calls(sum(c["calls"] for c in calls), sum(c["output_tokens"] for c in calls))
+        self.progress.advance("judgments")
+
+    async def finish(self) -> dict[str, int]:
+        """Wait for the submitted debates, judge every finished debate still missing a judgment,
+        then recompute reliability."""
+        await asyncio.gather(*self.tasks)
+        self.failed.clear()  # failures are retried below, once
+        todo, already = judge_jobs(self.store, self.experiment, self.rubric, self.judges, self.samples)
+        self.progress.stage("judgments", total=len(todo) + already, done=already)
+        await asyncio.gather(*(self._one(d, j, s) for d, j, s in todo))
+        update_reliability(self.store, self.experiment, self.rubric)
+        total = len(todo) + already
+        return {"total": total, "skipped": total - self.new - len(self.failed), "done": self.new,
+                "failed": len(self.failed)}
+
+
 async def judge_stored(
     store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int, permute: bool,
-    saver: Any, limiter_for: Callable[[ModelSpec], asyncio.Semaphore], progress: RunProgress,
+    saver: Any, limiter_for: Callable[[ModelSpec], Any], progress: RunProgress,
     max_attempts: int = 3, in_flight: int = 2, model_factory: Callable[[ModelSpec], Any] = make_chat_model,
 ) -> dict[str, int]:
-    """Judge what is missing. `in_flight` judgments run at once (one per server slot keeps each
-    slot's prompt cache on one transcript)."""
-    todo, already = judge_jobs(store, experiment, rubric, judges, samples)
-    progress.stage("judgments", total=len(todo) + already, done=already)
-    models = {j.label: model_factory(j) for j in judges}
-    hosts = {j.label: pool_label(j) for j in judges}
-    # A store that already names this judge TAG@HOST (written by 0.1) keeps that name for it.
-    known = set(store.experiment_judges(experiment))
-    names = {j.label: j.label if j.label in known and j.identity not in known else j.identity for j in judges}
-    failed: list[str] = []
-
-    slots = asyncio.Semaphore(max(1, in_flight))
-
-    async def one(debate: dict[str, Any], judge: ModelSpec, sample: int) -> None:
-        transcript = stored_transcript(store, debate)
-        try:
-            async with slots:
-                outcome = await run_judgment(transcript, rubric, judge, models[judge.label], sample=sample,
-                                             permute=permute, checkpointer=saver, max_attempts=max_attempts,
-                                             limiter=limiter_for(judge), trace={"experiment": experiment},
-                                             judge_name=names[judge.label])
-        except UserError as exc:
-            failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
-            progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")
-            return
-        judgment, scores, calls = judgment_rows(experiment, outcome, hosts[judge.label])
-        store.write_judgment(judgment, scores, calls)
-        progress.count_calls(sum(c["calls"] for c in calls), sum(c["output_tokens"] for c in calls))
-        progress.advance("judgments")
-
-    await asyncio.gather(*(one(d, j, s) for d, j, s in todo))
-    update_reliability(store, experiment, rubric)
-    return {"total": len(todo) + already, "skipped": already, "done": len(todo) - len(failed),
-            "failed": len(failed)}
+    """Judge every finished debate still missing a judgment."""
+    judging = StoredJudging(store, experiment, rubric, judges, samples=samples, permute=permute, saver=saver,
+                            limiter_for=limiter_for, progress=progress, max_attempts=max_attempts,
+                            in_flight=in_flight, model_factory=model_factory)
+    return await judging.finish()
 
 
 def host_limiters(limit_for: Callable[[str, bool], int],

@@ -61,7 +61,11 @@ class RunProgress:
                 f"{elapsed:.0f}s")
 
     def stage(self, name: str, total: int, done: int = 0) -> None:
-        self._tasks[name] = self._progress.add_task(name, total=total, completed=done, stats="")
+        """Start a stage, or restate its total and progress (a stage's total may grow as work arrives)."""
+        if name in self._tasks:
+            self._progress.update(self._tasks[name], total=total, completed=done)
+        else:
+            self._tasks[name] = self._progress.add_task(name, total=total, completed=done, stats="")
         self._counts[name] = [done, total]
 
     def advance(self, name: str) -> None:

@@ -29,7 +29,7 @@ from debatelab.debate_runner import DebateOutcome, ModelFactory, chat_models_for
 from debatelab.experiment import Experiment, repeat_config
 from debatelab.graphs.config import DebateConfig
 from debatelab.heap import freeze_startup_heap
-from debatelab.judging_phase import host_limiters, judge_stored
+from debatelab.judging_phase import StoredJudging, host_limiters
 from debatelab.pairwise_phase import judge_pairs
 from debatelab.progress import RunProgress
 from debatelab.scenarios.pairs import available_pair_sets
@@ -262,19 +262,23 @@ async def run_experiment(
                     return
                 row, turns, calls = finished_rows(exp, job, outcome, began)
                 store.write_finished_debate(row, turns, calls)
+                if judging is not None:
+                    judging.submit(row)  # judged now, while other debates still run
                 new_calls = sum(t.get("calls", 1) for t in outcome.new_turns)
                 summary.calls += new_calls
                 progress.count_calls(new_calls, sum(t.get("output_tokens", 0) for t in outcome.new_turns))
                 summary.debates_done += 1
                 progress.advance("debates")
 
-        await asyncio.gather(*(one(j) for j in todo))
+        judging = None
         if rubric is not None and exp.judging is not None:
-            summary.judgments = await judge_stored(
+            judging = StoredJudging(
                 store, exp.name, rubric, judges, samples=exp.judging.samples, permute=exp.judging.permute,
                 saver=saver, limiter_for=limiter_for, progress=progress, max_attempts=exp.judging.max_attempts,
-                model_factory=model_factory, in_flight=total_slots(exp, judges),
-            )
+                model_factory=model_factory, in_flight=total_slots(exp, judges), expected_debates=len(jobs))
+        await asyncio.gather(*(one(j) for j in todo))
+        if judging is not None:
+            summary.judgments = await judging.finish()
         if rubric is not None and exp.judging is not None and exp.judging.pairwise:
             result = await judge_pairs(
                 store, exp.name, rubric, judges, saver=saver, model_factory=model_factory, limiter_for=limiter_for,

@@ -228,3 +228,16 @@ def test_two_configurations_with_the_same_content_are_two_sets_of_debates() -> N
     heavy, reasoning = load_debate_config("paper/heavyweight"), load_debate_config("paper/reasoning_focused")
     assert heavy.fingerprint() == reasoning.fingerprint()  # the same models and topology
     assert debate_id_for("e", heavy, "s") != debate_id_for("e", reasoning, "s")
+
+
+def test_judging_starts_as_soon_as_a_debate_finishes(tmp_path: Path) -> None:
+    exp = write_exp(tmp_path / "exp.yaml", judging={"rubric": "alignment-7", "judges": ["smollm2:135m@embedded"]},
+                    repeats=3)
+    summary = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=scripted, preflight=False)
+    assert summary.judgments["done"] == 12 and summary.judgments["failed"] == 0
+    con = sqlite3.connect(tmp_path / "r.db")
+    last_debate = con.execute("select max(finished_at) from debates").fetchone()[0]
+    first_judgment = con.execute("select min(finished_at) from judgments").fetchone()[0]
+    assert first_judgment < last_debate  # pipelined: not after the last debate
+    again = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=scripted, preflight=False)
+    assert again.judgments == {"total": 12, "skipped": 12, "done": 0, "failed": 0}
