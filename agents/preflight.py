@@ -33,7 +33,20 @@ def list_host_models(url: str, timeout_s: float = 5.0) -> list[str]:
             resp.raise_for_status()
     except (httpx.HTTPError, OSError) as exc:
         raise ModelUnavailableError(unreachable_message(url, exc)) from None
-    return [m.get("name") or m.get("model") for m in resp.json().get("models", [])]
+    models = resp.json().get("models", [])
+    for m in models:
+        if m.get("digest"):
+            _DIGESTS[(url, m.get("name") or m.get("model"))] = str(m["digest"])
+    return [m.get("name") or m.get("model") for m in models]
+
+
+_DIGESTS: dict[tuple[str, str], str] = {}  # (host URL, tag) -> the digest the host reported
+
+
+def digest_of(url: str, tag: str) -> str | None:
+    """The digest a host reported for a tag at preflight (Ollama's /api/tags has one per model):
+    recorded with every call, so a result names the exact weights even when the tag moved."""
+    return _DIGESTS.get((url, tag)) or _DIGESTS.get((url, f"{tag}:latest"))
 
 
 def unreachable_message(url: str, exc: BaseException | None = None) -> str:
@@ -126,3 +139,17 @@ def require_models(specs: Iterable[ModelSpec], resolve_host) -> list[str]:  # no
     if problems:
         raise ModelUnavailableError("\n".join(sorted(problems)))
     return sorted(set(warnings))
+
+
+def reported_digest(spec: ModelSpec) -> str | None:
+    """The digest preflight saw for a spec's tag on its host (a pool's first host that had it).
+    Never starts anything: an embedded endpoint not yet running has reported nothing."""
+    from debatelab.agents.embedded.launcher import running_embedded_host
+    from debatelab.agents.model_spec import default_ollama_host
+
+    for host in spec.hosts or (spec.host,):
+        url = running_embedded_host() if host == EMBEDDED else (host or default_ollama_host())
+        digest = digest_of(url, spec.model) if url else None
+        if digest:
+            return digest
+    return None

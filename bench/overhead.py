@@ -13,9 +13,13 @@ import gc
 import statistics
 import tempfile
 import time
+from operator import add
 from pathlib import Path
+from typing import Annotated
 
 from langchain_core.messages import HumanMessage
+from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
 
 from bench.common import Figure
 from debatelab.agents.run_bindings import bind_run
@@ -29,6 +33,11 @@ from debatelab.heap import freeze_startup_heap
 from debatelab.scenarios.schema import load_scenario_set
 
 TARGET_MS = 2.0
+
+
+class FloorState(TypedDict):
+    motion: str
+    transcript: Annotated[list[str], add]
 
 
 def _models(config):  # noqa: ANN001, ANN202
@@ -57,6 +66,35 @@ async def _without_checkpoints(config, scenario, debates: int) -> tuple[float, i
     return time.perf_counter() - start, steps
 
 
+async def _langgraph_floor(config, scenario, debates: int, steps_per_debate: int, path: Path) -> float:  # noqa: ANN001
+    """LangGraph's own floor: a StateGraph of the same number of steps, each a bare node calling its
+    scripted model on the transcript so far, with the same SQLite checkpointer and durability, and
+    none of debatelab's nodes (prompts, roles, turn records, limits, trace metadata)."""
+    names = list(config.agents)
+
+    def node(agent: str):  # noqa: ANN202
+        async def speak(state: FloorState) -> dict:
+            reply = await models[agent].ainvoke([HumanMessage(state["motion"] + "\n" + "\n".join(state["transcript"]))])
+            return {"transcript": [str(reply.content)]}
+        return speak
+
+    builder = StateGraph(FloorState)
+    previous = START
+    for s in range(steps_per_debate):
+        builder.add_node(f"step{s}", node(names[s % len(names)]))
+        builder.add_edge(previous, f"step{s}")
+        previous = f"step{s}"
+    builder.add_edge(previous, END)
+    models = _models(config)
+    async with open_checkpointer(path) as saver:
+        graph = builder.compile(checkpointer=saver)
+        start = time.perf_counter()
+        for i in range(debates):
+            await graph.ainvoke({"motion": scenario.motion, "transcript": []},
+                                {"configurable": {"thread_id": f"floor{i}"}}, durability="sync")
+        return time.perf_counter() - start
+
+
 async def _plain_loop(config, scenario, debates: int, steps_per_debate: int) -> float:  # noqa: ANN001
     """The same number of model calls, each with a prompt of similar size, no framework."""
     start = time.perf_counter()
@@ -78,7 +116,7 @@ def run(quick: bool) -> list[Figure]:
     config = load_debate_config("embedded/critiqued")
     scenario = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
     debates, reps = (20, 5) if quick else (50, 9)
-    samples: dict[str, list[float]] = {"checkpoints": [], "no_checkpoints": [], "plain": []}
+    samples: dict[str, list[float]] = {"checkpoints": [], "no_checkpoints": [], "plain": [], "langgraph_floor": []}
     steps = 0
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(_with_checkpoints(config, scenario, 2, Path(tmp) / "warm.sqlite"))  # warm imports and caches
@@ -86,11 +124,20 @@ def run(quick: bool) -> list[Figure]:
             t_cp, steps = asyncio.run(_with_checkpoints(config, scenario, debates, Path(tmp) / f"cp{rep}.sqlite"))
             t_no, _ = asyncio.run(_without_checkpoints(config, scenario, debates))
             t_plain = asyncio.run(_plain_loop(config, scenario, debates, steps // debates))
-            for key, value in (("checkpoints", t_cp), ("no_checkpoints", t_no), ("plain", t_plain)):
+            t_floor = asyncio.run(_langgraph_floor(config, scenario, debates, steps // debates,
+                                                   Path(tmp) / f"floor{rep}.sqlite"))
+            for key, value in (("checkpoints", t_cp), ("no_checkpoints", t_no), ("plain", t_plain),
+                               ("langgraph_floor", t_floor)):
                 samples[key].append(value / steps * 1000)
     per = {k: statistics.median(v) for k, v in samples.items()}
     overhead = per["checkpoints"] - per["plain"]
+    floor_ratio = per["checkpoints"] / per["langgraph_floor"]
     return [Figure(
+        "agent step vs LangGraph's floor (same steps, bare nodes, same checkpointer)", round(floor_ratio, 2), "x",
+        "<= 1.3", floor_ratio <= 1.3,
+        detail={"ms_per_step_debatelab": round(per["checkpoints"], 3),
+                "ms_per_step_langgraph_floor": round(per["langgraph_floor"], 3)},
+    ), Figure(
         "overhead per agent step (SQLite checkpoints, sync)", round(overhead, 3), "ms/step",
         f"<= {TARGET_MS} ms", overhead <= TARGET_MS,
         detail={"ms_per_step": {k: round(v, 3) for k, v in per.items()}, "steps_per_run": steps, "runs": reps,

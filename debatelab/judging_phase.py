@@ -15,6 +15,7 @@ from typing import Any
 from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_host, resolve_url, single_host
 from debatelab.agents.host_pool import host_registry
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
+from debatelab.agents.preflight import reported_digest
 from debatelab.base.errors import UserError
 from debatelab.judge_runner import JudgmentOutcome, judgment_id_for, run_judgment
 from debatelab.progress import RunProgress
@@ -51,7 +52,8 @@ def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[Model
     return todo, already
 
 
-def judgment_rows(experiment: str, o: JudgmentOutcome, host: str) -> tuple[dict, list[dict], list[dict]]:
+def judgment_rows(experiment: str, o: JudgmentOutcome, host: str, digest: str | None = None
+                  ) -> tuple[dict, list[dict], list[dict]]:
     judgment = {
         "judgment_id": o.judgment_id, "experiment": experiment, "debate_id": o.debate_id, "rubric": o.rubric,
         "rubric_version": o.rubric_version, "judge": o.judge, "sample": o.sample, "permuted": int(o.permuted),
@@ -66,7 +68,8 @@ def judgment_rows(experiment: str, o: JudgmentOutcome, host: str) -> tuple[dict,
                "attempts": c["attempts"]} for c in o.criteria]
     calls = [{"call_id": f"{o.judgment_id}:{c['criterion']}", "experiment": experiment, "debate_id": o.debate_id,
               "judgment_id": o.judgment_id, "stage": "judge", "agent": "judge", "host": host,
-              "model": o.judge.split("@")[0], "calls": c.get("attempts", 1), "input_tokens": c.get("input_tokens", 0),
+              "model": o.judge.split("@")[0], "digest": digest,
+              "calls": c.get("attempts", 1), "input_tokens": c.get("input_tokens", 0),
               "output_tokens": c.get("output_tokens", 0), "duration_s": c.get("duration_s", 0.0), "cached": 0}
              for c in o.criteria]
     return judgment, scores, calls
@@ -144,7 +147,8 @@ class StoredJudging:
             self.failed.append(f"{debate['debate_id']} by {judge.label}: {exc}")
             self.progress.log(f"[red]judging failed[/red] {debate['debate_id']} ({judge.label}): {exc}")
             return
-        judgment, scores, calls = judgment_rows(self.experiment, outcome, self.hosts[judge.label])
+        judgment, scores, calls = judgment_rows(self.experiment, outcome, self.hosts[judge.label],
+                                                reported_digest(judge))
         self.store.write_judgment(judgment, scores, calls)
         self.done_ids.add(outcome.judgment_id)
         self.new += 1

@@ -21,7 +21,7 @@ from debatelab.agents.chat_model import make_chat_model, pool_label, resolve_hos
 from debatelab.agents.embedded.launcher import set_embedded_parallel
 from debatelab.agents.host_pool import SwapAwareSlots, expect_calls, host_registry
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.agents.preflight import pool_members, require_models
+from debatelab.agents.preflight import pool_members, reported_digest, require_models
 from debatelab.audit import audit_line, run_audit
 from debatelab.base.errors import UserError
 from debatelab.checkpoints import open_checkpointer
@@ -168,7 +168,8 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
         call_rows.append({
             "call_id": f"{job.debate_id}:{i:03d}", "experiment": exp.name, "debate_id": job.debate_id,
             "judgment_id": None, "stage": "debate", "agent": t["agent"], "host": pool_label(spec),
-            "model": spec.model, "calls": t.get("calls", 1), "input_tokens": t.get("input_tokens", 0),
+            "model": spec.model, "digest": reported_digest(spec),
+            "calls": t.get("calls", 1), "input_tokens": t.get("input_tokens", 0),
             "output_tokens": t.get("output_tokens", 0), "duration_s": t.get("duration_s", 0.0), "cached": 0,
         })
     return row, turn_rows, call_rows

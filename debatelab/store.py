@@ -22,13 +22,14 @@ import sqlite_utils
 from debatelab.base.errors import UserError
 from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
 #      scores/model_calls -> judgments, debates -> experiments.
 #   3: judge audits (`judge_audits`, and `audit_calls` with one row per item and order).
 #   4: pairwise judging (`pair_judgments`, one per pair, judge and order; `pair_verdicts` per criterion).
+#   5: `model_calls.digest`, the model digest the host reported (identity is the tag, never the host).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -58,7 +59,7 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "model_calls": {
         "columns": {"call_id": str, "experiment": str, "debate_id": str, "judgment_id": str, "stage": str,
-                    "agent": str, "host": str, "model": str, "calls": int, "input_tokens": int,
+                    "agent": str, "host": str, "model": str, "digest": str, "calls": int, "input_tokens": int,
                     "output_tokens": int, "duration_s": float, "cached": int},
         "pk": "call_id",
         "foreign_keys": [("debate_id", "debates", "debate_id"), ("judgment_id", "judgments", "judgment_id")],

@@ -80,6 +80,8 @@ def test_a_pool_spreads_calls_survives_a_host_dying_and_a_move_repeats_nothing(t
         assert lines(log_a) > 0 and lines(log_b) >= 2
         hosts = {r[0] for r in sqlite3.connect(tmp_path / "r.db").execute("select host from model_calls")}
         assert hosts == {f"pool({url_a},{url_b})"}
+        digests = {r[0] for r in sqlite3.connect(tmp_path / "r.db").execute("select digest from model_calls")}
+        assert digests == {"simulated"}  # what the hosts' /api/tags reported, recorded with every call
 
         # The same experiment with the model moved to A alone: every debate is already finished.
         before = lines(log_a)

@@ -209,6 +209,14 @@ def set_embedded_parallel(parallel: int) -> None:
     _shared_parallel = max(1, parallel)
 
 
+def running_embedded_host() -> str | None:
+    """The URL `embedded` stands for if it is known now, without starting anything."""
+    explicit = os.environ.get(ENV_HOST, "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    return _shared.url if _shared is not None else None
+
+
 def resolve_embedded_host() -> str:
     """URL for the host word `embedded`: $DEBATELAB_EMBEDDED_HOST, else an on-demand child."""
     explicit = os.environ.get(ENV_HOST, "").strip()
