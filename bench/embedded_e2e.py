@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +16,22 @@ import time
 from pathlib import Path
 
 from bench.common import Figure, write_experiment
+from debatelab.agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
+
+
+def cached_share(log: Path) -> dict[str, float | int | None]:
+    """Of the structured calls' prompt tokens (judges, verdicts), the share llama.cpp served from a
+    slot's prefix cache: a judgment's criteria share the transcript prefix, so all but the first
+    should find it cached."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+    judged = [r for r in rows if r.get("structured")]
+    prompt = sum(r.get("prompt_tokens", 0) for r in judged)
+    cached = sum(r.get("cached_tokens", 0) for r in judged)
+    everything = sum(r.get("prompt_tokens", 0) for r in rows)
+    return {"structured_calls": len(judged), "structured_prompt_tokens": prompt, "structured_cached_tokens": cached,
+            "structured_cached_share": round(cached / prompt, 3) if prompt else None,
+            "all_cached_share": round(sum(r.get("cached_tokens", 0) for r in rows) / everything, 3) if everything
+            else None}
 
 
 def run(quick: bool) -> list[Figure]:
@@ -32,18 +50,21 @@ def run(quick: bool) -> list[Figure]:
             cmd = [sys.executable, "-m", "debatelab", "demo", "--db", str(db), "--checkpoints", str(tmp / "cp.sqlite"),
                    "--out", str(tmp / "report")]
             what = "`debatelab demo` (6 debates, 6 judgments)"
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        log = tmp / "requests.jsonl"
+        with EmbeddedEndpoint(parallel=2, request_log=log) as url:  # started before the clock, as the demo's is
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, ENV_HOST: url})
+            wall = time.perf_counter() - start
         if proc.returncode != 0:
             return [Figure("embedded end to end", None, "s", "runs", False, note=proc.stderr[-300:])]
         con = sqlite3.connect(db)
         calls, out_tokens, model_s = con.execute(
             "select sum(calls), sum(output_tokens), sum(duration_s) from model_calls").fetchone()
+        cache = cached_share(log)
     return [Figure(
         "embedded end to end" + (" (quick)" if quick else ": demo"), round(wall, 1), "s",
-        "demo < 180 s" if not quick else "reported", wall < 180 if not quick else True,
+        "demo <= 150 s" if not quick else "reported", wall <= 150 if not quick else True,
         detail={"what": what, "model_calls": calls, "output_tokens": out_tokens,
                 "output_tokens_per_wall_s": round(out_tokens / wall, 1),
-                "output_tokens_per_model_s": round(out_tokens / model_s, 1) if model_s else None},
+                "output_tokens_per_model_s": round(out_tokens / model_s, 1) if model_s else None, **cache},
     )]

@@ -49,6 +49,7 @@ class EngineResult:
     output_tokens: int
     prompt_ms: float = 0.0
     eval_ms: float = 0.0
+    cached_tokens: int = 0  # prompt tokens llama.cpp reused from the slot's cache (timings.cache_n)
     extra: dict[str, Any] = field(default_factory=dict)
     logprobs: list[dict[str, Any]] | None = None  # Ollama's shape, one entry per output token
 
@@ -173,6 +174,7 @@ class LlamaEngine:
                 output_tokens=int(usage.get("completion_tokens") or timings.get("predicted_n", 0)),
                 prompt_ms=float(timings.get("prompt_ms", 0.0)),
                 eval_ms=float(timings.get("predicted_ms", 0.0)),
+                cached_tokens=int(timings.get("cache_n", 0) or 0),
                 logprobs=state["logprobs"] if request.logprobs else None,
             )
         except ValueError as exc:
@@ -191,6 +193,7 @@ class LlamaEngine:
             output_tokens=int(out["usage"]["completion_tokens"]),
             prompt_ms=float(timings.get("prompt_ms", 0.0)),
             eval_ms=float(timings.get("predicted_ms", 0.0)),
+            cached_tokens=int(timings.get("cache_n", 0) or 0),
             logprobs=ollama_logprobs(choice.get("logprobs")),
         )
 

@@ -392,6 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
             "time": _now(),
             "route": shape,
             "model": body.get("model"),
+            "structured": body.get("format") is not None,  # judges and verdicts ask for a JSON schema
             "messages_sha256": hashlib.sha256(
                 json.dumps(messages if messages is not None else body.get("messages"), sort_keys=True).encode()
             ).hexdigest(),
@@ -437,6 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": status,
                 "stream": stream,
                 "prompt_tokens": result.prompt_tokens if result else 0,
+                "cached_tokens": result.cached_tokens if result else 0,
                 "output_tokens": result.output_tokens if result else 0,
                 "done_reason": result.done_reason if result else None,
                 "duration_s": round(time.perf_counter() - started, 4),
