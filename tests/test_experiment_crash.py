@@ -58,8 +58,10 @@ def test_killed_experiment_resumes_without_repeating_calls(tmp_path):
     assert con.execute("select count(*), count(distinct score_id) from scores").fetchone() == (20, 20)
     assert con.execute("select count(*), count(distinct turn_id) from turns").fetchone() == (12, 12)
     needed = con.execute("select sum(calls) from model_calls").fetchone()[0]
-    # Up to one call per slot (2) may have been in flight at the kill; nothing finished repeats.
-    assert 0 <= total - needed <= 2, f"{total} calls for {needed} needed (killed after {killed_at})"
+    # Nothing finished repeats. Per slot (2), the call in flight at the kill is redone, and so may be
+    # an earlier failed attempt of that same structured call: a judge's retries happen inside one
+    # graph node, which is checkpointed when it completes (judgments now run while debates do).
+    assert 0 <= total - needed <= 4, f"{total} calls for {needed} needed (killed after {killed_at})"
     again = subprocess.run(cmd, env={**os.environ, "DEBATELAB_EMBEDDED_HOST": "http://127.0.0.1:9"},
                            capture_output=True, text=True, timeout=60)
     assert again.returncode != 0 and "127.0.0.1:9" in again.stderr  # preflight names the dead host

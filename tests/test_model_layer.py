@@ -63,7 +63,8 @@ def test_preflight_missing_model_names_pull_command(embedded):
     missing = ModelSpec(model="deepseek-r1:8b", host=url)
     with pytest.raises(ModelUnavailableError, match="ollama pull deepseek-r1:8b"):
         require_models([ok, missing], resolve_host)
-    assert require_models([ok], resolve_host)[0].available
+    assert require_models([ok], resolve_host) == []  # no problem, no warning
+    assert check_models([ok], resolve_host)[0].available
 
 
 def test_corrupt_or_missing_gguf(tmp_path: Path):
