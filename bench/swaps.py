@@ -39,7 +39,11 @@ from debatelab.progress import RunProgress
 from debatelab.runner import run_experiment
 from debatelab.store import Store
 
-LOAD_S, CALL_S, LINGER_S = 0.2, 0.02, 0.05
+# Simulated costs (seconds); --quick scales them down 4x, and the event loop's own work per call
+# then weighs more in the wall time (see README, Performance).
+FULL_COSTS = (0.2, 0.02, 0.05)  # load, call, linger
+QUICK_SCALE = 0.15
+LOAD_S, CALL_S, LINGER_S = FULL_COSTS
 
 
 class SimulatedOllama:
@@ -164,6 +168,8 @@ def scs_length(sequences: list[tuple[str, ...]]) -> int:
 
 
 def run(quick: bool) -> list[Figure]:
+    global LOAD_S, CALL_S, LINGER_S
+    LOAD_S, CALL_S, LINGER_S = (c * (QUICK_SCALE if quick else 1.0) for c in FULL_COSTS)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         t_old, loads_old, _ = _run(tmp, "runner-0-1", swap_aware=False)
