@@ -28,6 +28,7 @@ def single_host(spec: ModelSpec) -> ModelSpec:
 
 
 def resolve_url(host: str | None, spec: ModelSpec) -> str:
+    """The base URL of one host word of `spec`: a URL, `embedded` (started or found), or None ($OLLAMA_HOST)."""
     if host == EMBEDDED:
         if spec.gguf:
             register_gguf(spec.model, spec.gguf)
@@ -37,9 +38,7 @@ def resolve_url(host: str | None, spec: ModelSpec) -> str:
 
 def resolve_hosts(spec: ModelSpec) -> list[str]:
     """Every base URL a spec's calls may go to (one, or a pool's)."""
-    if spec.hosts:
-        return [resolve_url(h, spec) for h in spec.hosts]
-    return [resolve_host(spec)]
+    return [resolve_url(h, spec) for h in spec.hosts or (spec.host,)]
 
 
 def pool_label(spec: ModelSpec) -> str:
@@ -51,13 +50,7 @@ def pool_label(spec: ModelSpec) -> str:
 def resolve_host(spec: ModelSpec) -> str:
     """The base URL a spec's calls go to (the word `embedded` starts or finds the endpoint);
     for a pool, its first host."""
-    if spec.hosts:
-        return resolve_url(spec.hosts[0], spec)
-    if spec.host == EMBEDDED:
-        if spec.gguf:
-            register_gguf(spec.model, spec.gguf)
-        return resolve_embedded_host()
-    return spec.host or default_ollama_host()
+    return resolve_url(spec.hosts[0] if spec.hosts else spec.host, spec)
 
 
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ChatOllama]] = weakref.WeakKeyDictionary()

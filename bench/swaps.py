@@ -13,8 +13,7 @@ running calls, then pays a load. Schedules, each on the same simulated costs:
 
 The lower bound is the shortest common supersequence of the debates' model sequences (each run
 of calls to one model collapsed): every load serves at most one step of each sequence, so no
-schedule needs fewer loads. It is computed exactly by a breadth-first search over the debates'
-positions (identical sequences count once).
+schedule needs fewer loads. debatelab.swap_plan computes it exactly (the runner's own plan).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from debatelab.experiment import load_experiment
 from debatelab.progress import RunProgress
 from debatelab.runner import run_experiment
 from debatelab.store import Store
+from debatelab.swap_plan import collapse, shortest_supersequence
 
 # Simulated costs (seconds); --quick scales them down 4x, and the event loop's own work per call
 # then weighs more in the wall time (see README, Performance).
@@ -139,32 +138,16 @@ def model_sequences(db: Path) -> list[list[str]]:
     return list(out.values())
 
 
-def collapse(seq: list[str]) -> tuple[str, ...]:
-    return tuple(m for i, m in enumerate(seq) if i == 0 or seq[i - 1] != m)
-
-
 def sequential_loads(sequences: list[list[str]]) -> int:
     flat = [m for s in sequences for m in s]
     return len(collapse(flat))
 
 
 def scs_length(sequences: list[tuple[str, ...]]) -> int:
-    """Shortest common supersequence length by breadth-first search over position vectors."""
-    seqs = sorted(set(sequences))
-    start = tuple(0 for _ in seqs)
-    goal = tuple(len(s) for s in seqs)
-    seen = {start}
-    frontier: deque[tuple[tuple[int, ...], int]] = deque([(start, 0)])
-    while frontier:
-        state, depth = frontier.popleft()
-        if state == goal:
-            return depth
-        for model in {s[p] for s, p in zip(seqs, state, strict=True) if p < len(s)}:
-            nxt = tuple(p + (p < len(s) and s[p] == model) for s, p in zip(seqs, state, strict=True))
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append((nxt, depth + 1))
-    raise AssertionError("unreachable")
+    """The lower bound: the exact shortest common supersequence the runner's load plan uses."""
+    plan = shortest_supersequence(sequences, max_states=10_000_000)
+    assert plan is not None
+    return len(plan)
 
 
 def run(quick: bool) -> list[Figure]:

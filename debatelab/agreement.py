@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from debatelab.human_ratings import is_human
-from debatelab.reliability import ordinal_alpha
+from debatelab.rubric.schema import RUBRICS_DIR, load_rubric
 from debatelab.store import Store
 
 OVERALL = "overall"
@@ -55,27 +55,37 @@ class JudgeAgreement:
 Cells = dict[str, dict[str, float]]  # debate -> rater -> score
 
 
-def _human_alpha(cells: Cells, debates: list[str], domain: list[int] | None) -> float | None:
-    raters = sorted({r for d in debates for r in cells[d] if is_human(r)})
-    matrix = [[cells[d].get(r, np.nan) for d in debates] for r in raters]
-    return ordinal_alpha(matrix, domain)
-
-
-def _judge_alpha(cells: Cells, debates: list[str], judge: str, domain: list[int] | None) -> float | None:
-    """Two raters (the humans, the judge) over (human, debate) units."""
-    human_row, judge_row = [], []
-    for d in debates:
-        if judge not in cells[d]:
-            continue
+def _human_counts(cells: Cells, debates: list[str], column: dict[float, int]) -> np.ndarray:
+    """Per debate (a unit), how many human ratings fell on each scale value."""
+    counts = np.zeros((len(debates), len(column)))
+    for k, d in enumerate(debates):
         for rater, score in cells[d].items():
             if is_human(rater):
-                human_row.append(score)
-                judge_row.append(cells[d][judge])
-    return ordinal_alpha([human_row, judge_row], domain) if human_row else None
+                counts[k, column[score]] += 1
+    return counts
+
+
+def _judge_counts(cells: Cells, debates: list[str], judge: str, column: dict[float, int]) -> list[list[np.ndarray]]:
+    """Per debate, one unit per human rating: that rating and the judge's score (two raters)."""
+    units: list[list[np.ndarray]] = []
+    for d in debates:
+        rows = []
+        if judge in cells[d]:
+            for rater, score in cells[d].items():
+                if is_human(rater):
+                    unit = np.zeros(len(column))
+                    unit[column[score]] += 1
+                    unit[column[cells[d][judge]]] += 1
+                    rows.append(unit)
+        units.append(rows)
+    return units
 
 
 def _alpha_of_counts(counts: np.ndarray, domain: list[Any]) -> float | None:
-    """Ordinal alpha from a units x values count matrix; None when undefined."""
+    """Ordinal alpha from a units x values count matrix; None when undefined (no unit with two
+    values, or no variation): undefined is not perfect."""
+    if len(counts) == 0:
+        return None
     pairable = counts[counts.sum(axis=1) >= 2]
     if len(pairable) < 1 or np.count_nonzero(pairable.sum(axis=0)) < 2:
         return None
@@ -88,35 +98,25 @@ def _alpha_of_counts(counts: np.ndarray, domain: list[Any]) -> float | None:
     return None if a is None or np.isnan(a) else float(a)
 
 
-def _verdict(cells: Cells, debates: list[str], judge: str, domain: list[int] | None, seed: int) -> str:
-    """Bootstrap over debates of (judge-human alpha - human-human alpha), on value-count matrices
-    built once: a resample only re-indexes rows, so 200 resamples take a fraction of a second."""
-    doubly = [d for d in debates if sum(is_human(r) for r in cells[d]) >= 2]
+def _judge_alpha(judge_units: list[list[np.ndarray]], idx: Any, values: list[Any]) -> float | None:
+    pairs = [u for i in idx for u in judge_units[i]]
+    return _alpha_of_counts(np.array(pairs), values) if pairs else None
+
+
+def _verdict(human_units: np.ndarray, judge_units: list[list[np.ndarray]], doubly: list[int], values: list[Any],
+             seed: int) -> str:
+    """Bootstrap over the doubly rated debates of (judge-human alpha - human-human alpha), on the
+    count matrices built once: a resample only re-indexes rows, so 200 take a fraction of a second."""
     if len(doubly) < MIN_DOUBLY_RATED:
         return (f"too few debates rated by two or more people ({len(doubly)}; need {MIN_DOUBLY_RATED}) "
                 f"to compare the judge with human agreement")
-    values = sorted(domain) if domain else sorted({s for d in doubly for s in cells[d].values()})
-    column = {v: i for i, v in enumerate(values)}
-    human_units = np.zeros((len(doubly), len(values)))
-    judge_units: list[list[np.ndarray]] = []
-    for k, d in enumerate(doubly):
-        rows = []
-        for rater, score in cells[d].items():
-            if is_human(rater):
-                human_units[k, column[score]] += 1
-                if judge in cells[d]:
-                    unit = np.zeros(len(values))
-                    unit[column[score]] += 1
-                    unit[column[cells[d][judge]]] += 1
-                    rows.append(unit)
-        judge_units.append(rows)
     rng = np.random.default_rng(seed)
+    pool = np.array(doubly)
     diffs = []
     for _ in range(BOOTSTRAP_RESAMPLES):
-        idx = rng.integers(0, len(doubly), size=len(doubly))
-        pairs = [u for i in idx for u in judge_units[i]]
+        idx = pool[rng.integers(0, len(pool), size=len(pool))]
         a_h = _alpha_of_counts(human_units[idx], values)
-        a_j = _alpha_of_counts(np.array(pairs), values) if pairs else None
+        a_j = _judge_alpha(judge_units, idx, values)
         if a_h is not None and a_j is not None:
             diffs.append(a_j - a_h)
     if len(diffs) < BOOTSTRAP_RESAMPLES // 2:
@@ -145,12 +145,17 @@ def agreement_table(score_rows: list[dict[str, Any]], criteria: list[str], domai
         rated = sorted(d for d, raters in cells.items() if any(is_human(r) for r in raters))
         if not rated:
             continue
-        domain_c = None if criterion == OVERALL else domain  # overall scores are not on the rubric's scale
+        # Overall scores are not on the rubric's scale: their values are the ones observed.
+        values = sorted(domain) if domain and criterion != OVERALL else sorted(
+            {s for d in rated for s in cells[d].values()})
+        column = {v: i for i, v in enumerate(values)}
         humans = len({r for d in rated for r in cells[d] if is_human(r)})
-        alpha_h = _human_alpha(cells, rated, domain_c)
-        doubly = sum(sum(is_human(r) for r in cells[d]) >= 2 for d in rated)
+        human_units = _human_counts(cells, rated, column)
+        alpha_h = _alpha_of_counts(human_units, values)
+        doubly = [k for k, d in enumerate(rated) if sum(is_human(r) for r in cells[d]) >= 2]
         judges = sorted({r for d in rated for r in cells[d] if not is_human(r)})
         for judge in judges:
+            judge_units = _judge_counts(cells, rated, judge, column)
             both = [d for d in rated if judge in cells[d]]
             human_mean = np.array([np.mean([s for r, s in cells[d].items() if is_human(r)]) for d in both])
             judge_scores = np.array([cells[d][judge] for d in both])
@@ -161,8 +166,9 @@ def agreement_table(score_rows: list[dict[str, Any]], criteria: list[str], domai
                     warnings.simplefilter("ignore")
                     rho = float(stats.spearmanr(judge_scores, human_mean).statistic)
             out.append(JudgeAgreement(
-                criterion, judge, humans, len(both), alpha_h, doubly, _judge_alpha(cells, both, judge, domain_c), mad,
-                rho, _verdict(cells, rated, judge, domain_c, seed)))
+                criterion, judge, humans, len(both), alpha_h, len(doubly),
+                _judge_alpha(judge_units, range(len(rated)), values), mad, rho,
+                _verdict(human_units, judge_units, doubly, values, seed)))
     return out
 
 
@@ -173,14 +179,23 @@ def overall_rows(judgments: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for j in judgments]
 
 
+def rubric_domain(rubric_id: str | None) -> list[int] | None:
+    """A shipped rubric's scale as alpha's value domain (None for a rubric not shipped: the values
+    observed are used then)."""
+    if not rubric_id or not (RUBRICS_DIR / f"{rubric_id}.yaml").is_file():
+        return None
+    rubric = load_rubric(rubric_id)
+    return list(range(rubric.scale.min, rubric.scale.max + 1))
+
+
 def experiment_agreement(store: Store, experiment: str, rubric_version: str | None, criteria: list[str],
-                         domain: list[int] | None) -> list[JudgeAgreement]:
+                         rubric_id: str | None) -> list[JudgeAgreement]:
     """The agreement table of one experiment and rubric version (empty when nobody rated it)."""
     if not rubric_version or not store.has_human_judgments(experiment, rubric_version):
         return []
     rows = (store.human_rated_scores(experiment, rubric_version)
             + overall_rows(store.human_rated_judgments(experiment, rubric_version)))
-    return agreement_table(rows, [OVERALL, *criteria], domain)
+    return agreement_table(rows, [OVERALL, *criteria], rubric_domain(rubric_id))
 
 
 def agreement_lines(table: list[JudgeAgreement]) -> list[str]:

@@ -35,6 +35,11 @@ def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
     })
 
 
+def already_judged(done: set[str], debate_id: str, rubric: Rubric, judge: ModelSpec, sample: int) -> bool:
+    """A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too."""
+    return any(judgment_id_for(debate_id, rubric, name, sample) in done for name in (judge.identity, judge.label))
+
+
 def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], samples: int
                ) -> tuple[list[tuple[dict[str, Any], ModelSpec, int]], int]:
     """(debate, judge, sample) still to judge, and how many are already done."""
@@ -44,8 +49,7 @@ def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[Model
     for judge in judges:  # grouped by judge model: one model load per judge on Ollama
         for d in debates:
             for s in range(samples):
-                # A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too.
-                if {judgment_id_for(d["debate_id"], rubric, name, s) for name in (judge.identity, judge.label)} & done:
+                if already_judged(done, d["debate_id"], rubric, judge, s):
                     already += 1
                 else:
                     todo.append((d, judge, s))
@@ -121,10 +125,6 @@ class StoredJudging:
         expected = (expected_debates or 0) * len(judges) * samples
         progress.stage("judgments", total=max(expected, len(todo) + already), done=already)
 
-    def _is_done(self, debate_id: str, judge: ModelSpec, sample: int) -> bool:
-        # A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too.
-        return bool({judgment_id_for(debate_id, self.rubric, name, sample)
-                     for name in (self.names[judge.label], judge.identity, judge.label)} & self.done_ids)
 
     def submit(self, debate: dict[str, Any]) -> None:
         """Judge a debate that has just finished, without waiting for the others."""
@@ -134,7 +134,7 @@ class StoredJudging:
         await asyncio.gather(*(self._one(debate, j, s) for j in self.judges for s in range(self.samples)))
 
     async def _one(self, debate: dict[str, Any], judge: ModelSpec, sample: int) -> None:
-        if self._is_done(debate["debate_id"], judge, sample):
+        if already_judged(self.done_ids, debate["debate_id"], self.rubric, judge, sample):
             return
         transcript = stored_transcript(self.store, debate)
         try:

@@ -134,12 +134,7 @@ def human_tables(store: Store, experiment: str, a: dict[str, Any]) -> tuple[list
     raters = sorted(j for j in store.experiment_judges(experiment) if is_human(j))
     tables = [criterion_table(human, f"Human raters ({len(raters)}: {', '.join(raters)}): criterion x configuration",
                               "Human ratings only, kept apart from the LLM judges' tables.")]
-    domain = None
-    if a["rubric"]:
-        from debatelab.view.summaries import rubric_domain
-
-        domain = rubric_domain(a["rubric"])
-    rows = experiment_agreement(store, experiment, version, [m for m in a["metrics"] if m != OVERALL], domain)
+    rows = experiment_agreement(store, experiment, version, [m for m in a["metrics"] if m != OVERALL], a["rubric"])
     tables.append(agreement_table_of(rows))
     return tables, agreement_lines(rows)
 

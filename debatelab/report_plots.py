@@ -62,12 +62,17 @@ def plot_cost(a: dict[str, Any]) -> str | None:
     return png(fig)
 
 
+def scored_debates(a: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The debates with an overall score, and the configurations in the analysis's order."""
+    rows = [r for r in a.get("per_debate", []) if r[OVERALL] is not None]
+    return rows, [e["config"] for e in a.get("per_config", [])]
+
+
 def plot_distributions(a: dict[str, Any]) -> str | None:
     """Box plots of per-debate overall scores per configuration, with every debate as a dot."""
-    rows = [r for r in a.get("per_debate", []) if r[OVERALL] is not None]
+    rows, configs = scored_debates(a)
     if not rows:
         return None
-    configs = [e["config"] for e in a.get("per_config", [])]
     data = [[r[OVERALL] for r in rows if r["config"] == c] for c in configs]
     keep = [(c, d) for c, d in zip(configs, data, strict=True) if d]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(keep)), 3.8))
@@ -85,10 +90,9 @@ def plot_distributions(a: dict[str, Any]) -> str | None:
 
 def plot_heatmap(a: dict[str, Any]) -> str | None:
     """Mean overall score per scenario (rows) and configuration (columns); blank = unscored."""
-    rows = [r for r in a.get("per_debate", []) if r[OVERALL] is not None]
+    rows, configs = scored_debates(a)
     if not rows:
         return None
-    configs = [e["config"] for e in a.get("per_config", [])]
     scenarios = sorted({r["scenario_id"] for r in rows})
     cells: dict[tuple[str, str], list[float]] = {}
     for r in rows:

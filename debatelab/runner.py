@@ -89,7 +89,7 @@ def keep_legacy_ids(exp: Experiment, jobs: list[DebateJob], store: Store) -> int
     and its checkpoints resume instead of repeating. Returns how many jobs kept one."""
     kept = 0
     for job in jobs:
-        base = job.config if job.repeat == 0 else job.base_config
+        base = job.base_config or job.config
         legacy = debate_id_for(exp.name, base, job.scenario.id, job.repeat, legacy=True)
         if legacy != job.debate_id and store.debate_status(job.debate_id) is None \
                 and store.debate_status(legacy) is not None:

@@ -356,14 +356,6 @@ class Store:
                                          "where judgment_id = :j", {"j": j["judgment_id"]})
         return judgments
 
-    def overall_scores_of(self, debate_ids: list[str], rubric_version: str | None) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        marks = ",".join("?" for _ in debate_ids)
-        for j in self._rows(f"select debate_id, judge, sample, overall from judgments where debate_id in ({marks}) "
-                            f"and rubric_version = ?", [*debate_ids, rubric_version or ""]):
-            out.setdefault(j["debate_id"], []).append(j)
-        return out
-
     def experiment_judges(self, experiment: str) -> list[str]:
         """The judges (TAG@HOST) that scored this experiment's debates."""
         return [r["judge"] for r in self._rows("select distinct judge from judgments where experiment = :e "

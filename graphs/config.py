@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,34 +135,27 @@ class DebateConfig(BaseModel):
 
     def with_overrides(self, *, rounds: int | None = None, **model_options: Any) -> DebateConfig:
         """A copy with rounds and default model options replaced (experiment overrides)."""
-        data = self.model_dump(exclude_unset=True)
-        data.pop("model", None)
-        data["agents"] = {n: {**a.model_dump(exclude_unset=True), "model": a.model.model_dump(exclude_unset=True)}
-                          for n, a in self.agents.items()}
-        if rounds is not None:
-            data["rounds"] = rounds
-        if model_options:
-            for agent in data["agents"].values():
-                for k, v in model_options.items():
-                    if v is not None:
-                        agent["model"][k] = v
-        copy = DebateConfig.model_validate(data)
-        copy._source = self._source
-        return copy
-
+        options = {k: v for k, v in model_options.items() if v is not None}
+        return self._copy_with(rounds, lambda spec, model: {**model, **options})
 
     def with_pools(self, pools: dict[str, list[str]] | None) -> DebateConfig:
         """A copy whose agents with a pooled tag are served by that pool (identity unchanged)."""
         if not pools or not any(a.model.model in pools for a in self.agents.values()):
             return self
+        return self._copy_with(None, lambda spec, model: {**model, "hosts": list(pools[spec.model])}
+                               if spec.model in pools else model)
+
+    def _copy_with(self, rounds: int | None,
+                   change_model: Callable[[ModelSpec, dict[str, Any]], dict[str, Any]]) -> DebateConfig:
+        """A validated copy (same source file) with rounds replaced and each agent's model spec, as
+        given (unset fields left unset), passed through `change_model`."""
         data = self.model_dump(exclude_unset=True)
         data.pop("model", None)
-        data["agents"] = {}
-        for n, a in self.agents.items():
-            model = a.model.model_dump(exclude_unset=True)
-            if a.model.model in pools:
-                model["hosts"] = list(pools[a.model.model])
-            data["agents"][n] = {**a.model_dump(exclude_unset=True), "model": model}
+        data["agents"] = {n: {**a.model_dump(exclude_unset=True),
+                              "model": change_model(a.model, a.model.model_dump(exclude_unset=True))}
+                          for n, a in self.agents.items()}
+        if rounds is not None:
+            data["rounds"] = rounds
         copy = DebateConfig.model_validate(data)
         copy._source = self._source
         return copy

@@ -13,19 +13,10 @@ from typing import Any
 from debatelab.agreement import agreement_lines, experiment_agreement
 from debatelab.audit import audit_line
 from debatelab.human_ratings import is_human
-from debatelab.rubric.schema import RUBRICS_DIR, load_rubric
 from debatelab.stats import OVERALL, analyse
 from debatelab.store import Store
 
 MAX_CACHED = 16
-
-
-def rubric_domain(rubric_id: str | None) -> list[int] | None:
-    """The shipped rubric's scale as alpha's value domain (None for a rubric not shipped)."""
-    if not rubric_id or not (RUBRICS_DIR / f"{rubric_id}.yaml").is_file():
-        return None
-    rubric = load_rubric(rubric_id)
-    return list(range(rubric.scale.min, rubric.scale.max + 1))
 
 
 def config_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
@@ -54,7 +45,7 @@ def summarise_experiment(store: Store, experiment: str, rubric_version: str | No
     human = analyse(store, experiment, rubric_version=version, judges="human") if version_has_people else None
     criteria = [m for m in llm["metrics"] if m != OVERALL] or ([m for m in human["metrics"] if m != OVERALL]
                                                                 if human else [])
-    agreement = experiment_agreement(store, experiment, version, criteria, rubric_domain(llm["rubric"]))
+    agreement = experiment_agreement(store, experiment, version, criteria, llm["rubric"])
     judges = [j for j in store.experiment_judges(experiment) if not is_human(j)]
     return {
         "analysis": llm, "rows": config_rows(llm), "human": human,
