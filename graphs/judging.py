@@ -1,8 +1,14 @@
 """The judging graph: one debate transcript, one rubric, one judge model, one sample.
 
     prepare (delimit, neutralise, anonymise, maybe permute)
-      -> score_criterion x N (fan-out with Send, one structured call per criterion)
+      -> score_criterion x K (Send, one structured call per criterion) -> next_criteria
+         ... until every criterion is scored ...
       -> combine (overall score, or None when criteria are unscored)
+
+K is the context's `criteria_at_once`, 1 by default: a judgment's calls then follow one another
+on one server slot, and every criterion after the first finds the transcript in that slot's
+prompt cache (llama.cpp and Ollama keep one cache per slot, and parallel calls land on cold
+slots). A run judges many debates at once, so the other slots stay busy with other judgments.
 
 A criterion whose reply cannot be parsed or is out of range after bounded retries is recorded
 as unscored with the reason. No default score exists anywhere in this graph.
@@ -60,6 +66,10 @@ class JudgeContext:
         "description": "the judge model, TAG[@HOST] or a model spec; judges answer at temperature 0"})
     max_attempts: int = field(default=3, metadata={"description": "tries per criterion before it is unscored"})
     output_tokens: int = field(default=320, metadata={"description": "room for each structured reply"})
+    criteria_at_once: int = field(default=1, metadata={
+        "description": "criteria of one judgment scored at once; 1 lets the server's prompt cache serve the "
+                       "transcript to every criterion after the first, more judges one debate faster on a "
+                       "GPU with idle slots"})
 
     def judge_spec(self) -> ModelSpec:
         spec = validate(ModelSpec, coerce_model(self.judge), "context field 'judge'")
@@ -113,13 +123,16 @@ async def prepare(state: JudgeState) -> dict[str, Any]:
     return {"view": view, "nonce": nonce, "speaker_order": order, "rubric": rubric}
 
 
-def fan_out(state: JudgeState) -> list[Send]:
+def next_criteria(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send] | str:
+    """The next criteria still unscored (at most `criteria_at_once` of them), or `combine`."""
     rubric = Rubric.model_validate(state["rubric"])
+    done = {s["criterion"] for s in state.get("scores", [])}
+    todo = [c for c in rubric.criteria if c.id not in done][: max(1, _context(runtime).criteria_at_once)]
     return [
         Send("score_criterion", {"criterion": c.model_dump(), "rubric": state["rubric"], "view": state["view"],
                                  "nonce": state["nonce"]})
-        for c in rubric.criteria
-    ]
+        for c in todo
+    ] or "combine"
 
 
 def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[str, Any]) -> list[BaseMessage]:
@@ -168,10 +181,12 @@ def build_judging_graph() -> StateGraph:
     graph = StateGraph(JudgeState, context_schema=JudgeContext)
     graph.add_node("prepare", prepare)
     graph.add_node("score_criterion", score_criterion, retry_policy=model_retry_policy())
+    graph.add_node("scored", lambda state: {})  # one join per wave, so the next wave is sent once
     graph.add_node("combine", combine)
     graph.add_edge(START, "prepare")
-    graph.add_conditional_edges("prepare", fan_out, ["score_criterion"])
-    graph.add_edge("score_criterion", "combine")
+    graph.add_conditional_edges("prepare", next_criteria, ["score_criterion", "combine"])
+    graph.add_edge("score_criterion", "scored")
+    graph.add_conditional_edges("scored", next_criteria, ["score_criterion", "combine"])
     graph.add_edge("combine", END)
     return graph
 

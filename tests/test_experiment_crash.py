@@ -1,5 +1,10 @@
-"""A real experiment on the embedded model, killed with SIGKILL and run again: every debate and
-judgment completes, no row is duplicated, and no finished model call is repeated."""
+"""An experiment served over HTTP by the embedded endpoint, killed with SIGKILL and run again:
+every debate and judgment completes, no row is duplicated, and no finished model call is repeated.
+
+The endpoint runs its simulated engine (a fixed time per token, valid structured replies): what is
+tested is the runner's bookkeeping, which the real model's words do not change, and the simulated
+one makes the test take seconds instead of a minute. tests/test_crash_resume.py kills a debate on
+the real model."""
 
 from __future__ import annotations
 
@@ -11,13 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from debatelab.agents.embedded.launcher import EmbeddedEndpoint
 from tests.conftest import read_log
-
-pytestmark = pytest.mark.real_model
 
 
 def small_experiment(tmp: Path) -> Path:
@@ -38,7 +40,7 @@ def test_killed_experiment_resumes_without_repeating_calls(tmp_path):
     log = tmp_path / "requests.jsonl"
     db, cp = tmp_path / "r.db", tmp_path / "cp.sqlite"
     cmd = [sys.executable, "-m", "debatelab", "run", str(exp), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
-    with EmbeddedEndpoint(parallel=2, request_log=log) as url:
+    with EmbeddedEndpoint(parallel=2, request_log=log, simulate="0.01:15") as url:
         env = {**os.environ, "DEBATELAB_EMBEDDED_HOST": url}
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 180
