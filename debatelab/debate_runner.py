@@ -58,13 +58,13 @@ def chat_models_for(config: DebateConfig, factory: ModelFactory = make_chat_mode
 
 
 def debate_trace(config: DebateConfig, scenario: Scenario, *, experiment: str, repeat: int,
-                 debate_id: str) -> dict[str, Any]:
+                 debate_id: str, fingerprint: str | None = None) -> dict[str, Any]:
     """run_name, tags and metadata of a debate run, for LangSmith or any tracer."""
     return {
         "run_name": f"debate {config.name} · {scenario.id} · repeat {repeat}",
         "tags": ["debatelab", "debate", f"config:{config.name}", f"topology:{config.topology}"],
         "metadata": {"experiment": experiment, "configuration": config.name,
-                     "config_fingerprint": config.fingerprint(), "topology": config.topology,
+                     "config_fingerprint": fingerprint or config.fingerprint(), "topology": config.topology,
                      "scenario": scenario.id, "repeat": repeat, "debate_id": debate_id},
     }
 
@@ -116,11 +116,13 @@ async def run_debate(
     their specs unless `models` substitutes chat models (tests, benchmarks); `limits` are the
     per-host call limits shared between concurrent debates.
     """
-    graph = compile_debate(config, checkpointer)
+    fingerprint = config.fingerprint()
+    graph = compile_debate(config, checkpointer, fingerprint=fingerprint)
     thread = thread_id_for(debate_id)
     cfg: dict[str, Any] = {
         "configurable": {"thread_id": thread}, "recursion_limit": recursion_limit(config),
-        **debate_trace(config, scenario, experiment=experiment, repeat=repeat, debate_id=debate_id),
+        **debate_trace(config, scenario, experiment=experiment, repeat=repeat, debate_id=debate_id,
+                       fingerprint=fingerprint),
     }
     snapshot = await graph.aget_state(cfg)
     if snapshot.next:

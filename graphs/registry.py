@@ -57,17 +57,18 @@ _COMPILED: dict[str, Any] = {}
 _COMPILED_FOR: list[Any] = [None]  # the checkpointer the cached graphs were compiled with
 
 
-def compile_debate(config: DebateConfig, checkpointer: Any = None) -> Any:
+def compile_debate(config: DebateConfig, checkpointer: Any = None, *, fingerprint: str | None = None) -> Any:
     """Build and compile a configuration's debate graph (with a checkpointer for real runs).
 
     Compiling takes tens of milliseconds; an experiment runs the same configurations on many
     threads of one checkpointer, so compiled graphs are reused per configuration. A new
-    checkpointer clears the cache, so closed savers are never kept alive by it.
+    checkpointer clears the cache, so closed savers are never kept alive by it. A caller that
+    already has the configuration's fingerprint passes it (hashing the configuration is not free).
     """
     if _COMPILED_FOR[0] is not checkpointer:
         _COMPILED.clear()
         _COMPILED_FOR[0] = checkpointer
-    key = f"{config.name}:{config.fingerprint()}"
+    key = f"{config.name}:{fingerprint or config.fingerprint()}"
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = build_graph(config).compile(checkpointer=checkpointer, name=f"debate:{config.name}")

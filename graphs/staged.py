@@ -1,14 +1,21 @@
 """Building block for the built-in topologies: rounds made of stages, then final speakers.
 
-A stage is a set of agents that speak in parallel (fanned out with `Send`, fanned in through
-the `turns` reducer). Stages run in order within a round; rounds repeat; after the last round
-the final agents (usually the aggregator) speak. A speaker routes straight to the next stage;
-only a stage of several parallel speakers needs a join node (`after_<stage>`) so that the next
-stage starts once. Fewer supersteps means fewer checkpoints per model call (bench/overhead.py).
+A stage is a set of agents that speak in parallel (routed to together, fanned in through the
+`turns` reducer). Stages run in order within a round; rounds repeat; after the last round the
+final agents (usually the aggregator) speak. A speaker routes straight to the next stage; only a
+stage of several parallel speakers needs a join node (`after_<stage>`) so that the next stage
+starts once. Fewer supersteps means fewer checkpoints per model call (bench/overhead.py).
+
+A lone speaker is routed to by name: it reads the state and works out its round itself
+(`task_from_state`), since each agent speaks once per round. Parallel speakers get a `Send` with
+their task: LangGraph orders parallel writes by their tasks, and `Send`s keep the configuration's
+order of agents in the transcript (named nodes would be sorted by name). A `Send` carries a copy
+of the transcript, written to the checkpoint once more, so it is used only where it is needed.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +53,35 @@ def _task(state: DebateState, round_no: int, visibility: str) -> dict[str, Any]:
             "visibility": visibility}
 
 
+def task_from_state(state: dict[str, Any], agent: str, visibility: str, *, final: bool) -> dict[str, Any]:
+    """What a stage's speaker is given: its round and what it may read.
+
+    Each agent speaks once per round, so an agent that already spoke in the state's round (or a
+    debate that has not begun, round 0) starts the next one; a final speaker speaks after the
+    last round. A `Send` packet (parallel speakers, or a checkpoint written before lone speakers
+    were routed by name) is already a task and is passed on as it is."""
+    if "visibility" in state:
+        return state
+    current = state.get("round", 0) or 0
+    turns = state.get("turns", [])
+    spoke = any(t.get("agent") == agent and t.get("round") == current for t in turns)
+    speaking_round = current + 1 if final or current == 0 or spoke else current
+    return {"round": speaking_round, "turns": turns, "scenario": state["scenario"], "visibility": visibility}
+
+
+def stage_node(config: DebateConfig, agent: str, visibility: str, *, final: bool) -> NodeFn:
+    """The agent's role node, given its task (`task_from_state`) instead of the whole state."""
+    inner = agent_node(config, agent)
+    with_runtime = len(inspect.signature(inner).parameters) >= 2
+
+    async def speak(state: dict[str, Any], runtime: Runtime[DebateContext]) -> dict[str, Any]:
+        task = task_from_state(state, agent, visibility, final=final)
+        return await (inner(task, runtime) if with_runtime else inner(task))
+
+    speak.__name__ = getattr(inner, "__name__", agent)
+    return speak
+
+
 def staged_graph(
     config: DebateConfig, stages: list[Stage], final: Stage, *, retry: RetryPolicy | None = None,
 ) -> StateGraph:
@@ -58,27 +94,30 @@ def staged_graph(
         raise UserError(f"topology {config.topology!r}: an agent appears in two stages")
     policy = retry or model_retry_policy()
     graph = StateGraph(DebateState, context_schema=DebateContext)
-    for agent in speakers:
-        graph.add_node(agent, agent_node(config, agent), retry_policy=policy)
+    for stage, final_stage in [(st, False) for st in stages] + [(final, True)]:
+        for agent in stage.agents:
+            graph.add_node(agent, stage_node(config, agent, stage.visibility, final=final_stage), retry_policy=policy)
 
-    def sends(state: DebateState, stage: Stage, round_no: int) -> list[Send]:
+    def targets(state: DebateState, stage: Stage, round_no: int) -> list[Send] | list[str]:
+        if len(stage.agents) == 1:
+            return list(stage.agents)
         return [Send(a, _task(state, round_no, stage.visibility)) for a in stage.agents]
 
     def route_from(position: int):  # noqa: ANN202
         """After stage `position` of the current round (-1: before the first round)."""
 
-        async def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | str:
+        async def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | list[str] | str:
             rounds = rounds_for(state, await load_context(runtime.context), config)
             r = state.get("round", 0)
             if r > 0:
                 for stage in stages[position + 1:]:
                     if stage.active(r, rounds):
-                        return sends(state, stage, r)
+                        return targets(state, stage, r)
             if r < rounds:
                 for stage in stages:
                     if stage.active(r + 1, rounds):
-                        return sends(state, stage, r + 1)
-            return sends(state, final, rounds + 1) or END
+                        return targets(state, stage, r + 1)
+            return targets(state, final, rounds + 1) or END
 
         return route
 
@@ -95,6 +134,10 @@ def staged_graph(
 
     graph.add_conditional_edges(START, route_from(-1), targets_after(-1))
     for k, stage in enumerate(stages):
+        following = stages[k + 1] if k + 1 < len(stages) else None
+        if len(stage.agents) == 1 and following and len(following.agents) == 1 and not following.skip_last_round:
+            graph.add_edge(stage.agents[0], following.agents[0])  # always next within a round: no router
+            continue
         if len(stage.agents) == 1:
             graph.add_conditional_edges(stage.agents[0], route_from(k), targets_after(k))
             continue

@@ -235,11 +235,21 @@ def test_two_configurations_with_the_same_content_are_two_sets_of_debates() -> N
 def test_judging_starts_as_soon_as_a_debate_finishes(tmp_path: Path) -> None:
     exp = write_exp(tmp_path / "exp.yaml", judging={"rubric": "alignment-7", "judges": ["smollm2:135m@embedded"]},
                     repeats=3)
-    summary = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=scripted, preflight=False)
+    calls: list[str] = []  # who called, in the order the calls were made
+
+    def recording(spec: ModelSpec) -> ScriptedChatModel:
+        model = deterministic(spec)
+        inner = model.script
+
+        def script(prompt: str, kwargs: dict) -> object:
+            calls.append("judge" if "impartial judge" in prompt else "debate")
+            return inner(prompt, kwargs)
+
+        return ScriptedChatModel(name=spec.label, script=script, latency_s=0.002)
+
+    summary = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=recording, preflight=False)
     assert summary.judgments["done"] == 12 and summary.judgments["failed"] == 0
-    con = sqlite3.connect(tmp_path / "r.db")
-    last_debate = con.execute("select max(finished_at) from debates").fetchone()[0]
-    first_judgment = con.execute("select min(finished_at) from judgments").fetchone()[0]
-    assert first_judgment < last_debate  # pipelined: not after the last debate
+    last_debate_call = len(calls) - 1 - calls[::-1].index("debate")
+    assert calls.index("judge") < last_debate_call  # pipelined: judging began while debates still ran
     again = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=scripted, preflight=False)
     assert again.judgments == {"total": 12, "skipped": 12, "done": 0, "failed": 0}
