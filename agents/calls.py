@@ -10,9 +10,12 @@ number of times before reporting failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -43,6 +46,37 @@ class StructuredResult(Generic[S]):
     attempts: int
     failure: str | None
     calls: list[CallRecord] = field(default_factory=list)
+
+
+@dataclass
+class CallSlot:
+    """The host slot a call must hold, handed to a model that takes it itself (`takes_call_slot`),
+    and when the model got it (the call's duration excludes the wait for it)."""
+
+    limiter: Any
+    started: float | None = None
+
+
+_CALL_SLOT: ContextVar[CallSlot | None] = ContextVar("debatelab_call_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def held_call_slot() -> AsyncIterator[None]:
+    """Inside a model's `_agenerate`: hold the slot `call_text` handed down for the request itself.
+
+    A slot held around the whole `ainvoke` also covers LangChain's callbacks and message handling
+    before and after the request (about a millisecond): with one slot per host, the host would sit
+    idle for that time between calls. ChatOllama (`HostChatOllama`) takes it here."""
+    slot = _CALL_SLOT.get()
+    if slot is None or slot.limiter is None:
+        yield
+        return
+    async with slot.limiter:
+        slot.started = time.perf_counter()
+        yield
+    # Let the call just granted the slot send its request before this task goes on to LangChain's
+    # and LangGraph's bookkeeping (a checkpoint write among it): the host is not left idle meanwhile.
+    await asyncio.sleep(0)
 
 
 def _record(reply: BaseMessage, started: float) -> CallRecord:
@@ -79,6 +113,14 @@ async def call_text(
     if limiter is None:
         started = time.perf_counter()
         return _record(await model.ainvoke(messages, **kwargs), started)
+    if getattr(model, "takes_call_slot", False):  # the model holds the slot for the request only
+        slot = CallSlot(limiter)
+        token = _CALL_SLOT.set(slot)
+        try:
+            reply = await model.ainvoke(messages, **kwargs)
+        finally:
+            _CALL_SLOT.reset(token)
+        return _record(reply, slot.started or time.perf_counter())
     async with limiter:
         started = time.perf_counter()
         return _record(await model.ainvoke(messages, **kwargs), started)

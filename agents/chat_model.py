@@ -10,11 +10,15 @@ import asyncio
 import json
 import os
 import weakref
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama
 
+from debatelab.agents.calls import held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
 from debatelab.agents.host_pool import PooledChatModel
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
@@ -53,7 +57,24 @@ def resolve_host(spec: ModelSpec) -> str:
     return resolve_url(spec.hosts[0] if spec.hosts else spec.host, spec)
 
 
-_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ChatOllama]] = weakref.WeakKeyDictionary()
+class HostChatOllama(ChatOllama):
+    """ChatOllama that holds its host's call slot for the HTTP request alone (`held_call_slot`)."""
+
+    takes_call_slot: ClassVar[bool] = True
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        async with held_call_slot():
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        async with held_call_slot():
+            async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
+                yield chunk
+
+
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BaseChatModel]] = weakref.WeakKeyDictionary()
 
 
 def make_chat_model(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
@@ -101,7 +122,7 @@ def _host_key(spec: ModelSpec) -> str:
     return spec.host or default_ollama_host()
 
 
-def _build(spec: ModelSpec, **overrides: Any) -> ChatOllama:
+def _build(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
     """The timeout goes through `client_kwargs` (ChatOllama has no timeout field and otherwise
     waits forever) and `num_ctx` is always explicit (Ollama's default silently truncates)."""
     base_url = resolve_host(spec)
@@ -122,4 +143,4 @@ def _build(spec: ModelSpec, **overrides: Any) -> ChatOllama:
         if value is not None:
             kwargs[name] = value
     kwargs.update(overrides)
-    return ChatOllama(**kwargs)
+    return HostChatOllama(**kwargs)

@@ -45,17 +45,52 @@ def is_host_failure(exc: BaseException) -> bool:
 @dataclass
 class RemainingCalls:
     """How many calls a debate still expects to make: its weight when a host chooses which model to
-    load next (the runner sets one per debate; nodes inherit it through the task's context)."""
+    load next (the runner sets one per debate; nodes inherit it through the task's context).
+
+    `upcoming`, when the runner knows it (its dry run), lists the models of the debate's calls still
+    to come, in order. Between two calls the debate is then counted in `coming` under the model it
+    will ask next, so a host lingers on an idle model, or waits for its plan's next model, only
+    while such a call is known to be on its way (or a caller of unknown sequence may still ask)."""
 
     calls: int
+    upcoming: list[str] | None = None
+    coming: dict[str, int] | None = None  # the event loop's counts of calls on their way, by model
+    on_its_way: str | None = None  # the model this debate is counted under in `coming`
+    retrying: bool = False  # its last call failed: the next one asks the same model again
+
+    def announce(self) -> None:
+        """Count this debate under the model it asks next (at its start, and after each call)."""
+        following = self.upcoming[0] if self.upcoming else None
+        if following is not None and self.coming is not None:
+            self.coming[following] = self.coming.get(following, 0) + 1
+            self.on_its_way = following
+
+    def arriving(self, model: str) -> None:
+        """A call for `model` is being queued: no longer on its way; advance the sequence past it."""
+        if self.on_its_way is not None and self.coming is not None:
+            self.coming[self.on_its_way] = max(0, self.coming.get(self.on_its_way, 0) - 1)
+        self.on_its_way = None
+        if self.retrying:
+            self.retrying = False
+            return
+        if self.upcoming is None:
+            return
+        if model in self.upcoming:
+            del self.upcoming[: self.upcoming.index(model) + 1]
+        else:
+            self.upcoming = None  # the sequence no longer matches (a resumed debate): unknown from here
 
 
 _REMAINING: ContextVar[RemainingCalls | None] = ContextVar("debatelab_remaining_calls", default=None)
 
 
-def expect_calls(calls: int) -> None:
-    """Declare, for the calls made from this task on, how many the current debate still expects."""
-    _REMAINING.set(RemainingCalls(max(1, calls)))
+def expect_calls(calls: int, upcoming: list[str] | None = None) -> None:
+    """Declare, for the calls made from this task on, how many the current debate still expects
+    and, when known, the models they will ask in order."""
+    known = list(upcoming) if upcoming else None
+    remaining = RemainingCalls(max(1, len(known) if known else calls), known, host_registry().coming)
+    remaining.announce()
+    _REMAINING.set(remaining)
 
 
 class SwapAwareSlots:
@@ -73,7 +108,7 @@ class SwapAwareSlots:
     stage advance together, one load serving all of them. The content of every debate is
     unchanged; only the order in which hosts serve calls is."""
 
-    def __init__(self, limit: int, max_loaded: int, linger_s: float = 0.25):
+    def __init__(self, limit: int, max_loaded: int, linger_s: float = 0.25, coming: dict[str, int] | None = None):
         self.limit, self.max_loaded, self.linger_s = limit, max_loaded, linger_s
         self.loaded: dict[str, float] = {}  # model -> when it last served (eviction: least recent)
         self.running: dict[str, int] = {}
@@ -83,6 +118,9 @@ class SwapAwareSlots:
         self.plan: list[str] = []  # the order to load models in, when the runner computed one
         self.step = 0
         self.last_arrival = 0.0
+        self.coming: dict[str, int] = coming if coming is not None else {}  # model -> calls known on their way
+        self.unknown_release: dict[str, float] = {}  # model -> last release by a caller of unknown sequence
+        self.last_unknown_release = float("-inf")  # by a caller whose next model is not known
         self._timer: asyncio.TimerHandle | None = None
 
     def follow(self, plan: list[str]) -> None:
@@ -98,6 +136,7 @@ class SwapAwareSlots:
         entry = (future, remaining.calls if remaining else 1)
         if remaining is not None:
             remaining.calls = max(1, remaining.calls - 1)
+            remaining.arriving(model)
         self.last_arrival = time.monotonic()
         self.waiting.setdefault(model, []).append(entry)
         self._dispatch()
@@ -110,10 +149,18 @@ class SwapAwareSlots:
                 self.waiting[model].remove(entry)
             raise
 
-    def release(self, model: str) -> None:
+    def release(self, model: str, failed: bool = False) -> None:
         self.running[model] -= 1
         self.busy -= 1
-        self.loaded[model] = time.monotonic()
+        now = self.loaded[model] = time.monotonic()
+        remaining = _REMAINING.get()
+        if remaining is None or remaining.upcoming is None:
+            self.unknown_release[model] = self.last_unknown_release = now  # it may ask this model again
+        elif failed:
+            remaining.retrying = True  # a retry asks this model again, unannounced: linger as for unknown
+            self.unknown_release[model] = self.last_unknown_release = now
+        else:
+            remaining.announce()
         self._dispatch()
 
     def _grant(self, model: str) -> None:
@@ -136,7 +183,7 @@ class SwapAwareSlots:
             if len(self.loaded) >= self.max_loaded and not idle:
                 return  # every loaded model is still answering: wait for it
             if len(self.loaded) >= self.max_loaded:
-                last = max(self.loaded[m] for m in idle)
+                last = max(self._may_return_since(m) for m in idle)
                 if self._later(last + self.linger_s):  # a debate may ask the idle model again in a moment
                     return
             choice = self._planned(wanted)
@@ -154,13 +201,27 @@ class SwapAwareSlots:
             if self.plan[self.step] in wanted:
                 self.step += 1
                 return self.plan[self.step - 1]
-            if self._later(self.last_arrival + self.linger_s):  # calls are still arriving: wait for the plan's
-                return None
+            if self._plan_call_may_come() and self._later(self.last_arrival + self.linger_s):
+                return None  # calls are still arriving: wait for the plan's
             ahead = next((j for j in range(self.step, len(self.plan)) if self.plan[j] in wanted), None)
             if ahead is not None:
                 self.step = ahead + 1
                 return self.plan[ahead]
         return max(wanted, key=lambda m: (wanted[m], m))
+
+    def _may_return_since(self, model: str) -> float:
+        """Since when a call for idle `model` may be on its way: its last call, if a debate is known
+        to ask it next; the last release by a caller of unknown sequence; else never."""
+        if self.coming.get(model):
+            return self.loaded[model]
+        return self.unknown_release.get(model, float("-inf"))
+
+    def _plan_call_may_come(self) -> bool:
+        """Whether a call for the plan's next model may still arrive soon: one is known to be on its
+        way, or a caller whose sequence is unknown released a call lately."""
+        if self.coming.get(self.plan[self.step]):
+            return True
+        return time.monotonic() - self.last_unknown_release < self.linger_s
 
     def _later(self, when: float) -> bool:
         """True (and a wake-up scheduled) when `when` is still to come."""
@@ -183,8 +244,8 @@ class _ModelSlot:
     async def __aenter__(self) -> None:
         await self.slots.acquire(self.model)
 
-    async def __aexit__(self, *exc: object) -> None:
-        self.slots.release(self.model)
+    async def __aexit__(self, exc_type: object, *rest: object) -> None:
+        self.slots.release(self.model, failed=exc_type is not None)
 
 
 @dataclass
@@ -214,12 +275,13 @@ class HostRegistry:
     max_loaded_for: Callable[[str], int | None] = field(default=lambda url: None)
     linger_s: float = 0.25
     hosts: dict[str, HostState] = field(default_factory=dict)
+    coming: dict[str, int] = field(default_factory=dict)  # model -> debates that will ask it next
 
     def host(self, url: str) -> HostState:
         if url not in self.hosts:
             limit = max(1, int(self.limit_for(url)))
             max_loaded = self.max_loaded_for(url)
-            slots = (SwapAwareSlots(limit, max_loaded, self.linger_s) if max_loaded is not None
+            slots = (SwapAwareSlots(limit, max_loaded, self.linger_s, self.coming) if max_loaded is not None
                      else asyncio.Semaphore(limit))
             self.hosts[url] = HostState(url, slots, limit)
         return self.hosts[url]

@@ -22,13 +22,14 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from bench.common import ROOT, Figure, write_experiment
+from debatelab.agents.calls import held_call_slot
 from debatelab.agents.host_pool import host_registry
 from debatelab.agents.model_spec import ModelSpec
 from debatelab.agents.testing import ScriptedChatModel
@@ -73,12 +74,17 @@ class SimulatedOllama:
 
 
 class OnSimulatedHost(ScriptedChatModel):
+    """A chat model on the simulated host. Like the product's ChatOllama (`HostChatOllama`), it
+    holds the host's call slot for the request alone."""
+
+    takes_call_slot: ClassVar[bool] = True
     host: Any = None
     tag: str = ""
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        await self.host.serve(self.tag)
+        async with held_call_slot():
+            await self.host.serve(self.tag)
         return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
@@ -107,8 +113,12 @@ def _run(tmp: Path, name: str, swap_aware: bool) -> tuple[float, int, Path]:
         host_registry().linger_s = LINGER_S
         host = SimulatedOllama()
 
-        def factory(spec: ModelSpec) -> OnSimulatedHost:
-            return OnSimulatedHost(name=spec.label, script=_script, host=host, tag=spec.model)
+        shared: dict[str, OnSimulatedHost] = {}
+
+        def factory(spec: ModelSpec) -> OnSimulatedHost:  # one per spec, as the product shares ChatOllama
+            if spec.label not in shared:
+                shared[spec.label] = OnSimulatedHost(name=spec.label, script=_script, host=host, tag=spec.model)
+            return shared[spec.label]
 
         with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
             start = time.perf_counter()

@@ -32,16 +32,17 @@ TurnCallback = Callable[[Turn], None]
 
 
 def debate_id_for(experiment: str, config: DebateConfig, scenario_id: str, repeat: int = 0, *,
-                  legacy: bool = False) -> str:
+                  legacy: bool = False, fingerprint: str | None = None) -> str:
     """Stable id of (experiment, configuration name and fingerprint, scenario, repeat).
 
     The name is part of it so that two configurations with the same content (the study's
     heavyweight and reasoning_focused use the same models) stay two sets of debates, each in its
-    own row of every table. `legacy`: debatelab 0.1's id (no name, a fingerprint with hosts)."""
+    own row of every table. `legacy`: debatelab 0.1's id (no name, a fingerprint with hosts).
+    `fingerprint`: the configuration's (legacy, if `legacy`) fingerprint, when the caller has it."""
     if legacy:
-        key = f"{experiment}|{config.fingerprint(legacy=True)}|{scenario_id}|{repeat}"
+        key = f"{experiment}|{fingerprint or config.fingerprint(legacy=True)}|{scenario_id}|{repeat}"
     else:
-        key = f"{experiment}|{config.name}|{config.fingerprint()}|{scenario_id}|{repeat}"
+        key = f"{experiment}|{config.name}|{fingerprint or config.fingerprint()}|{scenario_id}|{repeat}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -109,14 +110,16 @@ async def run_debate(
     limits: Mapping[str, Any] | None = None,
     experiment: str = "adhoc",
     repeat: int = 0,
+    fingerprint: str | None = None,
 ) -> DebateOutcome:
     """Run the debate to the end, resuming its thread if it was interrupted.
 
     A finished thread is returned as is without calling any model. Agents call ChatOllama for
     their specs unless `models` substitutes chat models (tests, benchmarks); `limits` are the
-    per-host call limits shared between concurrent debates.
+    per-host call limits shared between concurrent debates; `fingerprint` is the configuration's,
+    when the caller has hashed it already.
     """
-    fingerprint = config.fingerprint()
+    fingerprint = fingerprint or config.fingerprint()
     graph = compile_debate(config, checkpointer, fingerprint=fingerprint)
     thread = thread_id_for(debate_id)
     cfg: dict[str, Any] = {

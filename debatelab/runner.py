@@ -46,6 +46,7 @@ class DebateJob:
     repeat: int
     debate_id: str
     base_config: DebateConfig | None = None  # before the repeat's seed shift (ids hash the base)
+    fingerprint: str = ""  # the configuration's, hashed once per configuration and repeat
 
     @property
     def model_group(self) -> tuple[str, ...]:
@@ -69,10 +70,14 @@ def plan_debates(exp: Experiment) -> list[DebateJob]:
     jobs = []
     scenarios = exp.scenario_list()
     for kind, base in exp.debate_configs():
+        # One configuration object and one hash per configuration and repeat, not per debate.
+        fingerprint = base.fingerprint()
+        repeats = [repeat_config(base, r) for r in range(exp.repeats)]
+        prints = [fingerprint if cfg is base else cfg.fingerprint() for cfg in repeats]
         for scenario in scenarios:
-            for r in range(exp.repeats):
-                cfg = repeat_config(base, r)
-                jobs.append(DebateJob(kind, cfg, scenario, r, debate_id_for(exp.name, base, scenario.id, r), base))
+            for r, cfg in enumerate(repeats):
+                debate_id = debate_id_for(exp.name, base, scenario.id, r, fingerprint=fingerprint)
+                jobs.append(DebateJob(kind, cfg, scenario, r, debate_id, base, prints[r]))
     # Group by the set of models a debate needs: one Ollama host then loads each model once.
     return sorted(jobs, key=lambda j: (j.model_group, j.config.name, j.scenario.id, j.repeat))
 
@@ -88,9 +93,13 @@ def keep_legacy_ids(exp: Experiment, jobs: list[DebateJob], store: Store) -> int
     store has a debate under that id and none under today's, keep the old id, so a 0.1 database
     and its checkpoints resume instead of repeating. Returns how many jobs kept one."""
     kept = 0
+    legacy_prints: dict[int, str] = {}  # per configuration object, hashed once
     for job in jobs:
         base = job.base_config or job.config
-        legacy = debate_id_for(exp.name, base, job.scenario.id, job.repeat, legacy=True)
+        if id(base) not in legacy_prints:
+            legacy_prints[id(base)] = base.fingerprint(legacy=True)
+        legacy = debate_id_for(exp.name, base, job.scenario.id, job.repeat, legacy=True,
+                               fingerprint=legacy_prints[id(base)])
         if legacy != job.debate_id and store.debate_status(job.debate_id) is None \
                 and store.debate_status(legacy) is not None:
             job.debate_id = legacy
@@ -136,7 +145,7 @@ def refuse_self_judging(exp: Experiment, jobs: list[DebateJob]) -> None:
 def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "debate_id": job.debate_id, "experiment": exp.name, "config": job.config.name,
-        "config_fingerprint": job.config.fingerprint(), "kind": job.kind, "topology": job.config.topology,
+        "config_fingerprint": job.fingerprint or job.config.fingerprint(), "kind": job.kind, "topology": job.config.topology,
         "scenario_id": job.scenario.id, "scenario_set": exp.scenarios.set, "category": job.scenario.category,
         "motion": job.scenario.motion, "repeat": job.repeat, "status": status, "source": "run",
         "models": ",".join(job.model_group), **extra,
@@ -175,8 +184,9 @@ def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, start
     return row, turn_rows, call_rows
 
 
-async def install_swap_plans(todo: list[DebateJob], limiter_for: Any) -> None:
-    """Give every one-model-at-a-time host the order to load its models in (debatelab.swap_plan)."""
+async def install_swap_plans(todo: list[DebateJob], limiter_for: Any) -> dict[str, list[str]]:
+    """Give every one-model-at-a-time host the order to load its models in (debatelab.swap_plan);
+    returns each configuration's speaking order, from the dry run."""
     orders = await dry_run_orders([j.config for j in todo], todo[0].scenario)
     by_url: dict[str, list[list[str]]] = {}
     for job in todo:
@@ -194,6 +204,7 @@ async def install_swap_plans(todo: list[DebateJob], limiter_for: Any) -> None:
         slots = registry.host(url).slots
         if isinstance(slots, SwapAwareSlots):
             slots.follow(await asyncio.to_thread(load_plan, sequences))
+    return orders
 
 
 def total_slots(exp: Experiment, specs: list[ModelSpec]) -> int:
@@ -240,21 +251,29 @@ async def run_experiment(
     swapping = any(exp.max_loaded_for(resolve_host(m), m.host == EMBEDDED) is not None
                    for s in all_specs for m in pool_members(s))
     slots = asyncio.Semaphore(max(1, len(todo) if swapping else total_slots(exp, all_specs)))
+    orders: dict[str, list[str]] = {}
     if swapping and todo:
-        await install_swap_plans(todo, limiter_for)
+        orders = await install_swap_plans(todo, limiter_for)
+
+    if swapping and todo:  # every debate starts at once: mark them running in one transaction
+        began_all = time.time()
+        store.mark_debates([debate_row(exp, j, "running", started_at=began_all, error=None) for j in todo])
 
     async with open_checkpointer(checkpoints) as saver:
         async def one(job: DebateJob) -> None:
             async with slots:
                 began = time.time()
-                store.mark_debate(debate_row(exp, job, "running", started_at=began, error=None))
+                if not swapping:
+                    store.mark_debate(debate_row(exp, job, "running", started_at=began, error=None))
                 limits = {a: limiter_for(job.config.model_for(a)) for a in job.config.agents}
-                expect_calls(len(job.config.agents) * (job.config.rounds or 1))  # weighs its calls at swaps
+                order = orders.get(job.config.name) or []  # the models it will call, in order (swap hosts)
+                expect_calls(len(job.config.agents) * (job.config.rounds or 1),
+                             [job.config.model_for(a).model for a in order] or None)
                 try:
                     scripted = None if model_factory is make_chat_model else chat_models_for(job.config, model_factory)
                     outcome = await run_debate(job.config, job.scenario, checkpointer=saver, models=scripted,
                                                debate_id=job.debate_id, limits=limits, experiment=exp.name,
-                                               repeat=job.repeat)
+                                               repeat=job.repeat, fingerprint=job.fingerprint or None)
                 except UserError as exc:
                     store.mark_debate(debate_row(exp, job, "failed", error=str(exc), started_at=began))
                     summary.failed.append({"debate_id": job.debate_id, "config": job.config.name,

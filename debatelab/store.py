@@ -647,6 +647,11 @@ class Store:
         with self.transaction() as db:
             db.table("debates").upsert(_with_iso_times(row), pk="debate_id", alter=False)
 
+    def mark_debates(self, rows: list[dict[str, Any]]) -> None:
+        """`mark_debate` for many debates in one transaction (an experiment starting them all)."""
+        with self.transaction() as db:
+            db.table("debates").upsert_all([_with_iso_times(r) for r in rows], pk="debate_id", alter=False)
+
     def write_finished_debate(self, row: dict[str, Any], turns: list[dict[str, Any]],
                               calls: list[dict[str, Any]]) -> None:
         with self.transaction() as db:

@@ -253,3 +253,61 @@ def test_judging_starts_as_soon_as_a_debate_finishes(tmp_path: Path) -> None:
     assert calls.index("judge") < last_debate_call  # pipelined: judging began while debates still ran
     again = run(exp, tmp_path / "r.db", tmp_path / "cp.sqlite", model_factory=scripted, preflight=False)
     assert again.judgments == {"total": 12, "skipped": 12, "done": 0, "failed": 0}
+
+
+def test_a_swap_host_lingers_only_for_a_call_known_to_be_on_its_way() -> None:
+    """With the debates' model sequences known, a host switches models at once when no debate
+    will ask the idle model next, and lingers when one will."""
+    from debatelab.agents.host_pool import SwapAwareSlots, expect_calls, host_registry
+
+    async def switch_delay(second_call_of_a: bool) -> float:
+        slots = SwapAwareSlots(1, 1, linger_s=0.5, coming=host_registry().coming)
+        done: list[float] = []
+
+        async def debate(models: list[str], pause: float) -> None:
+            expect_calls(len(models), models)
+            for model in models:
+                async with slots.slot(model):
+                    await asyncio.sleep(0.001)
+                done.append(time.monotonic())
+                await asyncio.sleep(pause)
+
+        first = ["a", "a"] if second_call_of_a else ["a"]
+        start = time.monotonic()
+        await asyncio.gather(debate(first, 0.05), debate(["b"], 0.0))
+        return max(done) - start
+
+    assert asyncio.run(switch_delay(second_call_of_a=False)) < 0.2  # nobody will ask "a": "b" loads at once
+    # a call for "a" is on its way (its debate pauses 50 ms): the host waits for it before loading "b"
+    slow = asyncio.run(switch_delay(second_call_of_a=True))
+    assert 0.05 <= slow < 0.5
+
+
+def test_chat_ollama_holds_the_host_slot_for_the_request_alone() -> None:
+    """The slot is taken inside the model's request, so the call's duration excludes the wait for
+    it, and calls beyond the host's limit wait."""
+    from debatelab.agents.calls import call_text, held_call_slot
+
+    class OnHost(ScriptedChatModel):
+        takes_call_slot: bool = True
+        inside: int = 0
+        most: int = 0
+
+        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            async with held_call_slot():
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+                await asyncio.sleep(0.05)
+                self.inside -= 1
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    from langchain_core.messages import HumanMessage
+
+    async def go() -> tuple[list[float], int]:
+        model, limit = OnHost(name="m"), asyncio.Semaphore(1)
+        records = await asyncio.gather(*(call_text(model, [HumanMessage("hi")], limiter=limit) for _ in range(3)))
+        return [r.duration_s for r in records], model.most
+
+    durations, most = asyncio.run(go())
+    assert most == 1  # one at a time, as the limit says
+    assert max(durations) < 0.1  # each measured from when it got the slot, not from when it queued

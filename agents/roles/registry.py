@@ -9,6 +9,8 @@ debatelab through the entry-point group `debatelab.roles`, whose entries point a
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -48,6 +50,13 @@ def role(name: str) -> Callable[[RoleFactory], RoleFactory]:
 
 
 def _plugin_roles() -> dict[str, Any]:
+    return _plugin_roles_on(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=8)
+def _plugin_roles_on(path: tuple[str, ...]) -> dict[str, Any]:
+    """Installed plugin roles, read once per `sys.path`: scanning every distribution's entry
+    points takes ~10 ms, and every graph build checks its agents' roles."""
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
