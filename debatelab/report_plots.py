@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from debatelab.stats import OVERALL  # noqa: E402
 
+HEATMAP_LABELLED_ROWS = 40
+
 
 def png(fig: Any) -> str:
     buf = io.BytesIO()
@@ -98,11 +100,18 @@ def plot_heatmap(a: dict[str, Any]) -> str | None:
     for r in rows:
         cells.setdefault((r["scenario_id"], r["config"]), []).append(r[OVERALL])
     matrix = [[sum(v) / len(v) if (v := cells.get((s, c))) else float("nan") for c in configs] for s in scenarios]
-    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(configs) + 2), max(2.5, 0.32 * len(scenarios) + 1.2)))
-    image = ax.imshow(matrix, aspect="auto", cmap="viridis")
+    # The figure grows with the scenarios only up to HEATMAP_LABELLED_ROWS rows; past that every
+    # k-th scenario is labelled, so 500 scenarios cost a readable picture, not a 17,000-pixel PNG
+    # (which took 3 s and 200 MB of the report's memory).
+    shown_rows = min(len(scenarios), HEATMAP_LABELLED_ROWS)
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(configs) + 2), max(2.5, 0.32 * shown_rows + 1.2)))
+    image = ax.imshow(matrix, aspect="auto", cmap="viridis", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="mean overall")
     ax.set_xticks(range(len(configs)), configs, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(scenarios)), scenarios, fontsize=7)
+    step = -(-len(scenarios) // HEATMAP_LABELLED_ROWS)
+    ax.set_yticks(range(0, len(scenarios), step), scenarios[::step], fontsize=7)
+    if step > 1:
+        ax.set_ylabel(f"{len(scenarios)} scenarios (1 in {step} labelled)")
     if len(scenarios) * len(configs) <= 400:
         for i, row in enumerate(matrix):
             for j, v in enumerate(row):

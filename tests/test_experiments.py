@@ -283,3 +283,22 @@ def test_export_jsonl_and_csv(tmp_path):
     assert n == len(lines) == 6 and lines[0]["turns"] and lines[0]["judgments"][0]["scores"]
     n = export_experiment(store, "t", "csv", tmp_path / "t.csv")
     assert n == 6 * 2 * 2 * 7
+
+
+def test_heatmap_stays_readable_with_many_scenarios():
+    """500 scenarios: every scenario is a row of the matrix, but the picture stops growing at
+    HEATMAP_LABELLED_ROWS labelled rows (it was a 17,000-pixel PNG costing 200 MB)."""
+    import base64
+    import struct
+
+    from debatelab.report_plots import HEATMAP_LABELLED_ROWS, plot_heatmap
+
+    def height_px(scenarios: int) -> int:
+        rows = [{"scenario_id": f"s{i:03d}", "config": c, "overall": 3.0 + (i % 4)}
+                for i in range(scenarios) for c in ("single", "adversarial")]
+        a = {"per_debate": rows, "per_config": [{"config": "single"}, {"config": "adversarial"}]}
+        png = base64.b64decode(plot_heatmap(a))
+        return struct.unpack(">I", png[20:24])[0]  # the IHDR chunk's height
+
+    few, many = height_px(10), height_px(500)
+    assert few < many <= height_px(HEATMAP_LABELLED_ROWS) + 40
