@@ -30,6 +30,9 @@ def _ts(record: dict, field: str = "time") -> float:
     return datetime.fromisoformat(record[field].replace("Z", "+00:00")).timestamp()
 
 
+# Calls are told apart by the whole request (messages, options, seed): a debate's repeats send
+# the same messages with different seeds at the same moment, and counting by messages alone
+# took one repeat's call for a repeat of the other's.
 # A call counts as finished when the server answered it this long before the kill: the client
 # then had time to write its checkpoint. A kill inside that window is the known upstream race
 # (LangGraph may re-run one finished node); such calls are reported as in flight, not hidden.
@@ -75,8 +78,8 @@ def run(quick: bool) -> list[Figure]:
                 time.sleep(0.4)  # calls in flight at the kill finish on the server
                 records = _log(log)
                 new = records[before:]
-                repeated += sum(1 for r in new if r["messages_sha256"] in finished_before)
-                done_before_kill = {r["messages_sha256"] for r in new
+                repeated += sum(1 for r in new if r["request_sha256"] in finished_before)
+                done_before_kill = {r["request_sha256"] for r in new
                                     if r["status"] == 200 and _ts(r, "end_time") < kill_time - GRACE_S}
                 in_flight += len(new) - len(done_before_kill)
                 finished_before |= done_before_kill
@@ -85,7 +88,7 @@ def run(quick: bool) -> list[Figure]:
             before = len(_log(log))
             final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
             records = _log(log)[before:]
-            repeated += sum(1 for r in records if r["messages_sha256"] in finished_before)
+            repeated += sum(1 for r in records if r["request_sha256"] in finished_before)
         ok = final.returncode == 0
     fresh = first_call[0] if first_call else None
     resumed = sorted(first_call[1:])

@@ -122,7 +122,7 @@ def test_four_concurrent_requests_complete_and_are_logged(embedded):
     records = read_log(log)[before:]
     assert len(records) == 4
     assert all(r["status"] == 200 and r["output_tokens"] > 0 for r in records)
-    assert {"time", "model", "messages_sha256", "prompt_tokens", "duration_s"} <= set(records[0])
+    assert {"time", "model", "messages_sha256", "request_sha256", "prompt_tokens", "duration_s"} <= set(records[0])
     json.dumps(records)
 
 

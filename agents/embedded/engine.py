@@ -254,7 +254,9 @@ class SimulatedEngine:
             cancelled = False
             for i in range(n):
                 time.sleep(self.latency)
-                word = f"w{i}"
+                # A seeded request answers words of its seed, as a real model's sampling would
+                # differ: a debate's repeats (same prompts, shifted seeds) stay different debates.
+                word = f"w{i}" if request.seed is None else f"w{i}s{request.seed}"
                 words.append(word)
                 if on_delta and on_delta(word + " ", None):
                     cancelled = True

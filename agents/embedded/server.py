@@ -396,6 +396,11 @@ class _Handler(BaseHTTPRequestHandler):
             "messages_sha256": hashlib.sha256(
                 json.dumps(messages if messages is not None else body.get("messages"), sort_keys=True).encode()
             ).hexdigest(),
+            # The whole request (model, options such as the seed, format): a debate's repeats send the
+            # same messages with different seeds, and only this tells them apart.
+            "request_sha256": hashlib.sha256(json.dumps(
+                {k: v for k, v in body.items() if k not in ("stream", "keep_alive")}, sort_keys=True, default=str,
+            ).encode()).hexdigest(),
         }
         if model is None:
             self.server.request_log.write({**record, "status": 404, "prompt_tokens": 0,
