@@ -245,17 +245,15 @@ async def run_experiment(
     todo = [j for j in jobs if store.debate_status(j.debate_id) != "finished"]
     summary.debates_skipped = len(jobs) - len(todo)
     progress.stage("debates", total=len(jobs), done=summary.debates_skipped)
-    # At most as many debates in flight as the hosts have slots in total: more would only queue.
-    # Otherwise at most as many debates in flight as the hosts have slots in total (more would only
-    # queue); with a swap-aware host, every debate, so that one model load serves all of them.
+    # At most as many debates in flight as the hosts have slots in total (more would only queue);
+    # with a swap-aware host, every debate, so that one model load serves all of them.
     swapping = any(exp.max_loaded_for(resolve_host(m), m.host == EMBEDDED) is not None
                    for s in all_specs for m in pool_members(s))
     slots = asyncio.Semaphore(max(1, len(todo) if swapping else total_slots(exp, all_specs)))
     orders: dict[str, list[str]] = {}
     if swapping and todo:
         orders = await install_swap_plans(todo, limiter_for)
-
-    if swapping and todo:  # every debate starts at once: mark them running in one transaction
+        # every debate starts at once: mark them running in one transaction
         began_all = time.time()
         store.mark_debates([debate_row(exp, j, "running", started_at=began_all, error=None) for j in todo])
 

@@ -644,8 +644,7 @@ class Store:
 
     def mark_debate(self, row: dict[str, Any]) -> None:
         """Record a debate's identity and status (running/failed) before or after it runs."""
-        with self.transaction() as db:
-            db.table("debates").upsert(_with_iso_times(row), pk="debate_id", alter=False)
+        self.mark_debates([row])
 
     def mark_debates(self, rows: list[dict[str, Any]]) -> None:
         """`mark_debate` for many debates in one transaction (an experiment starting them all)."""

@@ -65,8 +65,7 @@ def task_from_state(state: dict[str, Any], agent: str, visibility: str, *, final
     current = state.get("round", 0) or 0
     turns = state.get("turns", [])
     spoke = any(t.get("agent") == agent and t.get("round") == current for t in turns)
-    speaking_round = current + 1 if final or current == 0 or spoke else current
-    return {"round": speaking_round, "turns": turns, "scenario": state["scenario"], "visibility": visibility}
+    return _task(state, current + 1 if final or current == 0 or spoke else current, visibility)
 
 
 def stage_node(config: DebateConfig, agent: str, visibility: str, *, final: bool) -> NodeFn:
