@@ -86,6 +86,21 @@ def test_every_loader_refuses_a_bad_file_naming_it(tmp_path: Path, name: str) ->
         assert str(path) in str(err.value) and WANTED[name] in str(err.value), (load, str(err.value))
 
 
+def test_deep_nesting_reads_the_same_whoever_notices_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml's own depth limit (PyYAML >= 6.0.3) and debatelab's count give one message: the
+    behaviour (one line naming the file and the fix) must not depend on the dependency's version."""
+    from debatelab.base import user_files
+
+    def libyaml_stops_first(text: str, Loader: object) -> object:  # noqa: N803 - yaml.scan's own name
+        raise yaml.scanner.ScannerError(problem="exceeded maximum nesting depth",
+                                        problem_mark=yaml.Mark("f", 0, 0, 0, None, None))
+
+    monkeypatch.setattr(user_files.yaml, "scan", libyaml_stops_first)
+    with pytest.raises(UserError) as err:
+        user_files.parse_yaml_text("[[[]]]", "deep.yaml")
+    assert str(err.value) == f"deep.yaml: line 1: nested more than {MAX_DEPTH} levels deep; flatten the structure"
+
+
 def test_deep_yaml_through_the_cli_does_not_crash(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000)  # libyaml's composer segfaults on this

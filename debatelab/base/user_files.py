@@ -81,8 +81,7 @@ def check_yaml_shape(text: str, source: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     line = token.start_mark.line + 1 if token.start_mark else "?"
-                    raise UserError(f"{source}: line {line}: nested more than {MAX_DEPTH} levels deep; "
-                                    f"flatten the structure")
+                    raise _too_deep(source, f" line {line}")
             elif isinstance(token, _CLOSERS):
                 depth -= 1
             elif isinstance(token, yaml.AliasToken):
@@ -97,7 +96,15 @@ def _yaml_error(source: str, exc: yaml.YAMLError) -> UserError:
     mark = getattr(exc, "problem_mark", None)
     where = f" line {mark.line + 1}" if mark is not None else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if "nesting depth" in problem or "nested too deep" in problem:
+        # libyaml (PyYAML >= 6.0.3) may stop deep nesting in its scanner before our own count
+        # sees it: the user gets the same message whichever of the two noticed first.
+        return _too_deep(source, where)
     return UserError(f"{source}:{where}: invalid YAML ({problem}); fix the syntax there")
+
+
+def _too_deep(source: str, where: str) -> UserError:
+    return UserError(f"{source}:{where}: nested more than {MAX_DEPTH} levels deep; flatten the structure")
 
 
 def parse_yaml_text(text: str, source: str) -> Any:
