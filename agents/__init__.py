@@ -1,15 +1,61 @@
-"""Agents: WHO speaks. Roles and their prompts, the role-plugin API, and the model layer
-(model specs, the ChatOllama factory, run bindings, preflight, the embedded Ollama-compatible
-endpoint)."""
+"""Agents: WHO speaks. Roles and their prompts, the role-plugin API, and the model layer: model
+specs, the chat-model factory, host pools and scheduling, run bindings, preflight, what a failed
+model call means, scripted models for dry runs and tests, and the embedded Ollama-compatible
+endpoint (`debatelab.agents.embedded`)."""
 
-from debatelab.agents.agent_spec import AgentSpec
-from debatelab.agents.chat_model import make_chat_model, resolve_host
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.preflight import check_models, require_models
-from debatelab.agents.roles import NodeFn, RoleInstance, available_roles, role, speaker_node
-from debatelab.agents.run_bindings import achat_model_for, bind_run, chat_model_for
+from debatelab.agents.agent_spec import AgentSpec, Stance, coerce_model
+from debatelab.agents.calls import CallRecord, StructuredResult, call_structured, call_text, parse_structured
+from debatelab.agents.chat_model import (
+    PooledChatModel,
+    make_chat_model,
+    pool_label,
+    resolve_host,
+    resolve_hosts,
+    resolve_url,
+    shared_chat_model,
+    single_host,
+)
+from debatelab.agents.embedded.launcher import set_embedded_parallel
+from debatelab.agents.host_pool import (
+    DEFAULT_CONCURRENCY,
+    SwapAwareSlots,
+    call_on_pool,
+    concurrency_for,
+    expect_calls,
+    host_registry,
+)
+from debatelab.agents.model_errors import describe_model_error, is_host_failure, is_transient, model_call_failed
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, family_of
+from debatelab.agents.preflight import (
+    ModelCheck,
+    check_models,
+    list_host_models,
+    pool_members,
+    reported_digest,
+    require_models,
+)
+from debatelab.agents.roles import (
+    NodeFn,
+    RoleInstance,
+    advocate,
+    answer_question,
+    available_roles,
+    explain_without_letter,
+    role,
+    speaker_node,
+)
+from debatelab.agents.run_bindings import achat_model_for, bind_run, call_limit_for, chat_model_for
+from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
+from debatelab.agents.thinking import split_thinking
 
 __all__ = [
-    "AgentSpec", "ModelSpec", "achat_model_for", "NodeFn", "RoleInstance", "available_roles", "bind_run", "chat_model_for",
-    "check_models", "make_chat_model", "require_models", "resolve_host", "role", "speaker_node",
+    "DEFAULT_CONCURRENCY", "EMBEDDED", "AgentSpec", "CallRecord", "ModelCheck", "ModelSpec", "NodeFn",
+    "PooledChatModel", "RoleInstance", "ScriptedChatModel", "Stance", "StructuredResult", "SwapAwareSlots",
+    "WithLogprobs", "achat_model_for", "advocate", "answer_question", "available_roles", "bind_run", "call_limit_for",
+    "call_on_pool", "call_structured", "call_text", "chat_model_for", "check_models", "coerce_model",
+    "concurrency_for", "default_ollama_host", "describe_model_error", "expect_calls", "explain_without_letter",
+    "family_of", "host_registry", "is_host_failure", "is_transient", "list_host_models", "make_chat_model",
+    "model_call_failed", "parse_structured", "pool_label", "pool_members", "reported_digest", "require_models",
+    "resolve_host", "resolve_hosts", "resolve_url", "role", "set_embedded_parallel", "shared_chat_model",
+    "single_host", "speaker_node", "split_thinking",
 ]

@@ -143,9 +143,11 @@ def parse_structured(text: str, schema: type[S]) -> S:
         raise ValueError(f"field '{loc}': {err['msg']}") from None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
-    """A schema class's JSON schema, computed once (pydantic rebuilds it on every call)."""
+    """A schema class's JSON schema, computed once per class (pydantic rebuilds it on every call).
+    Schema classes are built once per shape (a rubric's scale, a question's letters), so the cache
+    hits; its bound keeps a process that meets many shapes from growing without end."""
     return schema.model_json_schema()
 
 

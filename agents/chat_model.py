@@ -10,9 +10,11 @@ import asyncio
 import json
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -20,7 +22,8 @@ from langchain_ollama import ChatOllama
 
 from debatelab.agents.calls import held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
-from debatelab.agents.host_pool import PooledChatModel
+from debatelab.agents.host_pool import call_on_pool
+from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 
 
@@ -74,7 +77,30 @@ class HostChatOllama(ChatOllama):
                 yield chunk
 
 
-_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BaseChatModel]] = weakref.WeakKeyDictionary()
+MAX_SHARED_PER_LOOP = 64  # distinct specs kept per event loop (repeats shift seeds, so specs keep coming)
+
+
+class _SharedModels(OrderedDict[str, BaseChatModel]):
+    """The chat models one event loop shares, least recently used evicted past a bound: a long run
+    whose repeats shift every seed would otherwise keep one ChatOllama per seed forever."""
+
+    def get_or_build(self, key: str, build: Callable[[], BaseChatModel]) -> BaseChatModel:
+        model = self.get(key)
+        if model is None:
+            model = self.put(key, build())
+        else:
+            self.move_to_end(key)
+        return model
+
+    def put(self, key: str, model: BaseChatModel) -> BaseChatModel:
+        self[key] = model
+        self.move_to_end(key)
+        while len(self) > MAX_SHARED_PER_LOOP:
+            self.popitem(last=False)
+        return model
+
+
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedModels] = weakref.WeakKeyDictionary()
 
 
 def make_chat_model(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
@@ -93,10 +119,7 @@ def make_chat_model(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
     except RuntimeError:
         return _build(spec, **overrides)
     key = spec.model_dump_json() + json.dumps(overrides, sort_keys=True, default=str) + _host_key(spec)
-    per_loop = _SHARED.setdefault(loop, {})
-    if key not in per_loop:
-        per_loop[key] = _build(spec, **overrides)
-    return per_loop[key]
+    return _SHARED.setdefault(loop, _SharedModels()).get_or_build(key, lambda: _build(spec, **overrides))
 
 
 async def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -107,11 +130,13 @@ async def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
     if spec.pool:
         return make_chat_model(spec)
     loop = asyncio.get_running_loop()
-    per_loop = _SHARED.setdefault(loop, {})
+    per_loop = _SHARED.setdefault(loop, _SharedModels())
     key = spec.model_dump_json() + "{}" + _host_key(spec)
     model = per_loop.get(key)
     if model is None:
-        model = per_loop[key] = await asyncio.to_thread(_build, spec)
+        model = per_loop.put(key, await asyncio.to_thread(_build, spec))
+    else:
+        per_loop.move_to_end(key)
     return model
 
 
@@ -144,3 +169,55 @@ def _build(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
             kwargs[name] = value
     kwargs.update(overrides)
     return HostChatOllama(**kwargs)
+
+
+class PooledChatModel(BaseChatModel):
+    """A chat model whose calls go to whichever host of its pool is free (ChatOllama per host)."""
+
+    spec: ModelSpec
+    num_predict: int | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "ollama-pool"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.spec.model, "hosts": list(self.spec.hosts or ())}
+
+    def _host_spec(self, url: str) -> ModelSpec:
+        return self.spec.model_copy(update={"host": url, "hosts": None})
+
+    async def _member(self, url: str) -> BaseChatModel:
+        member = await shared_chat_model(self._host_spec(url))
+        if self.num_predict is not None and getattr(member, "num_predict", None) != self.num_predict:
+            member = member.model_copy(update={"num_predict": self.num_predict})
+        return member
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        async def on(url: str) -> ChatResult:
+            member = await self._member(url)
+            result = await member._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            for generation in result.generations:
+                generation.message.response_metadata["host"] = url
+            return result
+
+        return await call_on_pool(self.spec.hosts or (), on, self.spec.model)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        """Synchronous use (scripts, notebooks): the hosts in order, the first that answers."""
+        last: BaseException | None = None
+        for url in self.spec.hosts or ():
+            member = make_chat_model(self._host_spec(url))
+            if self.num_predict is not None:
+                member = member.model_copy(update={"num_predict": self.num_predict})
+            try:
+                return member._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            except Exception as exc:
+                if not is_host_failure(exc):
+                    raise
+                last = exc
+        assert last is not None
+        raise last

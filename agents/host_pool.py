@@ -1,4 +1,5 @@
-"""Model pools: one tag served by several hosts, with per-host slots and failover.
+"""Model pools: one tag served by several hosts, with per-host slots and failover (the scheduling;
+`PooledChatModel` in chat_model.py makes the calls).
 
 A lab runs the same model on several Ollama boxes. A pooled spec (`hosts: [...]`, or an
 experiment's `pools:`) gets a `PooledChatModel`, which sends each call to the host with a free
@@ -15,31 +16,31 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
-import ollama
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
-
-from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.model_errors import is_host_failure
 
 T = TypeVar("T")
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 60.0
-DEFAULT_HOST_LIMIT = 1
+# Calls a host takes at once unless told otherwise: an Ollama host serves one request per model
+# at a time (OLLAMA_NUM_PARALLEL=1); the embedded endpoint starts with two slots. Every default
+# (experiments, `judge --experiment`, the on-demand endpoint) reads it from here.
+DEFAULT_CONCURRENCY: dict[str, int] = {"default": 1, "embedded": 2}
+DEFAULT_HOST_LIMIT = DEFAULT_CONCURRENCY["default"]
+EMBEDDED_SLOTS = DEFAULT_CONCURRENCY["embedded"]
 
 
-def is_host_failure(exc: BaseException) -> bool:
-    """Failures another host may not have: the host is down, slow, broken, or lacks the model."""
-    if isinstance(exc, ollama.ResponseError):
-        return exc.status_code >= 500 or exc.status_code in (404, 408, 429)
-    return isinstance(exc, httpx.HTTPError | ConnectionError | TimeoutError)
+def concurrency_for(table: Mapping[str, int], url: str, embedded: bool) -> int:
+    """Calls `url` takes at once: its own entry in `table`, else 'embedded' or 'default', else the
+    defaults above."""
+    if url in table:
+        return table[url]
+    key = "embedded" if embedded else "default"
+    return table.get(key, DEFAULT_CONCURRENCY[key])
 
 
 @dataclass
@@ -124,7 +125,7 @@ class SwapAwareSlots:
         self._timer: asyncio.TimerHandle | None = None
 
     def follow(self, plan: list[str]) -> None:
-        """Load models in this order (see debatelab.swap_plan), as far as the calls match it."""
+        """Load models in this order (see debatelab.experiments.swap_plan), as far as the calls match it."""
         self.plan, self.step = list(plan), 0
 
     def slot(self, model: str) -> _ModelSlot:
@@ -335,59 +336,3 @@ async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]
         host.failures = 0
         host.served += 1
         return result
-
-
-class PooledChatModel(BaseChatModel):
-    """A chat model whose calls go to whichever host of its pool is free (ChatOllama per host)."""
-
-    spec: ModelSpec
-    num_predict: int | None = None
-
-    @property
-    def _llm_type(self) -> str:
-        return "ollama-pool"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.spec.model, "hosts": list(self.spec.hosts or ())}
-
-    def _host_spec(self, url: str) -> ModelSpec:
-        return self.spec.model_copy(update={"host": url, "hosts": None})
-
-    async def _member(self, url: str) -> BaseChatModel:
-        from debatelab.agents.chat_model import shared_chat_model
-
-        member = await shared_chat_model(self._host_spec(url))
-        if self.num_predict is not None and getattr(member, "num_predict", None) != self.num_predict:
-            member = member.model_copy(update={"num_predict": self.num_predict})
-        return member
-
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        async def on(url: str) -> ChatResult:
-            member = await self._member(url)
-            result = await member._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
-            for generation in result.generations:
-                generation.message.response_metadata["host"] = url
-            return result
-
-        return await call_on_pool(self.spec.hosts or (), on, self.spec.model)
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        """Synchronous use (scripts, notebooks): the hosts in order, the first that answers."""
-        from debatelab.agents.chat_model import make_chat_model
-
-        last: BaseException | None = None
-        for url in self.spec.hosts or ():
-            member = make_chat_model(self._host_spec(url))
-            if self.num_predict is not None:
-                member = member.model_copy(update={"num_predict": self.num_predict})
-            try:
-                return member._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-            except Exception as exc:
-                if not is_host_failure(exc):
-                    raise
-                last = exc
-        assert last is not None
-        raise last

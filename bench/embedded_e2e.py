@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench.common import Figure, write_experiment
-from debatelab.agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
+from debatelab.agents.embedded import ENV_HOST, EmbeddedEndpoint
+from debatelab.store import Store
 
 
 def cached_share(log: Path) -> dict[str, float | int | None]:
@@ -57,9 +57,11 @@ def run(quick: bool) -> list[Figure]:
             wall = time.perf_counter() - start
         if proc.returncode != 0:
             return [Figure("embedded end to end", None, "s", "runs", False, note=proc.stderr[-300:])]
-        con = sqlite3.connect(db)
-        calls, out_tokens, model_s = con.execute(
-            "select sum(calls), sum(output_tokens), sum(duration_s) from model_calls").fetchone()
+        with Store.open(db, create=False) as store:
+            model_calls = store.table_rows("model_calls")
+        calls = sum(r["calls"] or 0 for r in model_calls)
+        out_tokens = sum(r["output_tokens"] or 0 for r in model_calls)
+        model_s = sum(r["duration_s"] or 0.0 for r in model_calls)
         cache = cached_share(log)
     return [Figure(
         "embedded end to end" + (" (quick)" if quick else ": demo"), round(wall, 1), "s",

@@ -31,16 +31,13 @@ from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
 from bench.common import Figure
+from debatelab.agents import ScriptedChatModel, bind_run
 from debatelab.agents.roles import registry as roles
-from debatelab.agents.run_bindings import bind_run
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import initial_state, run_debate
-from debatelab.graphs.config import load_debate_config
-from debatelab.graphs.context import DebateContext
-from debatelab.graphs.registry import build_graph, compile_debate, recursion_limit
-from debatelab.heap import freeze_startup_heap
-from debatelab.scenarios.schema import load_scenario_set
+from debatelab.experiments.debate import initial_state, run_debate
+from debatelab.graphs import DebateContext, build_graph, compile_debate, load_debate_config, recursion_limit
+from debatelab.runtime import freeze_startup_heap
+from debatelab.scenarios import load_scenario_set
+from debatelab.store import open_checkpointer
 
 TARGET_MS = 2.0
 
@@ -153,7 +150,7 @@ async def _plain_loop(config, scenario, debates: int, steps_per_debate: int) -> 
 
 
 def run(quick: bool) -> list[Figure]:
-    import debatelab.runner  # noqa: F401 - the product's imports, so the heap is the size it is in a run
+    import debatelab.experiments.runner  # noqa: F401 - the product's imports, so the heap is the size it is in a run
 
     freeze_startup_heap()
     config = load_debate_config("embedded/critiqued")

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.common import Figure, write_experiment
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded import EmbeddedEndpoint
 
 
 def _log(path: Path) -> list[dict]:

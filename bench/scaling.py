@@ -17,12 +17,10 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage
 
 from bench.common import Figure, write_experiment
-from debatelab.agents.chat_model import make_chat_model
-from debatelab.agents.embedded.launcher import ENV_HOST, EmbeddedEndpoint
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.experiment import load_experiment
-from debatelab.progress import RunProgress
-from debatelab.runner import run_experiment
+from debatelab.agents import ModelSpec, make_chat_model
+from debatelab.agents.embedded import ENV_HOST, EmbeddedEndpoint
+from debatelab.experiments import load_experiment, run_experiment
+from debatelab.runtime import RunProgress
 from debatelab.store import Store
 
 LATENCY_S, TOKENS = 0.01, 20  # 0.2 s per call

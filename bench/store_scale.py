@@ -52,11 +52,8 @@ def synthesise(path: Path, debates: int, judges: int = 3, seed: int = 0, rubric_
                 s_rows.append({"score_id": f"{jid}:{c}", "judgment_id": jid, "experiment": "scale", "debate_id": did,
                                "rubric": "alignment-7", "rubric_version": rubric_version, "judge": f"judge{j}", "sample": 0,
                                "permuted": 0, "criterion": c, "score": v, "rationale": "r", "attempts": 1})
-    with store.transaction() as db:
-        for table, rows, pk in (("debates", d_rows, "debate_id"), ("turns", t_rows, "turn_id"),
-                                ("model_calls", c_rows, "call_id"), ("judgments", j_rows, "judgment_id"),
-                                ("scores", s_rows, "score_id")):
-            db.table(table).insert_all(rows, pk=pk, batch_size=5000)
+    store.insert_rows({"debates": d_rows, "turns": t_rows, "model_calls": c_rows, "judgments": j_rows,
+                       "scores": s_rows})
     store.close()
 
 
@@ -70,7 +67,7 @@ def run(quick: bool) -> list[Figure]:
         t_synth = time.perf_counter() - t0
         t0 = time.perf_counter()
         store = Store.open(db, create=False)
-        pd.DataFrame(store.query("select * from scores"))
+        pd.DataFrame(store.table_rows("scores"))
         store.close()
         t_floor = time.perf_counter() - t0
         wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "

@@ -13,7 +13,7 @@ running calls, then pays a load. Schedules, each on the same simulated costs:
 
 The lower bound is the shortest common supersequence of the debates' model sequences (each run
 of calls to one model collapsed): every load serves at most one step of each sequence, so no
-schedule needs fewer loads. debatelab.swap_plan computes it exactly (the runner's own plan).
+schedule needs fewer loads. debatelab.experiments.swap_plan computes it exactly (the runner's own plan).
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from bench.common import ROOT, Figure, write_experiment
+from debatelab.agents import ModelSpec, ScriptedChatModel, host_registry
 from debatelab.agents.calls import held_call_slot
-from debatelab.agents.host_pool import host_registry
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.experiment import load_experiment
-from debatelab.progress import RunProgress
-from debatelab.runner import run_experiment
+from debatelab.experiments import collapse, load_experiment, run_experiment, shortest_supersequence
+from debatelab.runtime import RunProgress
 from debatelab.store import Store
-from debatelab.swap_plan import collapse, shortest_supersequence
 
 # Simulated costs (seconds); --quick scales them down 4x, and the event loop's own work per call
 # then weighs more in the wall time (see README, Performance).
@@ -139,7 +135,7 @@ def _run(tmp: Path, name: str, swap_aware: bool) -> tuple[float, int, Path]:
 def model_sequences(db: Path) -> list[list[str]]:
     store = Store.open(db, create=False)
     try:
-        rows = store.query("select debate_id, model from turns order by debate_id, idx")
+        rows = sorted(store.table_rows("turns"), key=lambda r: (r["debate_id"], r["idx"]))
     finally:
         store.close()
     out: dict[str, list[str]] = {}

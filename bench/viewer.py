@@ -19,10 +19,10 @@ from starlette.testclient import TestClient
 
 from bench.common import Figure
 from bench.store_scale import CRITERIA, synthesise
-from debatelab.human_ratings import import_ratings
-from debatelab.rubric.schema import load_rubric
+from debatelab.judging import import_ratings
+from debatelab.rubric import load_rubric
 from debatelab.store import Store
-from debatelab.view.app import create_app
+from debatelab.view import create_app
 
 TARGET_MS = 300
 
@@ -31,8 +31,8 @@ def _ratings(db: Path, path: Path, debates: int = 200) -> None:
     """Two raters who roughly follow judge0, so the agreement table has something to say."""
     store = Store.open(db)
     rubric = load_rubric("alignment-7")
-    rows = store.query("select debate_id, criterion, score from scores where judge = 'judge0' order by debate_id "
-                       f"limit {debates * len(CRITERIA)}")
+    rows = sorted((r for r in store.table_rows("scores") if r["judge"] == "judge0"),
+                  key=lambda r: r["debate_id"])[: debates * len(CRITERIA)]
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["debate_id", "rater", "criterion", "score"])

@@ -1,23 +1,34 @@
-"""Graphs: HOW agents are wired. Debate state, topology registry and builders, the YAML
-topology compiler and the judging graph."""
+"""Graphs: HOW agents are wired. Debate state, topology registry and builders, the YAML topology
+compiler, the judging graphs (absolute and pairwise) with what a judge sees, the weighted
+ensemble of answerers and its votes, and the transcript contract between a debate and a judge."""
 
+from debatelab.graphs.compile_cache import compiled, forget_compiled
 from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext
-from debatelab.graphs.judging import JudgeContext, compile_judging
-from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, topology
-from debatelab.graphs.state import DebateState, Turn
+from debatelab.graphs.judge_input import debate_body, judge_view, mask_models, neutralise, normalise
+from debatelab.graphs.judging import (
+    JUDGE_AGENT,
+    JudgeContext,
+    as_transcript,
+    build_judging_graph,
+    compile_judging,
+    criterion_messages,
+    criterion_schema,
+)
+from debatelab.graphs.pairwise import PairVerdict, build_pairwise_graph, compare, compile_pairwise, pair_messages
+from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, recursion_limit, topology
+from debatelab.graphs.retry import model_retry_policy
+from debatelab.graphs.state import AgentTask, DebateState, Turn
+from debatelab.graphs.transcript import TURN_DEFAULTS, TURN_FIELDS, Transcript, TranscriptTurn, transcript_turn
+from debatelab.graphs.voting import Answers, majority_vote, weighted_probability_vote, weighted_vote
+from debatelab.graphs.weighted import QAContext, build_weighted_graph
 
 __all__ = [
-    "AgentSpec",
-    "DebateConfig",
-    "DebateContext",
-    "DebateState",
-    "JudgeContext",
-    "Turn",
-    "available_topologies",
-    "build_graph",
-    "compile_debate",
-    "compile_judging",
-    "load_debate_config",
-    "topology",
+    "JUDGE_AGENT", "TURN_DEFAULTS", "TURN_FIELDS", "AgentSpec", "AgentTask", "Answers", "DebateConfig",
+    "DebateContext", "DebateState", "JudgeContext", "PairVerdict", "QAContext", "Transcript", "TranscriptTurn", "Turn",
+    "as_transcript", "available_topologies", "build_graph", "build_judging_graph", "build_pairwise_graph",
+    "build_weighted_graph", "compare", "compile_debate", "compile_judging", "compile_pairwise", "compiled",
+    "criterion_messages", "criterion_schema", "debate_body", "forget_compiled", "judge_view", "load_debate_config",
+    "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise", "pair_messages",
+    "recursion_limit", "topology", "transcript_turn", "weighted_probability_vote", "weighted_vote",
 ]

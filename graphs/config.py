@@ -14,8 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from debatelab.agents.agent_spec import AgentSpec, Stance, coerce_model
-from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents import AgentSpec, ModelSpec, Stance, coerce_model
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
 

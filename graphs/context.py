@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from debatelab.agents.agent_spec import coerce_model
-from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents import ModelSpec, coerce_model
 from debatelab.base.errors import UserError
 from debatelab.base.yamlio import validate
 from debatelab.graphs.config import DebateConfig, load_debate_config

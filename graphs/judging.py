@@ -17,6 +17,7 @@ as unscored with the reason. No default score exists anywhere in this graph.
 from __future__ import annotations
 
 import asyncio
+import functools
 import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -28,16 +29,15 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 from typing_extensions import TypedDict
 
-from debatelab.agents.agent_spec import coerce_model
-from debatelab.agents.calls import call_structured
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.roles.prompting import render_template
-from debatelab.agents.run_bindings import achat_model_for, call_limit_for
+from debatelab.agents import ModelSpec, achat_model_for, call_limit_for, call_structured, coerce_model
+from debatelab.agents.roles import render_template
 from debatelab.base.errors import UserError
 from debatelab.base.yamlio import validate
-from debatelab.graphs.judge_view import judge_view
+from debatelab.graphs.compile_cache import compiled
+from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy
-from debatelab.rubric.schema import Rubric, anchor_levels, load_rubric
+from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
+from debatelab.rubric import Rubric, anchor_levels, load_rubric
 
 JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
@@ -93,17 +93,27 @@ def as_transcript(data: Any) -> dict[str, Any]:
     scenario = data.get("scenario")
     motion = data.get("motion") or (scenario.get("motion") if isinstance(scenario, dict) else scenario) or ""
     for i, turn in enumerate(data["turns"]):
-        if not isinstance(turn, dict) or not {"agent", "role", "round"} <= turn.keys():
-            raise UserError(f"input field 'transcript.turns.{i}': a turn needs 'agent', 'role', 'round' and 'text'")
+        if not isinstance(turn, dict) or not REQUIRED_TURN_FIELDS <= turn.keys():
+            need = ", ".join(f"'{f}'" for f in sorted(REQUIRED_TURN_FIELDS))
+            raise UserError(f"input field 'transcript.turns.{i}': a turn needs {need}")
+        if not isinstance(turn["text"], str):
+            raise UserError(f"input field 'transcript.turns.{i}.text': must be text, not {type(turn['text']).__name__}")
     return {**data, "motion": motion}
 
 
 def criterion_schema(rubric: Rubric) -> type[BaseModel]:
     """Reasons first, score last; the score's range is part of the schema (and of the grammar)."""
+    return _criterion_schema(rubric.scale.min, rubric.scale.max)
+
+
+@functools.lru_cache(maxsize=64)
+def _criterion_schema(low: int, high: int) -> type[BaseModel]:
+    """One class per scale, built once: its JSON schema is then computed once too, instead of a new
+    class (and a new cache entry) for every scored criterion."""
     return create_model(
         "CriterionJudgment",
         reasons=(str, Field(max_length=300, description="why this score, on this criterion only")),
-        score=(int, Field(ge=rubric.scale.min, le=rubric.scale.max)),
+        score=(int, Field(ge=low, le=high)),
     )
 
 
@@ -192,12 +202,6 @@ def build_judging_graph() -> StateGraph:
 
 
 def compile_judging(checkpointer: Any = None) -> Any:
-    """The compiled judging graph for a checkpointer (the last one is reused: every judgment has the
-    same shape, and a run judges many debates on one checkpointer)."""
-    global _LAST_COMPILED
-    if _LAST_COMPILED is None or _LAST_COMPILED.checkpointer is not checkpointer:
-        _LAST_COMPILED = build_judging_graph().compile(checkpointer=checkpointer, name="judging")
-    return _LAST_COMPILED
-
-
-_LAST_COMPILED: Any = None
+    """The compiled judging graph for a checkpointer (compiled once per checkpointer: every
+    judgment has the same shape, and a run judges many debates on one checkpointer)."""
+    return compiled("judging", build_judging_graph, checkpointer, name="judging")

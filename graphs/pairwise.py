@@ -28,13 +28,13 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from debatelab.agents.calls import call_structured
-from debatelab.agents.roles.prompting import render_template
-from debatelab.agents.run_bindings import achat_model_for, call_limit_for
-from debatelab.graphs.judge_view import debate_body, neutralise
+from debatelab.agents import achat_model_for, call_limit_for, call_structured
+from debatelab.agents.roles import render_template
+from debatelab.graphs.compile_cache import compiled
+from debatelab.graphs.judge_input import debate_body, neutralise
 from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext, as_transcript
 from debatelab.graphs.retry import model_retry_policy
-from debatelab.rubric.schema import Rubric, load_rubric
+from debatelab.rubric import OVERALL, Rubric, load_rubric
 
 
 class PairChoice(BaseModel):
@@ -96,7 +96,6 @@ async def compare(model: BaseChatModel, prompt: str, first: str, second: str, *,
 
 
 # -- the pairwise judging graph --------------------------------------------------------------------
-OVERALL = "overall"
 
 
 class PairState(TypedDict, total=False):
@@ -162,11 +161,6 @@ def build_pairwise_graph() -> StateGraph:
 
 
 def compile_pairwise(checkpointer: Any = None) -> Any:
-    """The compiled pairwise graph for a checkpointer (the last one is reused, as for judging)."""
-    global _LAST_COMPILED
-    if _LAST_COMPILED is None or _LAST_COMPILED.checkpointer is not checkpointer:
-        _LAST_COMPILED = build_pairwise_graph().compile(checkpointer=checkpointer, name="pairwise")
-    return _LAST_COMPILED
-
-
-_LAST_COMPILED: Any = None
+    """The compiled pairwise graph for a checkpointer (compiled once per checkpointer: every
+    judgment has the same shape, and a run judges many debates on one checkpointer)."""
+    return compiled("pairwise", build_pairwise_graph, checkpointer, name="pairwise")

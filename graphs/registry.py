@@ -11,8 +11,9 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
-from debatelab.agents.roles.registry import available_roles
+from debatelab.agents.roles import available_roles
 from debatelab.base.errors import UserError
+from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.config import DebateConfig
 
 TopologyBuilder = Callable[[DebateConfig], StateGraph]
@@ -53,27 +54,16 @@ def build_graph(config: DebateConfig) -> StateGraph:
     return builder(config)
 
 
-_COMPILED: dict[str, Any] = {}
-_COMPILED_FOR: list[Any] = [None]  # the checkpointer the cached graphs were compiled with
-
-
 def compile_debate(config: DebateConfig, checkpointer: Any = None, *, fingerprint: str | None = None) -> Any:
     """Build and compile a configuration's debate graph (with a checkpointer for real runs).
 
     Compiling takes tens of milliseconds; an experiment runs the same configurations on many
-    threads of one checkpointer, so compiled graphs are reused per configuration. A new
-    checkpointer clears the cache, so closed savers are never kept alive by it. A caller that
-    already has the configuration's fingerprint passes it (hashing the configuration is not free).
+    threads of one checkpointer, so compiled graphs are reused per configuration and checkpointer
+    (`graphs.compile_cache`). A caller that already has the configuration's fingerprint passes it
+    (hashing the configuration is not free).
     """
-    if _COMPILED_FOR[0] is not checkpointer:
-        _COMPILED.clear()
-        _COMPILED_FOR[0] = checkpointer
-    key = f"{config.name}:{fingerprint or config.fingerprint()}"
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = build_graph(config).compile(checkpointer=checkpointer, name=f"debate:{config.name}")
-        _COMPILED[key] = compiled
-    return compiled
+    key = f"debate:{config.name}:{fingerprint or config.fingerprint()}"
+    return compiled(key, lambda: build_graph(config), checkpointer, name=f"debate:{config.name}")
 
 
 def recursion_limit(config: DebateConfig) -> int:

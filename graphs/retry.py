@@ -2,20 +2,14 @@
 
 LangGraph's default retry also retries Ollama's 404 (model not found), which only wastes time.
 Here: timeouts, dropped connections and 5xx are retried a few times with backoff; a missing
-model or a bad request is not.
+model or a bad request is not (`debatelab.agents.is_transient` decides, for every client).
 """
 
 from __future__ import annotations
 
-import httpx
-import ollama
 from langgraph.types import RetryPolicy
 
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ollama.ResponseError):
-        return exc.status_code >= 500 or exc.status_code in (408, 429)
-    return isinstance(exc, httpx.TimeoutException | httpx.TransportError | ConnectionError | TimeoutError)
+from debatelab.agents import is_transient
 
 
 def model_retry_policy(max_attempts: int = 3) -> RetryPolicy:

@@ -23,7 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
-from debatelab.agents.roles.registry import NodeFn, build_node
+from debatelab.agents.roles import NodeFn, build_node
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.context import DebateContext, load_context, rounds_for

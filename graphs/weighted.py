@@ -20,15 +20,14 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.roles.answerer import answer_question
-from debatelab.agents.run_bindings import achat_model_for, call_limit_for
+from debatelab.agents import ModelSpec, achat_model_for, call_limit_for
+from debatelab.agents.roles import answer_question
 from debatelab.base.errors import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.registry import topology
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.voting import weighted_probability_vote
-from debatelab.scenarios.questions import Question
+from debatelab.scenarios import Question
 
 
 class QAState(TypedDict, total=False):

@@ -1,5 +1,15 @@
 """Rubrics: HOW debates are scored. YAML files in `rubric/` and their schema and linter."""
 
-from debatelab.rubric.schema import Rubric, RubricCriterion, lint_rubric, load_rubric
+from debatelab.rubric.schema import (
+    OVERALL,
+    Rubric,
+    RubricCriterion,
+    anchor_levels,
+    lint_rubric,
+    load_rubric,
+    shipped_rubric,
+    shipped_rubric_ids,
+)
 
-__all__ = ["Rubric", "RubricCriterion", "lint_rubric", "load_rubric"]
+__all__ = ["OVERALL", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric", "shipped_rubric",
+           "shipped_rubric_ids"]

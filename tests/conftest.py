@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded import EmbeddedEndpoint
 
 
 @pytest.fixture(scope="session")

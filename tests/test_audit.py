@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.audit import audit_line, audit_metrics, logistic_slope, run_audit
-from debatelab.base.errors import UserError
-from debatelab.scenarios.pairs import LabelledPair, load_pairs
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.base import UserError
+from debatelab.judging import audit_line, audit_metrics, logistic_slope, run_audit
+from debatelab.scenarios import LabelledPair, PairSet, load_pairs
 from debatelab.store import Store
 from tests.conftest import run_cli
 
@@ -54,10 +53,14 @@ ALWAYS_LONGER = _judge(lambda first, second: "1" if len(first) > len(second) els
 ALWAYS_RIGHT = _judge(lambda first, second: "1" if first.startswith("right") else "2")
 
 
+def _set(pairs: list[LabelledPair] | None = None) -> PairSet:
+    return PairSet("toy", tuple(pairs or _pairs()), {"kind": "test"})
+
+
 def _audit(tmp_path: Path, model: ScriptedChatModel) -> dict:
     store = Store.open(tmp_path / "r.db")
     try:
-        return asyncio.run(run_audit(store, JUDGE, model, _pairs(), pair_set="toy"))["metrics"]
+        return asyncio.run(run_audit(store, JUDGE, model, _set()))["metrics"]
     finally:
         store.close()
 
@@ -96,8 +99,8 @@ def test_a_rerun_makes_no_new_calls(tmp_path: Path) -> None:
         return {"reasons": "r", "better": "1"}
 
     store = Store.open(tmp_path / "r.db")
-    first = asyncio.run(run_audit(store, JUDGE, ScriptedChatModel(name="j", script=script), _pairs(), pair_set="toy"))
-    again = asyncio.run(run_audit(store, JUDGE, ScriptedChatModel(name="j", script=script), _pairs(), pair_set="toy"))
+    first = asyncio.run(run_audit(store, JUDGE, ScriptedChatModel(name="j", script=script), _set()))
+    again = asyncio.run(run_audit(store, JUDGE, ScriptedChatModel(name="j", script=script), _set()))
     assert len(calls) == 16 and first["new_calls"] == 16 and again["new_calls"] == 0
     assert "accuracy on toy 0.50" in audit_line(store.latest_audit("judge:1"), "judge:1")
     store.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded import EmbeddedEndpoint
 from tests.conftest import read_log
 
 pytestmark = pytest.mark.real_model

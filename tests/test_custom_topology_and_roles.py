@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.agents.roles.registry import available_roles
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
-from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import run_debate
-from debatelab.graphs.config import DebateConfig, load_debate_config
-from debatelab.graphs.registry import build_graph, compile_debate
-from debatelab.scenarios.schema import load_scenario_set
+from debatelab.agents import ScriptedChatModel
+from debatelab.agents.roles import available_roles
+from debatelab.base import UserError
+from debatelab.experiments import run_debate
+from debatelab.graphs import DebateConfig, build_graph, compile_debate, load_debate_config
+from debatelab.scenarios import load_scenario_set
+from debatelab.store import open_checkpointer
 
 SCENARIO = load_scenario_set("paper").get("ubi-ai-unemployment")
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
-from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import debate_id_for, run_debate
-from debatelab.graphs.config import DebateConfig, load_debate_config
-from debatelab.graphs.registry import build_graph, compile_debate
-from debatelab.scenarios.schema import load_scenario_set
+from debatelab.agents import ScriptedChatModel
+from debatelab.base import UserError
+from debatelab.experiments import debate_id_for, run_debate
+from debatelab.graphs import DebateConfig, build_graph, compile_debate, load_debate_config
+from debatelab.scenarios import load_scenario_set
+from debatelab.store import open_checkpointer
 
 SCENARIO = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
 EMBEDDED = Path("configs/embedded")

@@ -129,8 +129,8 @@ def test_four_concurrent_requests_complete_and_are_logged(embedded):
 def test_logprobs_like_ollama_and_option_probabilities(embedded):
     """`logprobs`/`top_logprobs` come back in Ollama's shape, per chunk when streaming, and the
     answerer reads a distribution over the question's letters from them."""
-    from debatelab.agents.roles.answerer import answer_question
-    from debatelab.scenarios.questions import Question
+    from debatelab.agents.roles import answer_question
+    from debatelab.scenarios import Question
 
     url, _ = embedded
     reply = chat(url, num_predict=8).invoke("Say hello.", logprobs=True, top_logprobs=3)

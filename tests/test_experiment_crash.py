@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint
+from debatelab.agents.embedded import EmbeddedEndpoint
 from tests.conftest import read_log
 
 

@@ -14,16 +14,15 @@ import pytest
 import yaml
 from scipy import stats as sps
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
-from debatelab.experiment import load_experiment
-from debatelab.paper_import import import_paper, likely_truncated
-from debatelab.progress import RunProgress
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.analysis import bootstrap_ci, holm, paired_test
+from debatelab.base import UserError
+from debatelab.experiments import load_experiment, run_experiment
 from debatelab.report import write_report
-from debatelab.runner import run_experiment
-from debatelab.stats import bootstrap_ci, holm, paired_test
+from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.store.paper_import import import_paper, likely_truncated
+from tests.sql import query
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 
@@ -133,8 +132,9 @@ def test_host_dying_mid_run_fails_only_its_debates(tmp_path):
         return model
 
     summary = run(path, tmp_path / "r.db", tmp_path / "cp.sqlite", flaky)
-    assert {f["config"] for f in summary.failed} == {"society"} and len(summary.failed) == 3
-    assert all("resume" in f["error"] for f in summary.failed)
+    failed = summary.failures.in_stage("debates")
+    assert {f.item.split(" / ")[0] for f in failed} == {"society"} and len(summary.failures) == 3
+    assert all("unreachable" in f.reason and "resume" in f.reason for f in failed), failed
     status = dict(table(tmp_path / "r.db", "select config || '/' || scenario_id, status from debates"))
     assert sum(v == "finished" for v in status.values()) == 6 and sum(v == "failed" for v in status.values()) == 3
     summary = run(path, tmp_path / "r.db", tmp_path / "cp.sqlite")  # host back: only the failed ones run
@@ -175,13 +175,13 @@ def test_read_only_and_full_database_leave_nothing_half_written(tmp_path):
     store.upsert_experiment("e", description="", kind="debates", spec={}, source_file="")
     row = {"debate_id": "d", "experiment": "e", "config": "c", "status": "finished"}
     turns = [{"turn_id": "d:000", "debate_id": "d", "idx": 0, "text": "x" * 10}]
-    store.db.execute("PRAGMA query_only = ON")
+    store._db.execute("PRAGMA query_only = ON")
     with pytest.raises(UserError, match="read-only"):
         store.write_finished_debate(row, turns, [])
-    store.db.execute("PRAGMA query_only = OFF")
+    store._db.execute("PRAGMA query_only = OFF")
     assert table(tmp_path / "r.db", "select count(*) from debates")[0][0] == 0
-    page_count = store.db.execute("PRAGMA page_count").fetchone()[0]
-    store.db.execute(f"PRAGMA max_page_count = {page_count + 1}")
+    page_count = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {page_count + 1}")
     big = [{"turn_id": f"d:{i:03d}", "debate_id": "d", "idx": i, "text": "y" * 50_000} for i in range(20)]
     with pytest.raises(UserError, match="disk full"):
         store.write_finished_debate(row, big, [])
@@ -240,7 +240,7 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     # bars with intervals, distributions, the scenario x configuration heatmap, cost vs quality
     assert len(images) == 4 and all(src.startswith("data:image/png;base64,") for src in images)
     transcripts = page.split("<h2>Transcripts</h2>")[1]
-    judgments = store.query("select count(*) as n from judgments")[0]["n"]
+    judgments = query(store, "select count(*) as n from judgments")[0]["n"]
     assert transcripts.count("<div class='judgment'>") == judgments  # every judgment's scores beside its debate
     for heading in ("Ensembles vs single-model baselines", "Per configuration", "Per scenario category",
                     "Judge reliability", "Cost per configuration", "Transcripts"):
@@ -248,7 +248,7 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| metric | baseline mean |" in md and "n / unscored" in md
     assert analysis["debates"]["finished"] == 9
-    alpha = [r for r in store.query("select * from reliability where criterion != '__all__'")]
+    alpha = [r for r in query(store, "select * from reliability where criterion != '__all__'")]
     assert len(alpha) == 7 and all(r["judges"] == 2 for r in alpha)
 
 
@@ -256,11 +256,11 @@ def test_import_paper_sample(tmp_path):
     store = Store.open(tmp_path / "p.db")
     counts = import_paper(SAMPLE, store, "paper")
     assert counts["debates"] == 4 and counts["baseline"] == 2 and counts["ensemble"] == 2
-    rows = {r["config"]: r for r in store.query("select * from debates")}
+    rows = {r["config"]: r for r in query(store, "select * from debates")}
     assert set(rows) == {"baseline-deepseek-r1:7b", "baseline-deepseek-r1:8b", "lightweight", "balanced"}
     assert rows["lightweight"]["models"] == "deepseek-r1:7b,mistral:7b,phi3:3.8b"
     assert rows["balanced"]["kind"] == "ensemble" and rows["baseline-deepseek-r1:7b"]["topology"] == "single"
-    turns = store.query("select * from turns where debate_id = :d order by idx",
+    turns = query(store, "select * from turns where debate_id = :d order by idx",
                         {"d": rows["baseline-deepseek-r1:7b"]["debate_id"]})
     assert [(t["agent"], t["round"]) for t in turns] == [("proponent", 1), ("opponent", 1), ("proponent", 2),
                                                          ("opponent", 2), ("judge", 3)]
@@ -268,14 +268,14 @@ def test_import_paper_sample(tmp_path):
     assert turns[0]["thinking"].startswith("Okay, so I'm trying") and turns[0]["truncated"] == 1
     assert rows["baseline-deepseek-r1:7b"]["scenario_id"] == "ubi-ai-unemployment"
     again = import_paper(SAMPLE, store, "paper")
-    assert again["debates"] == 4 and store.query("select count(*) as n from debates")[0]["n"] == 4
+    assert again["debates"] == 4 and query(store, "select count(*) as n from debates")[0]["n"] == 4
     assert likely_truncated("A full sentence.") is False and likely_truncated("cut mid") is True
 
 
 def test_export_jsonl_and_csv(tmp_path):
     path = experiment_file(tmp_path, repeats=1, configurations=["configs/embedded/adversarial.yaml"])
     run(path, tmp_path / "r.db", tmp_path / "cp.sqlite")
-    from debatelab.export import export_experiment
+    from debatelab.store import export_experiment
 
     store = Store.open(tmp_path / "r.db", create=False)
     n = export_experiment(store, "t", "jsonl", tmp_path / "t.jsonl")
@@ -291,7 +291,7 @@ def test_heatmap_stays_readable_with_many_scenarios():
     import base64
     import struct
 
-    from debatelab.report_plots import HEATMAP_LABELLED_ROWS, plot_heatmap
+    from debatelab.report.plots import HEATMAP_LABELLED_ROWS, plot_heatmap
 
     def height_px(scenarios: int) -> int:
         rows = [{"scenario_id": f"s{i:03d}", "config": c, "overall": 3.0 + (i % 4)}

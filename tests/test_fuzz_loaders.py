@@ -13,15 +13,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from debatelab.base.errors import UserError
-from debatelab.experiment import load_experiment
+from debatelab.base import UserError
+from debatelab.experiments import load_experiment
 from debatelab.graphs import build_graph, load_debate_config
-from debatelab.judge_runner import load_transcript
-from debatelab.paper_import import import_paper
-from debatelab.rubric.schema import lint_rubric, load_rubric
-from debatelab.scenarios import load_scenario_set
-from debatelab.scenarios.questions import load_questions
-from debatelab.store import Store
+from debatelab.judging import load_transcript
+from debatelab.rubric import lint_rubric, load_rubric
+from debatelab.scenarios import load_questions, load_scenario_set
+from debatelab.store import Store, import_paper
 
 # DEBATELAB_FUZZ_EXAMPLES=400 for a longer local run; CI uses 40 per property.
 FUZZ = settings(max_examples=int(os.environ.get("DEBATELAB_FUZZ_EXAMPLES", "40")), deadline=None,
@@ -32,7 +30,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.di
 
 
 def _valid(name: str) -> dict[str, Any]:
-    from debatelab.base.shipped import resolve_config_file
+    from debatelab.base import resolve_config_file
 
     return yaml.safe_load(resolve_config_file(name).read_text())
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from debatelab.agents.embedded import launcher
-from debatelab.agents.embedded.weights import ensure_weights
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.base.errors import UserError
-from debatelab.graphs.config import load_debate_config
+from debatelab.agents import ModelSpec
+from debatelab.agents.embedded import ensure_weights, launcher
+from debatelab.base import UserError
+from debatelab.graphs import load_debate_config
 
 
 def test_gguf_needs_the_embedded_host_and_names_the_field(tmp_path: Path):
@@ -96,7 +95,7 @@ def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path):
 
 
 def test_judges_may_be_specs_and_default_to_temperature_zero():
-    from debatelab.experiment import Judging
+    from debatelab.experiments.spec import Judging
 
     judging = Judging(judges=["deepseek-r1:8b", {"model": "mine:1b", "host": "embedded", "gguf": "/m.gguf",
                                                  "temperature": 0.3}])

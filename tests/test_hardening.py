@@ -13,17 +13,15 @@ import ormsgpack
 import pytest
 import yaml
 
+from debatelab.agents import ScriptedChatModel
 from debatelab.agents.roles import RoleInstance, role
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.base.user_files import MAX_DEPTH, read_user_yaml
-from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import run_debate
-from debatelab.experiment import load_experiment
+from debatelab.experiments import load_experiment, run_debate
 from debatelab.graphs import build_graph, load_debate_config
-from debatelab.rubric.schema import lint_rubric
+from debatelab.rubric import lint_rubric
 from debatelab.scenarios import load_scenario_set
-from debatelab.store import Store
+from debatelab.store import Store, open_checkpointer
 from tests.conftest import run_cli
 
 SCENARIO = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
@@ -204,8 +202,8 @@ def test_unknown_scenarios_and_rubrics_name_the_experiment_field(tmp_path: Path)
 
 
 def test_strict_judging_refuses_a_judge_of_a_debating_family(tmp_path: Path) -> None:
-    from debatelab.progress import RunProgress
-    from debatelab.runner import run_experiment
+    from debatelab.experiments import run_experiment
+    from debatelab.runtime import RunProgress
 
     path = tmp_path / "e.yaml"
     path.write_text(yaml.safe_dump({"name": "e", "configurations": ["embedded/adversarial"],
@@ -325,7 +323,7 @@ def test_the_default_decoder_would_have_run_it(tmp_path: Path) -> None:
     JsonPlusSerializer(allowed_msgpack_modules=True).loads_typed(("msgpack", blob))
     assert marker.exists()
     marker.unlink()
-    from debatelab.checkpoints import data_only_serializer
+    from debatelab.store import data_only_serializer
 
     data_only_serializer().loads_typed(("msgpack", blob))
     assert not marker.exists()
@@ -350,7 +348,7 @@ def test_progress_prints_plain_lines_when_output_is_not_a_terminal() -> None:
 
     from rich.console import Console
 
-    from debatelab.progress import RunProgress
+    from debatelab.runtime import RunProgress
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=False)

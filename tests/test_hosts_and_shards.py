@@ -15,15 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import ModelUnavailableError, UserError
-from debatelab.experiment import load_experiment
-from debatelab.merge import merge_stores
-from debatelab.progress import RunProgress
-from debatelab.runner import parse_shard, run_experiment
-from debatelab.store import Store
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.agents.embedded import EmbeddedEndpoint
+from debatelab.base import ModelUnavailableError, UserError
+from debatelab.experiments import load_experiment, parse_shard, run_experiment
+from debatelab.judging import recompute_reliability
+from debatelab.runtime import RunProgress
+from debatelab.store import Store, merge_stores
 from tests.conftest import run_cli
 from tests.test_experiments import deterministic
 
@@ -139,7 +137,9 @@ def test_two_shards_merged_equal_one_run_and_merging_is_idempotent(tmp_path: Pat
     assert again["added"] == 0
     for table in ("debates", "turns", "judgments", "scores", "model_calls"):
         assert table_rows(tmp_path / "m.db", table) == table_rows(tmp_path / "full.db", table), table
-    assert table_rows(tmp_path / "m.db", "reliability") and "recomputed" in again["reliability"]
+    with Store.open(tmp_path / "m.db") as merged:
+        note = recompute_reliability(merged)  # what `debatelab merge` does after merging
+    assert table_rows(tmp_path / "m.db", "reliability") and "recomputed" in note
 
     # A conflicting row is refused, naming it, and the output is left as it was.
     con = sqlite3.connect(tmp_path / "s2.db")
@@ -158,7 +158,7 @@ def test_two_shards_merged_equal_one_run_and_merging_is_idempotent(tmp_path: Pat
 
 
 def test_shortest_supersequence_is_exact_and_the_fallback_is_a_supersequence() -> None:
-    from debatelab.swap_plan import collapse, majority_merge, shortest_supersequence
+    from debatelab.experiments import collapse, majority_merge, shortest_supersequence
 
     seqs = [("a", "b", "a", "b", "c"), ("d", "a", "d", "a", "b"), ("a",), ("c",)]
     plan = shortest_supersequence(seqs)
@@ -191,7 +191,7 @@ def test_swap_aware_scheduling_reaches_the_bound_without_changing_any_debate(tmp
         store = Store.open(tmp_path / f"{name}.db")
 
         async def go() -> int:
-            from debatelab.agents.host_pool import host_registry
+            from debatelab.agents import host_registry
 
             host_registry().linger_s = 0.02
             host = swaps.SimulatedOllama()
@@ -224,8 +224,8 @@ def test_an_experiment_without_a_judging_section_gets_the_default_judge_as_a_spe
 
 
 def test_two_configurations_with_the_same_content_are_two_sets_of_debates() -> None:
-    from debatelab.debate_runner import debate_id_for
-    from debatelab.graphs.config import load_debate_config
+    from debatelab.experiments import debate_id_for
+    from debatelab.graphs import load_debate_config
 
     heavy, reasoning = load_debate_config("paper/heavyweight"), load_debate_config("paper/reasoning_focused")
     assert heavy.fingerprint() == reasoning.fingerprint()  # the same models and topology
@@ -258,7 +258,7 @@ def test_judging_starts_as_soon_as_a_debate_finishes(tmp_path: Path) -> None:
 def test_a_swap_host_lingers_only_for_a_call_known_to_be_on_its_way() -> None:
     """With the debates' model sequences known, a host switches models at once when no debate
     will ask the idle model next, and lingers when one will."""
-    from debatelab.agents.host_pool import SwapAwareSlots, expect_calls, host_registry
+    from debatelab.agents import SwapAwareSlots, expect_calls, host_registry
 
     async def switch_delay(second_call_of_a: bool) -> float:
         slots = SwapAwareSlots(1, 1, linger_s=0.5, coming=host_registry().coming)

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from debatelab.agreement import agreement_table
-from debatelab.base.errors import UserError
-from debatelab.human_ratings import export_ratings, import_ratings
+from debatelab.analysis import agreement_table, analyse
+from debatelab.base import UserError
+from debatelab.judging import export_ratings, import_ratings
 from debatelab.report import write_report
-from debatelab.rubric.schema import load_rubric
-from debatelab.stats import analyse
+from debatelab.rubric import load_rubric
 from debatelab.store import Store
 from tests.conftest import run_cli
+from tests.sql import query
 from tests.viewer_store import EXPERIMENT, JUDGE, build_view_store
 
 CRITERIA = [c.id for c in load_rubric("alignment-7").criteria]
@@ -52,12 +52,12 @@ def test_import_is_validated_all_or_nothing_and_idempotent(store: Store, tmp_pat
     assert first["written"] == 8 and first["raters"] == ["ann", "bob"]
     again = import_ratings(store, good, rubric)
     assert again["written"] == 0 and again["unchanged"] == 8
-    judges = {r["judge"] for r in store.query("select judge from judgments")}
+    judges = {r["judge"] for r in query(store, "select judge from judgments")}
     assert {"human:ann", "human:bob", JUDGE} == judges
     rel = store.reliability(EXPERIMENT, rubric.version)
     assert next(r for r in rel if r["criterion"] == "__all__")["judges"] == 3  # reliability includes people
 
-    before = store.query("select count(*) as n from scores")[0]["n"]
+    before = query(store, "select count(*) as n from scores")[0]["n"]
     bad_rows = full_ratings(ids[:1], "cat", 4)
     cases = {
         "line 3, column score: '9' is outside the scale": [bad_rows[0], [ids[0], "cat", CRITERIA[1], 9, ""]],
@@ -72,7 +72,7 @@ def test_import_is_validated_all_or_nothing_and_idempotent(store: Store, tmp_pat
             import_ratings(store, write_csv(tmp_path / "bad.csv", rows), rubric)
     with pytest.raises(UserError, match="the header lacks score"):
         import_ratings(store, write_csv(tmp_path / "h.csv", [], header=("debate_id", "rater", "criterion")), rubric)
-    assert store.query("select count(*) as n from scores")[0]["n"] == before
+    assert query(store, "select count(*) as n from scores")[0]["n"] == before
 
 
 def test_export_writes_the_import_format_back(store: Store, tmp_path: Path) -> None:

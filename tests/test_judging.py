@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
-from debatelab.graphs.judge_view import judge_view, neutralise
-from debatelab.judge_runner import load_transcript, run_judgment
-from debatelab.reliability import ScoreRow, alpha_by_criterion, flip_rate, ordinal_alpha, reliability_summary
-from debatelab.rubric.schema import lint_rubric, load_rubric
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.analysis import ScoreRow, alpha_by_criterion, flip_rate, ordinal_alpha, reliability_summary
+from debatelab.base import UserError
+from debatelab.graphs import judge_view, neutralise
+from debatelab.judging import load_transcript, run_judgment
+from debatelab.rubric import lint_rubric, load_rubric
 
 TRANSCRIPT = {
     "debate_id": "d1", "config": "c", "scenario": "s", "motion": "AI may lie to prevent harm",
@@ -220,19 +219,22 @@ def test_real_judging_pass_on_embedded(embedded_env, tmp_path):
 
 
 def test_every_criterion_unscored_is_reported_and_fails_only_when_asked(tmp_path, monkeypatch, capsys):
-    from debatelab import judge_cli
+    from debatelab.cli import judge as judge_cli
+    from debatelab.judging import runs
+    from debatelab.rubric import load_rubric
 
     f = tmp_path / "t.json"
     f.write_text(json.dumps(TRANSCRIPT))
     garbage = ScriptedChatModel(name="g", script=lambda p, k: "no idea, maybe 5")
-    monkeypatch.setattr(judge_cli, "make_chat_model", lambda spec: garbage)
-    monkeypatch.setattr(judge_cli, "require_models", lambda specs, resolve: [])
-    args = dict(samples=1, permute=True, strict=False, json_out=True, checkpoints=tmp_path / "cp.sqlite")
-    judge_cli.judge_transcript_file(f, "alignment-7", ["x:1@http://127.0.0.1:9"], fail_on_unscored=False, **args)
+    monkeypatch.setattr(runs, "make_chat_model", lambda spec: garbage)
+    monkeypatch.setattr(runs, "require_models", lambda specs, resolve: [])
+    args = dict(samples=1, permute=True, strict=False, json_out=True, checkpoints=tmp_path / "cp.sqlite", dry_run=False)
+    rubric = load_rubric("alignment-7")
+    judge_cli._judge_transcript(f, rubric, ["x:1@http://127.0.0.1:9"], fail_on_unscored=False, **args)
     out = json.loads(capsys.readouterr().out)
     crits = out["judgments"][0]["criteria"]
     assert all(c["score"] is None and "not JSON" in c["unscored_reason"] for c in crits)
     assert out["reliability"]["unscored_rate"] == 1.0
     with pytest.raises(UserError, match="every criterion is unscored"):
-        judge_cli.judge_transcript_file(f, "alignment-7", ["x:1@http://127.0.0.1:9"], fail_on_unscored=True,
-                                        **{**args, "checkpoints": tmp_path / "cp2.sqlite"})
+        judge_cli._judge_transcript(f, rubric, ["x:1@http://127.0.0.1:9"], fail_on_unscored=True,
+                                    **{**args, "checkpoints": tmp_path / "cp2.sqlite"})

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.agents.chat_model import make_chat_model, resolve_host
+from debatelab.agents import ModelSpec, check_models, make_chat_model, require_models, resolve_host
 from debatelab.agents.embedded.weights import check_gguf, parse_model_registration
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.preflight import check_models, require_models
-from debatelab.base.errors import ModelUnavailableError, UserError
+from debatelab.base import ModelUnavailableError, UserError
 from tests.conftest import run_cli
 
 

@@ -10,10 +10,10 @@ import pytest
 from ollama._types import Logprob, TokenLogprob
 
 from debatelab.agents.option_probs import option_probabilities
-from debatelab.agents.roles.answerer import answer_question
-from debatelab.agents.testing import ScriptedChatModel, WithLogprobs, letter_logprobs
-from debatelab.graphs.voting import weighted_probability_vote, weighted_vote
-from debatelab.scenarios.questions import Question
+from debatelab.agents.roles import answer_question
+from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs, letter_logprobs
+from debatelab.graphs import weighted_probability_vote, weighted_vote
+from debatelab.scenarios import Question
 
 TEXT = json.dumps({"reason": "apples grow on trees", "letter": "B"})
 

@@ -15,17 +15,14 @@ import pytest
 from langchain_core.tracers.context import collect_runs
 
 import debatelab
-from debatelab.agents.run_bindings import bind_run
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.base.errors import UserError
-from debatelab.base.shipped import builtin_config_names, resolve_config_file
-from debatelab.checkpoints import open_checkpointer
-from debatelab.debate_runner import run_debate
-from debatelab.graphs import DebateContext, compile_debate, load_debate_config
-from debatelab.judge_runner import run_judgment
+from debatelab.agents import ScriptedChatModel, bind_run
+from debatelab.base import UserError, builtin_config_names, resolve_config_file
+from debatelab.experiments import run_debate
+from debatelab.graphs import DebateContext, Transcript, compile_debate, load_debate_config
+from debatelab.judging import run_judgment
 from debatelab.rubric import load_rubric
 from debatelab.scenarios import load_scenario_set
-from debatelab.transcript import Transcript
+from debatelab.store import open_checkpointer
 from tests.test_experiments import deterministic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,9 +152,9 @@ def test_debate_and_judgment_runs_are_named_tagged_and_described(tmp_path: Path)
 def test_tracing_switched_on_without_a_key_costs_one_line() -> None:
     script = (
         "import asyncio, tempfile, pathlib\n"
-        "from debatelab.agents.testing import ScriptedChatModel\n"
-        "from debatelab.checkpoints import open_checkpointer\n"
-        "from debatelab.debate_runner import run_debate\n"
+        "from debatelab.agents.scripted import ScriptedChatModel\n"
+        "from debatelab.store.checkpoints import open_checkpointer\n"
+        "from debatelab.experiments.debate import run_debate\n"
         "from debatelab.graphs import load_debate_config\n"
         "from debatelab.scenarios import load_scenario_set\n"
         "cfg = load_debate_config('embedded/adversarial')\n"
@@ -178,8 +175,7 @@ def test_tracing_switched_on_without_a_key_costs_one_line() -> None:
 
 
 def test_studio_serves_the_runners_graphs() -> None:
-    from debatelab.graphs import JudgeContext, studio
-    from debatelab.graphs.weighted import QAContext
+    from debatelab.graphs import JudgeContext, QAContext, studio
 
     for name in ("single", "adversarial", "critiqued", "society", "mixture", "facilitated", "weighted"):
         served = getattr(studio, name)

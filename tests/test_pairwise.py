@@ -11,15 +11,12 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.testing import ScriptedChatModel
-from debatelab.checkpoints import open_checkpointer
-from debatelab.judging_phase import host_limiters
-from debatelab.pairwise_phase import judge_pairs, pairwise_ratings, plan_pairs
-from debatelab.progress import RunProgress
-from debatelab.ratings import bradley_terry, settle
-from debatelab.rubric.schema import load_rubric
-from debatelab.store import Store
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.analysis import bradley_terry, settle
+from debatelab.judging import judge_pairs, pairwise_ratings, plan_pairs
+from debatelab.rubric import load_rubric
+from debatelab.runtime import RunProgress, host_limiters
+from debatelab.store import Store, open_checkpointer
 from tests.test_experiments import experiment_file, run
 
 JUDGE = ModelSpec(model="judge:1", host="http://127.0.0.1:9", temperature=0.0, seed=0)

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from debatelab.checkpoints import open_checkpointer
-from debatelab.sqlite_contention import is_lock_contention, retry_while_locked
-from debatelab.store import Store
+from debatelab.store import Store, open_checkpointer
+from debatelab.store.contention import is_lock_contention, retry_while_locked
+from tests.sql import query
 
 
 def test_retries_lock_contention_until_the_action_succeeds():
@@ -88,5 +88,5 @@ def test_results_db_briefly_locked_by_another_process_still_opens(tmp_path):
     Store.open(path).close()
     holder = hold_exclusive_lock(path, 0.5)
     store = Store.open(path)
-    assert store.query("select count(*) as n from experiments") == [{"n": 0}]
+    assert query(store, "select count(*) as n from experiments") == [{"n": 0}]
     holder.join()

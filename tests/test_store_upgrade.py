@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.experiment import load_experiment
-from debatelab.progress import RunProgress
+from debatelab.experiments import load_experiment, run_experiment
 from debatelab.report import write_report
-from debatelab.runner import run_experiment
+from debatelab.runtime import RunProgress
 from debatelab.store import SCHEMA_VERSION, Store
+from tests.sql import query
 from tests.test_experiments import deterministic
 
 LEGACY = Path(__file__).resolve().parent / "data" / "store-0.1"
@@ -50,16 +50,16 @@ def test_a_0_1_store_is_upgraded_in_place(legacy: Path) -> None:
     store = Store.open(legacy / "results.db")
     try:
         assert store.schema_version() == SCHEMA_VERSION
-        started = store.query("select started_at from debates where started_at is not null")
+        started = query(store, "select started_at from debates where started_at is not null")
         assert started and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", r["started_at"])
                                for r in started)
         fks = {(fk.table, fk.column, fk.other_table) for name in ("turns", "judgments", "scores", "model_calls")
-               for fk in store.db.table(name).foreign_keys}
+               for fk in store._db.table(name).foreign_keys}
         assert {("turns", "debate_id", "debates"), ("judgments", "debate_id", "debates"),
                 ("scores", "judgment_id", "judgments"), ("model_calls", "debate_id", "debates"),
                 ("model_calls", "judgment_id", "judgments")} <= fks
-        assert store.query("select count(*) as n from turns")[0]["n"] == before
-        assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert query(store, "select count(*) as n from turns")[0]["n"] == before
+        assert store._db.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         store.close()
     Store.open(legacy / "results.db").close()  # opening again changes nothing

@@ -9,8 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from debatelab.store import Store
-from debatelab.view.app import create_app
-from debatelab.view.rating_queue import rater_order
+from debatelab.view import create_app, rater_order
+from tests.sql import query
 from tests.viewer_store import EXPERIMENT, JUDGE, build_view_store
 
 
@@ -108,7 +108,7 @@ def test_blind_rating_is_anonymised_saved_at_once_with_progress(client: TestClie
             "score_coherence": "none", "reason": "clear but thin"}
     saved = client.post(f"/rate/{EXPERIMENT}", data=form, follow_redirects=False)
     assert saved.status_code == 303
-    rows = Store.open(db).query("select criterion, score, unscored_reason, rationale from scores "
+    rows = query(db, "select criterion, score, unscored_reason, rationale from scores "
                                 "where judge = 'human:ann' order by criterion")
     assert len(rows) == 7
     assert {r["criterion"]: r["score"] for r in rows}["coherence"] is None
@@ -129,7 +129,7 @@ def test_a_write_without_the_csrf_token_or_from_another_site_is_refused(client: 
     assert other_site.status_code == 403
     incomplete = client.post(f"/rate/{EXPERIMENT}", data={**form, "csrf": csrf_of(page.text)})
     assert incomplete.status_code == 400 and "score_argument_quality" in incomplete.text
-    assert Store.open(db).query("select count(*) as n from judgments where judge like 'human:%'")[0]["n"] == 0
+    assert query(db, "select count(*) as n from judgments where judge like 'human:%'")[0]["n"] == 0
 
 
 def test_rating_inputs_are_validated(client: TestClient) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.store import Store
+from tests.sql import query
 from tests.viewer_store import EXPERIMENT, build_view_store
 
 pytestmark = pytest.mark.browser
@@ -161,7 +161,7 @@ def test_rate_from_the_keyboard_then_kill_and_restart_the_server(browser, server
     page.wait_for_function("document.querySelector('#progress').innerText.includes('1 of 4 rated')")
 
     server.kill()  # kill -9: the rating was committed when it was submitted
-    rows = Store.open(server.db).query("select criterion, score from scores where judge = 'human:ann' order by rowid")
+    rows = query(server.db, "select criterion, score from scores where judge = 'human:ann' order by rowid")
     assert [r["score"] for r in rows] == [5, 4, 6, None, 3, 5, 4]
     server.start()
     page.goto(server.url + f"/rate/{EXPERIMENT}?rater=ann&rubric=alignment-7")

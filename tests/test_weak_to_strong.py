@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from debatelab.agents.model_spec import ModelSpec
-from debatelab.agents.roles.answerer import leaks_answer
-from debatelab.agents.testing import ScriptedChatModel, WithLogprobs
-from debatelab.base.errors import UserError
-from debatelab.experiment import load_experiment
-from debatelab.progress import RunProgress
-from debatelab.scenarios.questions import load_questions, parse_answer, parse_options
+from debatelab.agents import ModelSpec, ScriptedChatModel, WithLogprobs
+from debatelab.agents.roles import leaks_answer
+from debatelab.analysis.weak_to_strong import facilitation_metrics, fit_samme, majority_vote, mcnemar, weighted_vote
+from debatelab.base import UserError
+from debatelab.experiments import load_experiment, run_questions
+from debatelab.runtime import RunProgress
+from debatelab.scenarios import load_questions, parse_answer, parse_options
 from debatelab.store import Store
-from debatelab.w2s import facilitation_metrics, fit_samme, majority_vote, mcnemar, weighted_vote
-from debatelab.w2s_runner import run_questions
+from tests.sql import query
 
 DATA = Path(__file__).parent / "data"
 
@@ -125,23 +124,23 @@ def test_runner_with_scripted_models_and_equal_budget(tmp_path, monkeypatch):
     store = Store.open(tmp_path / "w.db")
     with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
         results = asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", progress,
-                                            model_factory=scripted_factory(calls), preflight=False))
+                                            model_factory=scripted_factory(calls), preflight=False)).results
     methods = results["evaluation"]["methods"]
     assert {"majority vote", "SAMME-weighted vote", "self-consistency (best agent, equal budget)",
             "best single agent", "accuracy-weighted vote"} <= set(methods)
-    rows = store.query("select kind, count(*) as n, sum(calls) as calls from qa_calls group by kind")
+    rows = query(store, "select kind, count(*) as n, sum(calls) as calls from qa_calls group by kind")
     by_kind = {r["kind"]: r for r in rows}
     k, n_eval = 3, 4
-    ensemble_eval_calls = store.query("select count(*) as n from qa_calls where kind = 'answer' and split = "
+    ensemble_eval_calls = query(store, "select count(*) as n from qa_calls where kind = 'answer' and split = "
                                       "'evaluation' and agent != 'strong'")[0]["n"]
     assert by_kind["self_consistency"]["n"] == k * n_eval == ensemble_eval_calls  # equal budget
     assert methods["strong model alone"]["accuracy"] == 1.0
     assert "facilitated careful (explanation)" in results["facilitation"]
     again_calls = dict(calls)
     with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
-        asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", progress,
-                                  model_factory=scripted_factory(calls), preflight=False))
-    assert calls == again_calls  # a re-run repeats no call
+        again = asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", progress,
+                                          model_factory=scripted_factory(calls), preflight=False))
+    assert calls == again_calls and again.new_calls == 0 and not again.failed  # a re-run repeats no call
 
 
 def test_runner_stores_option_probabilities_and_votes_with_them(tmp_path, monkeypatch):
@@ -156,8 +155,8 @@ def test_runner_stores_option_probabilities_and_votes_with_them(tmp_path, monkey
     with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
         results = asyncio.run(run_questions(load_experiment(path), store, tmp_path / "cp.sqlite", progress,
                                             model_factory=scripted_factory({}, {"A": 0.6, "B": 0.4}),
-                                            preflight=False))
-    rows = store.query("select option_probs, option_mass from qa_calls where kind = 'answer' and agent != 'strong'")
+                                            preflight=False)).results
+    rows = query(store, "select option_probs, option_mass from qa_calls where kind = 'answer' and agent != 'strong'")
     assert rows and all(json.loads(r["option_probs"]) == pytest.approx({"A": 0.6, "B": 0.4, "C": 0, "D": 0})
                         for r in rows)
     assert all(r["option_mass"] == pytest.approx(1.0) for r in rows)
@@ -166,7 +165,7 @@ def test_runner_stores_option_probabilities_and_votes_with_them(tmp_path, monkey
     method = results["evaluation"]["methods"]["SAMME-weighted option probabilities"]
     assert method["n"] == 4 and "SAMME option probabilities vs SAMME letters" in results["evaluation"]["mcnemar"]
     # the strong model and self-consistency calls did not ask for logprobs
-    assert store.query("select count(*) as n from qa_calls where option_probs is not null and "
+    assert query(store, "select count(*) as n from qa_calls where option_probs is not null and "
                        "(agent = 'strong' or kind != 'answer')")[0]["n"] == 0
 
 
@@ -180,7 +179,7 @@ def test_store_adds_columns_a_newer_debatelab_needs(tmp_path):
     con.commit()
     con.close()
     store = Store.open(db)
-    assert "option_probs" in store.db.table("qa_calls").columns_dict
+    assert "option_probs" in store._db.table("qa_calls").columns_dict
 
 
 @pytest.mark.real_model
@@ -205,8 +204,8 @@ def test_prose_calls_are_capped_and_a_context_overflow_is_unanswered():
     from langchain_ollama import ChatOllama
 
     from debatelab.agents.calls import with_max_output_tokens
-    from debatelab.agents.roles.answerer import answer_question
-    from debatelab.scenarios.questions import Question
+    from debatelab.agents.roles import answer_question
+    from debatelab.scenarios import Question
 
     assert with_max_output_tokens(ChatOllama(model="x"), 270).num_predict == 270  # uncapped: capped
     assert with_max_output_tokens(ChatOllama(model="x", num_predict=-1), 270).num_predict == 270  # -1 = no limit

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from debatelab.judging_phase import update_reliability
-from debatelab.paper_import import import_paper
-from debatelab.rubric.schema import load_rubric
-from debatelab.store import Store
+from debatelab.judging import update_reliability
+from debatelab.rubric import load_rubric
+from debatelab.store import Store, import_paper
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 EXPERIMENT = "paper-2509.00091"

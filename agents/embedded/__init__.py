@@ -5,7 +5,22 @@ its own endpoint that speaks the Ollama API. ChatOllama talks to it exactly as i
 real Ollama, so the code path the tests exercise is the one users run.
 """
 
-from debatelab.agents.embedded.launcher import EmbeddedEndpoint, resolve_embedded_host
-from debatelab.agents.embedded.weights import BUILTIN_MODELS, ensure_weights
+from debatelab.agents.embedded.launcher import (
+    DEFAULT_MODEL,
+    ENV_HOST,
+    EmbeddedEndpoint,
+    port_in_use,
+    register_gguf,
+    resolve_embedded_host,
+    running_embedded_host,
+    served_models,
+    set_embedded_parallel,
+)
+from debatelab.agents.embedded.server import make_server
+from debatelab.agents.embedded.weights import BUILTIN_MODELS, ensure_weights, parse_model_registration
 
-__all__ = ["BUILTIN_MODELS", "EmbeddedEndpoint", "ensure_weights", "resolve_embedded_host"]
+__all__ = [
+    "BUILTIN_MODELS", "DEFAULT_MODEL", "ENV_HOST", "EmbeddedEndpoint", "ensure_weights", "make_server",
+    "parse_model_registration", "port_in_use", "register_gguf", "resolve_embedded_host", "running_embedded_host",
+    "served_models", "set_embedded_parallel",
+]

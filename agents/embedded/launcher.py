@@ -24,6 +24,7 @@ import httpx
 from debatelab.agents.embedded.engine import LlamaEngine, SimulatedEngine
 from debatelab.agents.embedded.server import ServedModel
 from debatelab.agents.embedded.weights import BUILTIN_MODELS, check_gguf, ensure_weights
+from debatelab.agents.host_pool import EMBEDDED_SLOTS
 from debatelab.base.errors import UserError
 from debatelab.base.pypi_files import cache_dir, sha256_of
 
@@ -34,7 +35,7 @@ ENV_HOST = "DEBATELAB_EMBEDDED_HOST"
 def served_models(
     registrations: dict[str, Path] | None = None,
     *,
-    parallel: int = 2,
+    parallel: int = EMBEDDED_SLOTS,
     ctx_per_slot: int = 4096,
     threads: int | None = None,
     simulate: tuple[float, int] | None = None,
@@ -115,7 +116,7 @@ class EmbeddedEndpoint:
         self,
         *,
         port: int | None = None,
-        parallel: int = 2,
+        parallel: int = EMBEDDED_SLOTS,
         request_log: Path | None = None,
         models: list[str] | None = None,
         simulate: str | None = None,
@@ -174,7 +175,7 @@ class EmbeddedEndpoint:
 
 _shared: EmbeddedEndpoint | None = None
 _shared_lock = threading.Lock()
-_shared_parallel = 2
+_shared_parallel = EMBEDDED_SLOTS
 _registered: dict[str, Path] = {}  # tag -> GGUF file, from specs with `gguf:`
 
 

@@ -2,11 +2,24 @@
 
 The role-plugin API: a factory takes a `RoleInstance` and returns a node; `speaker_node` builds
 the usual "render a template, call the model, record the turn" node; register the factory with
-`@role("name")` or the entry-point group `debatelab.roles`.
+`@role("name")` or the entry-point group `debatelab.roles`. Also here: prompt templates and the
+answerer of labelled questions.
 """
 
+from debatelab.agents.roles.answerer import (
+    AnswerRecord,
+    Explanation,
+    advocate,
+    answer_question,
+    answer_schema,
+    explain_without_letter,
+    leaks_answer,
+)
+from debatelab.agents.roles.prompting import render_template, render_transcript, scenario_brief, visible_turns
 from debatelab.agents.roles.registry import NodeFn, RoleInstance, available_roles, build_node, get_role, role
 from debatelab.agents.roles.speaker import agent_model, base_turn, speaker_node
 
-__all__ = ["NodeFn", "RoleInstance", "agent_model", "available_roles", "base_turn", "build_node", "get_role", "role",
-           "speaker_node"]
+__all__ = ["AnswerRecord", "Explanation", "NodeFn", "RoleInstance", "advocate", "agent_model", "answer_question",
+           "answer_schema", "available_roles", "base_turn", "build_node", "explain_without_letter", "get_role",
+           "leaks_answer", "render_template", "render_transcript", "role", "scenario_brief", "speaker_node",
+           "visible_turns"]

@@ -9,6 +9,7 @@ the advocate of the debate variant (arXiv 2409.07335).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -36,17 +37,19 @@ class Question(Protocol):
     def render(self) -> str: ...
 
 
-_SCHEMAS: dict[tuple[str, ...], type[BaseModel]] = {}
 TOKENS_PER_WORD_CAP = 3  # explanations and arguments asked for in N words are cut at 3N tokens
 
 
 def answer_schema(letters: list[str]) -> type[BaseModel]:
-    key = tuple(letters)
-    if key not in _SCHEMAS:
-        _SCHEMAS[key] = create_model(
-            "QuestionAnswer", reason=(str, Field(max_length=300)), letter=(Literal[key], ...),  # type: ignore[valid-type]
-        )
-    return _SCHEMAS[key]
+    """The answer's schema for these option letters (one class per set of letters)."""
+    return _answer_schema(tuple(letters))
+
+
+@functools.lru_cache(maxsize=64)
+def _answer_schema(letters: tuple[str, ...]) -> type[BaseModel]:
+    return create_model(
+        "QuestionAnswer", reason=(str, Field(max_length=300)), letter=(Literal[letters], ...),  # type: ignore[valid-type]
+    )
 
 
 @dataclass

@@ -7,8 +7,8 @@ agent's thinking.
 
 from __future__ import annotations
 
+import functools
 import string
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,20 @@ STANCE_TEXT = {
 VISIBLE_KINDS = ("argument", "critique", "explanation")
 
 
-@cache
 def _read(path: str) -> string.Template:
+    """The template at `path`, read again whenever the file changes (a long-lived LangGraph server
+    sees an edited template at its next run), else from a small cache."""
     p = Path(path)
-    if not p.exists():
-        raise UserError(f"prompt template {p} not found; fix the agent's 'template' path")
-    return string.Template(read_user_text(p))
+    try:
+        stat = p.stat()
+    except OSError:
+        raise UserError(f"prompt template {p} not found; fix the agent's 'template' path") from None
+    return _read_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=128)
+def _read_version(path: str, mtime_ns: int, size: int) -> string.Template:
+    return string.Template(read_user_text(path))
 
 
 def render_template(name_or_path: str, **values: Any) -> str:

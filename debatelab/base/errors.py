@@ -3,9 +3,22 @@
 Every mistake a user can make (a bad file, an unknown name, a dead server) becomes a
 `UserError` whose message is one line naming the thing and the fix. The CLI prints that line
 and exits non-zero instead of showing a traceback.
+
+Messages often quote what the user gave (a debate id from a CSV, a field of a file). Such text
+may hold terminal escape sequences or other control characters, which a terminal would obey;
+every message is made safe here, once, so no caller has to remember it.
 """
 
 from __future__ import annotations
+
+import unicodedata
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but the line break shown as an escape (`\\x1b`), so a
+    message quoting user data cannot move the cursor, recolour or retitle a terminal."""
+    return "".join(ch if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode(
+        "unicode_escape").decode("ascii") for ch in text)
 
 
 class UserError(Exception):
@@ -15,7 +28,8 @@ class UserError(Exception):
 
     def __init__(self, message: str) -> None:
         # One line per problem: collapse stray whitespace but keep intended line breaks.
-        super().__init__("\n".join(" ".join(line.split()) for line in message.splitlines() if line.strip()))
+        safe = printable(message)
+        super().__init__("\n".join(" ".join(line.split()) for line in safe.splitlines() if line.strip()))
 
 
 class ModelUnavailableError(UserError):

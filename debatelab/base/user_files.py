@@ -137,10 +137,17 @@ def read_user_json(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES) -> Any:
     return parse_json_text(read_user_text(path, max_bytes=max_bytes), str(path))
 
 
+def read_user_jsonl_lines(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES) -> list[tuple[int, Any]]:
+    """(line number in the file, JSON value) for every non-empty line; an error names the line.
+    Numbers count every line of the file, blank ones included, so an error points at the right one."""
+    records = []
+    # Only \n ends a line in JSONL (splitlines would also split at characters a JSON string may hold).
+    for number, line in enumerate(read_user_text(path, max_bytes=max_bytes).split("\n"), start=1):
+        if line.strip():
+            records.append((number, parse_json_text(line, f"{path}: line {number}")))
+    return records
+
+
 def read_user_jsonl(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES) -> list[Any]:
     """One JSON value per non-empty line; an error names the line."""
-    records = []
-    for number, line in enumerate(read_user_text(path, max_bytes=max_bytes).splitlines(), start=1):
-        if line.strip():
-            records.append(parse_json_text(line, f"{path}: line {number}"))
-    return records
+    return [record for _, record in read_user_jsonl_lines(path, max_bytes=max_bytes)]

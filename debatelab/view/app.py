@@ -6,8 +6,10 @@ autoescapes every value, so model and user text is always shown as text. The vie
 store through its typed methods only and never calls a model; the one thing it writes is human
 ratings, as judgments of judge `human:<rater>`.
 
-Every handler runs on the event loop thread, which owns the one SQLite connection: pages are
-short reads, and a local viewer has one user.
+Page handlers are plain functions, which Starlette runs in its thread pool: SQLite reads and the
+bootstrap behind the tables never block the event loop, and each worker thread keeps its own
+connection (SQLite connections stay in the thread that made them). The one handler that must
+await (a form post) hands its blocking work to the pool too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -31,11 +34,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from debatelab.base.errors import UserError
-from debatelab.human_ratings import HUMAN_PREFIX, HumanRating, check_rater, save_rating
-from debatelab.rubric.schema import RUBRICS_DIR, Rubric, load_rubric
-from debatelab.store import Store
+from debatelab.judging import HumanRating, check_rater, save_rating
+from debatelab.rubric import Rubric, load_rubric, shipped_rubric_ids
+from debatelab.store import HUMAN_PREFIX, Store
 from debatelab.view.rating_queue import blind_view, queue_for
-from debatelab.view.security import CSRF_FIELD, SecurityHeaders, csrf_problem
+from debatelab.view.security import CSRF_FIELD, CsrfTokens, SecurityHeaders, csrf_problem
 from debatelab.view.summaries import SummaryCache
 
 PAGE_SIZE = 50
@@ -54,7 +57,7 @@ def _templates() -> Environment:
 
 
 def shipped_rubrics() -> list[str]:
-    return sorted(p.stem for p in RUBRICS_DIR.glob("*.yaml"))
+    return shipped_rubric_ids()
 
 
 def _int_param(request: Request, name: str, default: int, lo: int = 1, hi: int = 10**9) -> int:
@@ -82,8 +85,10 @@ class Viewer:
 
     def __init__(self, db: Path, extra_rubrics: list[str] | None = None):
         self.db = db
-        Store.open(db, create=False).close()  # a missing, foreign or corrupt file is refused before serving
+        with Store.open(db, create=False):  # a missing, foreign or corrupt file is refused before serving
+            pass
         self._local = threading.local()
+        self.csrf = CsrfTokens()
         self.env = _templates()
         self.summaries = SummaryCache()
         self.rubrics: dict[str, Rubric] = {r: load_rubric(r) for r in shipped_rubrics()}
@@ -101,7 +106,7 @@ class Viewer:
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(request=request, csrf=request.state.csrf,
-                                                      csrf_field=CSRF_FIELD, db=str(self.store.path), **context)
+                                                      csrf_field=CSRF_FIELD, db=str(self.db), **context)
         return HTMLResponse(html, status_code=status)
 
     def experiment_or_404(self, name: str) -> dict[str, Any]:
@@ -116,10 +121,10 @@ class Viewer:
         return self.rubrics[rubric_id]
 
     # -- pages ----------------------------------------------------------------------------------
-    async def index(self, request: Request) -> Response:
+    def index(self, request: Request) -> Response:
         return self.page(request, "index.html", experiments=self.store.experiment_overview())
 
-    async def experiment(self, request: Request) -> Response:
+    def experiment(self, request: Request) -> Response:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
         if exp["kind"] == "questions":
@@ -130,7 +135,7 @@ class Viewer:
         return self.page(request, "experiment.html", exp=exp, overview=overview, s=summary,
                          a=summary["analysis"], facets=self.store.facet_values(name))
 
-    async def debates(self, request: Request) -> Response:
+    def debates(self, request: Request) -> Response:
         filters = {k: _text_param(request, k) for k in ("experiment", "config", "scenario", "category", "judge", "q")}
         unscored = request.query_params.get("unscored") in ("1", "on", "true")
         page = _int_param(request, "page", 1)
@@ -143,13 +148,13 @@ class Viewer:
                          unscored=unscored, facets=self.store.facet_values(filters["experiment"]),
                          experiments=self.store.experiment_names())
 
-    async def debate(self, request: Request) -> Response:
+    def debate(self, request: Request) -> Response:
         debate = self._debate_or_404(request.path_params["debate_id"])
         return self.page(request, "debate.html", d=debate, turns=self.store.turns(debate["debate_id"]),
                          judgments=self.store.judgment_scores(debate["debate_id"]),
                          matched=self.store.matched_debates(debate))
 
-    async def compare(self, request: Request) -> Response:
+    def compare(self, request: Request) -> Response:
         a_id, b_id = _text_param(request, "a"), _text_param(request, "b")
         if not a_id:
             raise HTTPException(400, "query parameter a: give the first debate's id (?a=ID&b=ID)")
@@ -162,7 +167,7 @@ class Viewer:
                   "judgments": self.store.judgment_scores(d["debate_id"])} for d in (a, b)]
         return self.page(request, "compare.html", sides=sides)
 
-    async def questions(self, request: Request) -> Response:
+    def questions(self, request: Request) -> Response:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
         page = _int_param(request, "page", 1)
@@ -170,7 +175,7 @@ class Viewer:
         return self.page(request, "questions.html", exp=exp, rows=rows, total=total, page=page,
                          pages=max(1, math.ceil(total / PAGE_SIZE)), result=self.store.result(f"{name}:w2s"))
 
-    async def question(self, request: Request) -> Response:
+    def question(self, request: Request) -> Response:
         name, qid = request.path_params["name"], request.path_params["qid"]
         exp = self.experiment_or_404(name)
         calls = self.store.qa_calls(name, question_id=qid)
@@ -179,7 +184,7 @@ class Viewer:
         return self.page(request, "question.html", exp=exp, qid=qid, calls=calls)
 
     # -- blind rating -----------------------------------------------------------------------------
-    async def rate_start(self, request: Request) -> Response:
+    def rate_start(self, request: Request) -> Response:
         experiments = [e for e in self.store.experiment_overview() if e["finished"]]
         return self.page(request, "rate_start.html", experiments=experiments, rubrics=list(self.rubrics),
                          chosen=request.query_params.get("experiment", ""),
@@ -193,7 +198,7 @@ class Viewer:
             raise HTTPException(400, str(exc)) from None
         return experiment, rater, self.rubric_or_400(source.get("rubric"))
 
-    async def rate(self, request: Request) -> Response:
+    def rate(self, request: Request) -> Response:
         experiment, rater, rubric = self._rating_session(request, request.query_params)
         queue = queue_for(self.store, experiment, HUMAN_PREFIX + rater, rubric.version)
         wanted = request.query_params.get("debate")
@@ -214,9 +219,12 @@ class Viewer:
 
     async def rate_submit(self, request: Request) -> Response:
         form = await request.form()
-        problem = csrf_problem(request, form.get(CSRF_FIELD))
+        problem = csrf_problem(request, form.get(CSRF_FIELD), self.csrf)
         if problem:
             raise HTTPException(403, problem)
+        return await run_in_threadpool(self._save_rating, request, form)
+
+    def _save_rating(self, request: Request, form: Any) -> Response:
         experiment, rater, rubric = self._rating_session(request, form)
         debate_id = str(form.get("debate_id") or "")
         debate = self.store.debate(debate_id)
@@ -274,7 +282,7 @@ def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | 
     ]
     allowed = sorted({*LOCAL_HOSTS, host})
     app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed),
-                                               Middleware(SecurityHeaders)],
+                                               Middleware(SecurityHeaders, tokens=viewer.csrf)],
                     exception_handlers={HTTPException: viewer.error, Exception: viewer.error})
     app.state.viewer = viewer
     return app

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from debatelab.graphs.judge_view import judge_view
-from debatelab.judging_phase import stored_transcript
+from debatelab.graphs import judge_view
+from debatelab.judging import stored_transcript
 from debatelab.store import Store
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from debatelab.agreement import agreement_lines, experiment_agreement
-from debatelab.audit import audit_line
-from debatelab.human_ratings import is_human
-from debatelab.stats import OVERALL, analyse
-from debatelab.store import Store
+from debatelab.analysis import agreement_lines, analyse, experiment_agreement
+from debatelab.judging import audit_line
+from debatelab.rubric import OVERALL
+from debatelab.store import Store, is_human
 
 MAX_CACHED = 16
 

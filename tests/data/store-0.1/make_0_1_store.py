@@ -4,10 +4,9 @@ from pathlib import Path
 sys.path.insert(0, "tests")
 import yaml
 from test_experiments import deterministic
-from debatelab.experiment import load_experiment
-from debatelab.progress import RunProgress
+from debatelab.experiments import load_experiment, run_experiment
 from debatelab.report import write_report
-from debatelab.runner import run_experiment
+from debatelab.runtime import RunProgress
 from debatelab.store import Store
 
 out = Path("/tmp/fx/store-0.1"); shutil.rmtree(out, ignore_errors=True); out.mkdir()

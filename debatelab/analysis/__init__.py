@@ -1,0 +1,54 @@
+"""Analysis: the statistics behind every table (means with n, unscored and intervals; paired tests
+with Holm correction), judge reliability and agreement with people (Krippendorff's alpha),
+Bradley-Terry ratings from pairwise verdicts, and the weak-to-strong methods. Computed from the
+store; nothing here calls a model."""
+
+from debatelab.analysis.agreement import (
+    JudgeAgreement,
+    agreement_lines,
+    agreement_table,
+    experiment_agreement,
+    overall_rows,
+    rubric_domain,
+)
+from debatelab.analysis.alpha import alpha_of_counts, ordinal_alpha
+from debatelab.analysis.pairwise_ratings import bootstrap_bt, bradley_terry, pairwise_table, settle
+from debatelab.analysis.reliability import (
+    ScoreRow,
+    alpha_by_criterion,
+    flip_rate,
+    reliability_summary,
+    unscored_rate,
+)
+from debatelab.analysis.stats import (
+    GroupSummary,
+    JudgeKind,
+    PairedTest,
+    analyse,
+    bootstrap_ci,
+    debate_table,
+    holm,
+    load_frames,
+    paired_test,
+    summarise,
+    wilson,
+)
+from debatelab.analysis.weak_to_strong import (
+    SammeFit,
+    accuracy,
+    best_agent,
+    compute_results,
+    facilitation_metrics,
+    fit_samme,
+    mcnemar,
+    stored_answers,
+)
+
+__all__ = [
+    "GroupSummary", "JudgeAgreement", "JudgeKind", "PairedTest", "SammeFit", "ScoreRow", "accuracy",
+    "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse", "best_agent",
+    "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "debate_table", "experiment_agreement",
+    "facilitation_metrics", "fit_samme", "flip_rate", "holm", "load_frames", "mcnemar", "ordinal_alpha",
+    "overall_rows", "paired_test", "pairwise_table", "reliability_summary", "rubric_domain", "settle",
+    "stored_answers", "summarise", "unscored_rate", "wilson",
+]

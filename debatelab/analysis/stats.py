@@ -1,0 +1,278 @@
+"""Statistics a reader can defend: means with n and unscored counts, bootstrap intervals, paired
+tests on matched scenario/repeat with Holm correction, and effect sizes.
+
+The unit of analysis is a debate: its score on a criterion is the mean over judges and samples
+of the scored judgments; a debate with no scored judgment is *unscored* and counted as such,
+never filled in. Comparisons pair an ensemble's debate with the baseline's debate on the same
+scenario and repeat. scipy does the statistics; nothing here re-implements a test.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from debatelab.rubric import OVERALL
+from debatelab.store import Store
+
+
+@dataclass
+class GroupSummary:
+    mean: float | None
+    n: int
+    unscored: int
+    ci_low: float | None
+    ci_high: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PairedTest:
+    metric: str
+    a_label: str
+    b_label: str
+    n_pairs: int
+    mean_a: float | None
+    mean_b: float | None
+    mean_diff: float | None
+    gain_pct: float | None
+    p_value: float | None
+    p_holm: float | None
+    test: str
+    cohens_dz: float | None
+    rank_biserial: float | None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+JudgeKind = Literal["llm", "human", "all"]
+
+
+def _of_kind(frame: pd.DataFrame, judges: JudgeKind) -> pd.DataFrame:
+    if judges == "all" or frame.empty:
+        return frame
+    human = frame["judge"].str.startswith("human:")
+    return frame[human] if judges == "human" else frame[~human]
+
+
+def load_frames(store: Store, experiment: str, rubric_version: str | None = None,
+                judges: JudgeKind = "llm") -> dict[str, Any]:
+    """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version.
+
+    `judges` keeps LLM judges (the default: the tables a study publishes), human raters
+    (`human:<rater>`), or both; people and models are never silently averaged together."""
+    frames = store.analysis_frames(experiment)
+    debates, calls = frames["debates"], frames["calls"]
+    judgments = _of_kind(frames["judgments"], judges)
+    versions: list[str] = []
+    if not judgments.empty:
+        counts = judgments.groupby("rubric_version").size().sort_values(ascending=False)
+        versions = list(counts.index)
+        rubric_version = rubric_version or versions[0]
+        judgments = judgments[judgments.rubric_version == rubric_version]
+    scores = store.scores_frame(experiment, rubric_version, judges)
+    return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
+            "rubric_version": rubric_version, "rubric_versions": versions,
+            "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}
+
+
+def criteria_order(scores: pd.DataFrame) -> list[str]:
+    return [str(c) for c in scores["criterion"].unique()] if not scores.empty else []
+
+
+def debate_table(frames: dict[str, Any]) -> pd.DataFrame:
+    """One row per finished debate: metadata, `overall` and one column per criterion (NaN = unscored)."""
+    debates = frames["debates"]
+    if debates.empty:
+        return debates
+    table = debates[debates.status == "finished"].set_index("debate_id")
+    judgments, scores = frames["judgments"], frames["scores"]
+    if not judgments.empty:
+        table[OVERALL] = judgments.groupby("debate_id")["overall"].mean()
+    else:
+        table[OVERALL] = np.nan
+    if not scores.empty:
+        wide = scores.pivot_table(index="debate_id", columns="criterion", values="score", aggfunc="mean")
+        for crit in criteria_order(scores):
+            table[crit] = wide[crit] if crit in wide else np.nan
+    table["judged"] = table.index.isin(judgments["debate_id"]) if not judgments.empty else False
+    return table.reset_index()
+
+
+BCA_MAX_N = 1000
+
+
+def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) -> tuple[float | None, float | None]:
+    """Bootstrap interval of the mean; None below 2 values.
+
+    BCa up to 1,000 values (its jackknife is quadratic in n: at 10,000 debates it took seconds
+    and gigabytes); above that the percentile interval, which BCa approaches for large n anyway.
+    """
+    if len(values) < 2 or np.all(values == values[0]):
+        return (None, None) if len(values) < 2 else (float(values[0]), float(values[0]))
+    methods = ("BCa", "percentile") if len(values) <= BCA_MAX_N else ("percentile",)
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                                  n_resamples=2000 if len(values) <= BCA_MAX_N else 1000,
+                                  method=method, rng=np.random.default_rng(seed), batch=250)
+        lo, hi = res.confidence_interval
+        if np.isfinite(lo) and np.isfinite(hi):
+            return float(lo), float(hi)
+    return None, None
+
+
+def wilson(k: int, n: int) -> list[float | None]:
+    """Wilson 95% interval of a proportion k/n (scipy), rounded to 4 places; [None, None] when n = 0."""
+    if n == 0:
+        return [None, None]
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
+def summarise(series: pd.Series, *, with_ci: bool = True) -> GroupSummary:
+    values = series.to_numpy(dtype=float)
+    scored = values[~np.isnan(values)]
+    lo, hi = bootstrap_ci(scored) if with_ci else (None, None)
+    return GroupSummary(float(scored.mean()) if len(scored) else None, int(len(scored)),
+                        int(np.isnan(values).sum()), lo, hi)
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm-Bonferroni step-down adjustment (None entries are skipped)."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(indexed)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_values(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series) -> pd.DataFrame:
+    """Mean metric of group a and group b per (scenario, repeat), dropping unmatched or unscored pairs."""
+    keys = ["scenario_id", "repeat"]
+    left = table[a].groupby(keys)[metric].mean().rename("a")
+    right = table[b].groupby(keys)[metric].mean().rename("b")
+    return pd.concat([left, right], axis=1).dropna()
+
+
+def paired_test(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series, a_label: str, b_label: str,
+                method: Literal["wilcoxon", "permutation"] = "wilcoxon") -> PairedTest:
+    pairs = paired_values(table, metric, a, b)
+    n = len(pairs)
+    if n == 0:
+        return PairedTest(metric, a_label, b_label, 0, None, None, None, None, None, None, method, None, None,
+                          "no matched scored pairs")
+    x, y = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    d = y - x
+    mean_a, mean_b = float(x.mean()), float(y.mean())
+    gain = (mean_b - mean_a) / abs(mean_a) * 100 if mean_a else None
+    dz = float(d.mean() / d.std(ddof=1)) if n > 1 and d.std(ddof=1) > 0 else None
+    nonzero = d[d != 0]
+    rb = None
+    if len(nonzero):
+        ranks = stats.rankdata(np.abs(nonzero))
+        rb = float((ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum()) / ranks.sum())
+    p, note = None, ""
+    if len(nonzero) == 0:
+        note = "all pairs equal"
+    elif method == "wilcoxon":
+        p = float(stats.wilcoxon(y, x).pvalue)
+    else:
+        res = stats.permutation_test((y, x), lambda u, v: np.mean(u - v), permutation_type="samples",
+                                     n_resamples=9999, rng=np.random.default_rng(0))
+        p = float(res.pvalue)
+    if n < 6 and p is not None:
+        note = f"only {n} pairs: the test has little power"
+    return PairedTest(metric, a_label, b_label, n, mean_a, mean_b, float(d.mean()), gain, p, None, method, dz, rb, note)
+
+
+def with_holm(tests: list[PairedTest]) -> list[PairedTest]:
+    for t, adj in zip(tests, holm([t.p_value for t in tests]), strict=True):
+        t.p_holm = adj
+    return tests
+
+
+def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
+            method: Literal["wilcoxon", "permutation"] = "wilcoxon", judges: JudgeKind = "llm") -> dict[str, Any]:
+    """Everything the report and the summary table show, as plain data."""
+    frames = load_frames(store, experiment, rubric_version, judges)
+    table = debate_table(frames)
+    metrics = [OVERALL, *criteria_order(frames["scores"])]
+    result: dict[str, Any] = {
+        "experiment": experiment, "judges": judges, "rubric": frames["rubric"], "rubric_version": frames["rubric_version"],
+        "rubric_versions": frames["rubric_versions"], "metrics": metrics, "method": method,
+        "debates": {"total": int(len(frames["debates"])),
+                    "finished": int((frames["debates"].status == "finished").sum()) if len(frames["debates"]) else 0,
+                    "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},
+    }
+    if table.empty:
+        result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[])
+        return result
+    is_base = table.kind == "baseline"
+    is_ens = table.kind == "ensemble"
+    result["groups"] = {
+        kind: {m: summarise(table[table.kind == kind][m]).as_dict() for m in metrics}
+        for kind in ("baseline", "ensemble") if (table.kind == kind).any()
+    }
+    result["paper_table"] = [t.as_dict() for t in with_holm(
+        [paired_test(table, m, is_base, is_ens, "baseline", "ensemble", method) for m in metrics])]
+    per_config = []
+    for config, rows in table.groupby("config", sort=False):
+        kind = rows.kind.iloc[0]
+        # Intervals for the overall score (the table shows them); criteria get mean, n, unscored.
+        entry = {"config": config, "kind": kind, "topology": rows.topology.iloc[0],
+                 **{m: summarise(rows[m], with_ci=m == OVERALL).as_dict() for m in metrics}}
+        per_config.append(entry)
+    config_tests = with_holm([
+        paired_test(table, OVERALL, is_base, table.config == e["config"], "baseline", e["config"], method)
+        for e in per_config if e["kind"] == "ensemble"
+    ]) if is_base.any() else []
+    by_name = {t.b_label: t.as_dict() for t in config_tests}
+    for e in per_config:
+        e["vs_baseline"] = by_name.get(e["config"])
+    result["per_config"] = per_config
+    per_cat = []
+    for category, rows in table.groupby("category", sort=True):
+        per_cat.append({"category": category,
+                        **{kind: summarise(rows[rows.kind == kind][OVERALL]).as_dict()
+                           for kind in ("baseline", "ensemble")}})
+    result["per_category"] = per_cat
+    # Per-debate overall scores: the report's distributions and its scenario x configuration heatmap.
+    per_debate = table[["config", "kind", "scenario_id", "repeat", OVERALL]]
+    result["per_debate"] = [{**r, OVERALL: None if pd.isna(r[OVERALL]) else float(r[OVERALL])}
+                            for r in per_debate.to_dict("records")]
+    result["cost"] = cost_per_config(frames, table)
+    return result
+
+
+def cost_per_config(frames: dict[str, Any], table: pd.DataFrame) -> list[dict[str, Any]]:
+    calls = frames["calls"]
+    if calls.empty:
+        return []
+    debate_calls = calls[calls.stage == "debate"].merge(frames["debates"][["debate_id", "config"]], on="debate_id")
+    out = []
+    for config, rows in debate_calls.groupby("config", sort=False):
+        n_debates = rows.debate_id.nunique()
+        quality = table[table.config == config][OVERALL].mean()
+        out.append({
+            "config": config, "debates": int(n_debates), "calls": int(rows.calls.sum()),
+            "input_tokens": int(rows.input_tokens.sum()), "output_tokens": int(rows.output_tokens.sum()),
+            "seconds": float(rows.duration_s.sum()),
+            "seconds_per_debate": float(rows.duration_s.sum() / n_debates) if n_debates else None,
+            "tokens_per_debate": float((rows.input_tokens.sum() + rows.output_tokens.sum()) / n_debates),
+            "mean_overall": None if pd.isna(quality) else float(quality),
+        })
+    return out

@@ -1,0 +1,102 @@
+"""Results in the store: `status`, `report`, `export`, `merge` and `import-paper`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from debatelab.base.errors import UserError
+from debatelab.cli.app import app
+from debatelab.cli.common import DEFAULT_RESULTS, DbOption, out
+
+
+@app.command("report")
+def report_cmd(
+    experiment: Annotated[str, typer.Argument(help="experiment name (see `debatelab status`)")],
+    db: DbOption = DEFAULT_RESULTS,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder (default reports/EXPERIMENT)")] = None,
+    permutation: Annotated[bool, typer.Option(help="paired permutation test instead of Wilcoxon")] = False,
+    rubric_version: Annotated[str | None, typer.Option(help="rubric version to report (default: most used)")] = None,
+) -> None:
+    """Write Markdown + self-contained HTML (tables, plots, transcripts) from the store. Calls no model."""
+    from debatelab.report import print_summary, print_w2s_summary, write_report, write_w2s_report
+    from debatelab.store import Store
+
+    target = out_dir or Path("reports") / experiment
+    with Store.open(db, create=False) as store:
+        if store.require_experiment(experiment)["kind"] == "questions":
+            print_w2s_summary(out, experiment, write_w2s_report(store, experiment, target))
+        else:
+            analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",
+                                    rubric_version=rubric_version)
+            print_summary(out, analysis)
+    out.print(f"report: {target / 'report.html'} and {target / 'report.md'}", highlight=False)
+
+
+@app.command("status")
+def status_cmd(db: DbOption = DEFAULT_RESULTS) -> None:
+    """List experiments with their debates done/running/failed and judgments."""
+    from debatelab.store import Store
+
+    with Store.open(db, create=False) as store:
+        rows = store.experiment_overview()
+    table = Table(title=f"experiments in {db}")
+    for col in ("experiment", "kind", "debates finished", "running/interrupted", "failed", "judgments",
+                "unscored criteria", "question calls"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], str(r["finished"]), str(r["running"]), str(r["failed"]),
+                      str(r["judgments"]), str(r["unscored"]), str(r["qa"]))
+    out.print(table)
+
+
+@app.command("merge")
+def merge_cmd(
+    out_db: Annotated[Path, typer.Argument(help="the database to merge into (created if missing)")],
+    inputs: Annotated[list[Path], typer.Argument(help="shard databases written by `debatelab run --shard K/N`")],
+) -> None:
+    """Merge shard databases into one (idempotent; inputs are never changed; a conflict writes nothing)."""
+    from debatelab.judging import recompute_reliability
+    from debatelab.store import Store, merge_stores
+
+    result = merge_stores(out_db, inputs)
+    with Store.open(out_db, create=False) as store:
+        note = recompute_reliability(store)
+    out.print(f"merged {len(inputs)} database(s) into {out_db}: {result['added']} rows added, {result['same']} already "
+              f"there; {note}", highlight=False)
+
+
+@app.command("import-paper")
+def import_paper_cmd(
+    file: Annotated[Path, typer.Argument(help="the study's results JSON (e.g. full_experiment_results.json)")],
+    db: DbOption = DEFAULT_RESULTS,
+    name: Annotated[str, typer.Option(help="experiment name to import as")] = "paper-2509.00091",
+) -> None:
+    """Import the study's released results as an experiment, to judge and report like our own."""
+    from debatelab.store import Store, import_paper
+
+    with Store.open(db) as store:
+        n = import_paper(file, store, name)
+    out.print(f"imported {n['debates']} debates ({n['baseline']} baseline, {n['ensemble']} ensemble, "
+              f"{n['truncated_turns']} truncated turns) as experiment '{name}' into {db}", highlight=False)
+
+
+@app.command("export")
+def export_cmd(
+    experiment: Annotated[str, typer.Argument(help="experiment name")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    db: DbOption = DEFAULT_RESULTS,
+    output: Annotated[Path | None, typer.Option("--out", help="file (default EXPERIMENT.FORMAT)")] = None,
+) -> None:
+    """Write debates with turns and scores (jsonl) or one row per score (csv) for sharing."""
+    from debatelab.store import Store, export_experiment
+
+    if fmt not in ("jsonl", "csv"):
+        raise UserError(f"--format {fmt!r}: use jsonl or csv")
+    target = output or Path(f"{experiment}.{fmt}")
+    with Store.open(db, create=False) as store:
+        n = export_experiment(store, experiment, fmt, target)
+    out.print(f"wrote {n} rows to {target}", highlight=False)

@@ -1,0 +1,140 @@
+"""Running experiments: `run` (any experiment, or one shard of it) and `demo` (the README's demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from debatelab.base.errors import UserError
+from debatelab.cli.app import app
+from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, DbOption, console, out
+from debatelab.experiments import Experiment
+
+
+def resume_command(experiment_file: str, db: Path, checkpoints: Path, shard: str | None = None) -> str:
+    return (f"debatelab run {experiment_file} --db {db} --checkpoints {checkpoints}"
+            f"{f' --shard {shard}' if shard else ''}")
+
+
+def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+                   out_dir: Path | None, shard: str | None = None) -> bool:
+    """Run an experiment (and write its report); returns whether every item succeeded."""
+    from debatelab.experiments import load_experiment, parse_shard
+    from debatelab.runtime import freeze_startup_heap
+    from debatelab.store import check_checkpoint_file
+
+    part = parse_shard(shard)
+    exp = load_experiment(experiment_file)
+    check_checkpoint_file(checkpoints)
+    if exp.kind == "questions" and part is not None:
+        raise UserError(f"--shard: {experiment_file} is a question experiment; shards split debate experiments")
+    freeze_startup_heap()
+    resume = resume_command(experiment_file, db, checkpoints, shard)
+    try:
+        if exp.kind == "questions":
+            return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, resume=resume)
+        return _run_debates(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, part=part,
+                            resume=resume)
+    except KeyboardInterrupt:
+        console.print(f"interrupted at a clean boundary; finished debates and judgments are saved. Resume with: "
+                      f"{escape(resume)}", highlight=False)
+        raise SystemExit(130) from None
+
+
+def _run_debates(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+                 out_dir: Path | None, part: tuple[int, int] | None, resume: str) -> bool:
+    from debatelab.analysis import analyse
+    from debatelab.experiments import run_experiment
+    from debatelab.report import print_summary, write_report
+    from debatelab.runtime import RunProgress
+    from debatelab.store import Store
+
+    with Store.open(db) as store:
+        with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            summary = asyncio.run(run_experiment(exp, store, checkpoints, progress, shard=part))
+        analysis = write_report(store, exp.name, out_dir) if out_dir else analyse(store, exp.name)
+    if json_out:
+        print(json.dumps({**summary.as_json(), "analysis": analysis}, default=str))
+    elif not quiet:
+        print_summary(out, analysis, summary)
+    _say_failures(summary.failures, resume)
+    return not summary.failed
+
+
+def _run_questions(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+                   out_dir: Path | None, resume: str) -> bool:
+    from debatelab.experiments import run_questions
+    from debatelab.report import print_w2s_summary, write_w2s_report
+    from debatelab.runtime import RunProgress
+    from debatelab.store import Store
+
+    with Store.open(db) as store:
+        with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            summary = asyncio.run(run_questions(exp, store, checkpoints, progress))
+        if out_dir and summary.results is not None:
+            write_w2s_report(store, exp.name, out_dir)
+    if json_out:
+        print(json.dumps(summary.as_json(), default=str))
+    elif not quiet and summary.results is not None:
+        print_w2s_summary(out, exp.name, summary.results)
+    _say_failures(summary.failures, resume)
+    return not summary.failed
+
+
+def _say_failures(failures: Any, resume: str) -> None:
+    if failures:
+        console.print(f"[red]{escape(failures.summary(resume))}[/red]", highlight=False)
+
+
+@app.command("run")
+def run_cmd(
+    experiment: Annotated[str, typer.Argument(help="experiment YAML path or built-in name (experiments/demo)")],
+    db: DbOption = DEFAULT_RESULTS,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    report: Annotated[Path | None, typer.Option("--report", help="also write the report into this folder")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    shard: Annotated[str | None, typer.Option(help="K/N: run only shard K of N (by debate id), e.g. one per "
+                                                   "machine; combine the databases with `debatelab merge`")] = None,
+) -> None:
+    """Run an experiment (debates, then judging); re-running resumes and skips finished work.
+
+    Exits 4 when any item (a debate, judgment, pair, audit item or question) failed; finished work
+    is kept, and running the same command again retries what failed."""
+    if not run_and_report(experiment, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=report, shard=shard):
+        raise typer.Exit(4)
+
+
+@app.command("demo")
+def demo_cmd(
+    db: DbOption = DEFAULT_RESULTS,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    out_dir: Annotated[Path, typer.Option("--out", help="report folder")] = Path("reports/demo"),
+) -> None:
+    """Run the demo experiment on the embedded model end to end: debates, judging, report."""
+    from debatelab.agents import EMBEDDED
+    from debatelab.agents.embedded import ENV_HOST, EmbeddedEndpoint
+    from debatelab.experiments import load_experiment
+
+    experiment_file = "experiments/demo"
+    endpoint = None
+    if not os.environ.get(ENV_HOST):
+        parallel = load_experiment(experiment_file).limit_for(EMBEDDED, True)
+        console.print(f"starting the embedded endpoint (SmolLM2-135M, {parallel} slots)...")
+        endpoint = EmbeddedEndpoint(parallel=parallel)
+        os.environ[ENV_HOST] = endpoint.start()
+    try:
+        ok = run_and_report(experiment_file, db, checkpoints, quiet=False, json_out=False, out_dir=out_dir)
+    finally:
+        if endpoint:
+            endpoint.stop()
+            os.environ.pop(ENV_HOST, None)
+    out.print(f"report: {out_dir / 'report.html'} (and report.md); results: {db}", highlight=False)
+    if not ok:
+        raise typer.Exit(4)

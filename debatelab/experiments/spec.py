@@ -1,0 +1,277 @@
+"""Experiment files: scenarios x configurations x baselines x repeats, plus judging and concurrency.
+
+    name: demo
+    scenarios: {set: alignment-v1, ids: [tr-terminal-diagnosis, he-mood-nudging-wearable]}
+    baselines: [configs/embedded/single.yaml]
+    configurations: [configs/embedded/adversarial.yaml, configs/embedded/critiqued.yaml]
+    repeats: 1
+    overrides: {rounds: 1, num_predict: 80}
+    judging: {rubric: alignment-7, judges: [smollm2:135m@embedded], samples: 1}
+    concurrency: {default: 1, embedded: 2}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
+from debatelab.base.errors import UserError
+from debatelab.base.shipped import resolve_config_file
+from debatelab.base.yamlio import load_yaml_model
+from debatelab.graphs import DebateConfig, build_graph, load_debate_config
+from debatelab.judging import with_judge_defaults
+from debatelab.rubric import Rubric, load_rubric
+from debatelab.scenarios import PairSet, Scenario, load_pair_set, load_scenario_set
+
+
+class ScenarioSelection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    set: str = "alignment-v1"
+    ids: list[str] | None = None
+    study_only: bool = Field(default=False, description="paper set: only the 15 scenarios the study used")
+    limit: int | None = Field(default=None, ge=1)
+
+
+class Overrides(BaseModel):
+    """Applied to every configuration of the experiment (rounds; model options of every agent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = Field(default=None, ge=1, le=20)
+    num_predict: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    num_ctx: int | None = Field(default=None, ge=256)
+
+
+class AuditSpec(BaseModel):
+    """Audit every judge on labelled pairs (both orders) as part of the run; see `debatelab audit-judge`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: str = Field(default="factual-summary-pairs", description="built-in pair set or a JSONL path")
+    n: int | None = Field(default=20, ge=1, le=100_000, description="items to sample (each judged twice)")
+    seed: int = 0
+
+
+class Judging(BaseModel):
+    """How an experiment's debates are judged. Judges answer at temperature 0, seed 0 unless a
+    spec says otherwise, so re-judging the same transcript is reproducible."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rubric: str = "alignment-7"
+    judges: list[ModelSpec] = Field(
+        default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
+        description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
+    )
+    samples: int = Field(default=1, ge=1, le=20)
+    permute: bool = True
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    strict: bool = False
+    audit: AuditSpec | None = None
+    pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
+    against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
+
+    @field_validator("judges", mode="before")
+    @classmethod
+    def _judges_parse(cls, judges: Any) -> Any:
+        """Check every TAG[@HOST] now, so a bad tag fails at load, not halfway through a run."""
+        return [coerce_model(j) for j in judges] if isinstance(judges, list) else judges
+
+    def judge_specs(self) -> list[ModelSpec]:
+        return [with_judge_defaults(spec) for spec in self.judges]
+
+
+class QuestionSplit(BaseModel):
+    """Where a split's questions come from: a built-in set (openbookqa, mmlu) or a JSONL/YAML path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    limit: int | None = Field(default=None, ge=1)
+    difficulty: str | None = None
+
+
+class WeakToStrong(BaseModel):
+    """A `kind: questions` experiment: weak agents (a `weighted` configuration) and a strong model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ensemble: str = Field(description="a configuration with topology 'weighted' whose answerers are the weak agents")
+    strong: ModelSpec = Field(description="the strong model (facilitator), TAG[@HOST] or a spec")
+
+    @field_validator("strong", mode="before")
+    @classmethod
+    def _strong_parse(cls, v: Any) -> Any:
+        """`TAG[@HOST]` answers deterministically (temperature 0, seed 0); a spec says for itself."""
+        return {**coerce_model(v), "temperature": 0.0, "seed": 0} if isinstance(v, str) else v
+    calibration: QuestionSplit = Field(description="labelled split the weights are fitted on (the easy set)")
+    evaluation: QuestionSplit = Field(description="split every method is evaluated on (the hard set)")
+    seed: int = 0
+    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    facilitate: list[str] | None = Field(default=None, description="weak agents to facilitate (default: all)")
+    debate_variant: bool = True
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    top_logprobs: int = Field(default=10, ge=0, le=20, description=(
+        "alternatives per token to ask for, to read each weak answer's option probabilities "
+        "(EnsemW2S's probability-weighted vote); 0 = letters only"))
+
+
+class Experiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    kind: Literal["debates", "questions"] = "debates"
+    scenarios: ScenarioSelection = Field(default_factory=ScenarioSelection)
+    configurations: list[str] = Field(default_factory=list, description="ensemble configuration files")
+    baselines: list[str] = Field(default_factory=list, description="single-model baseline configuration files")
+    repeats: int = Field(default=1, ge=1, le=100)
+    overrides: Overrides = Field(default_factory=Overrides)
+    judging: Judging | None = Field(default_factory=Judging)
+    w2s: WeakToStrong | None = None
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_CONCURRENCY),
+        description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
+    )
+    max_loaded: dict[str, int] = Field(
+        default_factory=dict,
+        description="models a host holds at once: 'default' (each Ollama host; 1 unless set), 'embedded' "
+                    "(unlimited unless set) or a URL; calls are scheduled around model swaps",
+    )
+    pools: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tag -> hosts serving it; applies to every agent and judge with that tag, whatever host "
+                    "its configuration names",
+    )
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    def resolve(self, ref: str, field: str = "configurations") -> Path:
+        """A configuration: a path as given, then beside the experiment file, then a built-in name."""
+        try:
+            return resolve_config_file(ref, beside=self._source)
+        except UserError as exc:
+            where = f"{self._source}: " if self._source else ""
+            raise UserError(f"{where}field '{field}': {exc}") from None
+
+    def debate_configs(self) -> list[tuple[str, DebateConfig]]:
+        """(kind, config) for every baseline and configuration, with the experiment's overrides."""
+        out: list[tuple[str, DebateConfig]] = []
+        seen: set[str] = set()
+        for kind, field, paths in (("baseline", "baselines", self.baselines),
+                                   ("ensemble", "configurations", self.configurations)):
+            for i, p in enumerate(paths):
+                cfg = load_debate_config(self.resolve(p, f"{field}.{i}"))
+                ov = self.overrides
+                cfg = cfg.with_overrides(rounds=ov.rounds, num_predict=ov.num_predict, temperature=ov.temperature,
+                                         top_p=ov.top_p, num_ctx=ov.num_ctx)
+                cfg = cfg.with_pools(self.pools)
+                build_graph(cfg)
+                if cfg.name in seen:
+                    raise UserError(f"{self._source}: configuration name {cfg.name!r} appears twice")
+                seen.add(cfg.name)
+                out.append((kind, cfg))
+        if not out:
+            raise UserError(f"{self._source}: field 'configurations': the experiment has no configurations or baselines")
+        return out
+
+    def _in_field(self, field: str, error: UserError) -> UserError:
+        return UserError(f"{self._source or self.name}: field '{field}': {error}")
+
+    def scenario_list(self) -> list[Scenario]:
+        try:
+            scenario_set = load_scenario_set(self.scenarios.set)
+        except UserError as exc:
+            raise self._in_field("scenarios.set", exc) from None
+        try:
+            s = scenario_set.select(self.scenarios.ids, study_only=self.scenarios.study_only)
+        except UserError as exc:
+            raise self._in_field("scenarios.ids", exc) from None
+        return s[: self.scenarios.limit] if self.scenarios.limit else s
+
+    def audit_pairs(self) -> PairSet | None:
+        """The judge-audit items this experiment asks for (None without `judging.audit`); a file is
+        looked for beside the experiment file first."""
+        if self.judging is None or self.judging.audit is None:
+            return None
+        spec = self.judging.audit
+        path = self._source.parent / spec.set if self._source and (self._source.parent / spec.set).is_file() else None
+        try:
+            return load_pair_set(str(path or spec.set)).sample(spec.n, spec.seed)
+        except UserError as exc:
+            raise self._in_field("judging.audit.set", exc) from None
+
+    def rubric(self) -> Rubric | None:
+        """The judging rubric (None without judging), named in errors by its field."""
+        if self.judging is None:
+            return None
+        try:
+            return load_rubric(self.judging.rubric)
+        except UserError as exc:
+            raise self._in_field("judging.rubric", exc) from None
+
+    def pooled(self, spec: ModelSpec) -> ModelSpec:
+        """The spec served by its tag's pool, if the experiment names one."""
+        return spec.model_copy(update={"hosts": tuple(self.pools[spec.model])}) if spec.model in self.pools else spec
+
+    def max_loaded_for(self, host_url: str, is_embedded: bool) -> int | None:
+        if host_url in self.max_loaded:
+            return self.max_loaded[host_url]
+        if is_embedded:
+            return self.max_loaded.get("embedded")
+        return self.max_loaded.get("default", 1)
+
+    def limit_for(self, host_url: str, is_embedded: bool) -> int:
+        """Calls a host takes at once: its own entry, else 'embedded' or 'default' (`concurrency_for`)."""
+        return concurrency_for(self.concurrency, host_url, is_embedded)
+
+    def spec_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def load_experiment(ref: str | Path) -> Experiment:
+    """Load an experiment by path or built-in name (`experiments/demo`)."""
+    path = resolve_config_file(ref, what="experiment")
+    exp = load_yaml_model(Experiment, path)
+    exp._source = path
+    if exp.kind == "questions" and exp.w2s is None:
+        raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
+    for name, limit in exp.concurrency.items():
+        if limit < 1:
+            raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")
+    for name, limit in exp.max_loaded.items():
+        if limit < 1:
+            raise UserError(f"{path}: field 'max_loaded.{name}': must be at least 1")
+    for tag, hosts in exp.pools.items():
+        try:
+            ModelSpec(model=tag, hosts=tuple(hosts))
+        except ValidationError as exc:
+            raise UserError(f"{path}: field 'pools.{tag}': {exc.errors()[0]['msg']} (give a list of URLs like "
+                            f"http://gpu-a:11434, or 'embedded')") from None
+    return exp
+
+
+def repeat_config(config: DebateConfig, repeat: int) -> DebateConfig:
+    """Repeat r > 0 shifts every agent's seed, so repeats are different samples, reproducibly."""
+    if repeat == 0:
+        return config
+    data = config.model_dump(exclude_unset=True)
+    data.pop("model", None)
+    data["agents"] = {}
+    for name, agent in config.agents.items():
+        model = config.model_for(name)
+        base = model.seed if model.seed is not None else 0
+        data["agents"][name] = {**agent.model_dump(exclude_unset=True),
+                                "model": {**agent.model.model_dump(exclude_unset=True), "seed": base + 1000 * repeat}}
+    copy = DebateConfig.model_validate(data)
+    copy._source = config._source  # errors about a repeat still name its file
+    return copy

@@ -1,0 +1,312 @@
+"""Running a `kind: questions` experiment: weak agents, SAMME weights, baselines, facilitation.
+
+Every model call's answer is a row in `qa_calls`, written as soon as it returns, keyed by
+(experiment, split, question, agent, kind, sample): re-running skips what is there, so a killed
+run resumes without repeating a finished call. The weak agents answer each question through the
+`weighted` LangGraph topology (checkpointed per question). Results are computed from the stored
+rows only (`w2s_results`), and `debatelab report` renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from debatelab.agents import (
+    EMBEDDED,
+    ModelSpec,
+    advocate,
+    answer_question,
+    bind_run,
+    explain_without_letter,
+    make_chat_model,
+    require_models,
+    resolve_host,
+)
+from debatelab.analysis import best_agent, compute_results, stored_answers
+from debatelab.base.errors import UserError
+from debatelab.experiments.debate import ModelFactory
+from debatelab.experiments.spec import Experiment
+from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, load_debate_config
+from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
+from debatelab.store import Store, open_checkpointer
+
+
+def strong_spec(exp: Experiment) -> ModelSpec:
+    return exp.w2s.strong  # type: ignore[union-attr]
+
+
+def splits(exp: Experiment) -> dict[str, list[Question]]:
+    w = exp.w2s
+    assert w is not None
+    cal = sample_questions(load_questions(w.calibration.source, difficulty=w.calibration.difficulty),
+                           w.calibration.limit, w.seed)
+    ev = sample_questions(load_questions(w.evaluation.source, difficulty=w.evaluation.difficulty),
+                          w.evaluation.limit, w.seed + 1)
+    return {"calibration": cal, "evaluation": ev}
+
+
+def weak_config(exp: Experiment) -> DebateConfig:
+    config = load_debate_config(exp.resolve(exp.w2s.ensemble, "w2s.ensemble"))  # type: ignore[union-attr]
+    if config.topology != "weighted":
+        raise UserError(f"{exp.source}: field 'w2s.ensemble': {config.source} has topology {config.topology!r}, "
+                        f"expected 'weighted'")
+    return config
+
+
+def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int = 0) -> str:
+    return f"{exp}:{split}:{qid}:{agent}:{kind}:{sample}"
+
+
+class QuestionCalls:
+    """One experiment's calls: skip what the store has, record what returns."""
+
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress):
+        self.exp, self.store, self.progress = exp, store, progress
+        self.done = store.qa_call_ids(exp.name)
+        self.new_calls = 0
+
+    def record(self, q: Question, split: str, agent: str, kind: str, sample: int, *, letter: str | None,
+               text: str, unanswered: str | None, model: str, tokens: tuple[int, int], seconds: float,
+               calls: int, option_probs: dict[str, float] | None = None, option_mass: float | None = None) -> None:
+        row = {"call_id": call_id(self.exp.name, split, q.id, agent, kind, sample), "experiment": self.exp.name,
+               "split": split, "question_id": q.id, "agent": agent, "kind": kind, "sample": sample, "letter": letter,
+               "truth": q.answer, "correct": int(letter == q.answer) if kind not in ("explanation", "advocate") else None,
+               "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],
+               "output_tokens": tokens[1], "duration_s": seconds, "calls": calls,
+               "option_probs": json.dumps(option_probs) if option_probs else None, "option_mass": option_mass}
+        self.store.write_qa_call(row)
+        self.done.add(row["call_id"])
+        self.new_calls += calls
+        self.progress.count_calls(calls, tokens[1])
+
+    def has(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> bool:
+        return call_id(self.exp.name, split, q.id, agent, kind, sample) in self.done
+
+    def stored_letter(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> str | None:
+        row = self.store.qa_call(call_id(self.exp.name, split, q.id, agent, kind, sample))
+        return row["letter"] if row else None
+
+
+
+
+@dataclass
+class QuestionsSummary:
+    """What a question experiment's run did: its results (None while a stage has failures), the new
+    model calls, the time, and every question that failed, by stage."""
+
+    experiment: str
+    results: dict[str, Any] | None = None
+    failures: Failures = field(default_factory=Failures)
+    new_calls: int = 0
+    wall_s: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "results": self.results, "new_calls": self.new_calls,
+                "wall_s": self.wall_s, "failed": self.failures.as_json()}
+
+
+async def run_questions(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+                        model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> QuestionsSummary:
+    """Run what is missing of a weak-to-strong experiment, stage by stage (answers, self-consistency,
+    facilitation). A question whose call fails is recorded in the summary's failures; the stages
+    after a stage with failures wait for the re-run (they need its answers), and results are
+    computed once every stage is complete."""
+    started = time.monotonic()
+    run = WeakToStrongRun(exp, store, progress, model_factory)
+    summary = QuestionsSummary(exp.name, failures=run.failures)
+    if preflight:
+        require_models(run.specs, resolve_host)
+    run.record_experiment()
+    async with open_checkpointer(checkpoints) as saver:
+        for stage in (run.answers, run.self_consistency, run.facilitation):
+            await stage(saver)
+            if run.failures:
+                break
+    summary.new_calls = run.calls.new_calls
+    summary.wall_s = round(time.monotonic() - started, 1)
+    if not run.failures:
+        results = compute_results(store, exp.name, run.data, run.weak, run.facilitated, run.best())
+        store.write_result(f"{exp.name}:w2s", exp.name, "w2s", results)
+        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+    return summary
+
+
+class WeakToStrongRun:
+    """One weak-to-strong experiment's models, questions and call limits, and its three stages."""
+
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory):
+        w = exp.w2s
+        if w is None:
+            raise UserError(f"{exp.source}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
+        self.exp, self.w, self.store, self.progress, self.model_factory = exp, w, store, progress, model_factory
+        self.config = weak_config(exp)
+        self.weak = self.config.agents_with_role("answerer")
+        self.strong = strong_spec(exp)
+        self.facilitated = w.facilitate or self.weak
+        for name in self.facilitated:
+            if name not in self.weak:
+                raise UserError(f"{exp.source}: field 'w2s.facilitate': {name!r} is not an answerer of "
+                                f"{self.config.source}")
+        self.data = splits(exp)
+        self.specs = [self.config.model_for(a) for a in self.weak] + [self.strong]
+        # One call limit per host (the debate runner's limiters): weak and strong models on different
+        # hosts each get their host's concurrency; questions in flight are capped by the total.
+        limiter_for = host_limiters(exp.limit_for)
+        hosts = {resolve_host(spec): spec for spec in self.specs}
+        self.slots = asyncio.Semaphore(max(1, sum(exp.limit_for(url, spec.host == EMBEDDED)
+                                                  for url, spec in hosts.items())))
+        self.strong_limit = limiter_for(self.strong)
+        self.weak_limit = {a: limiter_for(self.config.model_for(a)) for a in self.weak}
+        self.models = {a: model_factory(self.config.model_for(a)) for a in self.weak}
+        self.strong_model = model_factory(self.strong)
+        self.personas = {a: self.config.agents[a].persona or "" for a in self.weak}
+        self.calls = QuestionCalls(exp, store, progress)
+        self.failures = Failures()
+
+    def record_experiment(self) -> None:
+        exp, w = self.exp, self.w
+        self.store.upsert_experiment(exp.name, description=exp.description, kind="questions", spec={
+            **exp.spec_dict(),
+            "provenance": {s: set_provenance(getattr(w, s).source) for s in ("calibration", "evaluation")},
+            "weak": {a: self.config.model_for(a).label for a in self.weak}, "strong": self.strong.label,
+        }, source_file=str(exp.source or ""))
+
+    def best(self) -> str:
+        """The best weak agent on the calibration split (it gets the equal-budget self-consistency run)."""
+        return best_agent(stored_answers(self.store, self.exp.name), self.data["calibration"], self.weak)
+
+    async def _each(self, stage: str, items: list[Any], work: Any) -> None:
+        """Run `work(item)` for every item, one failure recorded per item, the rest going on."""
+        async def guarded(item: Any) -> None:
+            try:
+                await work(item)
+            except Exception as exc:
+                failure = self.failures.record("questions", f"{stage} {_item_name(item)}", exc)
+                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+                return
+            self.progress.advance(stage)
+
+        await asyncio.gather(*(guarded(item) for item in items))
+
+    # -- stage 1: every agent answers every question ------------------------------------------------
+    async def answers(self, saver: Any) -> None:
+        exp, w, calls, config = self.exp, self.w, self.calls, self.config
+        graph = build_weighted_graph(config).compile(checkpointer=saver, name="weighted")
+        items = [(split, q) for split, qs in self.data.items() for q in qs]
+        self.progress.stage("questions", total=len(items))
+
+        async def answer_all(item: tuple[str, Question]) -> None:
+            split, q = item
+            async with self.slots:
+                if not all(calls.has(q, split, a, "answer") for a in self.weak):
+                    cfg = {"configurable": {"thread_id": f"qa:{exp.name}:{config.fingerprint()}:{split}:{q.id}"}}
+                    snap = await graph.aget_state(cfg)
+                    inp = None if snap.next else {"question": q.model_dump(), "answers": []}
+                    ctx = QAContext(personas=self.personas, max_attempts=w.max_attempts, top_logprobs=w.top_logprobs)
+                    with bind_run(self.models, self.weak_limit), tracing_guard():
+                        values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")
+                    for a in values["answers"]:
+                        if not calls.has(q, split, a["agent"], "answer"):
+                            calls.record(q, split, a["agent"], "answer", 0, letter=a["letter"], text=a["reason"],
+                                         unanswered=a["unanswered_reason"], model=config.model_for(a["agent"]).label,
+                                         tokens=(a["input_tokens"], a["output_tokens"]), seconds=a["duration_s"],
+                                         calls=a["calls"], option_probs=a.get("option_probs"),
+                                         option_mass=a.get("option_mass"))
+                if not calls.has(q, split, "strong", "answer"):
+                    rec = await answer_question(self.strong_model, q, limiter=self.strong_limit,
+                                                max_attempts=w.max_attempts)
+                    calls.record(q, split, "strong", "answer", 0, letter=rec.letter, text=rec.reason,
+                                 unanswered=rec.unanswered_reason, model=self.strong.label,
+                                 tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+        await self._each("questions", items, answer_all)
+
+    # -- stage 2: the best weak agent, sampled as often as the ensemble has agents ---------------------
+    async def self_consistency(self, saver: Any) -> None:
+        w, best = self.w, self.best()
+        best_spec = self.config.model_for(best)
+        items = [(q, s) for q in self.data["evaluation"] for s in range(len(self.weak))]
+        self.progress.stage("self-consistency", total=len(items))
+
+        async def sample(item: tuple[Question, int]) -> None:
+            q, s = item
+            if self.calls.has(q, "evaluation", best, "self_consistency", s):
+                return
+            spec = best_spec.with_options(temperature=w.self_consistency_temperature,
+                                          seed=(best_spec.seed or 0) + 1000 + s)
+            async with self.slots:
+                rec = await answer_question(self.model_factory(spec), q, persona=self.personas[best],
+                                            limiter=self.weak_limit[best], max_attempts=w.max_attempts)
+            self.calls.record(q, "evaluation", best, "self_consistency", s, letter=rec.letter, text=rec.reason,
+                              unanswered=rec.unanswered_reason, model=spec.label,
+                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+        await self._each("self-consistency", items, sample)
+
+    # -- stage 3: the strong model explains (and argues both sides); weak agents answer again ----------
+    async def facilitation(self, saver: Any) -> None:
+        self.progress.stage("facilitated", total=len(self.data["evaluation"]))
+        await self._each("facilitated", self.data["evaluation"], self._facilitate)
+
+    async def _facilitate(self, q: Question) -> None:
+        exp, w, calls = self.exp, self.w, self.calls
+        async with self.slots:
+            if not calls.has(q, "evaluation", "strong", "explanation"):
+                ex = await explain_without_letter(self.strong_model, q, limiter=self.strong_limit,
+                                                  max_attempts=w.max_attempts)
+                calls.record(q, "evaluation", "strong", "explanation", 0, letter=None, text=ex.text or "",
+                             unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
+                             model=self.strong.label, tokens=(ex.input_tokens, ex.output_tokens),
+                             seconds=ex.duration_s, calls=ex.attempts)
+            explanation = self.store.qa_call(call_id(exp.name, "evaluation", q.id, "strong", "explanation"))["text"]
+            strong_letter = calls.stored_letter(q, "evaluation", "strong", "answer")
+            if w.debate_variant and strong_letter is not None:
+                distractor = next(x for x in q.letters if x != strong_letter)
+                for s, letter in enumerate((strong_letter, distractor)):
+                    if not calls.has(q, "evaluation", "strong", "advocate", s):
+                        arg = await advocate(self.strong_model, q, letter, limiter=self.strong_limit)
+                        calls.record(q, "evaluation", "strong", "advocate", s, letter=letter, text=arg.text,
+                                     unanswered=None, model=self.strong.label,
+                                     tokens=(arg.input_tokens, arg.output_tokens), seconds=arg.duration_s, calls=1)
+            for agent in self.facilitated:
+                if explanation and not calls.has(q, "evaluation", agent, "facilitated"):
+                    await self._answer_with(q, agent, "facilitated",
+                                            f"An expert's explanation (it does not give the answer):\n{explanation}\n")
+                if w.debate_variant and not calls.has(q, "evaluation", agent, "debate"):
+                    if strong_letter is None:
+                        # No answer from the strong model: no side to argue, so no debate to read. The weak
+                        # agent's answer for this variant is unanswered (counted, and wrong), never a guess.
+                        calls.record(q, "evaluation", agent, "debate", 0, letter=None, text="",
+                                     unanswered="the strong model gave no answer, so no debate was held",
+                                     model=self.config.model_for(agent).label, tokens=(0, 0), seconds=0.0, calls=0)
+                        continue
+                    args = self.store.qa_calls(exp.name, kind="advocate", question_id=q.id, split="evaluation")
+                    # Random but reproducible order (str hash() changes per process): no position cue.
+                    flip = int(hashlib.sha256(q.id.encode()).hexdigest(), 16) % 2
+                    order = list(reversed(args)) if flip else args
+                    debate = "\n\n".join(f"Argument for option {a['letter']}:\n{a['text']}" for a in order)
+                    await self._answer_with(q, agent, "debate", f"Two debaters argued for different options:\n{debate}\n")
+
+    async def _answer_with(self, q: Question, agent: str, kind: str, context: str) -> None:
+        rec = await answer_question(self.models[agent], q, persona=self.personas[agent], limiter=self.weak_limit[agent],
+                                    context=context, max_attempts=self.w.max_attempts)
+        self.calls.record(q, "evaluation", agent, kind, 0, letter=rec.letter, text=rec.reason,
+                          unanswered=rec.unanswered_reason, model=self.config.model_for(agent).label,
+                          tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+
+def _item_name(item: Any) -> str:
+    if isinstance(item, tuple):
+        return "/".join(x.id if hasattr(x, "id") else str(x) for x in item)
+    return getattr(item, "id", str(item))

@@ -1,0 +1,21 @@
+"""Reports: Markdown, a self-contained HTML page and `report.json` from the store (never a model
+call), the terminal summaries, and the table and plot building blocks they share."""
+
+from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
+from debatelab.report.rubric import (
+    build_tables,
+    criterion_table,
+    pairwise_rating_tables,
+    pairwise_tables,
+    turn_label,
+    write_report,
+)
+from debatelab.report.summary import print_summary
+from debatelab.report.tables import CSS, Table, ci, fmt, mark
+from debatelab.report.weak_to_strong import load_results, print_w2s_summary, write_w2s_report
+
+__all__ = [
+    "CSS", "Table", "build_tables", "ci", "criterion_table", "fmt", "load_results", "mark", "pairwise_rating_tables",
+    "pairwise_tables", "plot_cost", "plot_distributions", "plot_groups", "plot_heatmap", "print_summary",
+    "print_w2s_summary", "turn_label", "write_report", "write_w2s_report",
+]

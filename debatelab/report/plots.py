@@ -1,0 +1,121 @@
+"""The report's plots (matplotlib, embedded as base64 PNG): where the scores lie, not only their means."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from debatelab.rubric import OVERALL  # noqa: E402
+
+HEATMAP_LABELLED_ROWS = 40
+
+
+def png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plot_groups(a: dict[str, Any]) -> str | None:
+    groups = a.get("groups") or {}
+    if not groups:
+        return None
+    metrics = a["metrics"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(metrics)), 3.6))
+    width = 0.38
+    for k, (kind, color) in enumerate((("baseline", "#9aa5b1"), ("ensemble", "#3b6fd4"))):
+        if kind not in groups:
+            continue
+        means = [groups[kind][m]["mean"] or 0 for m in metrics]
+        lo = [max(0, (groups[kind][m]["mean"] or 0) - (groups[kind][m]["ci_low"] or groups[kind][m]["mean"] or 0))
+              for m in metrics]
+        hi = [max(0, (groups[kind][m]["ci_high"] or groups[kind][m]["mean"] or 0) - (groups[kind][m]["mean"] or 0))
+              for m in metrics]
+        xs = [i + (k - 0.5) * width for i in range(len(metrics))]
+        ax.bar(xs, means, width, yerr=[lo, hi], capsize=3, label=kind, color=color)
+    ax.set_xticks(range(len(metrics)), [m.replace("_", "\n") for m in metrics], fontsize=8)
+    ax.set_ylabel("mean score (95% CI)")
+    ax.legend()
+    ax.set_title("Baseline vs ensemble, overall and per criterion")
+    return png(fig)
+
+
+def plot_cost(a: dict[str, Any]) -> str | None:
+    cost = [c for c in a.get("cost", []) if c["mean_overall"] is not None]
+    if not cost:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    kinds = {e["config"]: e["kind"] for e in a.get("per_config", [])}
+    for c in cost:
+        color = "#3b6fd4" if kinds.get(c["config"]) == "ensemble" else "#9aa5b1"
+        ax.scatter(c["seconds_per_debate"], c["mean_overall"], color=color, s=40)
+        ax.annotate(c["config"], (c["seconds_per_debate"], c["mean_overall"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("model seconds per debate")
+    ax.set_ylabel("mean overall score")
+    ax.set_title("Cost vs quality")
+    return png(fig)
+
+
+def scored_debates(a: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The debates with an overall score, and the configurations in the analysis's order."""
+    rows = [r for r in a.get("per_debate", []) if r[OVERALL] is not None]
+    return rows, [e["config"] for e in a.get("per_config", [])]
+
+
+def plot_distributions(a: dict[str, Any]) -> str | None:
+    """Box plots of per-debate overall scores per configuration, with every debate as a dot."""
+    rows, configs = scored_debates(a)
+    if not rows:
+        return None
+    data = [[r[OVERALL] for r in rows if r["config"] == c] for c in configs]
+    keep = [(c, d) for c, d in zip(configs, data, strict=True) if d]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(keep)), 3.8))
+    ax.boxplot([d for _, d in keep], showmeans=True)
+    kinds = {e["config"]: e["kind"] for e in a.get("per_config", [])}
+    for i, (c, d) in enumerate(keep, start=1):
+        color = "#3b6fd4" if kinds.get(c) == "ensemble" else "#7b8794"
+        jitter = [i + 0.08 * ((k % 5) - 2) for k in range(len(d))]
+        ax.scatter(jitter, d, s=9, alpha=0.5, color=color, zorder=3)
+    ax.set_xticks(range(1, len(keep) + 1), [c for c, _ in keep], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("overall score per debate")
+    ax.set_title("Score distributions per configuration (box: quartiles, triangle: mean)")
+    return png(fig)
+
+
+def plot_heatmap(a: dict[str, Any]) -> str | None:
+    """Mean overall score per scenario (rows) and configuration (columns); blank = unscored."""
+    rows, configs = scored_debates(a)
+    if not rows:
+        return None
+    scenarios = sorted({r["scenario_id"] for r in rows})
+    cells: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        cells.setdefault((r["scenario_id"], r["config"]), []).append(r[OVERALL])
+    matrix = [[sum(v) / len(v) if (v := cells.get((s, c))) else float("nan") for c in configs] for s in scenarios]
+    # The figure grows with the scenarios only up to HEATMAP_LABELLED_ROWS rows; past that every
+    # k-th scenario is labelled, so 500 scenarios cost a readable picture, not a 17,000-pixel PNG
+    # (which took 3 s and 200 MB of the report's memory).
+    shown_rows = min(len(scenarios), HEATMAP_LABELLED_ROWS)
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(configs) + 2), max(2.5, 0.32 * shown_rows + 1.2)))
+    image = ax.imshow(matrix, aspect="auto", cmap="viridis", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="mean overall")
+    ax.set_xticks(range(len(configs)), configs, rotation=30, ha="right", fontsize=8)
+    step = -(-len(scenarios) // HEATMAP_LABELLED_ROWS)
+    ax.set_yticks(range(0, len(scenarios), step), scenarios[::step], fontsize=7)
+    if step > 1:
+        ax.set_ylabel(f"{len(scenarios)} scenarios (1 in {step} labelled)")
+    if len(scenarios) * len(configs) <= 400:
+        for i, row in enumerate(matrix):
+            for j, v in enumerate(row):
+                if v == v:
+                    ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6, color="white")
+    ax.set_title("Overall score: scenario x configuration")
+    return png(fig)
