@@ -2,6 +2,8 @@
 compiler, the judging graphs (absolute and pairwise) with what a judge sees, the weighted
 ensemble of answerers and its votes, and the transcript contract between a debate and a judge."""
 
+# The built-in topologies register themselves (`@topology`) as they are imported, here, once.
+from debatelab.graphs import custom, topologies  # noqa: E402, F401, I001
 from debatelab.graphs.compile_cache import compiled, forget_compiled
 from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext

@@ -1,6 +1,7 @@
 """The topology registry: topology name -> builder `build(config) -> StateGraph`.
 
-Built-ins register with `@topology("name")`; users register their own the same way (or write
+Built-ins register with `@topology("name")` when their modules are imported, which the package's
+face does; users register their own the same way (or write
 a YAML topology, see `graphs/custom.py`). Builders only wire nodes; they make no model calls.
 """
 
@@ -32,12 +33,10 @@ def topology(name: str) -> Callable[[TopologyBuilder], TopologyBuilder]:
 
 
 def available_topologies() -> list[str]:
-    _load_builtins()
     return sorted(_TOPOLOGIES)
 
 
 def build_graph(config: DebateConfig) -> StateGraph:
-    _load_builtins()
     builder = _TOPOLOGIES.get(config.topology)
     if builder is None:
         where = f"{config.source}: " if config.source else ""
@@ -69,7 +68,3 @@ def compile_debate(config: DebateConfig, checkpointer: Any = None, *, fingerprin
 def recursion_limit(config: DebateConfig) -> int:
     """Supersteps a debate may take: generous per round, but a runaway loop still fails loudly."""
     return 8 * (config.rounds + 1) * max(2, len(config.agents)) + 20
-
-
-def _load_builtins() -> None:
-    from debatelab.graphs import custom, topologies, weighted  # noqa: F401

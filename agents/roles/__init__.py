@@ -6,6 +6,8 @@ the usual "render a template, call the model, record the turn" node; register th
 answerer of labelled questions.
 """
 
+# The built-in roles register themselves (`@role`) as they are imported, here, once.
+from debatelab.agents.roles import aggregator, critic, debater, facilitator  # noqa: E402, F401, I001
 from debatelab.agents.roles.answerer import (
     AnswerRecord,
     Explanation,

@@ -1,6 +1,8 @@
 """The role registry: role name -> factory that builds a LangGraph node for one agent.
 
-Built-in roles register with `@role("name")`. Third parties add roles without touching
+Built-in roles register with `@role("name")` when their modules are imported, which the package's
+face does (any import from `debatelab.agents.roles` runs it first), so the registry never has to
+import them back. Third parties add roles without touching
 debatelab through the entry-point group `debatelab.roles`, whose entries point at a factory:
 
     [project.entry-points."debatelab.roles"]
@@ -61,13 +63,11 @@ def _plugin_roles_on(path: tuple[str, ...]) -> dict[str, Any]:
 
 
 def available_roles() -> list[str]:
-    _load_builtins()
     return sorted(set(_ROLES) | set(_plugin_roles()))
 
 
 def get_role(name: str) -> RoleFactory:
     """The factory for `name`: built-in first, then installed plugins."""
-    _load_builtins()
     if name in _ROLES:
         return _ROLES[name]
     plugin = _plugin_roles().get(name)
@@ -81,8 +81,3 @@ def get_role(name: str) -> RoleFactory:
 def build_node(agent: str, spec: AgentSpec, model: ModelSpec) -> NodeFn:
     """The node for one agent, built by its role's factory."""
     return get_role(spec.role)(RoleInstance(agent, spec, model))
-
-
-def _load_builtins() -> None:
-    # Importing the modules runs their @role decorators.
-    from debatelab.agents.roles import aggregator, critic, debater, facilitator  # noqa: F401
