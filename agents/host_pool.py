@@ -109,7 +109,7 @@ class SwapAwareSlots:
     stage advance together, one load serving all of them. The content of every debate is
     unchanged; only the order in which hosts serve calls is."""
 
-    def __init__(self, limit: int, max_loaded: int, linger_s: float = 0.25, coming: dict[str, int] | None = None):
+    def __init__(self, limit: int, max_loaded: int, linger_s: float = 0.25, coming: dict[str, int] | None = None) -> None:
         self.limit, self.max_loaded, self.linger_s = limit, max_loaded, linger_s
         self.loaded: dict[str, float] = {}  # model -> when it last served (eviction: least recent)
         self.running: dict[str, int] = {}
@@ -239,7 +239,7 @@ class SwapAwareSlots:
 
 
 class _ModelSlot:
-    def __init__(self, slots: SwapAwareSlots, model: str):
+    def __init__(self, slots: SwapAwareSlots, model: str) -> None:
         self.slots, self.model = slots, model
 
     async def __aenter__(self) -> None:

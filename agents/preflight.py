@@ -6,7 +6,7 @@ A run that fails an hour in because one tag was never pulled wastes an afternoon
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -72,7 +72,7 @@ def register_ggufs(specs: Iterable[ModelSpec]) -> None:
             register_gguf(spec.model, spec.gguf)
 
 
-def check_models(specs: Iterable[ModelSpec], resolve_host) -> list[ModelCheck]:  # noqa: ANN001
+def check_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec], str]) -> list[ModelCheck]:
     """Check each distinct (host, model); `resolve_host(spec)` maps a spec to its URL (each host
     of a pool is checked: pass a spec per pool host, see `pool_members`)."""
     specs = list(specs)
@@ -114,7 +114,7 @@ def pool_members(spec: ModelSpec) -> list[ModelSpec]:
     return [spec.model_copy(update={"host": h, "hosts": None}) for h in spec.hosts]
 
 
-def require_models(specs: Iterable[ModelSpec], resolve_host) -> list[str]:  # noqa: ANN001
+def require_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec], str]) -> list[str]:
     """Check every host of every spec. Raise one ModelUnavailableError listing every problem, except
     that a pool with at least one host serving its model only warns about the others: the
     returned lines name them (calls fail over from them anyway)."""

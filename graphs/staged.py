@@ -16,6 +16,7 @@ of the transcript, written to the checkpoint once more, so it is used only where
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from debatelab.graphs.context import DebateContext, load_context, rounds_for
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.state import DebateState
 
+Router = Callable[[DebateState, Runtime[DebateContext]], Awaitable[list[Send] | list[str] | str]]
 
 def agent_node(config: DebateConfig, agent: str) -> NodeFn:
     """The node of one of the configuration's agents, built by its role."""
@@ -102,7 +104,7 @@ def staged_graph(
             return list(stage.agents)
         return [Send(a, _task(state, round_no, stage.visibility)) for a in stage.agents]
 
-    def route_from(position: int):  # noqa: ANN202
+    def route_from(position: int) -> Router:
         """After stage `position` of the current round (-1: before the first round)."""
 
         async def route(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send] | list[str] | str:

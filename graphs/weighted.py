@@ -12,6 +12,7 @@ and the combine step sums weight x probability instead of weight per letter.
 from __future__ import annotations
 
 import operator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -58,7 +59,10 @@ def _qa_context(runtime: Runtime) -> QAContext:
     return QAContext(**ctx) if isinstance(ctx, dict) else ctx
 
 
-def _answer_node(agent: str, spec: ModelSpec, persona: str):  # noqa: ANN202
+AnswerNode = Callable[[QAState, Runtime[QAContext]], Awaitable[dict[str, Any]]]
+
+
+def _answer_node(agent: str, spec: ModelSpec, persona: str) -> AnswerNode:
     async def answer(state: QAState, runtime: Runtime[QAContext]) -> dict[str, Any]:
         ctx = _qa_context(runtime)
         q = Question.model_validate(state["question"])

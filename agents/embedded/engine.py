@@ -106,7 +106,7 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
 class LlamaEngine:
     """A GGUF model served by llama.cpp through xllamacpp, loaded on first use."""
 
-    def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2):
+    def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2) -> None:
         self.path = path
         self.parallel = parallel
         self._n_ctx_per_slot = n_ctx_per_slot
@@ -236,7 +236,7 @@ class SimulatedEngine:
     overhead from model time.
     """
 
-    def __init__(self, *, latency_per_token_s: float = 0.01, parallel: int = 1, tokens: int = 20):
+    def __init__(self, *, latency_per_token_s: float = 0.01, parallel: int = 1, tokens: int = 20) -> None:
         self.parallel = parallel
         self.latency = latency_per_token_s
         self.tokens = tokens

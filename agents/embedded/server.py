@@ -166,7 +166,7 @@ def _openai_to_ollama(body: dict[str, Any]) -> dict[str, Any]:
 class RequestLog:
     """Appends one JSON line per chat request; later tools count model calls with it."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
 
@@ -186,7 +186,7 @@ class OllamaCompatibleServer(ThreadingHTTPServer):
     # debates in flight) would see connections reset. Ollama queues up to 512 requests.
     request_queue_size = 512
 
-    def __init__(self, address: tuple[str, int], models: dict[str, ServedModel], request_log: Path | None):
+    def __init__(self, address: tuple[str, int], models: dict[str, ServedModel], request_log: Path | None) -> None:
         self.models = models
         self.request_log = RequestLog(request_log)
         super().__init__(address, _Handler)
@@ -504,7 +504,7 @@ class _StreamWriter:
     the stream with an error chunk (as Ollama does) instead of writing a second HTTP response.
     """
 
-    def __init__(self, handler: _Handler, model: ServedModel, shape: str, started: float):
+    def __init__(self, handler: _Handler, model: ServedModel, shape: str, started: float) -> None:
         self.h, self.model, self.shape, self.started_at = handler, model, shape, started
         self.started = False
         self.chat_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

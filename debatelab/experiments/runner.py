@@ -301,7 +301,7 @@ class DebatePhase:
     stored when it finishes and handed to judging at once."""
 
     def __init__(self, exp: Experiment, store: Store, saver: Any, progress: RunProgress, summary: RunSummary,
-                 limiter_for: LimiterFor, model_factory: ModelFactory, judging: StoredJudging | None):
+                 limiter_for: LimiterFor, model_factory: ModelFactory, judging: StoredJudging | None) -> None:
         self.exp, self.store, self.saver, self.progress, self.summary = exp, store, saver, progress, summary
         self.limiter_for, self.model_factory, self.judging = limiter_for, model_factory, judging
         self.orders: dict[str, list[str]] = {}

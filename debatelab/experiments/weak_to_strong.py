@@ -67,7 +67,7 @@ def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int =
 class QuestionCalls:
     """One experiment's calls: skip what the store has, record what returns."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress):
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress) -> None:
         self.exp, self.store, self.progress = exp, store, progress
         self.done = store.qa_call_ids(exp.name)
         self.new_calls = 0
@@ -145,7 +145,7 @@ async def run_questions(exp: Experiment, store: Store, checkpoints: str | Path, 
 class WeakToStrongRun:
     """One weak-to-strong experiment's models, questions and call limits, and its three stages."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory):
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
         w = exp.w2s
         if w is None:
             raise UserError(f"{exp.source}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")

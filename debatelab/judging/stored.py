@@ -103,7 +103,7 @@ class StoredJudging:
     def __init__(self, store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int,
                  permute: bool, saver: Any, limiter_for: LimiterFor, progress: RunProgress, failures: Failures | None = None,
                  max_attempts: int = 3, in_flight: int = 2,
-                 model_factory: Callable[[ModelSpec], Any] = make_chat_model, expected_debates: int | None = None):
+                 model_factory: Callable[[ModelSpec], Any] = make_chat_model, expected_debates: int | None = None) -> None:
         self.store, self.experiment, self.rubric, self.judges = store, experiment, rubric, judges
         self.samples, self.permute, self.saver, self.limiter_for = samples, permute, saver, limiter_for
         self.progress, self.max_attempts = progress, max_attempts

@@ -28,7 +28,7 @@ def mark(p: float | None) -> str:
 
 
 class Table:
-    def __init__(self, title: str, headers: list[str], note: str = ""):
+    def __init__(self, title: str, headers: list[str], note: str = "") -> None:
         self.title, self.headers, self.note, self.rows = title, headers, note, []
 
     def add(self, *cells: Any) -> None:

@@ -18,7 +18,7 @@ PLAIN_EVERY_S = 5.0
 
 
 class RunProgress:
-    def __init__(self, console: Console, *, enabled: bool = True, plain_every_s: float = PLAIN_EVERY_S):
+    def __init__(self, console: Console, *, enabled: bool = True, plain_every_s: float = PLAIN_EVERY_S) -> None:
         self.enabled = enabled
         self.calls = 0
         self.output_tokens = 0

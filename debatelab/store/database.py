@@ -69,7 +69,7 @@ class StoreCore:
     """The connection and the primitives the domain parts of `Store` share. Open with `Store.open`,
     and close it (it is a context manager): `with Store.open(path) as store: ...`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self._db = db
         self.path = path
 

@@ -83,7 +83,7 @@ def _text_param(request: Request, name: str) -> str | None:
 class Viewer:
     """The app's state: the store, the templates, the rubrics a rater may choose, the summary cache."""
 
-    def __init__(self, db: Path, extra_rubrics: list[str] | None = None):
+    def __init__(self, db: Path, extra_rubrics: list[str] | None = None) -> None:
         self.db = db
         with Store.open(db, create=False):  # a missing, foreign or corrupt file is refused before serving
             pass
