@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
+import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -22,9 +23,10 @@ from langchain_ollama import ChatOllama
 
 from debatelab.agents.calls import held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
-from debatelab.agents.host_pool import call_on_pool
+from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
+from debatelab.base.secrets import redact
 
 
 def single_host(spec: ModelSpec) -> ModelSpec:
@@ -49,8 +51,9 @@ def resolve_hosts(spec: ModelSpec) -> list[str]:
 
 
 def pool_label(spec: ModelSpec) -> str:
-    """Where a spec's calls go, for the store's `host` column: a URL, or `pool(URL,URL)`."""
-    urls = resolve_hosts(spec)
+    """Where a spec's calls go, for the store's `host` column: a URL, or `pool(URL,URL)` (passwords
+    in the URLs redacted)."""
+    urls = [redact(u) for u in resolve_hosts(spec)]
     return urls[0] if len(urls) == 1 else f"pool({','.join(urls)})"
 
 
@@ -61,14 +64,16 @@ def resolve_host(spec: ModelSpec) -> str:
 
 
 class HostChatOllama(ChatOllama):
-    """ChatOllama that holds its host's call slot for the HTTP request alone (`held_call_slot`)."""
+    """ChatOllama that holds its host's call slot for the HTTP request alone (`held_call_slot`), and
+    gives up on a host that stops showing signs of life (`watch_host`)."""
 
     takes_call_slot: ClassVar[bool] = True
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: Any = None, **kwargs: Any) -> ChatResult:
         async with held_call_slot():
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            request = super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            return await watch_host(self.base_url or "", request)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
@@ -151,7 +156,9 @@ def _build(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
     """The timeout goes through `client_kwargs` (ChatOllama has no timeout field and otherwise
     waits forever) and `num_ctx` is always explicit (Ollama's default silently truncates)."""
     base_url = resolve_host(spec)
-    client_kwargs: dict[str, Any] = {"timeout": spec.timeout}
+    # A host that does not accept a connection fails fast; one that accepts and then stays silent is
+    # caught by `watch_host`; a generation itself may take up to the spec's timeout.
+    client_kwargs: dict[str, Any] = {"timeout": httpx.Timeout(spec.timeout, connect=min(spec.timeout, CONNECT_TIMEOUT_S))}
     if base_url.startswith("http://"):
         # No TLS on a plain-HTTP host, so the CA bundle httpx loads for each client (~45 ms,
         # twice per ChatOllama) is never used. HTTPS hosts keep full verification.

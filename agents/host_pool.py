@@ -1,11 +1,19 @@
-"""Model pools: one tag served by several hosts, with per-host slots and failover (the scheduling;
-`PooledChatModel` in chat_model.py makes the calls).
+"""Model pools: one tag served by several hosts, with per-host slots, failover and host health
+(the scheduling; `PooledChatModel` in chat_model.py makes the calls).
 
 A lab runs the same model on several Ollama boxes. A pooled spec (`hosts: [...]`, or an
-experiment's `pools:`) gets a `PooledChatModel`, which sends each call to the host with a free
-slot and the least queued work. A host that fails (connection refused or lost, timeout, 5xx, or a
-404 for the model) is backed off for a while (1 s, doubling to 60 s), and the call is retried on
-another host of the pool; the call fails only when every host has failed it.
+experiment's `pools:`) gets a `PooledChatModel`, which sends each call to the first host of the
+pool with a free slot (a call waiting for a slot is not tied to one host: whichever live host
+frees a slot first takes it, so a slow host's queue drains elsewhere). A host that fails
+(connection refused or lost, timeout, 5xx, a 404 for the model, or no sign of life) is backed off
+(1 s, doubling to 60 s) and the call is retried on another host; the call fails only when every
+host has failed it. When a host's backoff ends it must answer a liveness probe before it gets
+calls again, and a host that failed preflight starts backed off.
+
+A host can also accept connections and never answer. Connecting is bounded (`CONNECT_TIMEOUT_S`)
+and a call that has not finished after `STALL_PROBE_S` makes its host prove it is alive: a probe
+of its version endpoint must answer within `PROBE_TIMEOUT_S`. A busy host answers at once, so its
+long generations go on; a hung one does not, and the call moves on (or fails with that reason).
 
 Per-host slots are one registry per event loop, shared with the runner's per-host limits, so a
 host used both in a pool and directly never gets more calls at once than its limit.
@@ -14,6 +22,7 @@ host used both in a pool and directly never gets more calls at once than its lim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,11 +30,76 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx
+
 from debatelab.agents.model_errors import is_host_failure
 
 T = TypeVar("T")
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 60.0
+CONNECT_TIMEOUT_S = 10.0  # a host that does not accept a connection in this time is down
+STALL_PROBE_S = 30.0  # a call not finished after this long makes its host answer a liveness probe
+PROBE_TIMEOUT_S = 3.0  # a liveness probe unanswered in this time: the host is not answering
+
+
+class HostNotAnswering(ConnectionError):
+    """A host accepted the call but shows no sign of life: it does not answer a liveness probe."""
+
+
+_KNOWN_DOWN: dict[str, str] = {}  # host URL -> why preflight found it unusable
+
+
+def mark_host_down(url: str, why: str) -> None:
+    """Preflight found `url` unreachable: wherever it is used in this process, it starts backed off
+    and gets calls only after answering a probe."""
+    _KNOWN_DOWN[url] = why
+
+
+def probe_url(url: str) -> str:
+    """The cheap endpoint that shows a host is alive: Ollama's /api/version, or an OpenAI-compatible
+    server's /models under its /v1 base."""
+    return f"{url}/models" if url.rstrip("/").endswith("/v1") else f"{url}/api/version"
+
+
+async def host_answers(url: str, timeout_s: float | None = None) -> bool:
+    """Whether the host answers its liveness probe in time (any HTTP status counts as an answer)."""
+    timeout_s = timeout_s if timeout_s is not None else host_registry().probe_timeout_s
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, verify=not url.startswith("http://")) as client:
+            await client.get(probe_url(url))
+        return True
+    except (httpx.HTTPError, OSError):
+        return False
+
+
+_WATCHED: ContextVar[bool] = ContextVar("debatelab_host_watched", default=False)
+
+
+async def watch_host(url: str, call: Awaitable[T], stall_probe_s: float | None = None) -> T:
+    """Await `call` on `url`; whenever it has run `stall_probe_s` without finishing, probe the host,
+    and give up with `HostNotAnswering` when the probe goes unanswered. A call already watched (a
+    pool's member) is awaited as is."""
+    if _WATCHED.get():
+        return await call
+    every = stall_probe_s if stall_probe_s is not None else host_registry().stall_probe_s
+    token = _WATCHED.set(True)
+    try:
+        task = asyncio.ensure_future(call)  # the task copies the context: calls inside it are watched
+    finally:
+        _WATCHED.reset(token)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            if not await host_answers(url):
+                raise HostNotAnswering(f"model host {url} accepted the call but does not answer (no reply to a "
+                                       f"liveness probe after {every:.0f} s); it is backed off")
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 # Calls a host takes at once unless told otherwise: an Ollama host serves one request per model
 # at a time (OLLAMA_NUM_PARALLEL=1); the embedded endpoint starts with two slots. Every default
 # (experiments, `judge --experiment`, the on-demand endpoint) reads it from here.
@@ -258,9 +332,27 @@ class HostState:
     failures: int = 0
     backoff_until: float = 0.0
     served: int = 0
+    probe_first: bool = False  # backed off: the next call waits for a liveness probe to pass
+    down_reason: str | None = None
 
     def load(self) -> float:
         return self.queued / self.limit
+
+    def fail(self, why: str | None = None) -> None:
+        """Back the host off (1 s, doubling to 60 s); it must answer a probe before its next call."""
+        self.failures += 1
+        self.backoff_until = time.monotonic() + min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self.failures - 1))
+        self.probe_first = True
+        self.down_reason = why
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.served += 1
+        self.probe_first = False
+        self.down_reason = None
+
+    def resting(self, now: float) -> bool:
+        return self.backoff_until > now
 
     def slot(self, model: str) -> Any:
         """An async context manager holding one of the host's slots for a call to `model`."""
@@ -275,6 +367,8 @@ class HostRegistry:
     limit_for: Callable[[str], int] = field(default=lambda url: DEFAULT_HOST_LIMIT)
     max_loaded_for: Callable[[str], int | None] = field(default=lambda url: None)
     linger_s: float = 0.25
+    stall_probe_s: float = STALL_PROBE_S
+    probe_timeout_s: float = PROBE_TIMEOUT_S
     hosts: dict[str, HostState] = field(default_factory=dict)
     coming: dict[str, int] = field(default_factory=dict)  # model -> debates that will ask it next
 
@@ -284,7 +378,10 @@ class HostRegistry:
             max_loaded = self.max_loaded_for(url)
             slots = (SwapAwareSlots(limit, max_loaded, self.linger_s, self.coming) if max_loaded is not None
                      else asyncio.Semaphore(limit))
-            self.hosts[url] = HostState(url, slots, limit)
+            state = self.hosts[url] = HostState(url, slots, limit)
+            if url in _KNOWN_DOWN:  # preflight found it unreachable: it starts backed off
+                state.fail(_KNOWN_DOWN[url])
+                state.backoff_until = time.monotonic() + BACKOFF_MAX_S
         return self.hosts[url]
 
 
@@ -306,7 +403,8 @@ def host_slot(url: str, model: str) -> Any:
 
 
 async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]], model: str = "") -> T:
-    """Run `call(url)` on the best host of the pool, failing over until one succeeds or all failed."""
+    """Run `call(url)` on the pool's first free live host, failing over until one succeeds or every
+    host has failed it."""
     registry = host_registry()
     hosts = [registry.host(u) for u in urls]
     tried: set[str] = set()
@@ -316,23 +414,93 @@ async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]
         if not untried:
             assert last is not None
             raise last
-        now = time.monotonic()
-        live = [h for h in untried if h.backoff_until <= now] or untried  # all backed off: try anyway
-        host = min(live, key=lambda h: (h.load(), h.backoff_until, h.url))
+        live = await _live_hosts(untried)
+        if not live:  # every untried host is down: try the one resting longest ago, for an honest error
+            live = [min(untried, key=lambda h: (h.backoff_until, h.url))]
+        for h in live:
+            h.queued += 1
+        try:
+            host, slot = await _first_free_slot(live, model)
+        finally:
+            for h in live:
+                h.queued -= 1
         host.queued += 1
         try:
-            async with host.slot(model):
-                result = await call(host.url)
+            async with slot:
+                result = await watch_host(host.url, call(host.url), registry.stall_probe_s)
         except Exception as exc:
             if not is_host_failure(exc):
                 raise
-            host.failures += 1
-            host.backoff_until = time.monotonic() + min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (host.failures - 1))
+            host.fail(type(exc).__name__)
             tried.add(host.url)
             last = exc
             continue
         finally:
             host.queued -= 1
-        host.failures = 0
-        host.served += 1
+        host.succeeded()
         return result
+
+
+async def _live_hosts(hosts: list[HostState]) -> list[HostState]:
+    """The hosts that may take a call now: not resting, and (after a failure) answering a probe."""
+    now = time.monotonic()
+    live = []
+    for h in hosts:
+        if h.resting(now):
+            continue
+        if h.probe_first:
+            if not await host_answers(h.url):
+                h.fail(h.down_reason or "no answer to a liveness probe")
+                continue
+            h.probe_first = False
+        live.append(h)
+    return live
+
+
+class _Held:
+    """A slot already acquired (a semaphore's), released on exit."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self.semaphore = semaphore
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.semaphore.release()
+
+
+async def _first_free_slot(hosts: list[HostState], model: str) -> tuple[HostState, Any]:
+    """The host whose slot frees first (the least loaded among those free now), and that slot,
+    acquired. A call waiting here is not bound to one host: a slow host's queue drains elsewhere."""
+    plain = [h for h in hosts if isinstance(h.slots, asyncio.Semaphore)]
+    if len(plain) < len(hosts) or len(hosts) == 1:  # a swap-aware host orders its own queue
+        host = min(hosts, key=lambda h: (h.load(), h.url))
+        return host, host.slot(model)
+    free = [h for h in plain if not h.slots.locked()]  # type: ignore[union-attr]
+    if free:
+        host = min(free, key=lambda h: (h.load(), h.url))
+        await host.slots.acquire()  # type: ignore[union-attr]
+        return host, _Held(host.slots)  # type: ignore[arg-type]
+    waits = {asyncio.ensure_future(h.slots.acquire()): h for h in plain}  # type: ignore[union-attr]
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        await _give_back(waits)
+        raise
+    winner = min(done, key=lambda t: (waits[t].load(), waits[t].url))
+    host = waits.pop(winner)
+    await _give_back(waits)
+    return host, _Held(host.slots)  # type: ignore[arg-type]
+
+
+async def _give_back(waits: dict[asyncio.Future[Any], HostState]) -> None:
+    """Cancel the other hosts' slot waits, releasing any slot one of them got in the meantime."""
+    for task, host in waits.items():
+        if not task.done():
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            continue
+        host.slots.release()  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ import httpx
 import ollama
 
 from debatelab.base.errors import ModelUnavailableError
+from debatelab.base.secrets import redact
 
 
 def _status(exc: BaseException) -> int | None:
@@ -56,7 +57,12 @@ def is_host_failure(exc: BaseException) -> bool:
 
 def describe_model_error(exc: BaseException) -> str | None:
     """One line for a model call's failure (what happened and what to do), or None for anything
-    that is not one."""
+    that is not one. A URL's password in the error's text is redacted."""
+    line = _describe(exc)
+    return redact(line) if line is not None else None
+
+
+def _describe(exc: BaseException) -> str | None:
     status = _status(exc)
     if status is not None and (isinstance(exc, ollama.ResponseError | httpx.HTTPStatusError) or _is_openai_error(exc)):
         detail = getattr(exc, "error", None) or getattr(exc, "message", None) or str(exc)

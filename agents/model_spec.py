@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from debatelab.base.secrets import redact
 from debatelab.base.yamlio import load_yaml_model
 
 EMBEDDED = "embedded"
@@ -105,8 +106,9 @@ class ModelSpec(BaseModel):
 
     @property
     def label(self) -> str:
-        """`TAG@HOST` as a user would write it."""
-        return f"{self.model}@{self.host}" if self.host else self.model
+        """`TAG@HOST` as a user would write it (a password in the host URL shown as `***`: labels are
+        stored, traced and printed)."""
+        return f"{self.model}@{redact(self.host)}" if self.host else self.model
 
     @property
     def identity(self) -> str:

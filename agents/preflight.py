@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from debatelab.agents.host_pool import mark_host_down
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.base.errors import ModelUnavailableError
+from debatelab.base.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def digest_of(url: str, tag: str) -> str | None:
 def unreachable_message(url: str, exc: BaseException | None = None) -> str:
     why = f" ({type(exc).__name__})" if exc else ""
     return (
-        f"model host {url} is unreachable{why}: start Ollama there (`ollama serve`, or set OLLAMA_HOST) "
+        f"model host {redact(url)} is unreachable{why}: start Ollama there (`ollama serve`, or set OLLAMA_HOST) "
         f"or use host 'embedded'"
     )
 
@@ -84,7 +86,7 @@ def check_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec],
     for spec in specs:
         url = resolve_host(spec)
         by_host.setdefault(url, set()).add(spec.model)
-        labels[url] = f"{url} (embedded)" if spec.host == EMBEDDED else url
+        labels[url] = f"{redact(url)} (embedded)" if spec.host == EMBEDDED else redact(url)
         if spec.host == EMBEDDED:
             embedded_urls.add(url)
     for url, tags in by_host.items():
@@ -98,12 +100,12 @@ def check_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec],
                 checks.append(ModelCheck(labels[url], tag, True))
             elif url in embedded_urls:
                 checks.append(ModelCheck(labels[url], tag, False,
-                                         f"model '{tag}' is not served by the embedded endpoint at {url}: give it "
+                                         f"model '{tag}' is not served by the embedded endpoint at {redact(url)}: give it "
                                          f"a `gguf:` file in the configuration, or start the endpoint with "
                                          f"`debatelab serve-embedded --model {tag}=PATH`"))
             else:
                 checks.append(ModelCheck(labels[url], tag, False,
-                                         f"model '{tag}' is not on {url}: run `ollama pull {tag}` there"))
+                                         f"model '{tag}' is not on {redact(url)}: run `ollama pull {tag}` there"))
     return checks
 
 
@@ -122,20 +124,25 @@ def require_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec
     members = {m.model_dump_json(): m for s in specs for m in pool_members(s)}.values()
     checks = check_models(list(members), resolve_host)
     ok = {(c.model, c.host.removesuffix(" (embedded)")) for c in checks if c.available}
+    shown = {resolve_host(m): redact(resolve_host(m)) for m in members}
     problems: set[str] = set()
     warnings: list[str] = []
     for spec in specs:
         urls = [resolve_host(m) for m in pool_members(spec)]
-        missing = [u for u in urls if (spec.model, u) not in ok]
+        missing = [u for u in urls if (spec.model, shown[u]) not in ok]
         if not missing:
             continue
+        missing_shown = {shown[u] for u in missing}
         reasons = sorted({c.problem for c in checks if not c.available and c.model == spec.model
-                          and c.host.removesuffix(" (embedded)") in missing})
+                          and c.host.removesuffix(" (embedded)") in missing_shown})
         if len(missing) == len(urls):
             problems.update(reasons)
         else:
+            for url in missing:
+                mark_host_down(url, "failed preflight")
             warnings.append(f"model '{spec.model}' is missing or unreachable on {len(missing)} of the {len(urls)} "
-                            f"hosts of its pool ({', '.join(missing)}); its calls go to the others")
+                            f"hosts of its pool ({', '.join(sorted(missing_shown))}); those start backed off and its "
+                            f"calls go to the others until they answer again")
     if problems:
         raise ModelUnavailableError("\n".join(sorted(problems)))
     return sorted(set(warnings))

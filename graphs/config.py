@@ -166,4 +166,10 @@ def load_debate_config(ref: str | Path, *, beside: Path | None = None) -> Debate
     path = resolve_config_file(ref, beside=beside)
     config = load_yaml_model(DebateConfig, path)
     config._source = path
+    for agent in config.agents.values():
+        # A template path is read beside the configuration when it is there (then from anywhere).
+        if agent.template and agent.template.endswith(".txt") and not Path(agent.template).is_absolute():
+            beside_config = path.parent / agent.template
+            if beside_config.is_file():
+                agent.template = str(beside_config)
     return config

@@ -12,7 +12,7 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
-from debatelab.agents.roles import available_roles
+from debatelab.agents.roles import available_roles, shipped_templates, template_exists
 from debatelab.base.errors import UserError
 from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.config import DebateConfig
@@ -46,10 +46,14 @@ def build_graph(config: DebateConfig) -> StateGraph:
         )
     known_roles = available_roles() + sorted(TOPOLOGY_ROLES.get(config.topology, ()))
     for name, agent in config.agents.items():
+        where = f"{config.source or config.name}: "
         if agent.role not in known_roles:
-            where = f"{config.source or config.name}: "
             raise UserError(f"{where}field 'agents.{name}.role': unknown role {agent.role!r}; known roles: "
                             f"{', '.join(known_roles)} (or install a plugin that adds it)")
+        if agent.template and not template_exists(agent.template):
+            raise UserError(f"{where}field 'agents.{name}.template': {agent.template!r} is neither a file nor a shipped "
+                            f"template; give a .txt file (beside the configuration or from here) or one of "
+                            f"{', '.join(shipped_templates())}")
     return builder(config)
 
 

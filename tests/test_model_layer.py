@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from debatelab.agents import ModelSpec, check_models, make_chat_model, require_models, resolve_host
@@ -26,8 +27,9 @@ def test_factory_sets_timeout_and_num_ctx(monkeypatch):
     spec = ModelSpec(model="mistral:7b", temperature=0.7, top_p=0.9, num_predict=200, seed=3, timeout=42)
     chat = make_chat_model(spec)
     assert chat.base_url == "http://127.0.0.1:11434"
-    assert chat.client_kwargs == {"timeout": 42, "verify": False}  # plain HTTP: no CA bundle to load
-    assert make_chat_model(spec.model_copy(update={"host": "https://gpu-box"})).client_kwargs == {"timeout": 42}
+    timeout = httpx.Timeout(42, connect=10)  # a generation may take 42 s; a connection at most 10 s
+    assert chat.client_kwargs == {"timeout": timeout, "verify": False}  # plain HTTP: no CA bundle to load
+    assert make_chat_model(spec.model_copy(update={"host": "https://gpu-box"})).client_kwargs == {"timeout": timeout}
     assert chat.num_ctx == 4096 and chat.num_predict == 200 and chat.seed == 3
 
 

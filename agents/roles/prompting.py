@@ -43,9 +43,22 @@ def _read_version(path: str, mtime_ns: int, size: int) -> string.Template:
     return string.Template(read_user_text(path))
 
 
+def template_path(name_or_path: str) -> str:
+    """A template's file: a path (ends in .txt) as given, or a shipped template by name (`debater`)."""
+    return name_or_path if name_or_path.endswith(".txt") else str(PROMPTS_DIR / f"{name_or_path}.txt")
+
+
+def template_exists(name_or_path: str) -> bool:
+    return Path(template_path(name_or_path)).is_file()
+
+
+def shipped_templates() -> list[str]:
+    return sorted(p.stem for p in PROMPTS_DIR.glob("*.txt"))
+
+
 def render_template(name_or_path: str, **values: Any) -> str:
     """Render a shipped template by name (`debater`) or a user's template file by path."""
-    path = name_or_path if name_or_path.endswith(".txt") else str(PROMPTS_DIR / f"{name_or_path}.txt")
+    path = template_path(name_or_path)
     try:
         return _read(path).substitute(**{k: "" if v is None else v for k, v in values.items()})
     except KeyError as exc:

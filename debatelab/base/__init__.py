@@ -4,11 +4,12 @@ It imports nothing else from debatelab, so agents, scenarios, rubric and graphs 
 without depending on the lab (runner, store, report, CLI) above them.
 """
 
-from debatelab.base.errors import ModelUnavailableError, UserError
+from debatelab.base.errors import ModelUnavailableError, UserError, printable
+from debatelab.base.secrets import redact, redact_all
 from debatelab.base.shipped import builtin_config_names, resolve_config_file, shipped_file, shipped_names
 from debatelab.base.yamlio import load_yaml_model, read_yaml
 
 __all__ = [
-    "ModelUnavailableError", "UserError", "builtin_config_names", "load_yaml_model", "read_yaml",
-    "resolve_config_file", "shipped_file", "shipped_names",
+    "ModelUnavailableError", "UserError", "builtin_config_names", "load_yaml_model", "printable", "read_yaml",
+    "redact", "redact_all", "resolve_config_file", "shipped_file", "shipped_names",
 ]

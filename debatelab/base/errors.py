@@ -4,14 +4,16 @@ Every mistake a user can make (a bad file, an unknown name, a dead server) becom
 `UserError` whose message is one line naming the thing and the fix. The CLI prints that line
 and exits non-zero instead of showing a traceback.
 
-Messages often quote what the user gave (a debate id from a CSV, a field of a file). Such text
-may hold terminal escape sequences or other control characters, which a terminal would obey;
-every message is made safe here, once, so no caller has to remember it.
+Messages often quote what the user gave (a debate id from a CSV, a field of a file, a host URL).
+Such text may hold terminal escape sequences or other control characters, which a terminal would
+obey, or a password in a URL; every message is made safe here, once, so no caller has to remember.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+from debatelab.base.secrets import redact
 
 
 def printable(text: str) -> str:
@@ -27,8 +29,9 @@ class UserError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        # One line per problem: collapse stray whitespace but keep intended line breaks.
-        safe = printable(message)
+        # One line per problem: collapse stray whitespace but keep intended line breaks. A URL's
+        # password never reaches a terminal or a log.
+        safe = printable(redact(message))
         super().__init__("\n".join(" ".join(line.split()) for line in safe.splitlines() if line.strip()))
 
 

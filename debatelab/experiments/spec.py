@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
 from debatelab.base.errors import UserError
+from debatelab.base.secrets import redact_all
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
 from debatelab.graphs import DebateConfig, build_graph, load_debate_config
@@ -235,7 +236,8 @@ class Experiment(BaseModel):
         return concurrency_for(self.concurrency, host_url, is_embedded)
 
     def spec_dict(self) -> dict[str, Any]:
-        return self.model_dump()
+        """The experiment as stored with its results (host URLs' passwords redacted)."""
+        return redact_all(self.model_dump())
 
 
 def load_experiment(ref: str | Path) -> Experiment:

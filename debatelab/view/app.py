@@ -52,6 +52,9 @@ def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["num"] = lambda x, d=2: "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
+    # A value inside a URL path is one segment, whatever it holds: '/' and every reserved character
+    # are escaped (Jinja's `urlencode` keeps '/', which splits a question id like "q/1" in two).
+    env.filters["segment"] = lambda x: urllib.parse.quote(str(x), safe="")
     env.globals["urlencode"] = lambda **kw: urllib.parse.urlencode({k: v for k, v in kw.items() if v not in (None, "")})
     return env
 
@@ -128,7 +131,7 @@ class Viewer:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
         if exp["kind"] == "questions":
-            return RedirectResponse(f"/experiments/{urllib.parse.quote(name)}/questions", status_code=303)
+            return RedirectResponse(f"/experiments/{urllib.parse.quote(name, safe='')}/questions", status_code=303)
         version = _text_param(request, "rubric_version")
         summary = self.summaries.get(self.store, name, version)
         overview = next((e for e in self.store.experiment_overview() if e["name"] == name), {})
@@ -248,7 +251,7 @@ class Viewer:
         except UserError as exc:
             raise HTTPException(400, str(exc)) from None
         query = urllib.parse.urlencode({"rater": rater, "rubric": rubric.id})
-        return RedirectResponse(f"/rate/{urllib.parse.quote(experiment)}?{query}", status_code=303)
+        return RedirectResponse(f"/rate/{urllib.parse.quote(experiment, safe='')}?{query}", status_code=303)
 
     def _debate_or_404(self, debate_id: str) -> dict[str, Any]:
         debate = self.store.debate(debate_id)
@@ -271,7 +274,7 @@ def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | 
         route("/", viewer.index),
         route("/experiments/{name}", viewer.experiment),
         route("/experiments/{name}/questions", viewer.questions),
-        route("/experiments/{name}/questions/{qid}", viewer.question),
+        route("/experiments/{name}/questions/{qid:path}", viewer.question),
         route("/debates", viewer.debates),
         route("/debates/{debate_id}", viewer.debate),
         route("/compare", viewer.compare),
