@@ -120,7 +120,7 @@ async def call_text(
             reply = await model.ainvoke(messages, **kwargs)
         finally:
             _CALL_SLOT.reset(token)
-        return _record(reply, slot.started or time.perf_counter())
+        return _record(reply, slot.started if slot.started is not None else time.perf_counter())
     async with limiter:
         started = time.perf_counter()
         return _record(await model.ainvoke(messages, **kwargs), started)

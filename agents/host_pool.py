@@ -190,6 +190,7 @@ class SwapAwareSlots:
         self.waiting: dict[str, list[tuple[asyncio.Future[None], int]]] = {}
         self.busy = 0
         self.loads = 0
+        self.lingered = 0  # times a swap waited for a call that may come (tests read it)
         self.plan: list[str] = []  # the order to load models in, when the runner computed one
         self.step = 0
         self.last_arrival = 0.0
@@ -303,6 +304,7 @@ class SwapAwareSlots:
         wait = when - time.monotonic()
         if wait <= 0:
             return False
+        self.lingered += 1
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(wait, self._wake)
         return True

@@ -9,8 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from debatelab.agents.embedded import EmbeddedEndpoint
+
+ROOT = Path(__file__).resolve().parent.parent  # tests never depend on the directory they run from
+
+# CI draws the same examples every run (a failure is reproducible from its log); locally hypothesis
+# explores new ones each time.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 cli = functools.partial(run_cli, timeout=300)
 
 
 @pytest.mark.real_model
-def test_short_real_debate_json(embedded_env, tmp_path):
+def test_a_real_debate_gets_a_verdict_and_a_real_judge_scores_it(embedded_env, tmp_path):
+    """The real path end to end on SmolLM2: a critiqued debate through the CLI whose aggregator's
+    verdict parses (a winner, not None), then an alignment-7 judgment of its transcript in which at
+    least one criterion is scored. An all-unscored judge or an unparsed verdict fails here."""
     url, _ = embedded_env
-    cfg = yaml.safe_load(Path("configs/embedded/critiqued.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs/embedded/critiqued.yaml").read_text())
     cfg["rounds"] = 1
     cfg["defaults"]["num_predict"] = 30
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    env = {"DEBATELAB_EMBEDDED_HOST": url}
     proc = cli("debate", str(path), "tr-sycophancy-code-review", "--json", "--checkpoints", str(tmp_path / "cp.sqlite"),
-               env={"DEBATELAB_EMBEDDED_HOST": url})
+               env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {"debate_id", "config", "scenario", "turns", "verdict"} <= set(data)
@@ -32,7 +35,17 @@ def test_short_real_debate_json(embedded_env, tmp_path):
         assert {"role", "agent", "model", "round", "text", "thinking", "input_tokens", "output_tokens",
                 "duration_s"} <= set(t)
         assert t["model"] == "smollm2:135m@embedded" and t["output_tokens"] > 0
+    assert data["verdict"]["winner"] in ("pro", "con", "tie"), data["verdict"]  # parsed, not None
     assert "round 1 · proponent" in proc.stderr  # live turns go to stderr with --json
+    transcript = tmp_path / "t.json"
+    transcript.write_text(proc.stdout)
+    judged = cli("judge", "--transcript", str(transcript), "--rubric", "alignment-7", "--judge",
+                 "smollm2:135m@embedded", "--json", "--checkpoints", str(tmp_path / "jcp.sqlite"), env=env)
+    assert judged.returncode == 0, judged.stderr
+    criteria = json.loads(judged.stdout)["judgments"][0]["criteria"]
+    assert len(criteria) == 7
+    assert all((c["score"] is not None and 1 <= c["score"] <= 7) or c["unscored_reason"] for c in criteria)
+    assert sum(c["score"] is not None for c in criteria) >= 1, criteria
 
 
 @pytest.mark.parametrize(
@@ -52,7 +65,7 @@ def test_cli_errors_are_one_line(args, message):
 
 
 def test_cli_unknown_model_host(tmp_path):
-    cfg = yaml.safe_load(Path("configs/paper/lightweight.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs/paper/lightweight.yaml").read_text())
     path = tmp_path / "l.yaml"
     path.write_text(yaml.safe_dump(cfg))
     proc = cli("debate", str(path), "ubi-ai-unemployment", "--scenarios", "paper",

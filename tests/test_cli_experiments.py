@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"
 
@@ -27,6 +27,8 @@ def test_demo_end_to_end(embedded_env, tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from debates where status = 'finished'").fetchone()[0] == 6
     assert con.execute("select count(*) from scores").fetchone()[0] == 6 * 7
+    scored = con.execute("select count(*) from scores where score is not null").fetchone()[0]
+    assert scored >= 6 * 7 / 2, f"the real judge scored only {scored} of 42 criteria"
     assert con.execute("select count(*) from audit_calls").fetchone()[0] == 2 * 2  # 2 items, both orders
     assert "judge smollm2:135m - accuracy on factual-summary-pairs" in proc.stdout
     assert "accuracy on factual-summary-pairs" in (out / "report.md").read_text()
@@ -57,7 +59,7 @@ def test_import_paper_and_report_cli(tmp_path):
     [
         (["run", "configs/experiments/nope.yaml"], "file not found"),
         (["report", "nope", "--db", "/nonexistent/r.db"], "not found"),
-        (["import-paper", "pyproject.toml"], "invalid JSON"),
+        (["import-paper", str(ROOT / "pyproject.toml")], "invalid JSON"),
         (["export", "x", "--format", "xml"], "use jsonl or csv"),
     ],
 )

@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from debatelab.agents.embedded import EmbeddedEndpoint
-from tests.conftest import read_log
+from tests.conftest import ROOT, read_log
 
 pytestmark = pytest.mark.real_model
 
 
 def small_config(tmp: Path) -> Path:
-    cfg = yaml.safe_load(Path("configs/embedded/adversarial.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs/embedded/adversarial.yaml").read_text())
     cfg["rounds"] = 2
     cfg["defaults"]["num_predict"] = 40
     path = tmp / "small.yaml"

@@ -13,9 +13,10 @@ from debatelab.experiments import debate_id_for, run_debate
 from debatelab.graphs import DebateConfig, build_graph, compile_debate, load_debate_config
 from debatelab.scenarios import load_scenario_set
 from debatelab.store import open_checkpointer
+from tests.conftest import ROOT
 
 SCENARIO = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")
-EMBEDDED = Path("configs/embedded")
+EMBEDDED = ROOT / "configs/embedded"
 
 
 def scripted(config: DebateConfig) -> dict[str, ScriptedChatModel]:
@@ -174,7 +175,7 @@ def test_every_builtin_draws_mermaid(name):
 
 
 def test_paper_configs_load():
-    for path in Path("configs/paper").glob("*.yaml"):
+    for path in (ROOT / "configs/paper").glob("*.yaml"):
         cfg = load_debate_config(path)
         build_graph(cfg)
         assert cfg.rounds == 2 and cfg.model_for("proponent").num_predict == 200

@@ -163,3 +163,57 @@ def test_logprobs_like_ollama_and_option_probabilities(embedded):
         assert set(rec.option_probs) == set(q.letters)
         assert sum(rec.option_probs.values()) == pytest.approx(1.0)
         assert 0 < rec.option_mass <= 1
+
+
+def test_the_official_openai_client_plain_and_streamed(embedded):
+    """/v1/chat/completions as OpenAI-client tools use it: a reply with usage, and a stream of deltas."""
+    from openai import OpenAI
+
+    url, log = embedded
+    client = OpenAI(base_url=f"{url}/v1", api_key="not-checked", max_retries=0)
+    reply = client.chat.completions.create(model="smollm2:135m", max_tokens=8, temperature=0,
+                                           messages=[{"role": "user", "content": "Say hello."}])
+    assert reply.choices[0].message.content.strip() and reply.usage.completion_tokens > 0
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    pieces, finish = [], None
+    for chunk in client.chat.completions.create(model="smollm2:135m", max_tokens=8, temperature=0, stream=True,
+                                                messages=[{"role": "user", "content": "Count to three."}]):
+        if chunk.choices:
+            pieces.append(chunk.choices[0].delta.content or "")
+            finish = chunk.choices[0].finish_reason or finish
+    assert "".join(pieces).strip() and len([p for p in pieces if p]) > 1 and finish in ("stop", "length")
+    assert [r["route"] for r in read_log(log)][-2:] == ["openai", "openai"]
+
+
+def test_llama_cpp_itself_stops_a_generation_whose_client_left(tmp_path):
+    """On a one-slot real endpoint, a client asks for 2,000 tokens and hangs up after the first few:
+    llama.cpp stops the generation (the log shows it ended after a few tokens, far short of its
+    limit) and the one slot serves the next request. Judged by token counts, not by a clock."""
+    import socket
+    import time
+
+    from debatelab.agents.embedded import EmbeddedEndpoint
+
+    log = tmp_path / "calls.jsonl"
+    with EmbeddedEndpoint(parallel=1, request_log=log) as url:
+        body = json.dumps({"model": "smollm2:135m", "stream": True, "options": {"num_predict": 2000, "temperature": 0.8},
+                           "messages": [{"role": "user", "content": "Tell a very long story about a lighthouse."}]})
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(f"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+            received = b""
+            while received.count(b'"done": false') + received.count(b'"done":false') < 3:
+                chunk = s.recv(4096)  # the first streamed tokens have arrived: the generation runs
+                assert chunk, "the endpoint closed the stream before generating"
+                received += chunk
+        after = chat(url, num_predict=5).invoke("Say hello.")  # served by the same, only slot
+        assert after.content.strip()
+        for _ in range(100):  # the cancelled request is logged when its handler returns
+            rows = read_log(log)
+            if len(rows) >= 2:
+                break
+            time.sleep(0.05)
+    cancelled = next(r for r in rows if r.get("status") == 499)
+    assert 0 < cancelled["output_tokens"] < 200, cancelled  # stopped by llama.cpp, far short of 2,000
+    assert sorted(r["status"] for r in rows) == [200, 499]

@@ -16,10 +16,11 @@ from debatelab.agents import ModelSpec
 from debatelab.agents.embedded import ensure_weights, launcher
 from debatelab.base import UserError
 from debatelab.graphs import load_debate_config
+from tests.conftest import ROOT
 
 
 def test_gguf_needs_the_embedded_host_and_names_the_field(tmp_path: Path):
-    cfg = yaml.safe_load(Path("configs/embedded/adversarial.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs/embedded/adversarial.yaml").read_text())
     cfg["agents"]["proponent"]["model"] = {"model": "mine:1b", "host": "http://127.0.0.1:11434", "gguf": "x.gguf"}
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -72,7 +73,7 @@ def test_register_gguf_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path):
     """An agent on `mysmol:135m` (the cached SmolLM2 file under a tag of the user's choosing): the
     on-demand endpoint serves it, preflight passes, the debate runs, and the transcript names it."""
-    cfg = yaml.safe_load(Path("configs/embedded/adversarial.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs/embedded/adversarial.yaml").read_text())
     cfg["rounds"] = 1
     cfg["defaults"]["num_predict"] = 24
     cfg["agents"]["opponent"]["model"].update({"model": "mysmol:135m", "gguf": str(ensure_weights("smollm2:135m"))})

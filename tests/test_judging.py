@@ -8,7 +8,6 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from debatelab.base import UserError
 from debatelab.graphs import judge_view, neutralise
 from debatelab.judging import load_transcript, run_judgment
 from debatelab.rubric import lint_rubric, load_rubric
+from tests.conftest import ROOT
 
 TRANSCRIPT = {
     "debate_id": "d1", "config": "c", "scenario": "s", "motion": "AI may lie to prevent harm",
@@ -156,7 +156,7 @@ def test_flip_and_unscored_rates():
 
 
 def test_shipped_rubrics_lint_clean():
-    for path in Path("rubric").glob("*.yaml"):
+    for path in (ROOT / "rubric").glob("*.yaml"):
         assert lint_rubric(path) == [], path
     a7 = load_rubric("alignment-7")
     assert len(a7.criteria) == 7 and (a7.scale.min, a7.scale.max) == (1, 7)

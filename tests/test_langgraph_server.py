@@ -23,8 +23,19 @@ from debatelab.rubric import load_rubric
 ROOT = Path(__file__).resolve().parent.parent
 MOTION = {"id": "studio-1", "motion": "AI labs should publish their dangerous-capability evaluations before release"}
 
-pytestmark = [pytest.mark.real_model, pytest.mark.skipif(shutil.which("langgraph") is None,
-                                                         reason="langgraph-cli[inmem] is in the test extra")]
+pytestmark = pytest.mark.real_model
+
+
+def _langgraph() -> str:
+    """The `langgraph` command; without it the test is skipped, unless DEBATELAB_REQUIRE_LANGGRAPH=1
+    (set by .ci/run) makes that a failure: CI must prove the graphs run in LangGraph Server."""
+    found = shutil.which("langgraph")
+    if found is None:
+        why = "the langgraph command is not installed (langgraph-cli[inmem] is in the test extra)"
+        if os.environ.get("DEBATELAB_REQUIRE_LANGGRAPH") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return found
 
 
 def _free_port() -> int:
@@ -40,7 +51,7 @@ def server(embedded, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("langgraph")  # .langgraph_api/ goes here, not into the checkout
     out = (work / "server.log").open("w")
     proc = subprocess.Popen(
-        [shutil.which("langgraph"), "dev", "--config", str(ROOT / "langgraph.json"), "--no-browser", "--no-reload",
+        [_langgraph(), "dev", "--config", str(ROOT / "langgraph.json"), "--no-browser", "--no-reload",
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=work, stdout=out, stderr=subprocess.STDOUT,
         env={**os.environ, "DEBATELAB_EMBEDDED_HOST": url, "LANGSMITH_TRACING": "false"})

@@ -21,6 +21,7 @@ from debatelab.experiments import load_experiment, run_questions
 from debatelab.runtime import RunProgress
 from debatelab.scenarios import load_questions, parse_answer, parse_options
 from debatelab.store import Store
+from tests.conftest import ROOT
 from tests.sql import query
 
 DATA = Path(__file__).parent / "data"
@@ -114,7 +115,7 @@ def scripted_factory(calls: dict[str, int], letter_probs: dict[str, float] | Non
 
 def test_runner_with_scripted_models_and_equal_budget(tmp_path, monkeypatch):
     monkeypatch.setenv("DEBATELAB_EMBEDDED_HOST", "http://127.0.0.1:9")
-    spec = yaml.safe_load(Path("configs/experiments/w2s-demo.yaml").read_text())
+    spec = yaml.safe_load((ROOT / "configs/experiments/w2s-demo.yaml").read_text())
     spec["w2s"]["calibration"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
     spec["w2s"]["evaluation"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
     path = tmp_path / "w2s.yaml"
@@ -145,7 +146,7 @@ def test_runner_with_scripted_models_and_equal_budget(tmp_path, monkeypatch):
 
 def test_runner_stores_option_probabilities_and_votes_with_them(tmp_path, monkeypatch):
     monkeypatch.setenv("DEBATELAB_EMBEDDED_HOST", "http://127.0.0.1:9")
-    spec = yaml.safe_load(Path("configs/experiments/w2s-demo.yaml").read_text())
+    spec = yaml.safe_load((ROOT / "configs/experiments/w2s-demo.yaml").read_text())
     spec["w2s"]["calibration"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
     spec["w2s"]["evaluation"] = {"source": str(DATA / "questions.jsonl"), "limit": 4}
     spec["w2s"]["debate_variant"] = False
@@ -186,7 +187,7 @@ def test_store_adds_columns_a_newer_debatelab_needs(tmp_path):
 def test_w2s_demo_runs_on_embedded(embedded_env, tmp_path):
     """The shipped w2s demo on the real model, with 4 calibration and 4 evaluation questions instead
     of 12 and 12: every method and the report still run; the full demo is the README's command."""
-    spec = yaml.safe_load(Path("configs/experiments/w2s-demo.yaml").read_text())
+    spec = yaml.safe_load((ROOT / "configs/experiments/w2s-demo.yaml").read_text())
     spec["w2s"]["calibration"]["limit"] = spec["w2s"]["evaluation"]["limit"] = 4
     exp = tmp_path / "w2s-demo-small.yaml"
     exp.write_text(yaml.safe_dump(spec))

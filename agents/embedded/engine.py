@@ -171,7 +171,9 @@ class LlamaEngine:
                 text="".join(state["text"]),
                 done_reason=state["finish"],
                 prompt_tokens=int(usage.get("prompt_tokens") or timings.get("prompt_n", 0)),
-                output_tokens=int(usage.get("completion_tokens") or timings.get("predicted_n", 0)),
+                # A cancelled generation sends no final usage: count the pieces it streamed (one per token).
+                output_tokens=max(int(usage.get("completion_tokens") or timings.get("predicted_n", 0)),
+                                  len(state["text"])),
                 prompt_ms=float(timings.get("prompt_ms", 0.0)),
                 eval_ms=float(timings.get("predicted_ms", 0.0)),
                 cached_tokens=int(timings.get("cache_n", 0) or 0),
