@@ -17,10 +17,13 @@ from debatelab.agents.chat_model import (
 )
 from debatelab.agents.embedded.launcher import set_embedded_parallel
 from debatelab.agents.host_pool import (
+    AFFINITY_HEADER,
     DEFAULT_CONCURRENCY,
     SwapAwareSlots,
+    affinity,
     call_on_pool,
     concurrency_for,
+    current_affinity,
     expect_calls,
     host_registry,
 )
@@ -49,13 +52,13 @@ from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
 from debatelab.agents.thinking import split_thinking
 
 __all__ = [
-    "DEFAULT_CONCURRENCY", "EMBEDDED", "AgentSpec", "CallRecord", "ModelCheck", "ModelSpec", "NodeFn",
-    "PooledChatModel", "RoleInstance", "ScriptedChatModel", "Stance", "StructuredResult", "SwapAwareSlots",
-    "WithLogprobs", "achat_model_for", "advocate", "answer_question", "available_roles", "bind_run", "call_limit_for",
-    "call_on_pool", "call_structured", "call_text", "chat_model_for", "check_models", "coerce_model",
-    "concurrency_for", "default_ollama_host", "describe_model_error", "expect_calls", "explain_without_letter",
+    "AFFINITY_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "advocate", "affinity", "AgentSpec",
+    "answer_question", "available_roles", "bind_run", "call_limit_for", "call_on_pool", "call_structured",
+    "call_text", "CallRecord", "chat_model_for", "check_models", "coerce_model", "concurrency_for",
+    "current_affinity", "default_ollama_host", "describe_model_error", "expect_calls", "explain_without_letter",
     "family_of", "host_registry", "is_host_failure", "is_transient", "list_host_models", "make_chat_model",
-    "model_call_failed", "parse_structured", "pool_label", "pool_members", "reported_digest", "require_models",
-    "resolve_host", "resolve_hosts", "resolve_url", "role", "set_embedded_parallel", "shared_chat_model",
-    "single_host", "speaker_node", "split_thinking",
+    "model_call_failed", "ModelCheck", "ModelSpec", "NodeFn", "parse_structured", "pool_label", "pool_members",
+    "PooledChatModel", "reported_digest", "require_models", "resolve_host", "resolve_hosts", "resolve_url", "role",
+    "RoleInstance", "ScriptedChatModel", "set_embedded_parallel", "shared_chat_model", "single_host", "speaker_node",
+    "split_thinking", "Stance", "StructuredResult", "SwapAwareSlots", "WithLogprobs",
 ]

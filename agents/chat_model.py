@@ -23,7 +23,7 @@ from langchain_ollama import ChatOllama
 
 from debatelab.agents.calls import held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
-from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, call_on_pool, watch_host
+from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, affinity_hooks, call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
 from debatelab.base.secrets import redact
@@ -163,11 +163,14 @@ def _build(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
         # No TLS on a plain-HTTP host, so the CA bundle httpx loads for each client (~45 ms,
         # twice per ChatOllama) is never used. HTTPS hosts keep full verification.
         client_kwargs["verify"] = False
+    sync_hooks, async_hooks = affinity_hooks()  # a debate's or judgment's calls carry its affinity key
     kwargs: dict[str, Any] = {
         "model": spec.model,
         "base_url": base_url,
         "num_ctx": spec.num_ctx,
         "client_kwargs": client_kwargs,
+        "sync_client_kwargs": {"event_hooks": sync_hooks},
+        "async_client_kwargs": {"event_hooks": async_hooks},
         "validate_model_on_init": False,
     }
     for name in ("temperature", "seed", "num_predict", "top_p", "stop", "repeat_penalty", "reasoning", "keep_alive"):

@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -73,6 +74,43 @@ async def host_answers(url: str, timeout_s: float | None = None) -> bool:
 
 
 _WATCHED: ContextVar[bool] = ContextVar("debatelab_host_watched", default=False)
+
+# -- affinity: the calls of one debate or one judgment go to the same place ---------------------------
+AFFINITY_HEADER = "X-Debatelab-Affinity"
+_AFFINITY: ContextVar[str | None] = ContextVar("debatelab_affinity", default=None)
+MAX_AFFINITIES = 4096
+
+
+@contextlib.contextmanager
+def affinity(key: str) -> Iterator[None]:
+    """Calls made inside the block belong together (a judgment's criteria share its transcript): a
+    pool sends them to the host that served the first one, and the request carries the key in the
+    `X-Debatelab-Affinity` header, so a server with prompt-cache slots (the embedded endpoint) can
+    keep them on one slot. Servers that do not know the header ignore it."""
+    token = _AFFINITY.set(key)
+    try:
+        yield
+    finally:
+        _AFFINITY.reset(token)
+
+
+def current_affinity() -> str | None:
+    return _AFFINITY.get()
+
+
+def _add_affinity_header(request: httpx.Request) -> None:
+    key = _AFFINITY.get()
+    if key is not None:
+        request.headers[AFFINITY_HEADER] = key.encode("ascii", "replace").decode("ascii")[:200]
+
+
+async def _add_affinity_header_async(request: httpx.Request) -> None:
+    _add_affinity_header(request)
+
+
+def affinity_hooks() -> tuple[dict[str, list], dict[str, list]]:
+    """httpx event hooks (sync client's, async client's) that send the current affinity key."""
+    return {"request": [_add_affinity_header]}, {"request": [_add_affinity_header_async]}
 
 
 async def watch_host(url: str, call: Awaitable[T], stall_probe_s: float | None = None) -> T:
@@ -373,6 +411,15 @@ class HostRegistry:
     probe_timeout_s: float = PROBE_TIMEOUT_S
     hosts: dict[str, HostState] = field(default_factory=dict)
     coming: dict[str, int] = field(default_factory=dict)  # model -> debates that will ask it next
+    served_by: OrderedDict[str, str] = field(default_factory=OrderedDict)  # affinity key -> host URL (bounded)
+
+    def remember(self, key: str | None, url: str) -> None:
+        if key is None:
+            return
+        self.served_by[key] = url
+        self.served_by.move_to_end(key)
+        while len(self.served_by) > MAX_AFFINITIES:
+            self.served_by.popitem(last=False)
 
     def host(self, url: str) -> HostState:
         if url not in self.hosts:
@@ -419,6 +466,10 @@ async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]
         live = await _live_hosts(untried)
         if not live:  # every untried host is down: try the one resting longest ago, for an honest error
             live = [min(untried, key=lambda h: (h.backoff_until, h.url))]
+        key = current_affinity()
+        home = registry.served_by.get(key) if key is not None else None
+        if home is not None and any(h.url == home for h in live):
+            live = [h for h in live if h.url == home]  # the host that served this judgment's first call
         for h in live:
             h.queued += 1
         try:
@@ -440,6 +491,7 @@ async def call_on_pool(urls: tuple[str, ...], call: Callable[[str], Awaitable[T]
         finally:
             host.queued -= 1
         host.succeeded()
+        registry.remember(key, host.url)
         return result
 
 

@@ -9,7 +9,11 @@ from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext
 from debatelab.graphs.judge_input import debate_body, judge_view, mask_models, neutralise, normalise
 from debatelab.graphs.judging import (
+    ALL_CRITERIA,
+    DEFAULT_PROMPT_VERSION,
     JUDGE_AGENT,
+    PROMPT_VERSIONS,
+    all_criteria_messages,
     JudgeContext,
     as_transcript,
     build_judging_graph,
@@ -26,11 +30,12 @@ from debatelab.graphs.voting import Answers, majority_vote, weighted_probability
 from debatelab.graphs.weighted import QAContext, build_weighted_graph
 
 __all__ = [
-    "JUDGE_AGENT", "TURN_DEFAULTS", "TURN_FIELDS", "AgentSpec", "AgentTask", "Answers", "DebateConfig",
-    "DebateContext", "DebateState", "JudgeContext", "PairVerdict", "QAContext", "Transcript", "TranscriptTurn", "Turn",
-    "as_transcript", "available_topologies", "build_graph", "build_judging_graph", "build_pairwise_graph",
-    "build_weighted_graph", "compare", "compile_debate", "compile_judging", "compile_pairwise", "compiled",
-    "criterion_messages", "criterion_schema", "debate_body", "forget_compiled", "judge_view", "load_debate_config",
-    "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise", "pair_messages",
-    "recursion_limit", "topology", "transcript_turn", "weighted_probability_vote", "weighted_vote",
+    "ALL_CRITERIA", "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROMPT_VERSIONS", "TURN_DEFAULTS", "TURN_FIELDS",
+    "AgentSpec", "AgentTask", "all_criteria_messages", "Answers", "as_transcript", "available_topologies",
+    "build_graph", "build_judging_graph", "build_pairwise_graph", "build_weighted_graph", "compare", "compile_debate",
+    "compile_judging", "compile_pairwise", "compiled", "criterion_messages", "criterion_schema", "debate_body",
+    "DebateConfig", "DebateContext", "DebateState", "forget_compiled", "judge_view", "JudgeContext",
+    "load_debate_config", "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise",
+    "pair_messages", "PairVerdict", "QAContext", "recursion_limit", "topology", "Transcript", "transcript_turn",
+    "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",
 ]

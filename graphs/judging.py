@@ -41,6 +41,16 @@ from debatelab.rubric import Rubric, anchor_levels, load_rubric
 
 JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
+# How a judge's messages are laid out, recorded with every judgment (`prompt_version`):
+#   "1": per criterion, the transcript then that criterion's question, anchors and answer format;
+#   "2": cache-first: the instructions, the whole rubric with its anchors and the answer format come
+#        first (the same for every judgment), then the transcript (the same for every criterion of a
+#        judgment), and each call ends with one short line naming its criterion. A server's prompt
+#        cache then serves all but a few tokens of every call after a judgment's first.
+PROMPT_VERSIONS = ("1", "2")
+DEFAULT_PROMPT_VERSION = "1"
+ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call
+
 
 class JudgeState(TypedDict, total=False):
     """A judgment's state. As input: `transcript` (the JSON `debatelab debate --json` prints, or a
@@ -66,10 +76,22 @@ class JudgeContext:
         "description": "the judge model, TAG[@HOST] or a model spec; judges answer at temperature 0"})
     max_attempts: int = field(default=3, metadata={"description": "tries per criterion before it is unscored"})
     output_tokens: int = field(default=320, metadata={"description": "room for each structured reply"})
-    criteria_at_once: int = field(default=1, metadata={
+    criteria_at_once: int | str = field(default=1, metadata={
         "description": "criteria of one judgment scored at once; 1 lets the server's prompt cache serve the "
                        "transcript to every criterion after the first, more judges one debate faster on a "
-                       "GPU with idle slots"})
+                       "GPU with idle slots; 'all' scores every criterion in one structured call (see the "
+                       "bench's agreement figure before using it)"})
+    prompt_version: str = field(default=DEFAULT_PROMPT_VERSION, metadata={
+        "description": "the judge prompt's layout: '1' (criterion last) or '2' (cache-first)"})
+
+    def __post_init__(self) -> None:
+        if self.prompt_version not in PROMPT_VERSIONS:
+            raise UserError(f"context field 'prompt_version': {self.prompt_version!r} is not one of "
+                            f"{', '.join(PROMPT_VERSIONS)}")
+        at_once = self.criteria_at_once
+        if at_once != ALL_CRITERIA and not (isinstance(at_once, int) and not isinstance(at_once, bool)
+                                            and at_once >= 1):
+            raise UserError(f"context field 'criteria_at_once': {at_once!r}: give a whole number >= 1 or 'all'")
 
     def judge_spec(self) -> ModelSpec:
         spec = validate(ModelSpec, coerce_model(self.judge), "context field 'judge'")
@@ -137,7 +159,12 @@ def next_criteria(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Sen
     """The next criteria still unscored (at most `criteria_at_once` of them), or `combine`."""
     rubric = Rubric.model_validate(state["rubric"])
     done = {s["criterion"] for s in state.get("scores", [])}
-    todo = [c for c in rubric.criteria if c.id not in done][: max(1, _context(runtime).criteria_at_once)]
+    at_once = _context(runtime).criteria_at_once
+    todo = [c for c in rubric.criteria if c.id not in done]
+    if at_once == ALL_CRITERIA:
+        return [Send("score_all", {"criteria": [c.model_dump() for c in todo], "rubric": state["rubric"],
+                                   "view": state["view"], "nonce": state["nonce"]})] if todo else "combine"
+    todo = todo[: max(1, int(at_once))]
     return [
         Send("score_criterion", {"criterion": c.model_dump(), "rubric": state["rubric"], "view": state["view"],
                                  "nonce": state["nonce"]})
@@ -145,11 +172,22 @@ def next_criteria(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Sen
     ] or "combine"
 
 
-def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[str, Any]) -> list[BaseMessage]:
+def rubric_text(rubric: Rubric) -> str:
+    """Every criterion with its question and anchors, in the rubric's order (prompt version 2)."""
+    return "\n".join(f"{c.id} ({c.name}): {c.question}\n{_anchors_text(c.anchors)}" for c in rubric.criteria)
+
+
+def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[str, Any],
+                       prompt_version: str = DEFAULT_PROMPT_VERSION) -> list[BaseMessage]:
     """The judge's exact messages for one criterion (also what `judge --dry-run` prints).
 
-    The transcript comes first and the criterion last, so a judgment's calls share the long
-    transcript prefix and a server's prompt cache serves it after the first criterion."""
+    Version 1 puts the transcript first and the criterion's question, anchors and answer format
+    last; version 2 puts everything but the criterion's name first (see PROMPT_VERSIONS)."""
+    if prompt_version == "2":
+        system = render_template("judge_system_cached", nonce=nonce, min=rubric.scale.min, max=rubric.scale.max,
+                                 criteria=rubric_text(rubric))
+        return [SystemMessage(system), HumanMessage(render_template(
+            "judge_criterion_cached", view=view, name=criterion["name"], id=criterion["id"]))]
     system = render_template("judge_system", nonce=nonce)
     user = render_template(
         "judge_criterion", view=view, name=criterion["name"], question=criterion["question"],
@@ -158,13 +196,33 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
     return [SystemMessage(system), HumanMessage(user)]
 
 
+def all_criteria_messages(view: str, nonce: str, rubric: Rubric) -> list[BaseMessage]:
+    """One call for every criterion (criteria_at_once 'all'): version 2's system message, then the
+    transcript and one instruction to score them all."""
+    system = render_template("judge_system_cached", nonce=nonce, min=rubric.scale.min, max=rubric.scale.max,
+                             criteria=rubric_text(rubric))
+    return [SystemMessage(system), HumanMessage(render_template(
+        "judge_all_criteria", view=view, min=rubric.scale.min, max=rubric.scale.max))]
+
+
+def all_criteria_schema(rubric: Rubric, criteria: list[str]) -> type[BaseModel]:
+    """{criterion id: {reasons, score}} for the given criteria, in the rubric's order."""
+    return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria))
+
+
+@functools.lru_cache(maxsize=64)
+def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...]) -> type[BaseModel]:
+    one = _criterion_schema(low, high)
+    return create_model("AllCriteriaJudgment", **{c: (one, ...) for c in criteria})
+
+
 async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
     rubric = Rubric.model_validate(task["rubric"])
     crit = task["criterion"]
     ctx = _context(runtime)
     result = await call_structured(
         await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
-        criterion_messages(task["view"], task["nonce"], rubric, crit),
+        criterion_messages(task["view"], task["nonce"], rubric, crit, ctx.prompt_version),
         criterion_schema(rubric), max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
         limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
     )
@@ -181,6 +239,34 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
     }]}
 
 
+async def score_all(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
+    """Every remaining criterion in one structured call; each is scored, or all are unscored with the
+    reason. The call's attempts and tokens are recorded on the first criterion."""
+    rubric = Rubric.model_validate(task["rubric"])
+    ctx = _context(runtime)
+    ids = [c["id"] for c in task["criteria"]]
+    result = await call_structured(
+        await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
+        all_criteria_messages(task["view"], task["nonce"], rubric), all_criteria_schema(rubric, ids),
+        max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens * len(ids),
+        limiter=call_limit_for(JUDGE_AGENT), run_name="judge:all",
+    )
+    value = result.value
+    cost = {"attempts": result.attempts, "input_tokens": sum(c.input_tokens for c in result.calls),
+            "output_tokens": sum(c.output_tokens for c in result.calls),
+            "duration_s": round(sum(c.duration_s for c in result.calls), 4)}
+    scores = []
+    for k, cid in enumerate(ids):
+        one = getattr(value, cid) if value is not None else None
+        scores.append({
+            "criterion": cid, "score": int(one.score) if one is not None else None,
+            "unscored_reason": None if one is not None else f"after {result.attempts} attempts: {result.failure}",
+            "rationale": one.reasons if one is not None else (result.calls[-1].text[:500] if result.calls else ""),
+            **(cost if k == 0 else {"attempts": 0, "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0}),
+        })
+    return {"scores": scores}
+
+
 def combine(state: JudgeState) -> dict[str, Any]:
     rubric = Rubric.model_validate(state["rubric"])
     by_id = {s["criterion"]: s["score"] for s in state.get("scores", [])}
@@ -191,12 +277,14 @@ def build_judging_graph() -> StateGraph:
     graph = StateGraph(JudgeState, context_schema=JudgeContext)
     graph.add_node("prepare", prepare)
     graph.add_node("score_criterion", score_criterion, retry_policy=model_retry_policy())
+    graph.add_node("score_all", score_all, retry_policy=model_retry_policy())
     graph.add_node("scored", lambda state: {})  # one join per wave, so the next wave is sent once
     graph.add_node("combine", combine)
     graph.add_edge(START, "prepare")
-    graph.add_conditional_edges("prepare", next_criteria, ["score_criterion", "combine"])
+    graph.add_conditional_edges("prepare", next_criteria, ["score_criterion", "score_all", "combine"])
     graph.add_edge("score_criterion", "scored")
-    graph.add_conditional_edges("scored", next_criteria, ["score_criterion", "combine"])
+    graph.add_edge("score_all", "scored")
+    graph.add_conditional_edges("scored", next_criteria, ["score_criterion", "score_all", "combine"])
     graph.add_edge("combine", END)
     return graph
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from debatelab.agents.embedded.slots import SlotAffinity
+
 
 class SchemaError(ValueError):
     """The request's `format` JSON schema cannot be turned into a grammar."""
@@ -39,6 +41,7 @@ class EngineRequest:
     json_object: bool = False
     logprobs: bool = False
     top_logprobs: int = 0
+    affinity: str | None = None  # what the request belongs to (a debate, a judgment): kept on one slot
 
 
 @dataclass
@@ -50,6 +53,7 @@ class EngineResult:
     prompt_ms: float = 0.0
     eval_ms: float = 0.0
     cached_tokens: int = 0  # prompt tokens llama.cpp reused from the slot's cache (timings.cache_n)
+    slot: int | None = None  # the llama.cpp slot that served it
     extra: dict[str, Any] = field(default_factory=dict)
     logprobs: list[dict[str, Any]] | None = None  # Ollama's shape, one entry per output token
 
@@ -106,8 +110,10 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
 class LlamaEngine:
     """A GGUF model served by llama.cpp through xllamacpp, loaded on first use."""
 
-    def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2) -> None:
+    def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2,
+                 slot_affinity: bool = True) -> None:
         self.path = path
+        self.slot_affinity = SlotAffinity(parallel) if slot_affinity else None
         self.parallel = parallel
         self._n_ctx_per_slot = n_ctx_per_slot
         self._threads = threads
@@ -134,6 +140,19 @@ class LlamaEngine:
     def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
         server = self._ensure_loaded()
         body = _openai_request(request)
+        if self.slot_affinity is None:
+            return self._chat(server, body, request, on_delta)
+        slot = self.slot_affinity.acquire(request.affinity)
+        body["id_slot"] = slot  # llama.cpp serves it on that slot (waiting for it if it is busy)
+        try:
+            result = self._chat(server, body, request, on_delta)
+        finally:
+            self.slot_affinity.release(slot)
+        result.slot = slot
+        return result
+
+    def _chat(self, server: Any, body: dict[str, Any], request: EngineRequest,
+              on_delta: DeltaCallback | None) -> EngineResult:
         try:
             if on_delta is None:
                 out = server.handle_chat_completions(body)

@@ -39,6 +39,7 @@ def served_models(
     ctx_per_slot: int = 4096,
     threads: int | None = None,
     simulate: tuple[float, int] | None = None,
+    slot_affinity: bool = True,
 ) -> dict[str, ServedModel]:
     """The tags an endpoint serves: the built-in model plus any `TAG=PATH` registrations.
 
@@ -48,7 +49,8 @@ def served_models(
     models: dict[str, ServedModel] = {}
 
     def llama(path: Path) -> LlamaEngine:
-        return LlamaEngine(path, n_ctx_per_slot=ctx_per_slot, parallel=parallel, threads=n_threads)
+        return LlamaEngine(path, n_ctx_per_slot=ctx_per_slot, parallel=parallel, threads=n_threads,
+                           slot_affinity=slot_affinity)
 
     for tag, source in BUILTIN_MODELS.items():
         if simulate:
@@ -121,6 +123,7 @@ class EmbeddedEndpoint:
         models: list[str] | None = None,
         simulate: str | None = None,
         startup_timeout_s: float = 180.0,
+        slot_affinity: bool = True,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -128,6 +131,7 @@ class EmbeddedEndpoint:
         self.request_log = request_log
         self.models = models or []
         self.simulate = simulate
+        self.slot_affinity = slot_affinity
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen | None = None
         self.log_path = cache_dir() / f"embedded-{self.port}.log"
@@ -143,6 +147,8 @@ class EmbeddedEndpoint:
             cmd += ["--model", reg]
         if self.simulate:
             cmd += ["--simulate", self.simulate]
+        if not self.slot_affinity:
+            cmd += ["--no-slot-affinity"]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -40,6 +40,7 @@ from debatelab.agents.embedded.validation import (
     refuse_unsupported,
     validate_options,
 )
+from debatelab.agents.host_pool import AFFINITY_HEADER
 
 API_VERSION = "0.12.0"
 
@@ -409,6 +410,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("think") is True:
             raise BadRequest(f"\"{model.tag}\" does not support thinking")
         req = _engine_request(body, messages)
+        req.affinity = self.headers.get(AFFINITY_HEADER) or None
         stream = body.get("stream", shape != "openai") is not False
         status = 200
         result: EngineResult | None = None
@@ -445,6 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "prompt_tokens": result.prompt_tokens if result else 0,
                 "cached_tokens": result.cached_tokens if result else 0,
                 "output_tokens": result.output_tokens if result else 0,
+                # the engine's own times (llama.cpp's timings) and where it ran: what a bench needs to
+                # compute the engine's rates and the run's floor from this log alone
+                "prompt_ms": round(result.prompt_ms, 1) if result else 0.0,
+                "eval_ms": round(result.eval_ms, 1) if result else 0.0,
+                "affinity": req.affinity,
+                "slot": result.slot if result else None,
                 "done_reason": result.done_reason if result else None,
                 "duration_s": round(time.perf_counter() - started, 4),
                 "end_time": _now(),

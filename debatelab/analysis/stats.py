@@ -65,8 +65,10 @@ def _of_kind(frame: pd.DataFrame, judges: JudgeKind) -> pd.DataFrame:
 
 
 def load_frames(store: Store, experiment: str, rubric_version: str | None = None,
-                judges: JudgeKind = "llm") -> dict[str, Any]:
-    """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version.
+                judges: JudgeKind = "llm", prompt_version: str | None = None) -> dict[str, Any]:
+    """Debates, per-debate scores (wide) and costs of one experiment, for one rubric version and one
+    judge prompt layout (the most used unless given; judgments of another layout are a different
+    measurement and are never averaged in).
 
     `judges` keeps LLM judges (the default: the tables a study publishes), human raters
     (`human:<rater>`), or both; people and models are never silently averaged together."""
@@ -74,14 +76,24 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
     debates, calls = frames["debates"], frames["calls"]
     judgments = _of_kind(frames["judgments"], judges)
     versions: list[str] = []
+    layouts: list[str] = []
     if not judgments.empty:
         counts = judgments.groupby("rubric_version").size().sort_values(ascending=False)
         versions = list(counts.index)
         rubric_version = rubric_version or versions[0]
         judgments = judgments[judgments.rubric_version == rubric_version]
-    scores = store.scores_frame(experiment, rubric_version, judges)
+        human = judgments.judge.str.startswith("human:")
+        filled = judgments.prompt_version.fillna("1")  # LLM judgments stored before prompt versions: "1"
+        judgments = judgments.assign(prompt_version=judgments.prompt_version.where(human, filled))
+        llm = judgments[~human]
+        if not llm.empty:
+            layouts = list(llm.groupby("prompt_version").size().sort_values(ascending=False).index)
+            prompt_version = prompt_version or layouts[0]
+            judgments = judgments[human | (judgments.prompt_version == prompt_version)]
+    scores = store.scores_frame(experiment, rubric_version, judges, prompt_version if layouts else None)
     return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
             "rubric_version": rubric_version, "rubric_versions": versions,
+            "prompt_version": prompt_version if layouts else None, "prompt_versions": layouts,
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}
 
 
@@ -206,14 +218,16 @@ def with_holm(tests: list[PairedTest]) -> list[PairedTest]:
 
 
 def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
-            method: Literal["wilcoxon", "permutation"] = "wilcoxon", judges: JudgeKind = "llm") -> dict[str, Any]:
+            method: Literal["wilcoxon", "permutation"] = "wilcoxon", judges: JudgeKind = "llm",
+            prompt_version: str | None = None) -> dict[str, Any]:
     """Everything the report and the summary table show, as plain data."""
-    frames = load_frames(store, experiment, rubric_version, judges)
+    frames = load_frames(store, experiment, rubric_version, judges, prompt_version)
     table = debate_table(frames)
     metrics = [OVERALL, *criteria_order(frames["scores"])]
     result: dict[str, Any] = {
         "experiment": experiment, "judges": judges, "rubric": frames["rubric"], "rubric_version": frames["rubric_version"],
-        "rubric_versions": frames["rubric_versions"], "metrics": metrics, "method": method,
+        "rubric_versions": frames["rubric_versions"], "prompt_version": frames["prompt_version"],
+        "prompt_versions": frames["prompt_versions"], "metrics": metrics, "method": method,
         "debates": {"total": int(len(frames["debates"])),
                     "finished": int((frames["debates"].status == "finished").sum()) if len(frames["debates"]) else 0,
                     "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},

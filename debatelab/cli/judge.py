@@ -15,6 +15,7 @@ from rich.table import Table
 from debatelab.base.errors import UserError
 from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, console, out
+from debatelab.graphs import ALL_CRITERIA, DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
 from debatelab.judging import JudgmentOutcome
 from debatelab.rubric import Rubric
 
@@ -48,12 +49,12 @@ def print_judgment(o: JudgmentOutcome, rubric: Rubric) -> None:
     console.print(table)
 
 
-def print_dry_run(transcript: Any, rubric: Rubric) -> None:
+def print_dry_run(transcript: Any, rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> None:
     """The judge's exact messages for the first criterion, as a model would receive them."""
     from debatelab.graphs import criterion_messages, judge_view
 
     view, nonce, _order = judge_view(transcript.model_dump(), anonymise=True)
-    messages = criterion_messages(view, nonce, rubric, rubric.criteria[0].model_dump())
+    messages = criterion_messages(view, nonce, rubric, rubric.criteria[0].model_dump(), prompt_version)
     for m in messages:
         print(f"===== {m.type} message (criterion 1 of {len(rubric.criteria)}: {rubric.criteria[0].id}) =====")
         print(m.content)
@@ -80,6 +81,10 @@ def judge_cmd(
     pairwise: Annotated[bool, typer.Option(
         "--pairwise", help="with --experiment: compare matched debates in both orders, per criterion")] = False,
     against: Annotated[str, typer.Option(help="--pairwise: 'baseline' (matched baselines) or 'all'")] = "baseline",
+    prompt_version: Annotated[str, typer.Option(
+        help="the judge prompt's layout: 1 (criterion last) or 2 (cache-first)")] = DEFAULT_PROMPT_VERSION,
+    criteria_at_once: Annotated[str, typer.Option(
+        help="criteria scored at once: a number, or 'all' for one call per judgment")] = "1",
     checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = DEFAULT_RESULTS,
 ) -> None:
@@ -95,19 +100,28 @@ def judge_cmd(
         raise UserError("--pairwise needs --experiment NAME (it compares an experiment's debates)")
     if against not in ("baseline", "all"):
         raise UserError(f"--against {against!r}: use baseline or all")
+    if prompt_version not in PROMPT_VERSIONS:
+        raise UserError(f"--prompt-version {prompt_version!r}: use {' or '.join(PROMPT_VERSIONS)}")
+    at_once: int | str = criteria_at_once
+    if criteria_at_once != ALL_CRITERIA:
+        if not criteria_at_once.isdigit() or int(criteria_at_once) < 1:
+            raise UserError(f"--criteria-at-once {criteria_at_once!r}: give a whole number >= 1, or 'all'")
+        at_once = int(criteria_at_once)
+    layout = {"prompt_version": prompt_version, "criteria_at_once": at_once}
     if transcript is not None:
         _judge_transcript(transcript, load_rubric(rubric), judge, samples=samples, permute=permute, strict=strict,
                           fail_on_unscored=fail_on_unscored, json_out=json_out, checkpoints=checkpoints,
-                          dry_run=dry_run)
+                          dry_run=dry_run, **layout)
         return
     assert experiment is not None
     specs = parse_judges(judge or ["smollm2:135m@embedded"])
     _judge_experiment(experiment, load_rubric(rubric), specs, samples=samples, permute=permute, strict=strict,
-                      db=db, checkpoints=checkpoints, json_out=json_out, pairwise=pairwise, against=against)
+                      db=db, checkpoints=checkpoints, json_out=json_out, pairwise=pairwise, against=against, **layout)
 
 
 def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, samples: int, permute: bool,
-                      strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path, dry_run: bool) -> None:
+                      strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path, dry_run: bool,
+                      prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1) -> None:
     from debatelab.judging import (
         judge_transcript,
         parse_judges,
@@ -119,13 +133,14 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
 
     transcript = read_transcript(path)
     if dry_run:
-        print_dry_run(transcript, rubric)
+        print_dry_run(transcript, rubric, prompt_version)
         return
     specs = parse_judges(judges or ["smollm2:135m@embedded"])
     _warn(transcript_family_warnings(specs, transcript, strict=strict))
     freeze_startup_heap()
     outcomes = asyncio.run(judge_transcript(transcript, rubric, specs, samples=samples, permute=permute,
-                                            checkpoints=checkpoints))
+                                            checkpoints=checkpoints, prompt_version=prompt_version,
+                                            criteria_at_once=criteria_at_once))
     for o in outcomes:
         print_judgment(o, rubric)
     if json_out:
@@ -140,7 +155,8 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
 
 
 def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: int, permute: bool, strict: bool,
-                      db: Path, checkpoints: Path, json_out: bool, pairwise: bool, against: str) -> None:
+                      db: Path, checkpoints: Path, json_out: bool, pairwise: bool, against: str,
+                      prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1) -> None:
     from debatelab.judging import experiment_family_warnings, judge_experiment, pairwise_ratings
     from debatelab.report import pairwise_rating_tables
     from debatelab.runtime import Failures, RunProgress, freeze_startup_heap
@@ -154,7 +170,8 @@ def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: i
         with RunProgress(console, enabled=not json_out) as progress:
             result = asyncio.run(judge_experiment(
                 store, name, rubric, specs, samples=samples, permute=permute, checkpoints=checkpoints,
-                progress=progress, failures=failures, pairwise=pairwise, against=against))  # type: ignore[arg-type]
+                progress=progress, failures=failures, pairwise=pairwise, against=against,  # type: ignore[arg-type]
+                prompt_version=prompt_version, criteria_at_once=criteria_at_once))
         ratings = pairwise_ratings(store, name, rubric.version) if pairwise else None
     judges = ", ".join(s.label for s in specs)
     if json_out:

@@ -33,6 +33,8 @@ def serve_embedded(
     simulate: Annotated[
         str | None, typer.Option(help="benchmarks: SECONDS_PER_TOKEN:TOKENS simulated engine, no model")
     ] = None,
+    slot_affinity: Annotated[bool, typer.Option(
+        help="keep each debate's and judgment's calls on one llama.cpp slot (its prompt cache)")] = True,
 ) -> None:
     """Serve the Ollama API over llama.cpp (SmolLM2-135M by default) on HOST:PORT."""
     from debatelab.agents.embedded import make_server, parse_model_registration, port_in_use, served_models
@@ -47,7 +49,8 @@ def serve_embedded(
             raise UserError(f"--simulate {simulate!r}: expected SECONDS_PER_TOKEN:TOKENS, e.g. 0.01:20") from None
     if port_in_use(host, port):
         raise UserError(f"port {port} on {host} is already in use; pick another with --port")
-    models = served_models(registrations, parallel=parallel, ctx_per_slot=ctx, simulate=sim)
+    models = served_models(registrations, parallel=parallel, ctx_per_slot=ctx, simulate=sim,
+                           slot_affinity=slot_affinity)
     try:
         server = make_server(models, host=host, port=port, request_log=request_log)
     except OSError as exc:

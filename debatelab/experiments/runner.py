@@ -39,7 +39,7 @@ from debatelab.experiments.swap_plan import dry_run_orders, load_plan
 from debatelab.graphs import TURN_DEFAULTS, TURN_FIELDS, DebateConfig
 from debatelab.judging import StoredJudging, audit_line, family_warnings, judge_pairs, run_audit
 from debatelab.runtime import Failures, LimiterFor, RunProgress, host_limiters
-from debatelab.scenarios import Scenario
+from debatelab.scenarios import PairSet, Scenario
 from debatelab.store import Store, open_checkpointer
 
 
@@ -274,26 +274,39 @@ async def run_experiment(
                 store, exp.name, rubric, judges, samples=exp.judging.samples, permute=exp.judging.permute,
                 saver=saver, limiter_for=limiter_for, progress=progress, failures=summary.failures,
                 max_attempts=exp.judging.max_attempts, model_factory=model_factory, in_flight=total_slots(exp, judges),
-                expected_debates=len(jobs))
+                expected_debates=len(jobs), prompt_version=exp.judging.prompt_version,
+                criteria_at_once=exp.judging.criteria_at_once)
+        # The judge audit needs no debate: it runs beside them, filling the slots a debate leaves idle.
+        audit = asyncio.create_task(run_judge_audits(exp, store, judges, audit_pairs, model_factory, limiter_for,
+                                                     progress, summary))
         debates = DebatePhase(exp, store, saver, progress, summary, limiter_for, model_factory, judging)
-        await debates.run(todo, all_specs)
-        if judging is not None:
-            summary.judgments = await judging.finish()
-        if rubric is not None and exp.judging is not None and exp.judging.pairwise:
-            result = await judge_pairs(
-                store, exp.name, rubric, judges, saver=saver, model_factory=model_factory, limiter_for=limiter_for,
-                progress=progress, failures=summary.failures, against=exp.judging.against,
-                max_attempts=exp.judging.max_attempts)
-            summary.judgments["pairwise"] = result["done"] + result["skipped"]
-        if audit_pairs is not None and exp.judging is not None and exp.judging.audit is not None:
-            for judge in {j.model: j for j in judges}.values():
-                await run_audit(store, judge, model_factory(judge), audit_pairs, seed=exp.judging.audit.seed,
-                                progress=progress, failures=summary.failures, limiter=limiter_for(judge),
-                                max_attempts=exp.judging.max_attempts)
-                summary.audits.append(audit_line(store.latest_audit(judge.model), judge.model))
+        try:
+            await debates.run(todo, all_specs)
+            if judging is not None:
+                summary.judgments = await judging.finish()
+            if rubric is not None and exp.judging is not None and exp.judging.pairwise:
+                result = await judge_pairs(
+                    store, exp.name, rubric, judges, saver=saver, model_factory=model_factory, limiter_for=limiter_for,
+                    progress=progress, failures=summary.failures, against=exp.judging.against,
+                    max_attempts=exp.judging.max_attempts)
+                summary.judgments["pairwise"] = result["done"] + result["skipped"]
+        finally:
+            await audit
     summary.calls = progress.calls
     summary.wall_s = round(time.monotonic() - started, 2)
     return summary
+
+
+async def run_judge_audits(exp: Experiment, store: Store, judges: list[ModelSpec], pairs: PairSet | None,
+                           model_factory: ModelFactory, limiter_for: LimiterFor, progress: RunProgress,
+                           summary: RunSummary) -> None:
+    """Each judge model's audit on the experiment's labelled pairs (`judging.audit`), one line each."""
+    if pairs is None or exp.judging is None or exp.judging.audit is None:
+        return
+    for judge in {j.model: j for j in judges}.values():
+        await run_audit(store, judge, model_factory(judge), pairs, seed=exp.judging.audit.seed, progress=progress,
+                        failures=summary.failures, limiter=limiter_for(judge), max_attempts=exp.judging.max_attempts)
+        summary.audits.append(audit_line(store.latest_audit(judge.model), judge.model))
 
 
 class DebatePhase:

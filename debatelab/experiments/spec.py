@@ -22,7 +22,7 @@ from debatelab.base.errors import UserError
 from debatelab.base.secrets import redact_all
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
-from debatelab.graphs import DebateConfig, build_graph, load_debate_config
+from debatelab.graphs import DEFAULT_PROMPT_VERSION, DebateConfig, build_graph, load_debate_config
 from debatelab.judging import with_judge_defaults
 from debatelab.rubric import Rubric, load_rubric
 from debatelab.scenarios import PairSet, Scenario, load_pair_set, load_scenario_set
@@ -77,6 +77,19 @@ class Judging(BaseModel):
     audit: AuditSpec | None = None
     pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
     against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
+    prompt_version: Literal["1", "2"] = Field(
+        default=DEFAULT_PROMPT_VERSION, description="the judge prompt's layout: '1' criterion last, '2' cache-first "
+                                                    "(rubric and transcript first, the criterion's name last)")
+    criteria_at_once: int | Literal["all"] = Field(
+        default=1, description="criteria of a judgment scored at once (1 reuses the prompt cache); 'all' scores "
+                               "every criterion in one call (see the bench's agreement figure first)")
+
+    @field_validator("criteria_at_once")
+    @classmethod
+    def _at_least_one(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("must be at least 1, or 'all'")
+        return v
 
     @field_validator("judges", mode="before")
     @classmethod

@@ -13,10 +13,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
-from debatelab.agents import ModelSpec, bind_run, model_call_failed
+from debatelab.agents import ModelSpec, affinity, bind_run, model_call_failed
 from debatelab.base.errors import UserError
 from debatelab.base.yamlio import describe_validation_error
-from debatelab.graphs import JUDGE_AGENT, JudgeContext, Transcript, compile_judging
+from debatelab.graphs import DEFAULT_PROMPT_VERSION, JUDGE_AGENT, JudgeContext, Transcript, compile_judging
 from debatelab.rubric import Rubric
 from debatelab.runtime import tracing_guard
 
@@ -34,18 +34,25 @@ class JudgmentOutcome:
     criteria: list[dict[str, Any]]
     overall: float | None
     status: str
+    prompt_version: str = DEFAULT_PROMPT_VERSION
 
     def as_json(self) -> dict[str, Any]:
         keys = ("criterion", "score", "unscored_reason", "rationale", "attempts")
         return {
             "judge": self.judge, "sample": self.sample, "permuted": self.permuted,
+            "prompt_version": self.prompt_version,
             "speaker_order": self.speaker_order, "overall": self.overall,
             "criteria": [{k: c.get(k) for k in keys} for c in self.criteria],
         }
 
 
-def judgment_id_for(debate_id: str, rubric: Rubric, judge: str, sample: int) -> str:
-    return f"{debate_id}:{rubric.label}:{judge}:{sample}"
+def judgment_id_for(debate_id: str, rubric: Rubric, judge: str, sample: int,
+                    prompt_version: str = DEFAULT_PROMPT_VERSION) -> str:
+    """A judgment's id: the debate, the rubric and its version, the judge (by tag), the sample, and the
+    prompt's layout when it is not the first (so judgments of another layout are added beside the
+    existing ones, never over them, and version-1 ids stay what they were)."""
+    base = f"{debate_id}:{rubric.label}:{judge}:{sample}"
+    return base if prompt_version == "1" else f"{base}:prompt{prompt_version}"
 
 
 def permutation_seed(debate_id: str, sample: int, permute: bool) -> int | None:
@@ -70,24 +77,27 @@ async def run_judgment(
     transcript: Transcript, rubric: Rubric, judge: ModelSpec, model: BaseChatModel, *,
     checkpointer: Any, sample: int = 0, permute: bool = True, anonymise: bool = True,
     max_attempts: int = 3, limiter: Any = None, trace: dict[str, Any] | None = None,
-    criteria_in_parallel: int = 1, judge_name: str | None = None,
+    criteria_at_once: int | str = 1, judge_name: str | None = None, prompt_version: str = DEFAULT_PROMPT_VERSION,
 ) -> JudgmentOutcome:
     """Run (or resume) one judgment.
 
     Criteria of one judgment share a long prefix (the transcript): scoring them one after another
     on one server slot reuses its prompt cache, where scoring them in parallel would re-read the
-    transcript on every slot. Raise `criteria_in_parallel` for servers without prefix caching.
+    transcript on every slot. Raise `criteria_at_once` for servers without prefix caching, or set it
+    to 'all' for one call per judgment (see the bench's agreement figure first). `prompt_version`
+    chooses the prompt's layout (`debatelab.graphs.PROMPT_VERSIONS`).
     """
     graph = compile_judging(checkpointer)
     name = judge_name or judge.identity  # results name a judge by its tag (0.1 stores: TAG@HOST, kept)
-    jid = judgment_id_for(transcript.debate_id, rubric, name, sample)
+    jid = judgment_id_for(transcript.debate_id, rubric, name, sample, prompt_version)
     cfg: dict[str, Any] = {
         "configurable": {"thread_id": f"judge:{jid}"}, "recursion_limit": 40,
-        "max_concurrency": criteria_in_parallel,
+        "max_concurrency": criteria_at_once if isinstance(criteria_at_once, int) else 1,
         "run_name": f"judge {transcript.debate_id} · {rubric.label} · {judge.label} · sample {sample}",
         "tags": ["debatelab", "judgment", f"rubric:{rubric.id}", f"judge:{judge.label}"],
         "metadata": {**(trace or {}), "debate_id": transcript.debate_id, "rubric": rubric.id,
                      "rubric_version": rubric.version, "judge": name, "sample": sample,
+                     "prompt_version": prompt_version,
                      "judgment_id": jid},
     }
     snapshot = await graph.aget_state(cfg)
@@ -104,9 +114,10 @@ async def run_judgment(
         }
     if status != "already_finished":
         try:
-            context = JudgeContext(judge=judge.model_dump(exclude_none=True), max_attempts=max_attempts)
+            context = JudgeContext(judge=judge.model_dump(exclude_none=True), max_attempts=max_attempts,
+                                   prompt_version=prompt_version, criteria_at_once=criteria_at_once)
             with bind_run(models={JUDGE_AGENT: model}, limits={JUDGE_AGENT: limiter} if limiter else None), \
-                    tracing_guard():
+                    tracing_guard(), affinity(f"judge:{jid}"):
                 await graph.ainvoke(graph_input, cfg, context=context, durability="sync")
         except Exception as exc:
             failed = model_call_failed(f"judgment {jid} by {judge.label}", exc)
@@ -120,5 +131,5 @@ async def run_judgment(
         judgment_id=jid, debate_id=transcript.debate_id, rubric=rubric.id, rubric_version=rubric.version,
         judge=name, sample=sample, permuted=seed is not None,
         speaker_order=values.get("speaker_order", []), criteria=criteria, overall=values.get("overall"),
-        status=status,
+        status=status, prompt_version=prompt_version,
     )

@@ -197,7 +197,9 @@ def import_ratings(store: Store, path: Path, rubric: Rubric) -> dict[str, Any]:
     experiments = sorted(set(known.values()))
     if changed:  # nothing new: nothing is written, not even the reliability's timestamp
         for experiment in sorted({known[j["debate_id"]] for j, _ in changed}):
-            update_reliability(store, experiment, rubric)
+            layouts = {p for _, _, v, p in store.judged_rubric_versions(experiment) if v == rubric.version} or {"1"}
+            for prompt_version in sorted(layouts):  # people's ratings join each LLM layout's reliability
+                update_reliability(store, experiment, rubric, prompt_version)
     return {"ratings": len(rows), "written": len(changed), "unchanged": len(rows) - len(changed),
             "raters": sorted({r.rater for r in ratings}), "debates": len({r.debate_id for r in ratings}),
             "experiments": experiments, "rubric": rubric.label}

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from debatelab.agents import ModelSpec, concurrency_for, make_chat_model, require_models, resolve_host
 from debatelab.analysis import ScoreRow, reliability_summary
 from debatelab.base.user_files import read_user_json
-from debatelab.graphs import Transcript
+from debatelab.graphs import DEFAULT_PROMPT_VERSION, Transcript
 from debatelab.judging.absolute import JudgmentOutcome, load_transcript, run_judgment
 from debatelab.judging.judges import family_warnings
 from debatelab.judging.pairwise import judge_pairs
@@ -30,7 +30,8 @@ def transcript_family_warnings(specs: list[ModelSpec], transcript: Transcript, *
 
 
 async def judge_transcript(transcript: Transcript, rubric: Rubric, specs: list[ModelSpec], *, samples: int,
-                           permute: bool, checkpoints: str | Path) -> list[JudgmentOutcome]:
+                           permute: bool, checkpoints: str | Path, prompt_version: str = DEFAULT_PROMPT_VERSION,
+                           criteria_at_once: int | str = 1) -> list[JudgmentOutcome]:
     """Every (judge, sample) judgment of one transcript, each resumed from its checkpoint."""
     require_models(specs, resolve_host)
     results = []
@@ -39,7 +40,8 @@ async def judge_transcript(transcript: Transcript, rubric: Rubric, specs: list[M
             model = make_chat_model(spec)
             for sample in range(samples):
                 results.append(await run_judgment(transcript, rubric, spec, model, sample=sample, permute=permute,
-                                                  checkpointer=saver))
+                                                  checkpointer=saver, prompt_version=prompt_version,
+                                                  criteria_at_once=criteria_at_once))
     return results
 
 
@@ -59,7 +61,9 @@ def experiment_family_warnings(store: Store, experiment: str, specs: list[ModelS
 
 async def judge_experiment(store: Store, experiment: str, rubric: Rubric, specs: list[ModelSpec], *, samples: int,
                            permute: bool, checkpoints: str | Path, progress: RunProgress, failures: Failures,
-                           pairwise: bool = False, against: Literal["baseline", "all"] = "baseline") -> dict[str, int]:
+                           pairwise: bool = False, against: Literal["baseline", "all"] = "baseline",
+                           prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1,
+                           ) -> dict[str, int]:
     """Judge every stored debate of `experiment` that this (rubric, judge, sample) has not judged;
     with `pairwise`, compare matched debates in both orders instead. Item failures go to `failures`."""
     store.require_experiment(experiment)
@@ -70,4 +74,5 @@ async def judge_experiment(store: Store, experiment: str, rubric: Rubric, specs:
             return await judge_pairs(store, experiment, rubric, specs, saver=saver, model_factory=make_chat_model,
                                      limiter_for=limiter_for, progress=progress, failures=failures, against=against)
         return await judge_stored(store, experiment, rubric, specs, samples=samples, permute=permute, saver=saver,
-                                  limiter_for=limiter_for, progress=progress, failures=failures)
+                                  limiter_for=limiter_for, progress=progress, failures=failures,
+                                  prompt_version=prompt_version, criteria_at_once=criteria_at_once)

@@ -14,7 +14,7 @@ from typing import Any
 
 from debatelab.agents import ModelSpec, make_chat_model, pool_label, reported_digest
 from debatelab.analysis import ScoreRow, flip_rate, reliability_summary, unscored_rate
-from debatelab.graphs import Transcript
+from debatelab.graphs import DEFAULT_PROMPT_VERSION, Transcript
 from debatelab.judging.absolute import JudgmentOutcome, judgment_id_for, run_judgment
 from debatelab.rubric import Rubric, shipped_rubric
 from debatelab.runtime import Failures, LimiterFor, RunProgress
@@ -31,13 +31,15 @@ def stored_transcript(store: Store, debate: dict[str, Any]) -> Transcript:
     })
 
 
-def already_judged(done: set[str], debate_id: str, rubric: Rubric, judge: ModelSpec, sample: int) -> bool:
+def already_judged(done: set[str], debate_id: str, rubric: Rubric, judge: ModelSpec, sample: int,
+                   prompt_version: str = DEFAULT_PROMPT_VERSION) -> bool:
     """A judgment is the judge's tag's; 0.1 stored it under TAG@HOST, which counts too."""
-    return any(judgment_id_for(debate_id, rubric, name, sample) in done for name in (judge.identity, judge.label))
+    return any(judgment_id_for(debate_id, rubric, name, sample, prompt_version) in done
+               for name in (judge.identity, judge.label))
 
 
-def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], samples: int
-               ) -> tuple[list[tuple[dict[str, Any], ModelSpec, int]], int]:
+def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], samples: int,
+               prompt_version: str = DEFAULT_PROMPT_VERSION) -> tuple[list[tuple[dict[str, Any], ModelSpec, int]], int]:
     """(debate, judge, sample) still to judge, and how many are already done."""
     debates = store.debates(experiment, finished_only=True)
     done = store.finished_judgments(experiment)
@@ -45,7 +47,7 @@ def judge_jobs(store: Store, experiment: str, rubric: Rubric, judges: list[Model
     for judge in judges:  # grouped by judge model: one model load per judge on Ollama
         for d in debates:
             for s in range(samples):
-                if already_judged(done, d["debate_id"], rubric, judge, s):
+                if already_judged(done, d["debate_id"], rubric, judge, s, prompt_version):
                     already += 1
                 else:
                     todo.append((d, judge, s))
@@ -59,10 +61,10 @@ def judgment_rows(experiment: str, o: JudgmentOutcome, host: str, digest: str | 
         "rubric_version": o.rubric_version, "judge": o.judge, "sample": o.sample, "permuted": int(o.permuted),
         "overall": o.overall, "n_scored": sum(c["score"] is not None for c in o.criteria),
         "n_unscored": sum(c["score"] is None for c in o.criteria), "speaker_order": ",".join(o.speaker_order),
-        "finished_at": time.time(),
+        "finished_at": time.time(), "prompt_version": o.prompt_version,
     }
     base = {k: judgment[k] for k in ("judgment_id", "experiment", "debate_id", "rubric", "rubric_version",
-                                      "judge", "sample", "permuted")}
+                                      "judge", "sample", "permuted", "prompt_version")}
     scores = [{**base, "score_id": f"{o.judgment_id}:{c['criterion']}", "criterion": c["criterion"],
                "score": c["score"], "unscored_reason": c["unscored_reason"], "rationale": c["rationale"],
                "attempts": c["attempts"]} for c in o.criteria]
@@ -75,9 +77,11 @@ def judgment_rows(experiment: str, o: JudgmentOutcome, host: str, digest: str | 
     return judgment, scores, calls
 
 
-def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[str, Any]:
+def update_reliability(store: Store, experiment: str, rubric: Rubric,
+                       prompt_version: str = DEFAULT_PROMPT_VERSION) -> dict[str, Any]:
+    """The reliability table of one rubric version and judge prompt layout (people included)."""
     rows = [ScoreRow(r["debate_id"], r["judge"], r["sample"], bool(r["permuted"]), r["criterion"], r["score"])
-            for r in store.scores(experiment, rubric.version)]
+            for r in store.scores(experiment, rubric.version, prompt_version)]
     summary = reliability_summary(rows, list(range(rubric.scale.min, rubric.scale.max + 1)))
     now = time.time()
     out = []
@@ -85,7 +89,9 @@ def update_reliability(store: Store, experiment: str, rubric: Rubric) -> dict[st
         subset = rows if crit == "__all__" else [r for r in rows if r.criterion == crit]
         flips, pairs = flip_rate(subset)
         unscored, n = unscored_rate(subset)
-        out.append({"key": f"{experiment}:{rubric.label}:{crit}", "experiment": experiment, "rubric": rubric.id,
+        layout = "" if prompt_version == "1" else f":prompt{prompt_version}"
+        out.append({"key": f"{experiment}:{rubric.label}{layout}:{crit}", "experiment": experiment,
+                    "rubric": rubric.id, "prompt_version": prompt_version,
                     "rubric_version": rubric.version, "criterion": crit,
                     "alpha_ordinal": summary["alpha_ordinal"].get(crit) if crit != "__all__" else None,
                     "judges": len({r.judge for r in subset}), "flip_rate": flips, "flip_pairs": pairs,
@@ -101,13 +107,15 @@ class StoredJudging:
     at once (one per server slot keeps each slot's prompt cache on one transcript)."""
 
     def __init__(self, store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int,
-                 permute: bool, saver: Any, limiter_for: LimiterFor, progress: RunProgress, failures: Failures | None = None,
-                 max_attempts: int = 3, in_flight: int = 2,
-                 model_factory: Callable[[ModelSpec], Any] = make_chat_model, expected_debates: int | None = None) -> None:
+                 permute: bool, saver: Any, limiter_for: LimiterFor, progress: RunProgress,
+                 failures: Failures | None = None, max_attempts: int = 3, in_flight: int = 2,
+                 model_factory: Callable[[ModelSpec], Any] = make_chat_model, expected_debates: int | None = None,
+                 prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1) -> None:
         self.store, self.experiment, self.rubric, self.judges = store, experiment, rubric, judges
         self.samples, self.permute, self.saver, self.limiter_for = samples, permute, saver, limiter_for
         self.progress, self.max_attempts = progress, max_attempts
         self.failures = failures if failures is not None else Failures()
+        self.prompt_version, self.criteria_at_once = prompt_version, criteria_at_once
         self.models = {j.label: model_factory(j) for j in judges}
         self.hosts = {j.label: pool_label(j) for j in judges}
         # A store that already names this judge TAG@HOST (written by 0.1) keeps that name for it.
@@ -117,7 +125,7 @@ class StoredJudging:
         self.done_ids = store.finished_judgments(experiment)
         self.new = 0
         self.tasks: list[asyncio.Task[None]] = []
-        todo, already = judge_jobs(store, experiment, rubric, judges, samples)
+        todo, already = judge_jobs(store, experiment, rubric, judges, samples, prompt_version)
         expected = (expected_debates or 0) * len(judges) * samples
         progress.stage("judgments", total=max(expected, len(todo) + already), done=already)
 
@@ -129,7 +137,7 @@ class StoredJudging:
         await asyncio.gather(*(self._one(debate, j, s) for j in self.judges for s in range(self.samples)))
 
     async def _one(self, debate: dict[str, Any], judge: ModelSpec, sample: int) -> None:
-        if already_judged(self.done_ids, debate["debate_id"], self.rubric, judge, sample):
+        if already_judged(self.done_ids, debate["debate_id"], self.rubric, judge, sample, self.prompt_version):
             return
         transcript = stored_transcript(self.store, debate)
         try:
@@ -137,7 +145,8 @@ class StoredJudging:
                 outcome = await run_judgment(
                     transcript, self.rubric, judge, self.models[judge.label], sample=sample, permute=self.permute,
                     checkpointer=self.saver, max_attempts=self.max_attempts, limiter=self.limiter_for(judge),
-                    trace={"experiment": self.experiment}, judge_name=self.names[judge.label])
+                    trace={"experiment": self.experiment}, judge_name=self.names[judge.label],
+                    prompt_version=self.prompt_version, criteria_at_once=self.criteria_at_once)
         except Exception as exc:
             failure = self.failures.record("judgments", f"debate {debate['debate_id']} by {judge.label}", exc)
             self.progress.log(f"[red]judging failed[/red] {failure.item}: {failure.reason}")
@@ -155,10 +164,11 @@ class StoredJudging:
         then recompute reliability."""
         await asyncio.gather(*self.tasks)
         self.failures.clear_stage("judgments")  # what failed is retried below, once
-        todo, already = judge_jobs(self.store, self.experiment, self.rubric, self.judges, self.samples)
+        todo, already = judge_jobs(self.store, self.experiment, self.rubric, self.judges, self.samples,
+                                   self.prompt_version)
         self.progress.stage("judgments", total=len(todo) + already, done=already)
         await asyncio.gather(*(self._one(d, j, s) for d, j, s in todo))
-        update_reliability(self.store, self.experiment, self.rubric)
+        update_reliability(self.store, self.experiment, self.rubric, self.prompt_version)
         total = len(todo) + already
         failed = len(self.failures.in_stage("judgments"))
         return {"total": total, "skipped": total - self.new - failed, "done": self.new, "failed": failed}
@@ -168,11 +178,13 @@ async def judge_stored(
     store: Store, experiment: str, rubric: Rubric, judges: list[ModelSpec], *, samples: int, permute: bool,
     saver: Any, limiter_for: LimiterFor, progress: RunProgress, failures: Failures | None = None,
     max_attempts: int = 3, in_flight: int = 2, model_factory: Callable[[ModelSpec], Any] = make_chat_model,
+    prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1,
 ) -> dict[str, int]:
     """Judge every finished debate still missing a judgment."""
     judging = StoredJudging(store, experiment, rubric, judges, samples=samples, permute=permute, saver=saver,
                             limiter_for=limiter_for, progress=progress, failures=failures, max_attempts=max_attempts,
-                            in_flight=in_flight, model_factory=model_factory)
+                            in_flight=in_flight, model_factory=model_factory, prompt_version=prompt_version,
+                            criteria_at_once=criteria_at_once)
     return await judging.finish()
 
 
@@ -180,10 +192,10 @@ def recompute_reliability(store: Store) -> str:
     """Recompute every judged experiment's reliability from its stored scores (after a merge, whose
     shards each computed it on their own part); returns a line saying for which."""
     done, skipped = [], []
-    for experiment, rubric_id, version in store.judged_rubric_versions():
+    for experiment, rubric_id, version, prompt_version in store.judged_rubric_versions():
         rubric = shipped_rubric(rubric_id)
         if rubric is not None and rubric.version == version:
-            update_reliability(store, experiment, rubric)
+            update_reliability(store, experiment, rubric, prompt_version)
             done.append(f"{experiment} ({rubric_id})")
         else:
             skipped.append(f"{experiment} ({rubric_id}@{version})")

@@ -206,7 +206,7 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     """Write report.md, report.html and report.json into `out_dir`; return the analysis."""
     store.require_experiment(experiment)
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
-    reliability = store.reliability(experiment, a["rubric_version"])
+    reliability = store.reliability(experiment, a["rubric_version"], a.get("prompt_version"))
     people, people_lines = human_tables(store, experiment, a)
     tables = (build_tables(a, reliability) + [criterion_table(a, "Criterion x configuration (LLM judges)")]
               + pairwise_tables(store, experiment, a["rubric_version"]) + [audit_table(store, experiment)] + people)
@@ -216,6 +216,11 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     d = a["debates"]
     versions_note = (f" (other rubric versions in the store: {', '.join(a['rubric_versions'][1:])})"
                      if len(a.get("rubric_versions", [])) > 1 else "")
+    layouts = a.get("prompt_versions") or []
+    if a.get("prompt_version") and (len(layouts) > 1 or a["prompt_version"] != "1"):
+        others = ", ".join(v for v in layouts if v != a["prompt_version"])
+        versions_note += f"; judge prompt layout {a['prompt_version']}" + (
+            f" (also in the store, reported apart: {others})" if others else "")
     head = (f"Rubric {a['rubric'] or '—'} @ {a['rubric_version'] or '—'}{versions_note}. "
             f"Debates: {d['finished']} finished, {d['failed']} failed, {d['total']} in the store. "
             f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.")

@@ -180,6 +180,11 @@ class StoreCore:
         retype = {c: str for c in stamps if table.columns_dict.get(c) is not str}
         if missing or retype:
             table.transform(types=retype, add_foreign_keys=missing)
+        if name in ("judgments", "scores"):  # schema 5 -> 6: judgments made before prompt versions used "1"
+            self._db.execute(f"update [{name}] set prompt_version = '1' where prompt_version is null "
+                             f"and judge not like 'human:%'")
+        if name == "reliability":
+            self._db.execute("update reliability set prompt_version = '1' where prompt_version is null")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite_utils.Database]:

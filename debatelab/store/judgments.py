@@ -28,9 +28,11 @@ class JudgmentRecords(StoreCore):
         return {r["judgment_id"] for r in self._rows(
             "select judgment_id from judgments where experiment = :e", {"e": experiment})}
 
-    def scores(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
-        return self._rows("select * from scores where experiment = :e and rubric_version = :v",
-                          {"e": experiment, "v": rubric_version})
+    def scores(self, experiment: str, rubric_version: str, prompt_version: str | None = None) -> list[dict[str, Any]]:
+        """Score rows of one rubric version (and, given one, of one prompt layout; people's too)."""
+        layout = " and (coalesce(prompt_version, '1') = :p or judge like 'human:%')" if prompt_version else ""
+        return self._rows(f"select * from scores where experiment = :e and rubric_version = :v{layout}",
+                          {"e": experiment, "v": rubric_version, "p": prompt_version})
 
     def score_export_rows(self, experiment: str) -> list[dict[str, Any]]:
         """One row per criterion score with its debate's metadata (the CSV export)."""
@@ -40,9 +42,12 @@ class JudgmentRecords(StoreCore):
             "from scores s join debates d on d.debate_id = s.debate_id where d.experiment = :e "
             "order by d.config, d.scenario_id, d.repeat, s.judge, s.sample, s.criterion", {"e": experiment})
 
-    def reliability(self, experiment: str, rubric_version: str | None) -> list[dict[str, Any]]:
-        return self._rows("select * from reliability where experiment = :e and rubric_version = :v "
-                          "order by criterion = '__all__', key", {"e": experiment, "v": rubric_version or ""})
+    def reliability(self, experiment: str, rubric_version: str | None,
+                    prompt_version: str | None = None) -> list[dict[str, Any]]:
+        layout = " and coalesce(prompt_version, '1') = :p" if prompt_version else ""
+        return self._rows(f"select * from reliability where experiment = :e and rubric_version = :v{layout} "
+                          "order by criterion = '__all__', key",
+                          {"e": experiment, "v": rubric_version or "", "p": prompt_version})
 
     def analysis_frames(self, experiment: str) -> dict[str, pd.DataFrame]:
         """Debates, judgments and model calls of an experiment as DataFrames (statistics)."""
@@ -51,20 +56,23 @@ class JudgmentRecords(StoreCore):
                 "select debate_id, config, kind, topology, scenario_id, category, repeat, status, models "
                 "from debates where experiment = :e", {"e": experiment}),
             "judgments": self._frame(
-                "select judgment_id, debate_id, rubric, rubric_version, judge, sample, permuted, overall "
-                "from judgments where experiment = :e", {"e": experiment}),
+                "select judgment_id, debate_id, rubric, rubric_version, judge, sample, permuted, overall, "
+                "prompt_version from judgments where experiment = :e", {"e": experiment}),
             "calls": self._frame(
                 "select debate_id, judgment_id, stage, model, calls, input_tokens, output_tokens, duration_s "
                 "from model_calls where experiment = :e", {"e": experiment}),
         }
 
-    def scores_frame(self, experiment: str, rubric_version: str | None, judges: str = "all") -> pd.DataFrame:
-        """Per-criterion scores in insertion order (= the rubric's order); judges: all, llm or human."""
+    def scores_frame(self, experiment: str, rubric_version: str | None, judges: str = "all",
+                     prompt_version: str | None = None) -> pd.DataFrame:
+        """Per-criterion scores in insertion order (= the rubric's order); judges: all, llm or human;
+        `prompt_version`: only LLM judgments of that prompt layout (people's ratings have none)."""
         who = {"all": "", "human": " and judge like 'human:%'", "llm": " and judge not like 'human:%'"}[judges]
+        layout = " and (coalesce(prompt_version, '1') = :p or judge like 'human:%')" if prompt_version else ""
         return self._frame(
             "select debate_id, judge, sample, permuted, criterion, score from scores "
-            f"where experiment = :e and rubric_version = :v{who} order by rowid",
-            {"e": experiment, "v": rubric_version or ""})
+            f"where experiment = :e and rubric_version = :v{who}{layout} order by rowid",
+            {"e": experiment, "v": rubric_version or "", "p": prompt_version})
 
     def human_rated_scores(self, experiment: str, rubric_version: str) -> list[dict[str, Any]]:
         """Every judge's scores of the debates that people rated (what agreement compares)."""
@@ -98,11 +106,13 @@ class JudgmentRecords(StoreCore):
         return self._rows("select score_id, criterion, score, rationale, unscored_reason from scores "
                           "where judgment_id = :j", {"j": judgment_id})
 
-    def judged_rubric_versions(self) -> list[tuple[str, str, str]]:
-        """(experiment, rubric id, rubric version) of every judged experiment."""
-        return [(r["experiment"], r["rubric"], r["rubric_version"]) for r in self._rows(
-            "select distinct experiment, rubric, rubric_version from judgments where judge not like 'human:%' "
-            "order by experiment")]
+    def judged_rubric_versions(self, experiment: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(experiment, rubric id, rubric version, prompt version) of every LLM judging done (of one
+        experiment, when given)."""
+        scope = " and experiment = :e" if experiment else ""
+        return [(r["experiment"], r["rubric"], r["rubric_version"], r["prompt_version"] or "1") for r in self._rows(
+            "select distinct experiment, rubric, rubric_version, prompt_version from judgments where judge not like "
+            f"'human:%'{scope} order by experiment, prompt_version", {"e": experiment})]
 
     def write_reliability(self, rows: list[dict[str, Any]]) -> None:
         with self._transaction() as db:

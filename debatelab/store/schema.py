@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
@@ -17,6 +17,9 @@ SCHEMA_VERSION = 5
 #   3: judge audits (`judge_audits`, and `audit_calls` with one row per item and order).
 #   4: pairwise judging (`pair_judgments`, one per pair, judge and order; `pair_verdicts` per criterion).
 #   5: `model_calls.digest`, the model digest the host reported (identity is the tag, never the host).
+#   6: `judgments.prompt_version` and `scores.prompt_version`, the judge prompt's layout ("1": criterion
+#      last, "2": cache-first); older LLM judgments are version "1", people's ratings have none.
+#      `reliability.prompt_version`: the layout whose judgments (with people's) a row describes.
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -55,7 +58,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "judgments": {
         "columns": {"judgment_id": str, "experiment": str, "debate_id": str, "rubric": str, "rubric_version": str,
                     "judge": str, "sample": int, "permuted": int, "overall": float, "n_scored": int,
-                    "n_unscored": int, "speaker_order": str, "finished_at": str},
+                    "n_unscored": int, "speaker_order": str, "finished_at": str, "prompt_version": str},
         "pk": "judgment_id",
         "foreign_keys": [("debate_id", "debates", "debate_id")],
         "indexes": [["experiment", "rubric_version"], ["debate_id"]],
@@ -63,7 +66,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "scores": {
         "columns": {"score_id": str, "judgment_id": str, "experiment": str, "debate_id": str, "rubric": str,
                     "rubric_version": str, "judge": str, "sample": int, "permuted": int, "criterion": str,
-                    "score": int, "unscored_reason": str, "rationale": str, "attempts": int},
+                    "score": int, "unscored_reason": str, "rationale": str, "attempts": int, "prompt_version": str},
         "pk": "score_id",
         "foreign_keys": [("judgment_id", "judgments", "judgment_id")],
         "indexes": [["experiment", "rubric_version", "criterion"], ["debate_id"], ["judgment_id"]],
@@ -114,7 +117,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "reliability": {
         "columns": {"key": str, "experiment": str, "rubric": str, "rubric_version": str, "criterion": str,
                     "alpha_ordinal": float, "judges": int, "flip_rate": float, "flip_pairs": int,
-                    "unscored_rate": float, "criterion_judgments": int, "computed_at": str},
+                    "unscored_rate": float, "criterion_judgments": int, "computed_at": str, "prompt_version": str},
         "pk": "key",
         "indexes": [["experiment", "rubric_version"]],
     },
