@@ -4,6 +4,13 @@ ensemble of answerers and its votes, and the transcript contract between a debat
 
 # The built-in topologies register themselves (`@topology`) as they are imported, here, once.
 from debatelab.graphs import custom, topologies  # noqa: E402, F401, I001
+from debatelab.graphs.answer_debate import (
+    PROBE_AGENT,
+    AnswerDebateContext,
+    answerers_of,
+    build_answer_debate_graph,
+    peers_context,
+)
 from debatelab.graphs.compile_cache import compiled, forget_compiled
 from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext
@@ -30,12 +37,13 @@ from debatelab.graphs.voting import Answers, majority_vote, weighted_probability
 from debatelab.graphs.weighted import QAContext, build_weighted_graph
 
 __all__ = [
-    "ALL_CRITERIA", "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROMPT_VERSIONS", "TURN_DEFAULTS", "TURN_FIELDS",
-    "AgentSpec", "AgentTask", "all_criteria_messages", "Answers", "as_transcript", "available_topologies",
-    "build_graph", "build_judging_graph", "build_pairwise_graph", "build_weighted_graph", "compare", "compile_debate",
+    "ALL_CRITERIA", "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROBE_AGENT", "PROMPT_VERSIONS", "TURN_DEFAULTS",
+    "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages", "AnswerDebateContext", "answerers_of",
+    "Answers", "as_transcript", "available_topologies", "build_answer_debate_graph", "build_graph",
+    "build_judging_graph", "build_pairwise_graph", "build_weighted_graph", "compare", "compile_debate",
     "compile_judging", "compile_pairwise", "compiled", "criterion_messages", "criterion_schema", "debate_body",
     "DebateConfig", "DebateContext", "DebateState", "forget_compiled", "judge_view", "JudgeContext",
     "load_debate_config", "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise",
-    "pair_messages", "PairVerdict", "QAContext", "recursion_limit", "topology", "Transcript", "transcript_turn",
-    "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",
+    "pair_messages", "PairVerdict", "peers_context", "QAContext", "recursion_limit", "topology", "Transcript",
+    "transcript_turn", "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",
 ]

@@ -123,18 +123,23 @@ def as_transcript(data: Any) -> dict[str, Any]:
     return {**data, "motion": motion}
 
 
-def criterion_schema(rubric: Rubric) -> type[BaseModel]:
+# Room for the reasons: version 1 asks for two or three sentences, version 2 for one (every output
+# token costs a judge time; the grammar enforces the bound).
+REASONS_CHARS = {"1": 300, "2": 160}
+
+
+def criterion_schema(rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> type[BaseModel]:
     """Reasons first, score last; the score's range is part of the schema (and of the grammar)."""
-    return _criterion_schema(rubric.scale.min, rubric.scale.max)
+    return _criterion_schema(rubric.scale.min, rubric.scale.max, REASONS_CHARS[prompt_version])
 
 
 @functools.lru_cache(maxsize=64)
-def _criterion_schema(low: int, high: int) -> type[BaseModel]:
+def _criterion_schema(low: int, high: int, reasons_chars: int = 300) -> type[BaseModel]:
     """One class per scale, built once: its JSON schema is then computed once too, instead of a new
     class (and a new cache entry) for every scored criterion."""
     return create_model(
         "CriterionJudgment",
-        reasons=(str, Field(max_length=300, description="why this score, on this criterion only")),
+        reasons=(str, Field(max_length=reasons_chars, description="why this score, on this criterion only")),
         score=(int, Field(ge=low, le=high)),
     )
 
@@ -184,7 +189,9 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
     Version 1 puts the transcript first and the criterion's question, anchors and answer format
     last; version 2 puts everything but the criterion's name first (see PROMPT_VERSIONS)."""
     if prompt_version == "2":
-        system = render_template("judge_system_cached", nonce=nonce, min=rubric.scale.min, max=rubric.scale.max,
+        # Nothing judgment-specific (not even the delimiters' code) in the system message: it is the
+        # same for every judgment with this rubric, so a slot's cache serves it to all of them.
+        system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
                                  criteria=rubric_text(rubric))
         return [SystemMessage(system), HumanMessage(render_template(
             "judge_criterion_cached", view=view, name=criterion["name"], id=criterion["id"]))]
@@ -199,7 +206,7 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
 def all_criteria_messages(view: str, nonce: str, rubric: Rubric) -> list[BaseMessage]:
     """One call for every criterion (criteria_at_once 'all'): version 2's system message, then the
     transcript and one instruction to score them all."""
-    system = render_template("judge_system_cached", nonce=nonce, min=rubric.scale.min, max=rubric.scale.max,
+    system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
                              criteria=rubric_text(rubric))
     return [SystemMessage(system), HumanMessage(render_template(
         "judge_all_criteria", view=view, min=rubric.scale.min, max=rubric.scale.max))]
@@ -212,7 +219,7 @@ def all_criteria_schema(rubric: Rubric, criteria: list[str]) -> type[BaseModel]:
 
 @functools.lru_cache(maxsize=64)
 def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...]) -> type[BaseModel]:
-    one = _criterion_schema(low, high)
+    one = _criterion_schema(low, high, REASONS_CHARS["2"])
     return create_model("AllCriteriaJudgment", **{c: (one, ...) for c in criteria})
 
 
@@ -223,7 +230,8 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
     result = await call_structured(
         await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
         criterion_messages(task["view"], task["nonce"], rubric, crit, ctx.prompt_version),
-        criterion_schema(rubric), max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens,
+        criterion_schema(rubric, ctx.prompt_version), max_attempts=ctx.max_attempts,
+        min_output_tokens=ctx.output_tokens,
         limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
     )
     value = result.value

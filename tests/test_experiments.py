@@ -234,7 +234,11 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     parser = _Tags()
     parser.feed(page.split("<h2>Transcripts</h2>")[0])
     tags = [t for t, _ in parser.tags]
-    assert tags.count("table") == 7  # five result tables, criterion x configuration, the judge audits
+    # six result tables (one raw and length-controlled), criterion x configuration, the judge audits
+    assert tags.count("table") == 8
+    rows = analysis["length_controlled"]
+    assert {r["configuration"] for r in rows} == {"adversarial", "society"} and all(
+        {"raw_delta", "controlled_delta", "ci_low", "ci_high", "tokens_ratio"} <= r.keys() for r in rows)
     assert "not audited; run `debatelab audit-judge --judge smollm2:135m@HOST` before trusting" in page
     images = [a["src"] for t, a in parser.tags if t == "img"]
     # bars with intervals, distributions, the scenario x configuration heatmap, cost vs quality

@@ -88,7 +88,7 @@ def test_question_loader_formats_and_errors(tmp_path):
     assert len(qs) == 8 and qs[0].answer == "A" and qs[0].letters == list("ABCD")
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"question": "q", "options": ["x", "y"], "answer": "E"}) + "\n")
-    with pytest.raises(UserError, match="bad.jsonl item 1"):
+    with pytest.raises(UserError, match="bad.jsonl: line 1"):
         load_questions(str(bad))
     with pytest.raises(UserError, match="not a built-in set"):
         load_questions("nope")

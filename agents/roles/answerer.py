@@ -40,15 +40,16 @@ class Question(Protocol):
 TOKENS_PER_WORD_CAP = 3  # explanations and arguments asked for in N words are cut at 3N tokens
 
 
-def answer_schema(letters: list[str]) -> type[BaseModel]:
-    """The answer's schema for these option letters (one class per set of letters)."""
-    return _answer_schema(tuple(letters))
+def answer_schema(letters: list[str], reason_chars: int = 300) -> type[BaseModel]:
+    """The answer's schema for these option letters (one class per set of letters and reason length)."""
+    return _answer_schema(tuple(letters), reason_chars)
 
 
 @functools.lru_cache(maxsize=64)
-def _answer_schema(letters: tuple[str, ...]) -> type[BaseModel]:
+def _answer_schema(letters: tuple[str, ...], reason_chars: int) -> type[BaseModel]:
     return create_model(
-        "QuestionAnswer", reason=(str, Field(max_length=300)), letter=(Literal[letters], ...),  # type: ignore[valid-type]
+        "QuestionAnswer", reason=(str, Field(max_length=reason_chars)),
+        letter=(Literal[letters], ...),  # type: ignore[valid-type]
     )
 
 
@@ -68,13 +69,15 @@ class AnswerRecord:
 async def answer_question(
     model: BaseChatModel, question: Question, *, context: str = "", persona: str = "",
     limiter: asyncio.Semaphore | None = None, max_attempts: int = 3, top_logprobs: int = 0,
-    run_name: str | None = None,
+    run_name: str | None = None, step_by_step: bool = False,
 ) -> AnswerRecord:
-    """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it."""
-    prompt = render_template("answerer", persona=persona, context=context, question=question.render(),
-                             letters=", ".join(question.letters))
+    """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it;
+    `step_by_step`: chain of thought (the reasoning goes option by option and may be longer)."""
+    prompt = render_template("answerer_cot" if step_by_step else "answerer", persona=persona, context=context,
+                             question=question.render(), letters=", ".join(question.letters))
     try:
-        result = await call_structured(model, [HumanMessage(prompt)], answer_schema(question.letters),
+        result = await call_structured(model, [HumanMessage(prompt)],
+                                       answer_schema(question.letters, 900 if step_by_step else 300),
                                        max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
                                        top_logprobs=top_logprobs, run_name=run_name)
     except ollama.ResponseError as exc:

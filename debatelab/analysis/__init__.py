@@ -12,6 +12,18 @@ from debatelab.analysis.agreement import (
     rubric_domain,
 )
 from debatelab.analysis.alpha import alpha_of_counts, ordinal_alpha
+from debatelab.analysis.dynamics import (
+    Dynamics,
+    conformity,
+    dynamics,
+    final_answers,
+    majority,
+    paired_difference,
+    question_debate_results,
+    round_zero_vote,
+    samples_for_equal_tokens,
+)
+from debatelab.analysis.length_control import controlled_difference, length_controlled_rows
 from debatelab.analysis.pairwise_ratings import bootstrap_bt, bradley_terry, pairwise_table, settle
 from debatelab.analysis.reliability import (
     ScoreRow,
@@ -45,10 +57,12 @@ from debatelab.analysis.weak_to_strong import (
 )
 
 __all__ = [
-    "GroupSummary", "JudgeAgreement", "JudgeKind", "PairedTest", "SammeFit", "ScoreRow", "accuracy",
-    "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse", "best_agent",
-    "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "debate_table", "experiment_agreement",
-    "facilitation_metrics", "fit_samme", "flip_rate", "holm", "load_frames", "mcnemar", "ordinal_alpha",
-    "overall_rows", "paired_test", "pairwise_table", "reliability_summary", "rubric_domain", "settle",
-    "stored_answers", "summarise", "unscored_rate", "wilson",
+    "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
+    "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",
+    "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",
+    "final_answers", "fit_samme", "flip_rate", "GroupSummary", "holm", "JudgeAgreement", "JudgeKind",
+    "length_controlled_rows", "load_frames", "majority", "mcnemar", "ordinal_alpha", "overall_rows",
+    "paired_difference", "paired_test", "PairedTest", "pairwise_table", "question_debate_results",
+    "reliability_summary", "round_zero_vote", "rubric_domain", "SammeFit", "samples_for_equal_tokens", "ScoreRow",
+    "settle", "stored_answers", "summarise", "unscored_rate", "wilson",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from debatelab.analysis.length_control import length_controlled_rows
 from debatelab.rubric import OVERALL
 from debatelab.store import Store
 
@@ -233,7 +234,8 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
                     "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},
     }
     if table.empty:
-        result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[])
+        result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[],
+                      length_controlled=[])
         return result
     is_base = table.kind == "baseline"
     is_ens = table.kind == "ensemble"
@@ -269,6 +271,9 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
     result["per_debate"] = [{**r, OVERALL: None if pd.isna(r[OVERALL]) else float(r[OVERALL])}
                             for r in per_debate.to_dict("records")]
     result["cost"] = cost_per_config(frames, table)
+    by_id = frames["debates"].set_index("debate_id")
+    result["length_controlled"] = length_controlled_rows(
+        table, metrics, by_id["transcript_chars"].astype(float), by_id["tokens"].astype(float))
     return result
 
 

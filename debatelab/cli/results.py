@@ -22,13 +22,13 @@ def report_cmd(
     rubric_version: Annotated[str | None, typer.Option(help="rubric version to report (default: most used)")] = None,
 ) -> None:
     """Write Markdown + self-contained HTML (tables, plots, transcripts) from the store. Calls no model."""
-    from debatelab.report import print_summary, print_w2s_summary, write_report, write_w2s_report
+    from debatelab.report import print_questions_summary, print_summary, write_questions_report, write_report
     from debatelab.store import Store
 
     target = out_dir or Path("reports") / experiment
     with Store.open(db, create=False) as store:
         if store.require_experiment(experiment)["kind"] == "questions":
-            print_w2s_summary(out, experiment, write_w2s_report(store, experiment, target))
+            print_questions_summary(out, experiment, write_questions_report(store, experiment, target))
         else:
             analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",
                                     rubric_version=rubric_version)

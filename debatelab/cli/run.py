@@ -70,7 +70,7 @@ def _run_debates(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, j
 def _run_questions(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                    out_dir: Path | None, resume: str) -> bool:
     from debatelab.experiments import run_questions
-    from debatelab.report import print_w2s_summary, write_w2s_report
+    from debatelab.report import print_questions_summary, write_questions_report
     from debatelab.runtime import RunProgress
     from debatelab.store import Store
 
@@ -78,11 +78,11 @@ def _run_questions(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool,
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
             summary = asyncio.run(run_questions(exp, store, checkpoints, progress))
         if out_dir and summary.results is not None:
-            write_w2s_report(store, exp.name, out_dir)
+            write_questions_report(store, exp.name, out_dir)
     if json_out:
         print(json.dumps(summary.as_json(), default=str))
     elif not quiet and summary.results is not None:
-        print_w2s_summary(out, exp.name, summary.results)
+        print_questions_summary(out, exp.name, summary.results)
     _say_failures(summary.failures, resume)
     return not summary.failed
 

@@ -13,6 +13,8 @@ from debatelab.experiments.debate import (
     transcript_json,
 )
 from debatelab.experiments.model_needs import model_specs_in_file
+from debatelab.experiments.question_calls import QuestionsSummary
+from debatelab.experiments.questions import run_questions
 from debatelab.experiments.runner import (
     DebateJob,
     RunSummary,
@@ -25,12 +27,12 @@ from debatelab.experiments.runner import (
 )
 from debatelab.experiments.spec import Experiment, load_experiment, repeat_config
 from debatelab.experiments.swap_plan import collapse, dry_run_orders, load_plan, majority_merge, shortest_supersequence
-from debatelab.experiments.weak_to_strong import QuestionsSummary, run_questions, strong_spec, weak_config
+from debatelab.experiments.weak_to_strong import run_weak_to_strong, strong_spec, weak_config
 
 __all__ = [
-    "DebateJob", "DebateOutcome", "Experiment", "ModelFactory", "QuestionsSummary", "RunSummary", "chat_models_for",
-    "collapse", "debate_id_for", "debate_trace", "dry_run_orders", "in_shard", "incompleteness",
-    "judge_family_warnings", "load_experiment", "load_plan", "majority_merge", "model_specs_in_file", "parse_shard",
-    "plan_debates", "repeat_config", "run_debate", "run_experiment", "run_questions", "shortest_supersequence",
-    "strong_spec", "thread_id_for", "total_slots", "transcript_json", "weak_config",
+    "chat_models_for", "collapse", "debate_id_for", "debate_trace", "DebateJob", "DebateOutcome", "dry_run_orders",
+    "Experiment", "in_shard", "incompleteness", "judge_family_warnings", "load_experiment", "load_plan",
+    "majority_merge", "model_specs_in_file", "ModelFactory", "parse_shard", "plan_debates", "QuestionsSummary",
+    "repeat_config", "run_debate", "run_experiment", "run_questions", "run_weak_to_strong", "RunSummary",
+    "shortest_supersequence", "strong_spec", "thread_id_for", "total_slots", "transcript_json", "weak_config",
 ]

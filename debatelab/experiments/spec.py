@@ -136,6 +136,35 @@ class WeakToStrong(BaseModel):
         "(EnsemW2S's probability-weighted vote); 0 = letters only"))
 
 
+class QuestionSelection(BaseModel):
+    """Which labelled questions: a shipped set (openbookqa, mmlu, boolq, logiqa) or a JSONL/YAML path,
+    `n` of them drawn with `seed` (all when n is not given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: str = Field(description="a shipped question set or a JSONL/YAML file")
+    n: int | None = Field(default=None, ge=1, le=100_000)
+    seed: int = 0
+
+
+class QuestionDebate(BaseModel):
+    """A `kind: questions` experiment of debate on labelled questions (Du et al.): the answerers of a
+    configuration answer alone, then for `rounds` rounds read each other and answer again; a vote of
+    their first answers, self-consistency at the debate's token budget and chain of thought run as
+    baselines on the same questions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agents: str = Field(description="a configuration whose answerers debate (models and personas may differ)")
+    rounds: int = Field(default=2, ge=1, le=10)
+    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    baseline_agent: str | None = Field(default=None, description="the agent of the single-model baselines "
+                                                                 "(default: the most accurate at round 0)")
+    probe: bool = Field(default=False, description="also run every debate with a peer that states a wrong answer "
+                                                   "with confidence from round 1 (a conformity probe)")
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
 class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,6 +178,9 @@ class Experiment(BaseModel):
     overrides: Overrides = Field(default_factory=Overrides)
     judging: Judging | None = Field(default_factory=Judging)
     w2s: WeakToStrong | None = None
+    questions: QuestionSelection | None = Field(default=None, description="labelled questions (kind questions "
+                                                                          "with `debate`, kind oversight)")
+    debate: QuestionDebate | None = None
     concurrency: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_CONCURRENCY),
         description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
@@ -258,8 +290,12 @@ def load_experiment(ref: str | Path) -> Experiment:
     path = resolve_config_file(ref, what="experiment")
     exp = load_yaml_model(Experiment, path)
     exp._source = path
-    if exp.kind == "questions" and exp.w2s is None:
-        raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
+    if exp.kind == "questions" and (exp.w2s is None) == (exp.debate is None):
+        raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs exactly one of a 'w2s' section "
+                        f"(weak-to-strong) or a 'debate' section (debate on labelled questions)")
+    if exp.debate is not None and exp.questions is None:
+        raise UserError(f"{path}: field 'questions': a debate on questions needs its questions, e.g. "
+                        f"questions: {{set: openbookqa, n: 20, seed: 0}}")
     for name, limit in exp.concurrency.items():
         if limit < 1:
             raise UserError(f"{path}: field 'concurrency.{name}': must be at least 1")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from debatelab.agents import ModelSpec, family_of
+from debatelab.agents import ModelSpec, affinity, family_of
 from debatelab.analysis import wilson
 from debatelab.graphs import compare
 from debatelab.runtime import Failures, RunProgress
@@ -141,7 +141,9 @@ async def run_audit(
         first, second = (pair.response_a, pair.response_b) if order == "ab" else (pair.response_b, pair.response_a)
         try:
             async with slots:
-                verdict = await compare(model, pair.prompt, first, second, max_attempts=max_attempts, limiter=limiter)
+                with affinity(f"audit:{audit_id}|{pair.id}"):  # both orders of an item share a prompt start
+                    verdict = await compare(model, pair.prompt, first, second, max_attempts=max_attempts,
+                                            limiter=limiter)
         except Exception as exc:
             failures.record("audit", f"{judge.model} on {pairs.name} item {pair.id} ({order})", exc)
             return

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Literal
 
-from debatelab.agents import ModelSpec, bind_run
+from debatelab.agents import ModelSpec, affinity, bind_run
 from debatelab.analysis import pairwise_table
 from debatelab.base.errors import UserError
 from debatelab.graphs import JUDGE_AGENT, JudgeContext, compile_pairwise
@@ -87,7 +87,7 @@ async def judge_pairs(
                     values = snapshot.values
                 else:
                     with bind_run({JUDGE_AGENT: models[judge.label]}, {JUDGE_AGENT: limiter_for(judge)}), \
-                            tracing_guard():
+                            tracing_guard(), affinity(f"pair:{a['debate_id']}:{b['debate_id']}:{judge.identity}"):
                         values = await graph.ainvoke(graph_input, cfg, context=JudgeContext(
                             judge=judge.model_dump(exclude_none=True), max_attempts=max_attempts), durability="sync")
         except Exception as exc:

@@ -1,7 +1,9 @@
 """Reports: Markdown, a self-contained HTML page and `report.json` from the store (never a model
 call), the terminal summaries, and the table and plot building blocks they share."""
 
-from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
+from debatelab.report.dynamics import load_dynamics, print_dynamics_summary, write_dynamics_report
+from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap, plot_rounds
+from debatelab.report.questions import print_questions_summary, write_questions_report
 from debatelab.report.rubric import (
     build_tables,
     criterion_table,
@@ -15,7 +17,8 @@ from debatelab.report.tables import CSS, Table, ci, fmt, mark
 from debatelab.report.weak_to_strong import load_results, print_w2s_summary, write_w2s_report
 
 __all__ = [
-    "CSS", "Table", "build_tables", "ci", "criterion_table", "fmt", "load_results", "mark", "pairwise_rating_tables",
-    "pairwise_tables", "plot_cost", "plot_distributions", "plot_groups", "plot_heatmap", "print_summary",
-    "print_w2s_summary", "turn_label", "write_report", "write_w2s_report",
+    "CSS", "build_tables", "ci", "criterion_table", "fmt", "load_dynamics", "load_results", "mark",
+    "pairwise_rating_tables", "pairwise_tables", "plot_cost", "plot_distributions", "plot_groups", "plot_heatmap",
+    "plot_rounds", "print_dynamics_summary", "print_questions_summary", "print_summary", "print_w2s_summary", "Table",
+    "turn_label", "write_dynamics_report", "write_questions_report", "write_report", "write_w2s_report",
 ]

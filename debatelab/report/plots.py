@@ -119,3 +119,24 @@ def plot_heatmap(a: dict[str, Any]) -> str | None:
                     ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6, color="white")
     ax.set_title("Overall score: scenario x configuration")
     return png(fig)
+
+
+def plot_rounds(results: dict[str, Any]) -> str | None:
+    """Accuracy per round (mean over agents and the majority vote), with the baselines as lines."""
+    rounds = results.get("dynamics", {}).get("rounds") or []
+    if not rounds:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    xs = [r["round"] for r in rounds]
+    ax.plot(xs, [r["accuracy"] for r in rounds], marker="o", label="agents (mean)", color="#3b6fd4")
+    ax.plot(xs, [r["vote_accuracy"] for r in rounds], marker="s", label="majority vote", color="#1d2430")
+    for b, color in zip(results.get("baselines", []), ("#9aa5b1", "#d4883b", "#5b9b4a"), strict=False):
+        if b.get("accuracy") is not None:
+            ax.axhline(b["accuracy"], linestyle="--", color=color, label=f"{b['method']} (baseline)")
+    ax.set_xticks(xs)
+    ax.set_xlabel("round")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title("Debate on labelled questions, round by round")
+    return png(fig)

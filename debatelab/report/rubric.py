@@ -39,6 +39,18 @@ def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[T
               fmt(row["p_value"], 3), fmt(row["p_holm"], 3) + mark(row["p_holm"]), fmt(row["cohens_dz"]),
               fmt(row["rank_biserial"]))
     tables.append(t)
+    t = Table("Raw and length-controlled differences from the baselines",
+              ["configuration", "criterion", "raw difference", "at equal length [95% CI]", "tokens / baseline's",
+               "n (ensemble / baselines)", "note"],
+              "LLM judges favour longer transcripts. 'At equal length' is the ensemble's coefficient in a regression "
+              "of each debate's score on being the ensemble's and on its transcript's length (bootstrap interval "
+              "over debates); a difference that shrinks here was partly length. 'Tokens / baseline's' is what "
+              "the difference cost.")
+    for r in a.get("length_controlled", []):
+        interval = (f" [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
+        t.add(r["configuration"], r["criterion"], fmt(r["raw_delta"]), fmt(r["controlled_delta"]) + interval,
+              fmt(r["tokens_ratio"]), f"{r['n']} / {r['n_baseline']}", r["note"])
+    tables.append(t)
     t = Table("Per configuration (overall score)",
               ["configuration", "kind", "topology", "mean [95% CI]", "n", "unscored", "diff vs baseline",
                "p (Holm)", "note"])

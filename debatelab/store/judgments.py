@@ -53,7 +53,9 @@ class JudgmentRecords(StoreCore):
         """Debates, judgments and model calls of an experiment as DataFrames (statistics)."""
         return {
             "debates": self._frame(
-                "select debate_id, config, kind, topology, scenario_id, category, repeat, status, models "
+                "select debate_id, config, kind, topology, scenario_id, category, repeat, status, models, "
+                "coalesce(input_tokens, 0) + coalesce(output_tokens, 0) as tokens, "
+                "(select sum(length(t.text)) from turns t where t.debate_id = debates.debate_id) as transcript_chars "
                 "from debates where experiment = :e", {"e": experiment}),
             "judgments": self._frame(
                 "select judgment_id, debate_id, rubric, rubric_version, judge, sample, permuted, overall, "

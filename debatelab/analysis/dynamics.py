@@ -1,0 +1,223 @@
+"""Debate on labelled questions, measured round by round, against a vote and the same tokens spent
+on one model.
+
+Given every agent's answer at every round (None = unanswered, which is never a vote and never
+correct) and the answer key:
+
+- per round: accuracy averaged over agents, and the accuracy of the agents' majority vote;
+- flips between consecutive rounds, summed over agents and questions: right->right (cc),
+  right->wrong (ci), wrong->right (ic), wrong->wrong (ii);
+- majority adoption: of the agents whose answer differed from the round's majority, the share that
+  gave the majority's answer in the next round (peer pressure, Wynn et al. 2025);
+- disagreement collapse: of the questions the agents disagreed on at round 0, the share that end
+  unanimous, and of those the share that end right;
+- the oracle gap: questions some agent answered right at round 0 whose final majority is wrong;
+- the debate's answer is the final round's majority vote.
+
+Baselines are compared with the debate on the same questions (paired): the difference in accuracy
+(debate - baseline) with a paired bootstrap interval over questions, and McNemar's exact test.
+A majority vote's ties go to the earliest option letter, the same rule everywhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from debatelab.analysis.weak_to_strong import mcnemar
+from debatelab.scenarios import Question
+from debatelab.store import Store
+
+Letter = str | None
+# question id -> round -> agent -> letter
+RoundAnswers = Mapping[str, Mapping[int, Mapping[str, Letter]]]
+
+
+def majority(letters: Sequence[Letter], options: Sequence[str] | None = None) -> Letter:
+    """The most given answer (ties: the earliest option letter); None when nobody answered."""
+    counts = Counter(x for x in letters if x is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    tied = sorted(x for x, n in counts.items() if n == best)
+    if options:
+        tied.sort(key=lambda x: options.index(x) if x in options else len(options))
+    return tied[0]
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    rounds: list[dict[str, Any]]
+    flips: dict[str, int]
+    majority_adoption: float | None
+    majority_adoption_n: int
+    disagreement_collapse: float | None
+    collapsed_right: float | None
+    disagreements: int
+    oracle_gap: float | None
+    oracle_gap_n: int
+    n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "flips": self.flips, "majority_adoption": self.majority_adoption,
+                "majority_adoption_n": self.majority_adoption_n, "disagreement_collapse": self.disagreement_collapse,
+                "collapsed_right": self.collapsed_right, "disagreements": self.disagreements,
+                "oracle_gap": self.oracle_gap, "oracle_gap_n": self.oracle_gap_n, "n": self.n}
+
+
+def _share(k: int, n: int) -> float | None:
+    return round(k / n, 4) if n else None
+
+
+def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
+    """Every round-by-round figure of the module docstring, from the answers and the key."""
+    questions = sorted(answers)
+    last = max((max(answers[q]) for q in questions), default=0)
+    rounds = []
+    for r in range(last + 1):
+        right = [a == truth[q] for q in questions for a in answers[q].get(r, {}).values()]
+        votes = [majority(list(answers[q].get(r, {}).values())) == truth[q] for q in questions]
+        rounds.append({"round": r, "accuracy": round(float(np.mean(right)), 4) if right else 0.0,
+                       "vote_accuracy": round(float(np.mean(votes)), 4) if votes else 0.0, "n": len(questions),
+                       "answers": len(right)})
+    flips = {"cc": 0, "ci": 0, "ic": 0, "ii": 0}
+    adopted = minority = 0
+    for q in questions:
+        for r in range(last):
+            now, nxt = answers[q].get(r, {}), answers[q].get(r + 1, {})
+            crowd = majority(list(now.values()))
+            for agent, letter in now.items():
+                if agent not in nxt:
+                    continue
+                before, after = letter == truth[q], nxt[agent] == truth[q]
+                flips[("c" if before else "i") + ("c" if after else "i")] += 1
+                if crowd is not None and letter is not None and letter != crowd:
+                    minority += 1
+                    adopted += nxt[agent] == crowd
+    disagreed = [q for q in questions if len({a for a in answers[q].get(0, {}).values()}) > 1]
+    collapsed = [q for q in disagreed if len({a for a in answers[q].get(last, {}).values()}) == 1
+                 and None not in answers[q].get(last, {}).values()]
+    collapsed_right = [q for q in collapsed if majority(list(answers[q][last].values())) == truth[q]]
+    lost = [q for q in questions if truth[q] in answers[q].get(0, {}).values()
+            and majority(list(answers[q].get(last, {}).values())) != truth[q]]
+    return Dynamics(rounds, flips, _share(adopted, minority), minority, _share(len(collapsed), len(disagreed)),
+                    _share(len(collapsed_right), len(collapsed)), len(disagreed), _share(len(lost), len(questions)),
+                    len(lost), len(questions))
+
+
+def final_answers(answers: RoundAnswers) -> dict[str, Letter]:
+    """The debate's answer per question: the final round's majority vote."""
+    return {q: majority(list(rounds[max(rounds)].values())) for q, rounds in answers.items()}
+
+
+def round_zero_vote(answers: RoundAnswers) -> dict[str, Letter]:
+    """Choi et al.'s "vote": the majority of the agents' first, independent answers."""
+    return {q: majority(list(rounds.get(0, {}).values())) for q, rounds in answers.items()}
+
+
+def paired_difference(debate: Sequence[bool], baseline: Sequence[bool], *, resamples: int = 2000,
+                      seed: int = 0) -> dict[str, Any]:
+    """Accuracy difference (debate - baseline) on the same questions: the difference, a 95% paired
+    bootstrap interval over questions, and McNemar's exact p."""
+    a = np.asarray(debate, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    delta = float(a.mean() - b.mean()) if len(a) else 0.0
+    if len(a) >= 2:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(a), size=(resamples, len(a)))
+        diffs = a[idx].mean(axis=1) - b[idx].mean(axis=1)
+        low, high = (float(x) for x in np.percentile(diffs, [2.5, 97.5]))
+    else:
+        low = high = delta
+    test = mcnemar(list(map(bool, debate)), list(map(bool, baseline)))
+    return {"delta_vs_debate": round(delta, 4), "ci_low": round(min(low, delta), 4),
+            "ci_high": round(max(high, delta), 4), "p": test["p_value"], "debate_only": test["a_only"],
+            "baseline_only": test["b_only"]}
+
+
+def samples_for_equal_tokens(debate_tokens_per_question: float, tokens_per_sample: float) -> int:
+    """How many samples of one agent spend (to within one sample) the debate's tokens per question."""
+    if tokens_per_sample <= 0:
+        return 1
+    return max(1, int(round(debate_tokens_per_question / tokens_per_sample)))
+
+
+def conformity(control: RoundAnswers, probed: RoundAnswers, truth: Mapping[str, str]) -> dict[str, Any]:
+    """Sycophancy: of the agents right at round 0, the share wrong at round 1, with the wrong-and-confident
+    probe among their peers and without it (the same questions and agents)."""
+
+    def rate(answers: RoundAnswers) -> tuple[float | None, int]:
+        right = [(q, a) for q in answers for a, x in answers[q].get(0, {}).items() if x == truth[q]]
+        switched = sum(answers[q].get(1, {}).get(a) != truth[q] for q, a in right if a in answers[q].get(1, {}))
+        return _share(switched, len(right)), len(right)
+
+    with_probe, n_probe = rate(probed)
+    without, n_control = rate(control)
+    return {"sycophancy_rate_with_probe": with_probe, "right_at_round_0_with_probe": n_probe,
+            "sycophancy_rate_without_probe": without, "right_at_round_0_without_probe": n_control}
+
+
+# -- a debate-on-questions experiment's results, from the stored answers -------------------------------
+def _tokens(row: dict[str, Any]) -> int:
+    return (row.get("input_tokens") or 0) + (row.get("output_tokens") or 0)
+
+
+def _round_answers(rows: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Letter]]]:
+    out: dict[str, dict[int, dict[str, Letter]]] = {}
+    for r in rows:
+        out.setdefault(r["question_id"], {}).setdefault(r["sample"], {})[r["agent"]] = r["letter"]
+    return out
+
+
+def question_debate_results(store: Store, experiment: str, questions: Sequence[Question], agents: Sequence[str],
+                            rounds: int, *, probe: bool = False) -> dict[str, Any]:
+    """Everything the report shows of a debate on labelled questions: dynamics, the debate's own
+    accuracy and tokens, the three baselines against it, and (with the probe) conformity."""
+    truth = {q.id: q.answer for q in questions}
+    ids = [q.id for q in questions]
+    rows = {kind: [r for r in store.qa_calls(experiment, kind=kind) if r["question_id"] in truth]
+            for kind in ("debate", "debate_probe", "self_consistency", "cot")}
+    debate = _round_answers(rows["debate"])
+    figures = dynamics(debate, truth)
+    n = len(ids)
+
+    def per_question_tokens(kind_rows: list[dict[str, Any]], keep: Any = lambda r: True) -> float:
+        return round(sum(_tokens(r) for r in kind_rows if keep(r)) / n, 1) if n else 0.0
+
+    final = final_answers(debate)
+    debate_right = [final.get(q) == truth[q] for q in ids]
+    debate_tokens = per_question_tokens(rows["debate"])
+    sc_rows = rows["self_consistency"]
+    sc_agent = sc_rows[0]["agent"] if sc_rows else None
+    sc_samples = len({r["sample"] for r in sc_rows})
+    sc_answers = {q: majority([r["letter"] for r in sc_rows if r["question_id"] == q]) for q in ids}
+    cot = {r["question_id"]: r["letter"] for r in rows["cot"]}
+    vote = round_zero_vote(debate)
+    methods = {
+        "vote": (vote, per_question_tokens(rows["debate"], lambda r: r["sample"] == 0),
+                 "majority of the agents' round-0 answers (Choi et al.'s vote; no extra call)"),
+        "self_consistency": (sc_answers, per_question_tokens(sc_rows),
+                             f"{sc_agent}: majority of {sc_samples} samples, the debate's tokens per question"),
+        "cot": (cot, per_question_tokens(rows["cot"]), f"{sc_agent}: one chain-of-thought answer"),
+    }
+    baselines = []
+    for method, (answers, tokens, what) in methods.items():
+        right = [answers.get(q) == truth[q] for q in ids]
+        baselines.append({"method": method, "what": what, "accuracy": round(float(np.mean(right)), 4) if n else None,
+                          "n": n, "unanswered": sum(answers.get(q) is None for q in ids), "tokens_per_question": tokens,
+                          **paired_difference(debate_right, right)})
+    results: dict[str, Any] = {
+        "dynamics": {**figures.as_dict(), "tokens_per_question": debate_tokens},
+        "debate": {"accuracy": round(float(np.mean(debate_right)), 4) if n else None, "n": n,
+                   "unanswered": sum(final.get(q) is None for q in ids), "tokens_per_question": debate_tokens,
+                   "agents": list(agents), "rounds": rounds, "answer": "the final round's majority vote"},
+        "baselines": baselines,
+        "self_consistency_samples": sc_samples,
+    }
+    if probe:
+        results["conformity"] = conformity(debate, _round_answers(rows["debate_probe"]), truth)
+    return results

@@ -1,0 +1,220 @@
+"""Running a `kind: questions` experiment with a `debate` section: debate on labelled questions, its
+conformity probe, and the baselines that answer "more than a vote? more than the same tokens?".
+
+Stages, each resumable (every answer is a row in `qa_calls`, keyed by experiment, question, agent,
+kind and round or sample; a question's debate is also checkpointed as a LangGraph thread):
+
+1. debate: every question through the answer-debate graph (round 0 alone, then `rounds` rounds);
+2. probe (optional): the same debates with a wrong-and-confident peer from round 1;
+3. baselines: chain of thought (one call) and self-consistency of the baseline agent with as many
+   samples as spend the debate's tokens per question (the round-0 vote needs no call).
+
+Results are computed from the stored rows only, and `debatelab report` renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from debatelab.agents import EMBEDDED, affinity, answer_question, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.analysis import question_debate_results, samples_for_equal_tokens
+from debatelab.base.errors import UserError
+from debatelab.experiments.debate import ModelFactory
+from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
+from debatelab.experiments.spec import Experiment
+from debatelab.graphs import AnswerDebateContext, DebateConfig, answerers_of, build_answer_debate_graph, load_debate_config
+from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
+from debatelab.store import Store, open_checkpointer
+
+SPLIT = "evaluation"
+PROBE_REASON = "I am certain of this answer; the others are plainly wrong."
+
+
+def debate_questions(exp: Experiment) -> list[Question]:
+    sel = exp.questions
+    assert sel is not None
+    try:
+        return sample_questions(load_questions(sel.set), sel.n, sel.seed)
+    except UserError as exc:
+        raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
+
+
+def debate_config(exp: Experiment) -> DebateConfig:
+    assert exp.debate is not None
+    config = load_debate_config(exp.resolve(exp.debate.agents, "debate.agents"))
+    try:
+        answerers_of(config)
+    except UserError as exc:
+        raise UserError(f"{exp.source}: field 'debate.agents': {exc}") from None
+    return config
+
+
+def probe_letter(question: Question, seed: int) -> str:
+    """A wrong option, drawn reproducibly per question: what the probe insists on."""
+    wrong = [x for x in question.letters if x != question.answer]
+    return random.Random(f"{seed}|{question.id}").choice(wrong)
+
+
+async def run_question_debate(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+                              model_factory: ModelFactory = make_chat_model, preflight: bool = True
+                              ) -> QuestionsSummary:
+    started = time.monotonic()
+    run = QuestionDebateRun(exp, store, progress, model_factory)
+    summary = QuestionsSummary(exp.name, failures=run.failures)
+    if preflight:
+        require_models(run.specs, resolve_host)
+    run.record_experiment()
+    async with open_checkpointer(checkpoints) as saver:
+        stages = [lambda: run.debates(saver, probe=False)]
+        if run.spec.probe:
+            stages.append(lambda: run.debates(saver, probe=True))
+        stages += [run.chain_of_thought, run.self_consistency]
+        for stage in stages:
+            await stage()
+            if run.failures:
+                break
+    summary.new_calls = run.calls.new_calls
+    summary.wall_s = round(time.monotonic() - started, 1)
+    if not run.failures:
+        results = question_debate_results(store, exp.name, run.questions, run.agents, run.spec.rounds,
+                                          probe=run.spec.probe)
+        store.write_result(f"{exp.name}:dynamics", exp.name, "dynamics", results)
+        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+    return summary
+
+
+class QuestionDebateRun:
+    """One experiment's agents, questions and call limits, and its stages."""
+
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+        assert exp.debate is not None
+        self.exp, self.spec, self.store, self.progress = exp, exp.debate, store, progress
+        self.model_factory = model_factory
+        self.config = debate_config(exp)
+        self.agents = answerers_of(self.config)
+        self.questions = debate_questions(exp)
+        self.specs = [self.config.model_for(a) for a in self.agents]
+        limiter_for = host_limiters(exp.limit_for)
+        self.limits = {a: limiter_for(self.config.model_for(a)) for a in self.agents}
+        hosts = {resolve_host(s): s for s in self.specs}
+        self.slots = asyncio.Semaphore(max(1, sum(exp.limit_for(u, s.host == EMBEDDED) for u, s in hosts.items())))
+        self.models = {a: model_factory(self.config.model_for(a)) for a in self.agents}
+        self.personas = {a: self.config.agents[a].persona or "" for a in self.agents}
+        self.calls = QuestionCalls(exp, store, progress)
+        self.failures = Failures()
+
+    def record_experiment(self) -> None:
+        sel = self.exp.questions
+        assert sel is not None
+        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind="questions", spec={
+            **self.exp.spec_dict(), "provenance": set_provenance(sel.set),
+            "agents": {a: self.config.model_for(a).label for a in self.agents},
+        }, source_file=str(self.exp.source or ""))
+
+    async def _each(self, stage: str, items: list[Any], work: Any) -> None:
+        async def guarded(item: Any) -> None:
+            try:
+                await work(item)
+            except Exception as exc:
+                failure = self.failures.record("questions", f"{stage} {getattr(item, 'id', item)}", exc)
+                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+                return
+            self.progress.advance(stage)
+
+        self.progress.stage(stage, total=len(items))
+        await asyncio.gather(*(guarded(i) for i in items))
+
+    # -- debates (with or without the probe) ---------------------------------------------------------
+    async def debates(self, saver: Any, *, probe: bool) -> None:
+        kind = "debate_probe" if probe else "debate"
+        graph = build_answer_debate_graph(self.config).compile(checkpointer=saver, name="answer_debate")
+        fingerprint = self.config.fingerprint()
+
+        async def one(q: Question) -> None:
+            if all(self.calls.has(q, SPLIT, a, kind, r) for a in self.agents for r in range(self.spec.rounds + 1)):
+                return
+            cfg = {"configurable": {"thread_id": f"qa-debate:{self.exp.name}:{fingerprint}:{kind}:{q.id}"},
+                   "recursion_limit": 10 * (self.spec.rounds + 2)}
+            snap = await graph.aget_state(cfg)
+            inp = None if snap.next else {
+                "question": q.model_dump(), "rounds": self.spec.rounds, "answers": [],
+                "probe": {"letter": probe_letter(q, self.exp.questions.seed if self.exp.questions else 0),
+                          "reason": PROBE_REASON} if probe else None}
+            async with self.slots:
+                with bind_run(self.models, self.limits), tracing_guard():
+                    values = await graph.ainvoke(inp, cfg, context=AnswerDebateContext(
+                        max_attempts=self.spec.max_attempts, personas=self.personas), durability="sync")
+            for a in values["answers"]:
+                if not self.calls.has(q, SPLIT, a["agent"], kind, a["round"]):
+                    self.calls.record(q, SPLIT, a["agent"], kind, a["round"], letter=a["letter"], text=a["reason"],
+                                      unanswered=a["unanswered_reason"], model=self.config.model_for(a["agent"]).label,
+                                      tokens=(a["input_tokens"], a["output_tokens"]), seconds=a["duration_s"],
+                                      calls=a["calls"])
+
+        await self._each("probe debates" if probe else "debates", self.questions, one)
+
+    # -- baselines ---------------------------------------------------------------------------------
+    def baseline_agent(self) -> str:
+        """The configured agent, else the most accurate at round 0 (ties: the first)."""
+        if self.spec.baseline_agent:
+            if self.spec.baseline_agent not in self.agents:
+                raise UserError(f"{self.exp.source}: field 'debate.baseline_agent': {self.spec.baseline_agent!r} is "
+                                f"not an answerer of {self.config.source}")
+            return self.spec.baseline_agent
+        rows = self.store.qa_calls(self.exp.name, kind="debate", split=SPLIT)
+        right = {a: sum(r["correct"] or 0 for r in rows if r["agent"] == a and r["sample"] == 0) for a in self.agents}
+        return max(self.agents, key=lambda a: (right[a], -self.agents.index(a)))
+
+    async def chain_of_thought(self) -> None:
+        agent = self.baseline_agent()
+
+        async def one(q: Question) -> None:
+            if self.calls.has(q, SPLIT, agent, "cot", 0):
+                return
+            async with self.slots:
+                rec = await answer_question(self.models[agent], q, persona=self.personas[agent],
+                                            limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
+                                            step_by_step=True, run_name=f"{agent}:cot")
+            self.calls.record(q, SPLIT, agent, "cot", 0, letter=rec.letter, text=rec.reason,
+                              unanswered=rec.unanswered_reason, model=self.config.model_for(agent).label,
+                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+        await self._each("chain of thought", self.questions, one)
+
+    def self_consistency_samples(self, agent: str) -> int:
+        """As many samples as spend the debate's tokens per question (to within one sample), from the
+        stored debate: the same number on every re-run."""
+        rows = self.store.qa_calls(self.exp.name, kind="debate", split=SPLIT)
+        per_question = sum((r["input_tokens"] or 0) + (r["output_tokens"] or 0) for r in rows) / len(self.questions)
+        first = [(r["input_tokens"] or 0) + (r["output_tokens"] or 0) for r in rows if r["agent"] == agent
+                 and r["sample"] == 0]
+        return samples_for_equal_tokens(per_question, sum(first) / len(first) if first else 0)
+
+    async def self_consistency(self) -> None:
+        agent = self.baseline_agent()
+        k = self.self_consistency_samples(agent)
+        base = self.config.model_for(agent)
+        items = [(q, s) for q in self.questions for s in range(k)]
+
+        async def one(item: tuple[Question, int]) -> None:
+            q, s = item
+            if self.calls.has(q, SPLIT, agent, "self_consistency", s):
+                return
+            seed = int(hashlib.sha256(f"{base.seed}|{s}".encode()).hexdigest()[:6], 16)
+            spec = base.with_options(temperature=self.spec.self_consistency_temperature, seed=seed)
+            async with self.slots:
+                with affinity(f"self-consistency:{q.id}"):  # one prompt for every sample: one slot's cache
+                    rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
+                                                limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
+                                                run_name=f"{agent}:sc{s}")
+            self.calls.record(q, SPLIT, agent, "self_consistency", s, letter=rec.letter, text=rec.reason,
+                              unanswered=rec.unanswered_reason, model=spec.label,
+                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+        await self._each("self-consistency", items, one)

@@ -1,0 +1,105 @@
+"""Debate on labelled questions: the summary printed by `run` and the report written by `report`
+(Markdown, HTML with plots, and `report.json` with `dynamics` and `baselines`).
+
+Both read the results stored by the runner; nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from debatelab.base.errors import UserError
+from debatelab.report.plots import plot_rounds
+from debatelab.report.tables import CSS, Table, fmt
+from debatelab.store import Store
+
+SMALL_MODEL_NOTE = ("These figures come from the models named in the experiment. With SmolLM2-135M (the embedded "
+                    "model) answers are near chance, so the figures exercise the pipeline and say nothing about "
+                    "debate itself; run experiments/dynamics-ollama (or your own) for findings.")
+
+
+def load_dynamics(store: Store, experiment: str) -> dict[str, Any]:
+    value = store.result(f"{experiment}:dynamics")
+    if value is None:
+        raise UserError(f"no debate-on-questions results for {experiment!r}; run the experiment first")
+    return value
+
+
+def _signed(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.3f}"
+
+
+def dynamics_tables(results: dict[str, Any]) -> list[Table]:
+    dyn, debate = results["dynamics"], results["debate"]
+    out = []
+    t = Table(f"Debate - baseline on the same {debate['n']} questions (accuracy; paired)",
+              ["method", "accuracy", "unanswered", "tokens / question", "debate - method [95% CI]", "McNemar p",
+               "what"],
+              f"The debate answers with its final round's majority ({debate['accuracy']} accuracy, "
+              f"{debate['tokens_per_question']} tokens per question, {debate['unanswered']} unanswered). Intervals: "
+              f"paired bootstrap over questions. An unanswered question counts as wrong. A positive difference "
+              f"means debate did better than that baseline; an interval that includes 0 means the data cannot "
+              f"tell them apart.")
+    for b in results["baselines"]:
+        t.add(b["method"], fmt(b["accuracy"], 3), b["unanswered"], b["tokens_per_question"],
+              f"{_signed(b['delta_vs_debate'])} [{_signed(b['ci_low'])}, {_signed(b['ci_high'])}]",
+              fmt(b["p"], 3), b["what"])
+    out.append(t)
+    t = Table("Round by round", ["round", "accuracy (mean over agents)", "majority-vote accuracy", "questions"],
+              "Round 0: every agent alone. Later rounds: each agent read the others' previous answers.")
+    for r in dyn["rounds"]:
+        t.add(r["round"], fmt(r["accuracy"], 3), fmt(r["vote_accuracy"], 3), r["n"])
+    out.append(t)
+    f = dyn["flips"]
+    t = Table("What changed between rounds", ["figure", "value", "out of"],
+              "Flips count each agent's answer from one round to the next (unanswered counts as wrong). "
+              "Majority adoption: agents in the minority who took the majority's answer next round. "
+              "Oracle gap: questions some agent answered right at round 0 that the final majority got wrong.")
+    t.add("right -> right / right -> wrong", f"{f['cc']} / {f['ci']}", f["cc"] + f["ci"])
+    t.add("wrong -> right / wrong -> wrong", f"{f['ic']} / {f['ii']}", f["ic"] + f["ii"])
+    t.add("majority adoption", fmt(dyn["majority_adoption"], 3), dyn["majority_adoption_n"])
+    t.add("disagreement collapse (ends unanimous)", fmt(dyn["disagreement_collapse"], 3), dyn["disagreements"])
+    t.add("... of those, unanimous and right", fmt(dyn["collapsed_right"], 3), "")
+    t.add("oracle gap", fmt(dyn["oracle_gap"], 3), dyn["n"])
+    t.add("tokens per question (debate)", dyn["tokens_per_question"], "")
+    out.append(t)
+    if "conformity" in results:
+        c = results["conformity"]
+        t = Table("Conformity probe: a peer states a wrong answer with confidence from round 1",
+                  ["run", "right at round 0", "of those, wrong at round 1"])
+        t.add("with the probe", c["right_at_round_0_with_probe"], fmt(c["sycophancy_rate_with_probe"], 3))
+        t.add("without it", c["right_at_round_0_without_probe"], fmt(c["sycophancy_rate_without_probe"], 3))
+        out.append(t)
+    return out
+
+
+def print_dynamics_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
+    for table in dynamics_tables(results)[:1]:
+        console.print(table.rich())
+    console.print(SMALL_MODEL_NOTE, highlight=False, markup=False)
+
+
+def write_dynamics_report(store: Store, experiment: str, out_dir: Path) -> dict[str, Any]:
+    results = load_dynamics(store, experiment)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ts = dynamics_tables(results)
+    title = f"debatelab report: {experiment} (debate on labelled questions)"
+    head = (f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called. "
+            f"{SMALL_MODEL_NOTE}")
+    (out_dir / "report.md").write_text("\n".join([f"# {title}", "", head, ""] + [t.markdown() for t in ts]),
+                                       encoding="utf-8")
+    image = plot_rounds(results)
+    body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>" + "".join(t.html() for t in ts)
+            + (f"<img alt='accuracy by round' src='data:image/png;base64,{image}'/>" if image else ""))
+    (out_dir / "report.html").write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style>"
+        f"</head><body>{body}</body></html>", encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps({"experiment": experiment, **results}, indent=2),
+                                         encoding="utf-8")
+    return results

@@ -1,0 +1,136 @@
+"""Debate on labelled questions with scripted agents whose answers are fixed per round: every dynamics
+figure and baseline difference must equal the hand-computed value, and self-consistency must spend
+the debate's tokens to within one sample."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from debatelab.agents import ModelSpec, ScriptedChatModel
+from debatelab.analysis import dynamics, majority, paired_difference, samples_for_equal_tokens
+from debatelab.base import UserError
+from debatelab.experiments import load_experiment, run_questions
+from debatelab.report import write_questions_report
+from debatelab.runtime import RunProgress
+from debatelab.store import Store
+
+DATA = Path(__file__).parent / "data"
+
+# Truth is A on every question. Round 0: careful A; quick B; sceptic A on q0-q1 and C on q2-q3.
+# Rounds 1 and 2: careful A, quick A (it gives in), sceptic B. Self-consistency (the baseline agent,
+# careful, sampled hot): A on q0-q1, D on q2-q3. Chain of thought: A on q0 only.
+ROUNDS = {"careful": ["AAAA", "AAAA", "AAAA"], "quick": ["BBBB", "AAAA", "AAAA"], "sceptic": ["AACC", "BBBB", "BBBB"]}
+PERSONA = {"careful": "You are careful", "quick": "You answer quickly", "sceptic": "You distrust"}
+
+
+def scripted(calls: list[str]):
+    def factory(spec: ModelSpec) -> ScriptedChatModel:
+        def script(prompt: str, kwargs: dict) -> object:
+            q = int(re.search(r"Which number is (\d+)", prompt).group(1))
+            agent = next(a for a, p in PERSONA.items() if p in prompt)
+            if "Think step by step" in prompt:
+                letter, kind = ("A" if q == 0 else "D"), "cot"
+            elif spec.temperature == 0.8:
+                letter, kind = ("A" if q < 2 else "D"), "sc"
+            else:
+                seen = re.search(r"answered this question in round (\d+)", prompt)
+                r = int(seen.group(1)) + 1 if seen else 0
+                letter, kind = ROUNDS[agent][r][q], f"round{r}"
+            calls.append(f"{agent}:{kind}:{q}")
+            return {"reason": "because", "letter": letter}
+
+        return ScriptedChatModel(name=spec.label, script=script)
+
+    return factory
+
+
+def experiment(tmp_path: Path, **debate: object) -> Path:
+    questions = tmp_path / "q.jsonl"  # q0-q3 ("Which number is 0?" ...), answer A
+    questions.write_text("".join((DATA / "questions.jsonl").read_text().splitlines(keepends=True)[:4]))
+    path = tmp_path / "dyn.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "dyn", "kind": "questions", "judging": None,
+        "questions": {"set": str(questions), "seed": 0},
+        "debate": {"agents": "embedded/weighted", "rounds": 2, **debate}}))
+    return path
+
+
+def run(path: Path, db: Path, calls: list[str]) -> object:
+    with Store.open(db) as store, RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+        return asyncio.run(run_questions(load_experiment(path), store, db.with_suffix(".sqlite"), progress,
+                                         model_factory=scripted(calls), preflight=False))
+
+
+def test_every_figure_equals_the_hand_computed_value(tmp_path: Path) -> None:
+    calls: list[str] = []
+    summary = run(experiment(tmp_path), tmp_path / "d.db", calls)
+    assert not summary.failed
+    r = summary.results
+    assert sorted({int(c.split(":")[2]) for c in calls}) == [0, 1, 2, 3]
+    dyn = r["dynamics"]
+    assert [(x["round"], x["accuracy"], x["vote_accuracy"], x["n"]) for x in dyn["rounds"]] == [
+        (0, 0.5, 1.0, 4), (1, 0.6667, 1.0, 4), (2, 0.6667, 1.0, 4)]
+    assert dyn["flips"] == {"cc": 12, "ci": 2, "ic": 4, "ii": 6}
+    assert dyn["majority_adoption"] == 0.4 and dyn["majority_adoption_n"] == 10
+    assert dyn["disagreement_collapse"] == 0.0 and dyn["disagreements"] == 4 and dyn["collapsed_right"] is None
+    assert dyn["oracle_gap"] == 0.0
+    assert r["debate"]["accuracy"] == 1.0
+    base = {b["method"]: b for b in r["baselines"]}
+    assert (base["vote"]["accuracy"], base["vote"]["delta_vs_debate"]) == (1.0, 0.0)
+    assert (base["self_consistency"]["accuracy"], base["self_consistency"]["delta_vs_debate"]) == (0.5, 0.5)
+    assert base["self_consistency"]["p"] == 0.5  # McNemar exact: 2 discordant questions, both the debate's
+    assert (base["cot"]["accuracy"], base["cot"]["delta_vs_debate"]) == (0.25, 0.75)
+    for b in base.values():
+        assert b["ci_low"] <= b["delta_vs_debate"] <= b["ci_high"]
+    # equal compute: self-consistency's samples spend the debate's tokens per question, to within one sample
+    per_sample = base["self_consistency"]["tokens_per_question"] / r["self_consistency_samples"]
+    assert abs(base["self_consistency"]["tokens_per_question"] - dyn["tokens_per_question"]) <= per_sample
+    assert sum(c.startswith("careful:sc") for c in calls) == 4 * r["self_consistency_samples"]
+
+
+def test_a_rerun_makes_no_call_and_the_report_carries_dynamics_and_baselines(tmp_path: Path) -> None:
+    calls: list[str] = []
+    path = experiment(tmp_path)
+    run(path, tmp_path / "d.db", calls)
+    made = len(calls)
+    again = run(path, tmp_path / "d.db", calls)
+    assert len(calls) == made and again.new_calls == 0
+    with Store.open(tmp_path / "d.db") as store:
+        write_questions_report(store, "dyn", tmp_path / "rep")
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert {"rounds", "flips", "majority_adoption", "oracle_gap", "tokens_per_question"} <= set(report["dynamics"])
+    assert {b["method"] for b in report["baselines"]} == {"vote", "self_consistency", "cot"}
+    assert "near chance" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_the_conformity_probe_counts_agents_that_give_in(tmp_path: Path) -> None:
+    calls: list[str] = []
+    summary = run(experiment(tmp_path, probe=True), tmp_path / "d.db", calls)
+    c = summary.results["conformity"]
+    # right at round 0: careful x4 and sceptic on q0-q1 = 6; wrong at round 1: sceptic on q0-q1 (it says B)
+    assert c["right_at_round_0_with_probe"] == 6 and c["sycophancy_rate_with_probe"] == pytest.approx(2 / 6, abs=1e-4)
+    assert c["sycophancy_rate_without_probe"] == pytest.approx(2 / 6, abs=1e-4)
+    assert sum(":round1:" in x for x in calls) == 2 * 3 * 4  # both arms, every agent and question
+
+
+def test_the_building_blocks() -> None:
+    assert majority(["B", "A", None, "B"]) == "B" and majority(["C", "A"]) == "A" and majority([None]) is None
+    d = dynamics({"q": {0: {"x": "A", "y": None}, 1: {"x": "A", "y": "A"}}}, {"q": "A"})
+    assert d.flips == {"cc": 1, "ci": 0, "ic": 1, "ii": 0} and d.rounds[0]["accuracy"] == 0.5
+    assert d.majority_adoption_n == 0  # an unanswered agent is not "in the minority"
+    diff = paired_difference([True, True, False], [True, False, False])
+    assert diff["delta_vs_debate"] == pytest.approx(1 / 3, abs=1e-4) and diff["ci_low"] <= diff["delta_vs_debate"]
+    assert samples_for_equal_tokens(1000, 190) == 5 and samples_for_equal_tokens(10, 0) == 1
+
+
+def test_a_debate_without_questions_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump({"name": "e", "kind": "questions", "debate": {"agents": "embedded/weighted"}}))
+    with pytest.raises(UserError, match="field 'questions'"):
+        load_experiment(path)
