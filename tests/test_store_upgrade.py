@@ -41,7 +41,8 @@ def _without_generated_line(text: str) -> str:
     other line must be as 0.1 wrote it."""
     text = re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "Generated <time>", text)
     text = re.sub(r"\nHuman raters: none yet\.[^\n]*\n\n?", "\n", text)
-    text = re.sub(r"\n### (Judge audits|Criterion x configuration|Raw and length-controlled)[^\n]*\n.*?(?=\n### |\nTranscripts: )", "\n", text,
+    added = r"Judge audits|Criterion x configuration|Raw and length-controlled"
+    text = re.sub(rf"\n### ({added})[^\n]*\n.*?(?=\n### |\nTranscripts: )", "\n", text,
                   flags=re.S)
     return re.sub(r"\n{3,}", "\n\n", text)
 
