@@ -145,7 +145,8 @@ def question_from_record(record: dict[str, Any], index: int, source: str, diffic
         options = parse_options(record.get("options", []))
         answer = parse_answer(record.get("answer", ""), options)
     text = str(record.get("question", "")).strip()
-    qid = record.get("id") or hashlib.sha256(f"{source}|{text}|{passage[:200]}".encode()).hexdigest()[:12]
+    key = f"{source}|{record.get('question')}" + (f"|{passage[:200]}" if passage else "")
+    qid = record.get("id") or hashlib.sha256(key.encode()).hexdigest()[:12]
     return Question(id=str(qid), question=text, options=options, answer=answer,
                     difficulty=str(record.get("difficulty", difficulty)), source=source, passage=passage)
 
@@ -191,11 +192,26 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
             msg = describe_validation_error(f"{path}: {where} {number}", exc) if isinstance(exc, ValidationError) \
                 else f"{path}: {where} {number}: {exc}"
             raise UserError(msg) from None
-    ids = [q.id for q in questions]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise UserError(f"{path}: question id {dup!r} appears twice; give each question a unique 'id'")
-    return questions
+    return _unique_ids(questions, records, path)
+
+
+def _unique_ids(questions: list[Question], records: list[tuple[int, Any]], path: Path) -> list[Question]:
+    """A given id must be unique (an error names the line); an id made from a question's text that
+    repeats (a set holding one question twice) gets a suffix, so every answer is stored apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for q, (number, record) in zip(questions, records, strict=True):
+        if q.id in seen:
+            if isinstance(record, dict) and record.get("id"):
+                raise UserError(f"{path}: line {number}: question id {q.id!r} is also on line {seen[q.id]}; give "
+                                f"each question a unique 'id'")
+            suffix = 2
+            while f"{q.id}-{suffix}" in seen:
+                suffix += 1
+            q = q.model_copy(update={"id": f"{q.id}-{suffix}"})
+        seen[q.id] = number
+        out.append(q)
+    return out
 
 
 def sample_questions(questions: list[Question], limit: int | None, seed: int) -> list[Question]:

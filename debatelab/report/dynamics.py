@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table as RichTable
 
 from debatelab.base.errors import UserError
 from debatelab.report.plots import plot_rounds
@@ -80,8 +81,19 @@ def dynamics_tables(results: dict[str, Any]) -> list[Table]:
 
 
 def print_dynamics_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
-    for table in dynamics_tables(results)[:1]:
-        console.print(table.rich())
+    debate = results["debate"]
+    table = RichTable(title=f"{experiment}: debate ({debate['accuracy']} accuracy, {debate['tokens_per_question']} "
+                            f"tokens/question, n = {debate['n']}) against its baselines")
+    for col in ("method", "accuracy", "tokens/q", "debate - method [95% CI]", "McNemar p"):
+        table.add_column(col, justify="right" if col != "method" else "left")
+    for b in results["baselines"]:
+        table.add_row(b["method"], fmt(b["accuracy"], 3), str(b["tokens_per_question"]),
+                      f"{_signed(b['delta_vs_debate'])} [{_signed(b['ci_low'])}, {_signed(b['ci_high'])}]",
+                      fmt(b["p"], 3))
+    console.print(table)
+    rounds = ", ".join(f"round {r['round']}: {fmt(r['accuracy'], 2)} (vote {fmt(r['vote_accuracy'], 2)})"
+                       for r in results["dynamics"]["rounds"])
+    console.print(f"accuracy by round: {rounds}", highlight=False)
     console.print(SMALL_MODEL_NOTE, highlight=False, markup=False)
 
 
