@@ -527,13 +527,18 @@ class _Held:
 async def _first_free_slot(hosts: list[HostState], model: str) -> tuple[HostState, Any]:
     """The host whose slot frees first (the least loaded among those free now), and that slot,
     acquired. A call waiting here is not bound to one host: a slow host's queue drains elsewhere."""
+    rank = {h.url: i for i, h in enumerate(hosts)}  # ties go to the host listed first in the pool
+
+    def order(h: HostState) -> tuple[float, int]:
+        return h.load(), rank[h.url]
+
     plain = [h for h in hosts if isinstance(h.slots, asyncio.Semaphore)]
     if len(plain) < len(hosts) or len(hosts) == 1:  # a swap-aware host orders its own queue
-        host = min(hosts, key=lambda h: (h.load(), h.url))
+        host = min(hosts, key=order)
         return host, host.slot(model)
     free = [h for h in plain if not h.slots.locked()]  # type: ignore[union-attr]
     if free:
-        host = min(free, key=lambda h: (h.load(), h.url))
+        host = min(free, key=order)
         await host.slots.acquire()  # type: ignore[union-attr]
         return host, _Held(host.slots)  # type: ignore[arg-type]
     waits = {asyncio.ensure_future(h.slots.acquire()): h for h in plain}  # type: ignore[union-attr]
@@ -542,7 +547,7 @@ async def _first_free_slot(hosts: list[HostState], model: str) -> tuple[HostStat
     except BaseException:
         await _give_back(waits)
         raise
-    winner = min(done, key=lambda t: (waits[t].load(), waits[t].url))
+    winner = min(done, key=lambda t: order(waits[t]))
     host = waits.pop(winner)
     await _give_back(waits)
     return host, _Held(host.slots)  # type: ignore[arg-type]

@@ -28,8 +28,23 @@ from debatelab.graphs.judging import (
     criterion_messages,
     criterion_schema,
 )
+from debatelab.graphs.oversight import (
+    CONSULTANCIES,
+    DEBATES,
+    INTERACTIVE,
+    OPEN,
+    PROTOCOLS,
+    OversightContext,
+    OversightState,
+    build_oversight_graph,
+    compile_oversight,
+    judge_agent,
+    side_letters,
+    sides_for,
+)
 from debatelab.graphs.pairwise import PairVerdict, build_pairwise_graph, compare, compile_pairwise, pair_messages
 from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, recursion_limit, topology
+from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes, normalise_for_match, quote_verified
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.state import AgentTask, DebateState, Turn
 from debatelab.graphs.transcript import TURN_DEFAULTS, TURN_FIELDS, Transcript, TranscriptTurn, transcript_turn
@@ -37,6 +52,9 @@ from debatelab.graphs.voting import Answers, majority_vote, weighted_probability
 from debatelab.graphs.weighted import QAContext, build_weighted_graph
 
 __all__ = [
+    "CONSULTANCIES", "DEBATES", "INTERACTIVE", "OPEN", "PROTOCOLS", "OversightContext", "OversightState", "QUOTE_RULES",
+    "build_oversight_graph", "compile_oversight", "judge_agent", "mark_quotes", "normalise_for_match",
+    "quote_verified", "side_letters", "sides_for",
     "ALL_CRITERIA", "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROBE_AGENT", "PROMPT_VERSIONS", "TURN_DEFAULTS",
     "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages", "AnswerDebateContext", "answerers_of",
     "Answers", "as_transcript", "available_topologies", "build_answer_debate_graph", "build_graph",

@@ -132,6 +132,15 @@ def test_studio_runs_pauses_resumes_overrides_and_judges(server) -> None:
         assert all((s["score"] is None) == bool(s["unscored_reason"]) for s in judged["scores"])
         assert "<<<TRANSCRIPT" in judged["view"] and "smollm2" not in judged["view"]
 
+        # Debate as oversight: one question, the sides, judge and rounds filled in by the graph.
+        question = {"id": "s1", "question": "Did the bridge reopen?", "options": ["Yes", "No"], "answer": "A",
+                    "passage": "The bridge closed in 2019 and reopened in 2020."}
+        trial = await client.runs.wait((await client.threads.create())["thread_id"], "oversight_debate",
+                                       input={"question": question, "rounds": 1},
+                                       context={"words": 20}, raise_error=True)
+        assert [t["position"] for t in trial["turns"]] == ["1", "2"]
+        assert [v["judge"] for v in trial["verdicts"]] == ["judge_1"]
+
     lines_before = len(log.read_text().splitlines()) if log.exists() else 0
     asyncio.run(go())
-    assert len(log.read_text().splitlines()) - lines_before >= 5 + 3 + 3 + 5  # every agent really called the model
+    assert len(log.read_text().splitlines()) - lines_before >= 5 + 3 + 3 + 5 + 3  # every agent really called the model

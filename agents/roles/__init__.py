@@ -17,6 +17,7 @@ from debatelab.agents.roles.answerer import (
     explain_without_letter,
     leaks_answer,
 )
+from debatelab.agents.roles.oversight import Verdict, argue, ask, best_candidate, decide, persuasiveness
 from debatelab.agents.roles.prompting import (
     render_template,
     render_transcript,
@@ -28,7 +29,8 @@ from debatelab.agents.roles.prompting import (
 from debatelab.agents.roles.registry import NodeFn, RoleInstance, available_roles, build_node, get_role, role
 from debatelab.agents.roles.speaker import agent_model, base_turn, speaker_node
 
-__all__ = ["AnswerRecord", "Explanation", "NodeFn", "RoleInstance", "advocate", "agent_model", "answer_question",
+__all__ = ["AnswerRecord", "Explanation", "Verdict", "argue", "ask", "best_candidate", "decide",
+           "persuasiveness", "NodeFn", "RoleInstance", "advocate", "agent_model", "answer_question",
            "answer_schema", "available_roles", "base_turn", "build_node", "explain_without_letter", "get_role",
            "leaks_answer", "render_template", "render_transcript", "role", "scenario_brief", "shipped_templates",
            "speaker_node", "template_exists", "visible_turns"]

@@ -24,6 +24,7 @@ from debatelab.analysis.dynamics import (
     samples_for_equal_tokens,
 )
 from debatelab.analysis.length_control import controlled_difference, length_controlled_rows
+from debatelab.analysis.oversight import oversight_results
 from debatelab.analysis.pairwise_ratings import bootstrap_bt, bradley_terry, pairwise_table, settle
 from debatelab.analysis.reliability import (
     ScoreRow,
@@ -57,6 +58,7 @@ from debatelab.analysis.weak_to_strong import (
 )
 
 __all__ = [
+    "oversight_results",
     "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",
     "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",

@@ -27,7 +27,7 @@ def report_cmd(
 
     target = out_dir or Path("reports") / experiment
     with Store.open(db, create=False) as store:
-        if store.require_experiment(experiment)["kind"] == "questions":
+        if store.require_experiment(experiment)["kind"] in ("questions", "oversight"):
             print_questions_summary(out, experiment, write_questions_report(store, experiment, target))
         else:
             analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",

@@ -32,12 +32,12 @@ def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: 
     part = parse_shard(shard)
     exp = load_experiment(experiment_file)
     check_checkpoint_file(checkpoints)
-    if exp.kind == "questions" and part is not None:
-        raise UserError(f"--shard: {experiment_file} is a question experiment; shards split debate experiments")
+    if exp.kind in ("questions", "oversight") and part is not None:
+        raise UserError(f"--shard: {experiment_file} is a {exp.kind} experiment; shards split debate experiments")
     freeze_startup_heap()
     resume = resume_command(experiment_file, db, checkpoints, shard)
     try:
-        if exp.kind == "questions":
+        if exp.kind in ("questions", "oversight"):
             return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, resume=resume)
         return _run_debates(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, part=part,
                             resume=resume)

@@ -13,6 +13,7 @@ from debatelab.experiments.debate import (
     transcript_json,
 )
 from debatelab.experiments.model_needs import model_specs_in_file
+from debatelab.experiments.oversight import OversightRun, run_oversight, two_options
 from debatelab.experiments.question_calls import QuestionsSummary
 from debatelab.experiments.questions import run_questions
 from debatelab.experiments.runner import (
@@ -30,6 +31,7 @@ from debatelab.experiments.swap_plan import collapse, dry_run_orders, load_plan,
 from debatelab.experiments.weak_to_strong import run_weak_to_strong, strong_spec, weak_config
 
 __all__ = [
+    "OversightRun", "run_oversight", "two_options",
     "chat_models_for", "collapse", "debate_id_for", "debate_trace", "DebateJob", "DebateOutcome", "dry_run_orders",
     "Experiment", "in_shard", "incompleteness", "judge_family_warnings", "load_experiment", "load_plan",
     "majority_merge", "model_specs_in_file", "ModelFactory", "parse_shard", "plan_debates", "QuestionsSummary",

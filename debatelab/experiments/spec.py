@@ -165,12 +165,41 @@ class QuestionDebate(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10)
 
 
+OVERSIGHT_PROTOCOLS = ("naive", "expert", "consultancy", "debate", "interactive_debate", "open_consultancy",
+                       "open_debate")
+OversightProtocol = Literal["naive", "expert", "consultancy", "debate", "interactive_debate", "open_consultancy",
+                            "open_debate"]
+
+
+class Debater(BaseModel):
+    """A debater (or consultant) of an oversight experiment: a model, optionally made stronger by
+    best-of-N (N candidate turns, the most persuasive kept), under a name for its ratings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelSpec = Field(description="TAG[@HOST] or a model spec")
+    best_of: int | None = Field(default=None, ge=1, le=16, description="candidates per turn (default: the "
+                                                                       "experiment's best_of)")
+    name: str | None = Field(default=None, description="the name in ratings (default: the model's tag, with "
+                                                       "'bestN' when N > 1)")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_parse(cls, v: Any) -> Any:
+        return coerce_model(v)
+
+
+def _debaters_parse(v: Any) -> Any:
+    items = v if isinstance(v, list) else [v]
+    return [{"model": x} if isinstance(x, str) or (isinstance(x, dict) and "model" not in x) else x for x in items]
+
+
 class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    kind: Literal["debates", "questions"] = "debates"
+    kind: Literal["debates", "questions", "oversight"] = "debates"
     scenarios: ScenarioSelection = Field(default_factory=ScenarioSelection)
     configurations: list[str] = Field(default_factory=list, description="ensemble configuration files")
     baselines: list[str] = Field(default_factory=list, description="single-model baseline configuration files")
@@ -181,6 +210,27 @@ class Experiment(BaseModel):
     questions: QuestionSelection | None = Field(default=None, description="labelled questions (kind questions "
                                                                           "with `debate`, kind oversight)")
     debate: QuestionDebate | None = None
+    # kind: oversight (debate as scalable oversight)
+    protocols: list[OversightProtocol] = Field(
+        default_factory=lambda: ["naive", "expert", "consultancy", "debate"], min_length=1,
+        description="oversight: the protocols to run on every question")
+    debaters: list[Debater] = Field(
+        default_factory=lambda: [Debater(model=ModelSpec.parse("smollm2:135m@embedded"))], min_length=1,
+        description="oversight: debaters and consultants, TAG[@HOST], a spec or a list; with several, debate runs "
+                    "every pairing on both sides (cross-play) and the report rates them")
+    judges: list[ModelSpec] = Field(
+        default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
+        description="oversight: the judges who answer without the passage (temperature 0, seed 0 unless a spec "
+                    "says otherwise)")
+    rounds: int = Field(default=2, ge=1, le=10, description="oversight: rounds of argument")
+    simultaneous: bool = Field(default=False, description="oversight: debaters of a round argue without seeing "
+                                                          "each other's turn of that round")
+    best_of: int = Field(default=1, ge=1, le=16, description="oversight: candidate turns per argument; the one "
+                                                             "the preference model rates most persuasive is kept")
+    preference_model: ModelSpec | None = Field(default=None, description="oversight: rates best-of-N candidates "
+                                                                         "(default: the first judge's model)")
+    words: int = Field(default=80, ge=10, le=400, description="oversight: words per argument")
+    max_attempts: int = Field(default=3, ge=1, le=10, description="oversight: attempts per structured call")
     concurrency: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_CONCURRENCY),
         description="parallel model calls per host: 'default' (each Ollama host), 'embedded', or a URL",
@@ -196,6 +246,18 @@ class Experiment(BaseModel):
                     "its configuration names",
     )
     _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("debaters", mode="before")
+    @classmethod
+    def _debaters_parse(cls, v: Any) -> Any:
+        return _debaters_parse(v)
+
+    @field_validator("judges", "preference_model", mode="before")
+    @classmethod
+    def _specs_parse(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [coerce_model(x) for x in v]
+        return coerce_model(v) if v is not None else v
 
     @property
     def source(self) -> Path | None:
@@ -293,6 +355,14 @@ def load_experiment(ref: str | Path) -> Experiment:
     if exp.kind == "questions" and (exp.w2s is None) == (exp.debate is None):
         raise UserError(f"{path}: field 'w2s': a 'kind: questions' experiment needs exactly one of a 'w2s' section "
                         f"(weak-to-strong) or a 'debate' section (debate on labelled questions)")
+    if exp.kind == "oversight" and exp.questions is None:
+        raise UserError(f"{path}: field 'questions': an oversight experiment needs its questions, e.g. "
+                        f"questions: {{set: boolq, n: 40, seed: 0}} (a shipped set or a JSONL file)")
+    oversight_fields = {"protocols", "debaters", "judges", "rounds", "simultaneous", "best_of", "preference_model",
+                        "words", "max_attempts"} & exp.model_fields_set
+    if exp.kind != "oversight" and oversight_fields:
+        raise UserError(f"{path}: field '{sorted(oversight_fields)[0]}': only an experiment of kind 'oversight' "
+                        f"takes it (add kind: oversight, or move judges under 'judging')")
     if exp.debate is not None and exp.questions is None:
         raise UserError(f"{path}: field 'questions': a debate on questions needs its questions, e.g. "
                         f"questions: {{set: openbookqa, n: 20, seed: 0}}")

@@ -140,3 +140,72 @@ def plot_rounds(results: dict[str, Any]) -> str | None:
     ax.legend(fontsize=7)
     ax.set_title("Debate on labelled questions, round by round")
     return png(fig)
+
+
+def plot_oversight_accuracy(results: dict[str, Any]) -> str | None:
+    """Judge accuracy per protocol (whole set), one bar per judge, with Wilson intervals."""
+    rows = [r for r in results.get("oversight", []) if not r.get("side") and r["accuracy"] is not None]
+    if not rows:
+        return None
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    judges = list(dict.fromkeys(r["judge"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(protocols) * max(1, len(judges) / 2)), 3.6))
+    width = 0.8 / len(judges)
+    for k, judge in enumerate(judges):
+        mine = {r["protocol"]: r for r in rows if r["judge"] == judge}
+        xs = [i + k * width for i, p in enumerate(protocols) if p in mine]
+        ys = [mine[p]["accuracy"] for p in protocols if p in mine]
+        err = [[mine[p]["accuracy"] - mine[p]["ci_low"] for p in protocols if p in mine],
+               [mine[p]["ci_high"] - mine[p]["accuracy"] for p in protocols if p in mine]]
+        ax.bar(xs, ys, width=width, yerr=err, capsize=3, label=judge)
+    ax.axhline(0.5, linestyle=":", color="#9aa5b1", label="chance (two options)")
+    ax.set_xticks([i + width * (len(judges) - 1) / 2 for i in range(len(protocols))])
+    ax.set_xticklabels(protocols, rotation=15, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("judge accuracy")
+    ax.legend(fontsize=7)
+    ax.set_title("Judge accuracy by protocol (95% Wilson intervals)")
+    return png(fig)
+
+
+def plot_reliability(results: dict[str, Any]) -> str | None:
+    """Stated probability against observed accuracy, per judge over all protocols."""
+    curves = [c for c in results.get("calibration", []) if c["protocol"] == "all" and c["bins"]]
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    ax.plot([0, 1], [0, 1], linestyle=":", color="#9aa5b1", label="perfect calibration")
+    for c in curves:
+        ax.plot([b["stated"] for b in c["bins"]], [b["observed"] for b in c["bins"]], marker="o",
+                label=f"{c['judge']} (Brier {c['brier']})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("stated probability of the chosen answer")
+    ax.set_ylabel("share correct")
+    ax.legend(fontsize=7)
+    ax.set_title("Judge calibration")
+    return png(fig)
+
+
+def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
+    """Khan et al.'s central figure: judge accuracy in a debater's self-play against its rating."""
+    points = []
+    for r in results.get("ratings", []):
+        strengths = {x["name"]: x["strength"] for x in r.get("overall", [])}
+        for name, accuracy in (r.get("self_play_accuracy") or {}).items():
+            if name in strengths and accuracy is not None:
+                points.append((r["judge"], name, strengths[name], accuracy))
+    if len(points) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(5.4, 3.8))
+    for judge in dict.fromkeys(p[0] for p in points):
+        mine = [p for p in points if p[0] == judge]
+        ax.scatter([p[2] for p in mine], [p[3] for p in mine], label=judge)
+        for p in mine:
+            ax.annotate(p[1], (p[2], p[3]), fontsize=7)
+    ax.set_xlabel("debater rating (Bradley-Terry log-strength)")
+    ax.set_ylabel("judge accuracy (self-play)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title("More persuasive debaters, better judges?")
+    return png(fig)

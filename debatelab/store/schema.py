@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
@@ -20,6 +20,9 @@ SCHEMA_VERSION = 6
 #   6: `judgments.prompt_version` and `scores.prompt_version`, the judge prompt's layout ("1": criterion
 #      last, "2": cache-first); older LLM judgments are version "1", people's ratings have none.
 #      `reliability.prompt_version`: the layout whose judgments (with people's) a row describes.
+#   7: debate as oversight: `oversight_trials` (one question argued under one protocol and matchup),
+#      `oversight_turns` (arguments, choices and the judge's questions, with quote counts) and
+#      `oversight_verdicts` (one per trial and judge, model or person).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -121,12 +124,41 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "key",
         "indexes": [["experiment", "rubric_version"]],
     },
+    "oversight_trials": {
+        "columns": {"trial_id": str, "experiment": str, "protocol": str, "question_id": str, "question": str,
+                    "truth": str, "matchup": str, "correct_debater": str, "incorrect_debater": str, "sides": str,
+                    "chosen": str, "rounds": int, "simultaneous": int, "fingerprint": str, "calls": int,
+                    "input_tokens": int, "output_tokens": int, "duration_s": float, "finished_at": str},
+        "pk": "trial_id",
+        "foreign_keys": [("experiment", "experiments", "name")],
+        "indexes": [["experiment", "protocol"]],
+    },
+    "oversight_turns": {
+        "columns": {"turn_id": str, "trial_id": str, "experiment": str, "idx": int, "round": int, "kind": str,
+                    "position": str, "agent": str, "debater": str, "model": str, "letter": str, "side": str,
+                    "text": str, "shown": str, "quotes": int, "verified_quotes": int, "candidates": int,
+                    "preference_scores": str, "unanswered_reason": str, "input_tokens": int,
+                    "output_tokens": int, "duration_s": float, "calls": int},
+        "pk": "turn_id",
+        "foreign_keys": [("trial_id", "oversight_trials", "trial_id")],
+        "indexes": [["trial_id", "idx"], ["experiment"]],
+    },
+    "oversight_verdicts": {
+        "columns": {"verdict_id": str, "trial_id": str, "experiment": str, "protocol": str, "question_id": str,
+                    "judge": str, "letter": str, "truth": str, "correct": int, "probability": float,
+                    "reasons": str, "unanswered_reason": str, "input_tokens": int, "output_tokens": int,
+                    "duration_s": float, "calls": int, "finished_at": str},
+        "pk": "verdict_id",
+        "foreign_keys": [("trial_id", "oversight_trials", "trial_id")],
+        "indexes": [["experiment", "protocol", "judge"], ["trial_id"]],
+    },
 }
 
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "computed_at")
 # Tables are created parents first, so every foreign key points at a table that exists.
 CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
-                  "reliability", "judge_audits", "audit_calls", "pair_judgments", "pair_verdicts"]
+                  "reliability", "judge_audits", "audit_calls", "pair_judgments", "pair_verdicts",
+                  "oversight_trials", "oversight_turns", "oversight_verdicts"]
 
 
 def iso_timestamp(value: float | str | None = None) -> str | None:

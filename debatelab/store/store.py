@@ -12,13 +12,14 @@ from debatelab.store.browse import BrowseQueries
 from debatelab.store.debates import DebateRecords
 from debatelab.store.experiments import ExperimentRecords
 from debatelab.store.judgments import JudgmentRecords
+from debatelab.store.oversight import OversightRecords
 from debatelab.store.pairwise import PairwiseRecords
 from debatelab.store.questions import QuestionRecords
 from debatelab.store.shards import ShardRecords
 
 
-class Store(ExperimentRecords, DebateRecords, JudgmentRecords, QuestionRecords, PairwiseRecords, AuditRecords,
-            BrowseQueries, ShardRecords):
+class Store(ExperimentRecords, DebateRecords, JudgmentRecords, QuestionRecords, OversightRecords, PairwiseRecords,
+            AuditRecords, BrowseQueries, ShardRecords):
     """The results database. Open it with `Store.open(path)`; read and write it with its methods.
 
     Example:

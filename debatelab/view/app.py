@@ -14,6 +14,8 @@ await (a form post) hands its blocking work to the pool too.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 import urllib.parse
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -33,8 +36,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from debatelab.analysis import oversight_results
 from debatelab.base.errors import UserError
+from debatelab.graphs import QUOTE_RULES
 from debatelab.judging import HumanRating, check_rater, save_rating
+from debatelab.report import oversight_tables
 from debatelab.rubric import Rubric, load_rubric, shipped_rubric_ids
 from debatelab.store import HUMAN_PREFIX, Store
 from debatelab.view.rating_queue import blind_view, queue_for
@@ -55,8 +61,20 @@ def _templates() -> Environment:
     # A value inside a URL path is one segment, whatever it holds: '/' and every reserved character
     # are escaped (Jinja's `urlencode` keeps '/', which splits a question id like "q/1" in two).
     env.filters["segment"] = lambda x: urllib.parse.quote(str(x), safe="")
+    env.filters["quotes"] = marked_quotes
     env.globals["urlencode"] = lambda **kw: urllib.parse.urlencode({k: v for k, v in kw.items() if v not in (None, "")})
     return env
+
+
+def marked_quotes(text: str | None) -> Markup:
+    """A turn with its quote marks shown: the text escaped first, then the (escaped) verified and
+    unverified marks, and only those, become styled spans."""
+    out = str(escape(text or ""))
+    for tag, css, title in (("v_quote", "vq", "verified: found in the passage"),
+                            ("u_quote", "uq", "unverified: not found in the passage")):
+        out = out.replace(f"&lt;{tag}&gt;", f"<span class='{css}' title='{title}'>").replace(f"&lt;/{tag}&gt;",
+                                                                                             "</span>")
+    return Markup(out)
 
 
 def shipped_rubrics() -> list[str]:
@@ -130,8 +148,9 @@ class Viewer:
     def experiment(self, request: Request) -> Response:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
-        if exp["kind"] == "questions":
-            return RedirectResponse(f"/experiments/{urllib.parse.quote(name, safe='')}/questions", status_code=303)
+        if exp["kind"] in ("questions", "oversight"):
+            page = "oversight" if exp["kind"] == "oversight" else "questions"
+            return RedirectResponse(f"/experiments/{urllib.parse.quote(name, safe='')}/{page}", status_code=303)
         version = _text_param(request, "rubric_version")
         summary = self.summaries.get(self.store, name, version)
         overview = next((e for e in self.store.experiment_overview() if e["name"] == name), {})
@@ -185,6 +204,86 @@ class Viewer:
         if not calls:
             raise HTTPException(404, f"no question {qid!r} in experiment {name!r}")
         return self.page(request, "question.html", exp=exp, qid=qid, calls=calls)
+
+    # -- debate as oversight ----------------------------------------------------------------------
+    def oversight(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        exp = self.experiment_or_404(name)
+        results = oversight_results(self.store, name)  # fresh: a person's verdict shows at once
+        tables = [Markup(t.html()) for t in oversight_tables(results)]
+        return self.page(request, "oversight.html", exp=exp, tables=tables, trials=self.store.oversight_trials(name),
+                         verdicts=_by_trial(self.store.oversight_verdicts(name)),
+                         rater=request.cookies.get("debatelab_rater", ""))
+
+    def oversight_trial(self, request: Request) -> Response:
+        name, trial_id = request.path_params["name"], request.path_params["trial_id"]
+        exp = self.experiment_or_404(name)
+        trial = self.store.oversight_trial(trial_id)
+        if trial is None or trial["experiment"] != name:
+            raise HTTPException(404, f"no trial {trial_id[:60]!r} in experiment {name!r}")
+        return self.page(request, "oversight_trial.html", exp=exp, trial=trial, question=json.loads(trial["question"]),
+                         sides=json.loads(trial["sides"]), turns=self.store.oversight_turns(name, trial_id),
+                         verdicts=_by_trial(self.store.oversight_verdicts(name)).get(trial_id, []), rules=QUOTE_RULES)
+
+    def _judging_session(self, request: Request, source: Any) -> tuple[str, str]:
+        exp = self.experiment_or_404(request.path_params["name"])
+        if exp["kind"] != "oversight":
+            raise HTTPException(400, f"experiment {exp['name']!r} is not an oversight experiment")
+        try:
+            return exp["name"], check_rater(str(source.get("rater") or ""), "rater")
+        except UserError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    def judge(self, request: Request) -> Response:
+        experiment, rater = self._judging_session(request, request.query_params)
+        queue = judging_queue(self.store, experiment, HUMAN_PREFIX + rater)
+        trial = next((t for t in queue if not t["judged"]), None)
+        done = sum(1 for t in queue if t["judged"])
+        if trial is None:
+            response = self.page(request, "oversight_judge_done.html", experiment=experiment, rater=rater,
+                                 total=len(queue))
+        else:
+            question = json.loads(trial["question"])
+            turns = [t for t in self.store.oversight_turns(experiment, trial["trial_id"]) if t["kind"] != "choice"]
+            response = self.page(request, "oversight_judge.html", experiment=experiment, rater=rater, trial=trial,
+                                 key=trial_key(trial["trial_id"]), question=question,
+                                 letters=[chr(65 + i) for i in range(len(question["options"]))],
+                                 turns=turns, sides={s["position"]: s for s in json.loads(trial["sides"])},
+                                 show_passage=trial["protocol"] == "expert", rules=QUOTE_RULES, done=done,
+                                 total=len(queue))
+        response.set_cookie("debatelab_rater", rater, samesite="strict", httponly=True)
+        return response
+
+    async def judge_submit(self, request: Request) -> Response:
+        form = await request.form()
+        problem = csrf_problem(request, form.get(CSRF_FIELD), self.csrf)
+        if problem:
+            raise HTTPException(403, problem)
+        return await run_in_threadpool(self._save_verdict, request, form)
+
+    def _save_verdict(self, request: Request, form: Any) -> Response:
+        experiment, rater = self._judging_session(request, form)
+        key = str(form.get("trial") or "")
+        trial = next((t for t in self.store.oversight_trials(experiment) if trial_key(t["trial_id"]) == key), None)
+        if trial is None:
+            raise HTTPException(400, f"trial: {key[:40]!r} is not a trial of experiment {experiment!r}")
+        trial_id = trial["trial_id"]
+        letters = [chr(65 + i) for i in range(len(json.loads(trial["question"])["options"]))]
+        answer = str(form.get("answer") or "")
+        if answer not in letters:
+            raise HTTPException(400, f"answer: choose one of {', '.join(letters)}")
+        raw = str(form.get("probability") or "")
+        if not (raw.isascii() and raw.isdigit() and 0 <= int(raw) <= 100):
+            raise HTTPException(400, "probability: a whole number from 0 to 100 (how likely your answer is correct)")
+        judge = HUMAN_PREFIX + rater
+        self.store.write_oversight_verdict({
+            "verdict_id": f"{trial_id}:{judge}", "trial_id": trial_id, "experiment": experiment,
+            "protocol": trial["protocol"], "question_id": trial["question_id"], "judge": judge, "letter": answer,
+            "truth": trial["truth"], "correct": int(answer == trial["truth"]), "probability": int(raw) / 100,
+            "reasons": str(form.get("reasons") or "")[:4000], "unanswered_reason": None, "input_tokens": 0,
+            "output_tokens": 0, "duration_s": 0.0, "calls": 0})
+        query = urllib.parse.urlencode({"rater": rater})
+        return RedirectResponse(f"/judge/{urllib.parse.quote(experiment, safe='')}?{query}", status_code=303)
 
     # -- blind rating -----------------------------------------------------------------------------
     def rate_start(self, request: Request) -> Response:
@@ -267,6 +366,29 @@ class Viewer:
         return self.page(request, "error.html", status=status, status_code=status, detail=detail)
 
 
+def _by_trial(verdicts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for v in verdicts:
+        out.setdefault(v["trial_id"], []).append(v)
+    return out
+
+
+def trial_key(trial_id: str) -> str:
+    """What the judging form carries instead of the trial id, which names the protocol: the person
+    judging stays blind to it even in the page's source."""
+    return hashlib.sha256(trial_id.encode()).hexdigest()[:20]
+
+
+def judging_queue(store: Store, experiment: str, judge: str) -> list[dict[str, Any]]:
+    """An oversight experiment's trials in the order a person judges them: shuffled by a hash of
+    the person's name and the trial (protocols interleaved, the same order on every visit), each
+    marked whether this person has judged it."""
+    judged = {v["trial_id"] for v in store.oversight_verdicts(experiment) if v["judge"] == judge}
+    trials = store.oversight_trials(experiment)
+    trials.sort(key=lambda t: hashlib.sha256(f"{judge}|{t['trial_id']}".encode()).hexdigest())
+    return [{**t, "judged": t["trial_id"] in judged} for t in trials]
+
+
 def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | None = None) -> Starlette:
     viewer = Viewer(db, extra_rubrics)
     route: Callable[..., Route] = Route
@@ -278,6 +400,10 @@ def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | 
         route("/debates", viewer.debates),
         route("/debates/{debate_id}", viewer.debate),
         route("/compare", viewer.compare),
+        route("/experiments/{name}/oversight", viewer.oversight),
+        route("/experiments/{name}/oversight/trials/{trial_id:path}", viewer.oversight_trial),
+        route("/judge/{name}", viewer.judge, methods=["GET"]),
+        route("/judge/{name}", viewer.judge_submit, methods=["POST"]),
         route("/rate", viewer.rate_start),
         route("/rate/{name}", viewer.rate, methods=["GET"]),
         route("/rate/{name}", viewer.rate_submit, methods=["POST"]),

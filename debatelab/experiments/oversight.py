@@ -1,0 +1,312 @@
+"""Running a `kind: oversight` experiment: every question argued under every protocol, judged by
+every judge, stored trial by trial.
+
+A *trial* is one question under one protocol and one matchup (which debater argues which side);
+its id holds a hash of everything that shapes its transcript (the question with its passage, the
+protocol, rounds, words, the debaters' models and best-of-N, the assignment), so editing the
+experiment never mixes old transcripts into new tables. Judges do not shape a transcript, except in
+interactive protocols, where the judge asks questions: there a trial belongs to one judge.
+
+Assignments are seeded and balanced: on half the questions (rounded up) the consultant argues
+the correct answer, on the others the incorrect one; in debate, debater 1 (who speaks first)
+argues the correct answer on half. Questions with more than two options are reduced to the
+answer and one seeded distractor, in a seeded order.
+
+Resumable at two levels: a trial whose verdicts are all stored is skipped (a re-run makes no
+call); a trial interrupted mid-way resumes from its LangGraph checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.analysis import oversight_results
+from debatelab.base.errors import UserError
+from debatelab.experiments.debate import ModelFactory
+from debatelab.experiments.question_calls import QuestionsSummary
+from debatelab.experiments.spec import Debater, Experiment
+from debatelab.graphs import (
+    CONSULTANCIES,
+    DEBATES,
+    INTERACTIVE,
+    OversightContext,
+    compile_oversight,
+    judge_agent,
+    side_letters,
+    sides_for,
+)
+from debatelab.judging import with_judge_defaults
+from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
+from debatelab.store import Store, open_checkpointer
+
+
+def two_options(question: Question, seed: int) -> Question:
+    """The answer and one seeded distractor, in a seeded order (two-option questions as they are)."""
+    if len(question.options) == 2:
+        return question
+    rng = random.Random(f"{seed}|two-options|{question.id}")
+    wrong = [x for x in question.letters if x != question.answer]
+    distractor = rng.choice(wrong)
+    pair = [question.answer, distractor]
+    rng.shuffle(pair)
+    return question.model_copy(update={"options": [question.option_text(x) for x in pair],
+                                       "answer": "AB"[pair.index(question.answer)]})
+
+
+def balanced(question_ids: list[str], seed: int, salt: str) -> dict[str, bool]:
+    """True on half the questions (rounded up), chosen by a seeded order of their ids."""
+    order = sorted(question_ids, key=lambda q: hashlib.sha256(f"{seed}|{salt}|{q}".encode()).hexdigest())
+    return {q: i % 2 == 0 for i, q in enumerate(order)}
+
+
+def debater_name(debater: Debater, best_of: int) -> str:
+    n = debater.best_of or best_of
+    return debater.name or (debater.model.identity + (f" best{n}" if n > 1 else ""))
+
+
+def _spec_key(spec: ModelSpec) -> dict[str, Any]:
+    """A spec as content: its identity and options, never its host (which may carry a password)."""
+    return {"identity": spec.identity, **spec.model_dump(exclude={"host", "hosts"}, mode="json")}
+
+
+@dataclass(frozen=True)
+class Trial:
+    protocol: str
+    question: Question  # reduced to two options
+    matchup: str  # "-" (no arguer), "c0" (consultant 0), "0v1" (debater 0 correct, debater 1 incorrect)
+    sides: tuple[dict[str, Any], ...]
+    debaters: tuple[int, ...]  # debater index per side, in side order
+    judges: tuple[int, ...]
+    trial_id: str
+
+
+class OversightRun:
+    """One oversight experiment's questions, trials, models and call limits."""
+
+    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+        self.exp, self.store, self.progress, self.model_factory = exp, store, progress, model_factory
+        sel = exp.questions
+        assert sel is not None
+        try:
+            loaded = sample_questions(load_questions(sel.set), sel.n, sel.seed)
+        except UserError as exc:
+            raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
+        missing = [q.id for q in loaded if not q.passage.strip()]
+        if missing and any(p != "naive" for p in exp.protocols):
+            raise UserError(f"{exp.source}: field 'questions.set': question {missing[0]!r} has no passage; oversight "
+                            f"needs a 'passage' (or 'article') the debaters read and the judge does not")
+        self.seed = sel.seed
+        self.questions = [two_options(q, sel.seed) for q in loaded]
+        self.judges = [with_judge_defaults(j) for j in exp.judges]
+        self.names = [debater_name(d, exp.best_of) for d in exp.debaters]
+        if len(set(self.names)) < len(self.names):
+            raise UserError(f"{exp.source}: field 'debaters': two debaters have the name {self._twice()!r}; give "
+                            f"each a 'name'")
+        self.preference = exp.preference_model or (self.judges[0] if any(
+            (d.best_of or exp.best_of) > 1 for d in exp.debaters) else None)
+        self.failures = Failures()
+        self.new_calls = 0
+        limiter_for = host_limiters(exp.limit_for)
+        self.limiter_for = limiter_for
+        hosts = {resolve_host(s): s for s in self.specs}
+        self.slots = asyncio.Semaphore(max(1, sum(exp.limit_for(u, s.host == EMBEDDED) for u, s in hosts.items())))
+        self.trials = self.plan()
+
+    def _twice(self) -> str:
+        return next(n for n in self.names if self.names.count(n) > 1)
+
+    @property
+    def specs(self) -> list[ModelSpec]:
+        return [d.model for d in self.exp.debaters] + self.judges + ([self.preference] if self.preference else [])
+
+    # -- the plan -----------------------------------------------------------------------------------
+    def plan(self) -> list[Trial]:
+        ids = [q.id for q in self.questions]
+        consult_right = balanced(ids, self.seed, "consultancy")
+        first_right = balanced(ids, self.seed, "debate")
+        n = len(self.exp.debaters)
+        trials = []
+        for protocol in self.exp.protocols:
+            for q in self.questions:
+                wrong = "B" if q.answer == "A" else "A"
+                right_first = consult_right[q.id] if protocol in CONSULTANCIES else first_right[q.id]
+                sides = tuple(sides_for(protocol, q.answer, wrong, correct_first=right_first))
+                if protocol == "consultancy":
+                    matchups = [(f"c{i}", (i,)) for i in range(n)]
+                elif protocol == "debate":
+                    matchups = [(f"{i}v{j}", (i, j) if right_first else (j, i)) for i in range(n) for j in range(n)]
+                elif protocol in CONSULTANCIES:
+                    matchups = [("c0", (0,))]
+                elif protocol in DEBATES:
+                    matchups = [("0v0", (0, 0))]
+                else:
+                    matchups = [("-", ())]
+                judge_sets = [(j,) for j in range(len(self.judges))] if protocol in INTERACTIVE else [
+                    tuple(range(len(self.judges)))]
+                for matchup, debaters in matchups:
+                    for judges in judge_sets:
+                        trials.append(self._trial(protocol, q, matchup, sides, debaters, judges))
+        return trials
+
+    def _trial(self, protocol: str, q: Question, matchup: str, sides: tuple[dict[str, Any], ...],
+               debaters: tuple[int, ...], judges: tuple[int, ...]) -> Trial:
+        content = {"question": q.model_dump(), "protocol": protocol, "sides": sides, "rounds": self.exp.rounds,
+                   "simultaneous": self.exp.simultaneous, "words": self.exp.words,
+                   "debaters": [{"model": _spec_key(self.exp.debaters[d].model),
+                                 "best_of": self.exp.debaters[d].best_of or self.exp.best_of} for d in debaters],
+                   "preference": _spec_key(self.preference) if self.preference and debaters else None,
+                   "interactive_judge": _spec_key(self.judges[judges[0]]) if protocol in INTERACTIVE else None}
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        suffix = f":j{judges[0] + 1}" if protocol in INTERACTIVE else ""
+        trial_id = f"{self.exp.name}:{protocol}:{q.id}:{matchup}{suffix}:{digest}"
+        return Trial(protocol, q, matchup, sides, debaters, judges, trial_id)
+
+    def verdict_id(self, trial: Trial, judge: int) -> str:
+        spec = self.judges[judge]
+        digest = hashlib.sha256(json.dumps(_spec_key(spec), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{trial.trial_id}:{spec.label}:{digest}"
+
+    # -- running ------------------------------------------------------------------------------------
+    def record_experiment(self) -> None:
+        sel = self.exp.questions
+        assert sel is not None
+        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind="oversight", spec={
+            **self.exp.spec_dict(), "provenance": set_provenance(sel.set), "debater_names": self.names,
+            "judge_labels": [j.label for j in self.judges],
+        }, source_file=str(self.exp.source or ""))
+
+    def agents_of(self, trial: Trial) -> dict[str, ModelSpec]:
+        agents = {side["agent"]: self.exp.debaters[d].model for side, d in zip(trial.sides, trial.debaters,
+                                                                                  strict=True)}
+        agents.update({judge_agent(j): self.judges[j] for j in trial.judges})
+        if self.preference is not None and trial.debaters:
+            agents["preference"] = self.preference
+        return agents
+
+    async def run_all(self, saver: Any) -> None:
+        graphs = {p: compile_oversight(p, saver) for p in self.exp.protocols}
+        done = self.store.oversight_verdict_ids(self.exp.name)
+        todo = [t for t in self.trials if any(self.verdict_id(t, j) not in done for j in t.judges)]
+        self.progress.stage("oversight trials", total=len(todo))
+
+        async def guarded(trial: Trial) -> None:
+            try:
+                await self.run_trial(trial, graphs[trial.protocol])
+            except Exception as exc:
+                failure = self.failures.record("oversight", f"{trial.protocol} {trial.question.id} {trial.matchup}",
+                                               exc)
+                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+                return
+            self.progress.advance("oversight trials")
+
+        await asyncio.gather(*(guarded(t) for t in todo))
+
+    async def run_trial(self, trial: Trial, graph: Any) -> None:
+        agents = self.agents_of(trial)
+        judges = [judge_agent(j) for j in trial.judges]
+        cfg = {"configurable": {"thread_id": f"oversight:{trial.trial_id}"},
+               "recursion_limit": 8 * (self.exp.rounds * 3 + len(judges) + 4)}
+        context = OversightContext(
+            models=agents, words=self.exp.words, max_attempts=self.exp.max_attempts,
+            best_of={side["agent"]: self.exp.debaters[d].best_of or self.exp.best_of
+                     for side, d in zip(trial.sides, trial.debaters, strict=True)})
+        models = {agent: self.model_factory(spec) for agent, spec in agents.items()}
+        limits = {agent: self.limiter_for(spec) for agent, spec in agents.items()}
+        async with self.slots:
+            snap = await graph.aget_state(cfg)
+            inp: dict[str, Any] | None = None
+            if not snap.values:
+                inp = {"question": trial.question.model_dump(), "protocol": trial.protocol,
+                       "sides": list(trial.sides), "rounds": self.exp.rounds, "simultaneous": self.exp.simultaneous,
+                       "judges": judges, "turns": [], "verdicts": []}
+            elif not snap.next:  # finished before (a judge was added since, or the store write was lost)
+                await graph.aupdate_state(cfg, {"judges": judges}, as_node="step")
+            with bind_run(models, limits), tracing_guard():
+                values = await graph.ainvoke(inp, cfg, context=context, durability="sync")
+        self.write(trial, values, agents)
+
+    def write(self, trial: Trial, values: dict[str, Any], agents: dict[str, ModelSpec]) -> None:
+        q = trial.question
+        by_agent = {side["agent"]: d for side, d in zip(trial.sides, trial.debaters, strict=True)}
+        letters = side_letters(values)
+        side_letter = {s["position"]: letters[i] for i, s in enumerate(trial.sides)}
+        order = {"choice": 0, "argument": 1, "question": 2}
+        positions = {s["position"]: i for i, s in enumerate(trial.sides)}
+        turns = sorted(values.get("turns", []), key=lambda t: (t["round"], order[t["kind"]],
+                                                               positions.get(t["position"], 99)))
+        turn_rows = []
+        for idx, t in enumerate(turns):
+            d = by_agent.get(t["agent"])
+            letter = t["letter"] if t["kind"] == "choice" else side_letter.get(t["position"])
+            turn_rows.append({
+                "turn_id": f"{trial.trial_id}:{idx}", "trial_id": trial.trial_id, "experiment": self.exp.name,
+                "idx": idx, "round": t["round"], "kind": t["kind"], "position": t["position"], "agent": t["agent"],
+                "debater": self.names[d] if d is not None else None, "model": agents[t["agent"]].label,
+                "letter": letter, "side": None if letter is None or t["kind"] == "question" else
+                ("correct" if letter == q.answer else "incorrect"),
+                "text": t["text"], "shown": t["shown"], "quotes": t["quotes"], "verified_quotes": t["verified"],
+                "candidates": t["candidates"], "preference_scores": json.dumps(t["preference_scores"]),
+                "unanswered_reason": t["unanswered_reason"], "input_tokens": t["input_tokens"],
+                "output_tokens": t["output_tokens"], "duration_s": t["duration_s"], "calls": t["calls"]})
+        wanted = {judge_agent(j): j for j in trial.judges}
+        verdict_rows = []
+        for v in values.get("verdicts", []):
+            if v["judge"] not in wanted:
+                continue
+            j = wanted[v["judge"]]
+            verdict_rows.append({
+                "verdict_id": self.verdict_id(trial, j), "trial_id": trial.trial_id, "experiment": self.exp.name,
+                "protocol": trial.protocol, "question_id": q.id, "judge": self.judges[j].label, "letter": v["letter"],
+                "truth": q.answer, "correct": int(v["letter"] == q.answer), "probability": v["probability"],
+                "reasons": v["reasons"], "unanswered_reason": v["unanswered_reason"],
+                "input_tokens": v["input_tokens"], "output_tokens": v["output_tokens"],
+                "duration_s": v["duration_s"], "calls": v["calls"]})
+        every = [*turns, *values.get("verdicts", [])]
+        chosen = next((t for t in turns if t["kind"] == "choice"), None)
+        trial_row = {
+            "trial_id": trial.trial_id, "experiment": self.exp.name, "protocol": trial.protocol, "question_id": q.id,
+            "question": json.dumps(q.model_dump()), "truth": q.answer, "matchup": trial.matchup,
+            "correct_debater": next((self.names[d] for d, x in zip(trial.debaters, letters, strict=True)
+                                     if x == q.answer), None),
+            "incorrect_debater": next((self.names[d] for d, x in zip(trial.debaters, letters, strict=True)
+                                       if x is not None and x != q.answer), None),
+            "sides": json.dumps([{**s, "debater": self.names[d], "argued": letters[i]} for i, (s, d) in enumerate(
+                zip(trial.sides, trial.debaters, strict=True))]),
+            "chosen": (chosen["letter"] or "") if chosen else None, "rounds": self.exp.rounds if trial.sides else 0,
+            "simultaneous": int(self.exp.simultaneous), "fingerprint": trial.trial_id.rsplit(":", 1)[1],
+            "calls": sum(x["calls"] for x in every), "input_tokens": sum(x["input_tokens"] for x in every),
+            "output_tokens": sum(x["output_tokens"] for x in every),
+            "duration_s": round(sum(x["duration_s"] for x in every), 4)}
+        self.store.write_oversight_trial(trial_row, turn_rows, verdict_rows)
+        new = sum(r["calls"] for r in turn_rows) + sum(r["calls"] for r in verdict_rows)
+        self.new_calls += new
+        self.progress.count_calls(new, sum(r["output_tokens"] for r in turn_rows + verdict_rows))
+
+
+async def run_oversight(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+                        model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> QuestionsSummary:
+    """Run what is missing of a `kind: oversight` experiment, then compute its results."""
+    started = time.monotonic()
+    run = OversightRun(exp, store, progress, model_factory)
+    summary = QuestionsSummary(exp.name, failures=run.failures)
+    if preflight:
+        require_models(run.specs, resolve_host)
+    run.record_experiment()
+    async with open_checkpointer(checkpoints) as saver:
+        await run.run_all(saver)
+    summary.new_calls = run.new_calls
+    summary.wall_s = round(time.monotonic() - started, 1)
+    if not run.failures:
+        results = oversight_results(store, exp.name)
+        store.write_result(f"{exp.name}:oversight", exp.name, "oversight", results)
+        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+    return summary

@@ -1,0 +1,137 @@
+"""Debate as oversight: the summary printed by `run` and the report written by `report` (Markdown,
+HTML with plots, and `report.json` with the `oversight` rows and every other table).
+
+Everything is read from the results stored by the runner; nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from debatelab.base.errors import UserError
+from debatelab.report.plots import plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
+from debatelab.report.tables import CSS, Table, fmt
+from debatelab.store import Store
+
+SMALL_MODEL_NOTE = ("With SmolLM2-135M (the embedded model) as debater and judge, accuracy is near chance (0.5 on "
+                    "two options) whatever the protocol: these figures exercise the pipeline and say nothing about "
+                    "debate. Run experiments/oversight-ollama (or your own models) for findings.")
+ANCHORS = ("For comparison (QuALITY, two options): Khan et al. 2024 report judge accuracy 76% with debate (LLM "
+           "judges; 88% human) against 48% (60%) for naive judges; Michael et al. 2023 report 84% for human debate "
+           "against 74% for consultancy.")
+
+
+def load_oversight(store: Store, experiment: str) -> dict[str, Any]:
+    value = store.result(f"{experiment}:oversight")
+    if value is None:
+        raise UserError(f"no oversight results for {experiment!r}; run the experiment first")
+    return value
+
+
+def _interval(row: dict[str, Any]) -> str:
+    return "—" if row.get("ci_low") is None else f"[{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]"
+
+
+def _signed(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.3f}"
+
+
+def oversight_tables(results: dict[str, Any]) -> list[Table]:
+    out = []
+    t = Table("Judge accuracy by protocol", ["protocol", "judge", "consultant argued", "n", "correct", "accuracy",
+                                              "95% CI", "unanswered"],
+              "n counts verdicts (one per question and matchup). An unanswered verdict (unreadable after retries) "
+              "counts as wrong. Consultancy is also split by whether the consultant argued the correct or the "
+              "incorrect answer. Intervals: Wilson. " + ANCHORS)
+    for r in results["oversight"]:
+        t.add(r["protocol"], r["judge"], r.get("side", ""), r["n"], r["correct"], fmt(r["accuracy"], 3),
+              _interval(r), r["unanswered"])
+    out.append(t)
+    t = Table("Paired comparisons on the same questions", ["judge", "comparison", "n", "accuracies",
+                                                           "difference [95% CI]", "McNemar p"],
+              "The primary matchup only (debater 1 against itself, consultant 1). Interval: paired bootstrap over "
+              "questions; an interval that includes 0 means the data cannot tell the protocols apart.")
+    for c in results["comparisons"]:
+        t.add(c["judge"], f"{c['first']} - {c['second']}", c["n"],
+              f"{fmt(c['first_accuracy'], 3)} vs {fmt(c['second_accuracy'], 3)}",
+              f"{_signed(c['difference'])} [{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", fmt(c["p"], 3))
+    out.append(t)
+    t = Table("Quotes by side", ["protocol", "side argued", "turns", "quotes", "verified", "verified rate [95% CI]",
+                                 "quotes per turn"],
+              "A quote is verified when its words appear in the passage (case, punctuation and spacing ignored). "
+              "The judge sees verified and unverified quotes marked differently.")
+    for q in results["quotes"]:
+        t.add(q["protocol"], q["side"] or "", q["turns"], q["quotes"], q["verified"],
+              f"{fmt(q['verified_rate'], 3)} {_interval(q)}" if q["quotes"] else "no quotes",
+              fmt(q["quotes_per_turn"], 2))
+    out.append(t)
+    t = Table("Calibration of the judge's stated probability", ["protocol", "judge", "answered", "Brier score"],
+              "Brier score: mean squared error of the probability the judge gave the correct answer (0 is perfect; "
+              "always saying 50% scores 0.25).")
+    for c in results["calibration"]:
+        t.add(c["protocol"], c["judge"], c["n"], fmt(c["brier"], 3))
+    out.append(t)
+    if results["open"]:
+        t = Table("Open protocols: the agent chooses its answer",
+                  ["protocol", "n", "chose correct [95% CI]", "unreadable choices", "judge accuracy when it chose "
+                   "correct (n)", "... when it chose incorrect (n)"],
+                  "An unreadable choice counts as not correct; the agent then argued a seeded assigned answer.")
+        for o in results["open"]:
+            t.add(o["protocol"], o["n"], f"{fmt(o['rate'], 3)} {_interval(o)}", o["unreadable_choices"],
+                  f"{fmt(o['judge_accuracy_when_correct'], 3)} ({o['n_when_correct']})",
+                  f"{fmt(o['judge_accuracy_when_incorrect'], 3)} ({o['n_when_incorrect']})")
+        out.append(t)
+    t = Table("Debaters: truth advantage and ratings", ["judge", "debates", "unanswered", "truth advantage [95% CI]",
+                                                        "ratings (Bradley-Terry, 95% CI)"],
+              "Truth advantage: how often the judge sided with the debater arguing the correct answer. Ratings: "
+              "log-strengths from cross-play (two or more debaters), overall and per side, bootstrap over questions.")
+    for r in results["ratings"]:
+        rated = "; ".join(f"{x['name']} {x['strength']:+.2f} [{fmt(x['ci_low'], 2)}, {fmt(x['ci_high'], 2)}]"
+                          for x in r.get("overall", []) + r.get("by_side", [])) or "one debater: no ratings"
+        t.add(r["judge"], r["debates"], r["unanswered"], f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
+    out.append(t)
+    t = Table("Cost per protocol", ["protocol", "trials", "calls", "calls / trial", "tokens / trial"])
+    for c in results["cost"]:
+        t.add(c["protocol"], c["trials"], c["calls"], c["calls_per_trial"], c["tokens_per_trial"])
+    out.append(t)
+    return out
+
+
+def print_oversight_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
+    tables = oversight_tables(results)
+    console.print(tables[0].rich())
+    console.print(tables[1].rich())
+    console.print(SMALL_MODEL_NOTE if _small(results) else "", highlight=False, markup=False)
+
+
+def _small(results: dict[str, Any]) -> bool:
+    return any("smollm2" in r["judge"].lower() for r in results["oversight"])
+
+
+def write_oversight_report(store: Store, experiment: str, out_dir: Path) -> dict[str, Any]:
+    results = load_oversight(store, experiment)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ts = oversight_tables(results)
+    title = f"debatelab report: {experiment} (debate as scalable oversight)"
+    note = SMALL_MODEL_NOTE if _small(results) else ("Judges answered without the passage (except expert); "
+                                                     "debaters and consultants read it.")
+    head = f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called. {note}"
+    (out_dir / "report.md").write_text("\n".join([f"# {title}", "", head, ""] + [t.markdown() for t in ts]),
+                                       encoding="utf-8")
+    images = [(alt, img) for alt, img in (("judge accuracy by protocol", plot_oversight_accuracy(results)),
+                                          ("judge calibration", plot_reliability(results)),
+                                          ("accuracy against debater rating", plot_rating_accuracy(results))) if img]
+    body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>" + "".join(t.html() for t in ts)
+            + "".join(f"<img alt='{alt}' src='data:image/png;base64,{img}'/>" for alt, img in images))
+    (out_dir / "report.html").write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style>"
+        f"</head><body>{body}</body></html>", encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps({"experiment": experiment, "note": note, **results}, indent=2),
+                                         encoding="utf-8")
+    return results

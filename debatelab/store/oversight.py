@@ -1,0 +1,50 @@
+"""Debate as oversight: trials (one question argued under one protocol and matchup), their turns,
+and every judge's verdict on them, model or person (`human:<name>`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from debatelab.store.database import StoreCore
+from debatelab.store.schema import iso_timestamp
+
+
+class OversightRecords(StoreCore):
+    def oversight_verdict_ids(self, experiment: str) -> set[str]:
+        return {r["verdict_id"] for r in self._rows(
+            "select verdict_id from oversight_verdicts where experiment = :e", {"e": experiment})}
+
+    def write_oversight_trial(self, trial: dict[str, Any], turns: list[dict[str, Any]],
+                              verdicts: list[dict[str, Any]]) -> None:
+        """A trial, its turns and its verdicts, in one transaction (a re-run finds all or none)."""
+        stamp = iso_timestamp()
+        with self._transaction() as db:
+            db.table("oversight_trials").upsert({**trial, "finished_at": stamp}, pk="trial_id")
+            if turns:
+                db.table("oversight_turns").upsert_all(turns, pk="turn_id")
+            if verdicts:
+                db.table("oversight_verdicts").upsert_all([{**v, "finished_at": stamp} for v in verdicts],
+                                                          pk="verdict_id")
+
+    def write_oversight_verdict(self, verdict: dict[str, Any]) -> None:
+        """One verdict on a stored trial (a person's, from the viewer)."""
+        with self._transaction() as db:
+            db.table("oversight_verdicts").upsert({**verdict, "finished_at": iso_timestamp()}, pk="verdict_id")
+
+    def oversight_trials(self, experiment: str) -> list[dict[str, Any]]:
+        return self._rows("select * from oversight_trials where experiment = :e order by protocol, question_id, "
+                          "matchup, trial_id", {"e": experiment})
+
+    def oversight_trial(self, trial_id: str) -> dict[str, Any] | None:
+        rows = self._rows("select * from oversight_trials where trial_id = :t", {"t": trial_id})
+        return rows[0] if rows else None
+
+    def oversight_turns(self, experiment: str, trial_id: str | None = None) -> list[dict[str, Any]]:
+        if trial_id is not None:
+            return self._rows("select * from oversight_turns where trial_id = :t order by idx", {"t": trial_id})
+        return self._rows("select * from oversight_turns where experiment = :e order by trial_id, idx",
+                          {"e": experiment})
+
+    def oversight_verdicts(self, experiment: str) -> list[dict[str, Any]]:
+        return self._rows("select * from oversight_verdicts where experiment = :e order by protocol, judge, "
+                          "question_id, trial_id", {"e": experiment})
