@@ -10,13 +10,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from debatelab.agents.model_spec import ModelSpec
+from debatelab.agents.model_spec import OPENAI_PREFIX, ModelSpec
 
 Stance = Literal["pro", "con", "free"]
 
 
 def coerce_model(value: Any) -> Any:
-    """Accept `TAG`, `TAG@HOST` or a mapping for a model."""
+    """Accept `TAG`, `TAG@HOST`, `openai:NAME@URL` or a mapping for a model."""
+    if isinstance(value, str) and value.startswith(OPENAI_PREFIX):
+        spec = ModelSpec.parse(value)
+        return {"model": spec.model, "provider": "openai", "host": spec.host}
     if isinstance(value, str):
         tag, sep, host = value.partition("@")
         return {"model": tag.strip(), **({"host": host.strip()} if sep else {})}
@@ -28,12 +31,12 @@ class AgentSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str
-    model: ModelSpec
-    stance: Stance = "free"
-    persona: str | None = None
+    role: str = Field(description="debater, critic, aggregator, facilitator, answerer, consultant, judge, or a plugin role")
+    model: ModelSpec = Field(description="TAG, TAG@HOST, openai:NAME@URL, or a model spec")
+    stance: Stance = Field(default="free", description="pro, con or free")
+    persona: str | None = Field(default=None, description="a sentence the agent's system prompt adds")
     template: str | None = Field(default=None, description="path to a prompt template overriding the role's")
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict, description="role-specific options (e.g. a critic's focus)")
 
     @field_validator("model", mode="before")
     @classmethod

@@ -83,15 +83,18 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
     text, thinking = message_text_and_thinking(reply)
     usage = getattr(reply, "usage_metadata", None) or {}
     meta = getattr(reply, "response_metadata", None) or {}
+    logprobs = meta.get("logprobs")
+    if isinstance(logprobs, dict):  # OpenAI's shape: {"content": [per-token entries]}
+        logprobs = logprobs.get("content")
     return CallRecord(
         text=text,
         thinking=thinking,
         input_tokens=int(usage.get("input_tokens") or 0),
         output_tokens=int(usage.get("output_tokens") or 0),
         duration_s=round(time.perf_counter() - started, 4),
-        done_reason=meta.get("done_reason"),
+        done_reason=meta.get("done_reason") or meta.get("finish_reason"),  # Ollama's word, OpenAI's word
         model_name=meta.get("model_name") or meta.get("model"),
-        logprobs=meta.get("logprobs"),
+        logprobs=logprobs,
     )
 
 
@@ -151,16 +154,26 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
+OUTPUT_CAP_FIELDS = ("num_predict", "max_tokens")  # ChatOllama's name, ChatOpenAI's name
+
+
+def _output_cap_field(model: BaseChatModel) -> str | None:
+    """The field that caps a chat model's output tokens, whichever client it is."""
+    fields = type(model).model_fields
+    return next((f for f in OUTPUT_CAP_FIELDS if f in fields), None)
+
+
 def with_min_output_tokens(model: BaseChatModel, tokens: int | None) -> BaseChatModel:
     """A copy of `model` allowed at least `tokens` output tokens.
 
     A structured reply cut short is worthless, so structured calls get room even when the
     configuration caps argument length (the study capped every reply at 200 tokens).
     """
-    current = getattr(model, "num_predict", None)
-    if tokens is None or current is None or current >= tokens:
+    field = _output_cap_field(model)
+    current = getattr(model, field, None) if field else None
+    if tokens is None or field is None or current is None or current >= tokens:
         return model
-    return model.model_copy(update={"num_predict": tokens})
+    return model.model_copy(update={field: tokens})
 
 
 def with_max_output_tokens(model: BaseChatModel, tokens: int) -> BaseChatModel:
@@ -169,10 +182,13 @@ def with_max_output_tokens(model: BaseChatModel, tokens: int) -> BaseChatModel:
     A prose reply that is asked for in N words still needs a hard cap: an uncapped small model can
     ramble until the context is full, and its text is then pasted into the next prompt.
     """
-    current = getattr(model, "num_predict", None)
-    if not hasattr(model, "num_predict") or (current is not None and 0 < current <= tokens):
+    field = _output_cap_field(model)
+    if field is None:
         return model
-    return model.model_copy(update={"num_predict": tokens})
+    current = getattr(model, field, None)
+    if current is not None and 0 < current <= tokens:
+        return model
+    return model.model_copy(update={field: tokens})
 
 
 async def call_structured(

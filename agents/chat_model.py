@@ -1,7 +1,10 @@
-"""The one factory that turns a `ModelSpec` into a configured `ChatOllama`.
+"""The one factory that turns a `ModelSpec` into a configured chat model: `ChatOllama` for Ollama
+servers (a user's, or the embedded endpoint), `ChatOpenAI` for OpenAI-compatible servers (vLLM,
+SGLang, llama.cpp's server, LM Studio, hosted APIs; `provider: openai`).
 
-Every model call in the product goes through ChatOllama, whether the host is a user's Ollama
-or the embedded endpoint, so the code path tested here is the one users run.
+Both are LangChain's maintained clients; debatelab adds what a run needs around them: the host's
+call slot held for the request alone, a liveness watch on a silent host, the affinity header, and
+(for ChatOpenAI) Ollama's `format` schema sent as OpenAI's JSON-schema `response_format`.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
-from debatelab.agents.calls import held_call_slot
+from debatelab.agents.calls import OUTPUT_CAP_FIELDS, held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
 from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, affinity_hooks, call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
-from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host
+from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, default_openai_base_url
+from debatelab.base.errors import UserError
 from debatelab.base.secrets import redact
 
 
@@ -37,12 +43,16 @@ def single_host(spec: ModelSpec) -> ModelSpec:
 
 
 def resolve_url(host: str | None, spec: ModelSpec) -> str:
-    """The base URL of one host word of `spec`: a URL, `embedded` (started or found), or None ($OLLAMA_HOST)."""
+    """The base URL of one host word of `spec`: a URL, `embedded` (started or found), or None
+    ($OLLAMA_HOST; for provider openai, $OPENAI_BASE_URL)."""
     if host == EMBEDDED:
         if spec.gguf:
             register_gguf(spec.model, spec.gguf)
-        return resolve_embedded_host()
-    return host or default_ollama_host()
+        url = resolve_embedded_host()
+        return f"{url}/v1" if spec.provider == "openai" else url
+    if host:
+        return host
+    return default_openai_base_url() if spec.provider == "openai" else default_ollama_host()
 
 
 def resolve_hosts(spec: ModelSpec) -> list[str]:
@@ -80,6 +90,58 @@ class HostChatOllama(ChatOllama):
         async with held_call_slot():
             async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
                 yield chunk
+
+
+class HostChatOpenAI(ChatOpenAI):
+    """ChatOpenAI for an OpenAI-compatible server, behaving as debatelab's ChatOllama does: it holds
+    the host's call slot for the request alone, gives up on a silent host, and turns Ollama's
+    `format` (a JSON schema, which every structured call sends) into OpenAI's `response_format`
+    (vLLM, SGLang and llama.cpp constrain decoding with it). A server that ignores it still gets
+    its reply validated, so an unreadable reply is *unscored*, never a default."""
+
+    takes_call_slot: ClassVar[bool] = True
+
+    def _openai_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs = dict(kwargs)
+        kwargs.pop("stream", None)  # one response, not chunks (ChatOpenAI's own default)
+        schema = kwargs.pop("format", None)
+        if isinstance(schema, dict):
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "reply", "schema": schema, "strict": False}}
+        elif schema == "json":
+            kwargs["response_format"] = {"type": "json_object"}
+        return kwargs
+
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
+        """The output cap goes out as `max_tokens`, which every compatible server reads (vLLM, SGLang,
+        llama.cpp, LM Studio); ChatOpenAI's newer `max_completion_tokens` is kept for OpenAI's own API."""
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if "max_completion_tokens" in payload and "api.openai.com" not in str(self.openai_api_base or ""):
+            payload.setdefault("max_tokens", payload.pop("max_completion_tokens"))
+        return payload
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        async with held_call_slot():
+            request = super()._agenerate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
+            return await watch_host(str(self.openai_api_base or ""), request)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
+
+
+def api_key_of(spec: ModelSpec) -> SecretStr:
+    """The key from the spec's environment variable, read at the moment a client is built and held
+    only in memory (a SecretStr: never printed, stored, traced or logged). Servers without keys
+    (vLLM, llama.cpp by default) get a placeholder, which they ignore."""
+    if spec.api_key_env is None:
+        return SecretStr("not-needed")
+    value = os.environ.get(spec.api_key_env, "")
+    if not value:
+        raise UserError(f"model {spec.label}: environment variable {spec.api_key_env} (field 'api_key_env') is not "
+                        f"set; export it with the server's API key")
+    return SecretStr(value)
 
 
 MAX_SHARED_PER_LOOP = 64  # distinct specs kept per event loop (repeats shift seeds, so specs keep coming)
@@ -152,7 +214,35 @@ def _host_key(spec: ModelSpec) -> str:
     return spec.host or default_ollama_host()
 
 
-def _build(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
+def _build(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
+    return _build_openai(spec, **overrides) if spec.provider == "openai" else _build_ollama(spec, **overrides)
+
+
+def _build_openai(spec: ModelSpec, **overrides: Any) -> HostChatOpenAI:
+    """ChatOpenAI on the spec's base URL. Retries are debatelab's (node retry policies and pool
+    failover), so the client's own are off; Ollama-only options (num_ctx, keep_alive, ...) do not
+    apply to these servers and are not sent."""
+    base_url = resolve_host(spec)
+    timeout = httpx.Timeout(spec.timeout, connect=min(spec.timeout, CONNECT_TIMEOUT_S))
+    sync_hooks, async_hooks = affinity_hooks()
+    kwargs: dict[str, Any] = {
+        "model": spec.model, "base_url": base_url, "api_key": api_key_of(spec), "max_retries": 0,
+        "timeout": timeout,
+        "http_client": httpx.Client(timeout=timeout, event_hooks=sync_hooks),
+        "http_async_client": httpx.AsyncClient(timeout=timeout, event_hooks=async_hooks),
+    }
+    for ours, theirs in (("temperature", "temperature"), ("seed", "seed"), ("top_p", "top_p"), ("stop", "stop"),
+                         ("num_predict", "max_tokens")):
+        value = getattr(spec, ours)
+        if value is not None:
+            kwargs[theirs] = value
+    if "num_predict" in overrides:
+        kwargs["max_tokens"] = overrides.pop("num_predict")
+    kwargs.update(overrides)
+    return HostChatOpenAI(**kwargs)
+
+
+def _build_ollama(spec: ModelSpec, **overrides: Any) -> HostChatOllama:
     """The timeout goes through `client_kwargs` (ChatOllama has no timeout field and otherwise
     waits forever) and `num_ctx` is always explicit (Ollama's default silently truncates)."""
     base_url = resolve_host(spec)
@@ -189,7 +279,7 @@ class PooledChatModel(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "ollama-pool"
+        return f"{self.spec.provider}-pool"
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -198,11 +288,15 @@ class PooledChatModel(BaseChatModel):
     def _host_spec(self, url: str) -> ModelSpec:
         return self.spec.model_copy(update={"host": url, "hosts": None})
 
+    def _capped(self, member: BaseChatModel) -> BaseChatModel:
+        """The member with the pool's output cap (num_predict for Ollama, max_tokens for ChatOpenAI)."""
+        field = next((f for f in OUTPUT_CAP_FIELDS if f in type(member).model_fields), None)
+        if self.num_predict is None or field is None or getattr(member, field, None) == self.num_predict:
+            return member
+        return member.model_copy(update={field: self.num_predict})
+
     async def _member(self, url: str) -> BaseChatModel:
-        member = await shared_chat_model(self._host_spec(url))
-        if self.num_predict is not None and getattr(member, "num_predict", None) != self.num_predict:
-            member = member.model_copy(update={"num_predict": self.num_predict})
-        return member
+        return self._capped(await shared_chat_model(self._host_spec(url)))
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -220,9 +314,7 @@ class PooledChatModel(BaseChatModel):
         """Synchronous use (scripts, notebooks): the hosts in order, the first that answers."""
         last: BaseException | None = None
         for url in self.spec.hosts or ():
-            member = make_chat_model(self._host_spec(url))
-            if self.num_predict is not None:
-                member = member.model_copy(update={"num_predict": self.num_predict})
+            member = self._capped(make_chat_model(self._host_spec(url)))
             try:
                 return member._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
             except Exception as exc:

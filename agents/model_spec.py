@@ -10,10 +10,13 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic_core import CoreSchema
 
+from debatelab.base.errors import UserError
+from debatelab.base.json_schema import string_or_object_schema
 from debatelab.base.secrets import redact
 from debatelab.base.yamlio import load_yaml_model
 
@@ -28,34 +31,60 @@ def family_of(tag_or_label: str) -> str:
     return tag.split(":")[0].split("/")[-1].lower()
 
 
+OPENAI_PREFIX = "openai:"
+Provider = Literal["ollama", "openai"]
+
+
 class ModelSpec(BaseModel):
-    """An Ollama model tag on a host, with generation options.
+    """A model on a host, with generation options: an Ollama tag on an Ollama server (the default),
+    or a model served by an OpenAI-compatible server (vLLM, SGLang, llama.cpp, LM Studio, a hosted
+    API) with `provider: openai`.
 
     Example:
         ```python
         ModelSpec(model="smollm2:135m", host="embedded", temperature=0.7, num_predict=128)
         ModelSpec.parse("deepseek-r1:8b@http://gpu-box:11434")
+        ModelSpec.parse("openai:Qwen/Qwen2.5-7B-Instruct@http://gpu-box:8000/v1")
+        ModelSpec(model="gpt-4o-mini", provider="openai", base_url="https://api.openai.com/v1",
+                  api_key_env="OPENAI_API_KEY")
         ```
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(min_length=1, description="Ollama tag, e.g. 'deepseek-r1:8b'")
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        """Editors' schema: a spec is also written as a string (see `parse`)."""
+        return string_or_object_schema(core_schema, handler, "TAG, TAG@HOST (an Ollama URL or 'embedded') or "
+                                       "openai:NAME@BASE_URL")
+
+    model: str = Field(min_length=1, description="Ollama tag (e.g. 'deepseek-r1:8b'), or the model name an "
+                                                 "OpenAI-compatible server lists")
+    provider: Provider = Field(default="ollama", description="'ollama' (Ollama's API) or 'openai' (an "
+                                                             "OpenAI-compatible /v1 server, through ChatOpenAI)")
     host: str | None = Field(
         default=None,
-        description="URL of an Ollama server, or 'embedded'; None means $OLLAMA_HOST or the default",
+        description="URL of an Ollama server, or 'embedded'; None means $OLLAMA_HOST or the default. For provider "
+                    "openai: the base URL ending in /v1 (or 'embedded', its /v1)",
     )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    seed: int | None = None
+    base_url: str | None = Field(default=None, description="provider openai: the server's base URL, e.g. "
+                                                           "http://gpu-box:8000/v1 (the same as host)")
+    api_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="provider openai: the environment variable holding the API key; the key itself is read "
+                    "when a call is made and never stored")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="sampling temperature")
+    seed: int | None = Field(default=None, description="sampling seed (each repeat shifts it)")
     num_ctx: int = Field(default=4096, ge=256, description="context window; always sent explicitly")
-    num_predict: int | None = Field(default=None, ge=1)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    stop: list[str] | None = None
-    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
+    num_predict: int | None = Field(default=None, ge=1,
+        description="output tokens per reply (max_tokens on OpenAI-compatible servers)")
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="nucleus sampling mass")
+    stop: list[str] | None = Field(default=None, description="stop sequences")
+    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0, description="penalty on repeated tokens (Ollama)")
     reasoning: bool | None = Field(
         default=None, description="Ollama 'think': True keeps thinking apart, False disables it"
     )
-    keep_alive: str | int | None = None
+    keep_alive: str | int | None = Field(default=None, description="how long Ollama keeps the model loaded (e.g. '10m')")
     timeout: float = Field(default=600.0, gt=0, description="seconds before a call is abandoned")
     gguf: str | None = Field(
         default=None,
@@ -65,6 +94,22 @@ class ModelSpec(BaseModel):
         default=None,
         description="a pool: several hosts serving this tag; calls go to a free one and fail over (overrides host)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_url_is_host(cls, data: object) -> object:
+        """`base_url` (OpenAI's word) and `host` name the same thing: either may be given."""
+        if isinstance(data, dict) and data.get("base_url") is not None:
+            if data.get("host") is not None and str(data["host"]).rstrip("/") != str(data["base_url"]).rstrip("/"):
+                raise ValueError("give base_url or host, not both (they name the same server)")
+            data = {**data, "host": data["base_url"], "base_url": None}
+        return data
+
+    @model_validator(mode="after")
+    def _openai_fields(self) -> ModelSpec:
+        if self.provider != "openai" and self.api_key_env is not None:
+            raise ValueError("api_key_env is for provider 'openai' (Ollama servers take no key)")
+        return self
 
     @model_validator(mode="after")
     def _gguf_needs_embedded(self) -> ModelSpec:
@@ -96,9 +141,16 @@ class ModelSpec(BaseModel):
 
     @classmethod
     def parse(cls, text: str, **options: object) -> ModelSpec:
-        """Parse the command-line form `TAG` or `TAG@HOST` (HOST a URL or `embedded`)."""
-        tag, sep, host = text.partition("@")
-        return cls(model=tag.strip(), host=host.strip() if sep else None, **options)  # type: ignore[arg-type]
+        """Parse the command-line form `TAG` or `TAG@HOST` (HOST a URL or `embedded`), or
+        `openai:NAME@URL` for an OpenAI-compatible server (its key, if any, from `api_key_env`)."""
+        provider = "ollama"
+        if text.startswith(OPENAI_PREFIX):
+            provider, text = "openai", text[len(OPENAI_PREFIX):]
+        tag, sep, host = text.rpartition("@") if provider == "openai" else text.partition("@")
+        if provider == "openai" and not sep:
+            tag, host = host, ""
+        return cls(model=tag.strip(), host=host.strip() if sep else None, provider=provider,  # type: ignore[arg-type]
+                   **options)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ModelSpec:
@@ -108,7 +160,8 @@ class ModelSpec(BaseModel):
     def label(self) -> str:
         """`TAG@HOST` as a user would write it (a password in the host URL shown as `***`: labels are
         stored, traced and printed)."""
-        return f"{self.model}@{redact(self.host)}" if self.host else self.model
+        where = f"{self.model}@{redact(self.host)}" if self.host else self.model
+        return OPENAI_PREFIX + where if self.provider == "openai" else where
 
     @property
     def identity(self) -> str:
@@ -132,9 +185,12 @@ class ModelSpec(BaseModel):
 
         `legacy=True` gives debatelab 0.1's fingerprint, which included the host: the runner looks
         for debates stored under it, so a 0.1 database and its checkpoints keep resuming."""
-        dump = self.model_dump(exclude={"timeout", "keep_alive", "hosts"} | (set() if legacy else {"host"}))
+        dump = self.model_dump(exclude={"timeout", "keep_alive", "hosts", "base_url", "api_key_env"}
+                               | (set() if legacy else {"host"}))
         if dump["gguf"] is None:
             del dump["gguf"]  # specs without a GGUF keep the fingerprints (and resumable threads) they had
+        if dump["provider"] == "ollama":
+            del dump["provider"]  # likewise for specs from before providers
         blob = json.dumps(dump, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -142,6 +198,18 @@ class ModelSpec(BaseModel):
         """A copy with some options replaced (None values are ignored)."""
         clean = {k: v for k, v in overrides.items() if v is not None}
         return self.model_copy(update=clean) if clean else self
+
+
+def default_openai_base_url() -> str:
+    """The OpenAI client's own convention for a spec without base_url: $OPENAI_BASE_URL (so a SLURM
+    task can point every model at the server it started, as $OLLAMA_HOST does for Ollama)."""
+    url = os.environ.get("OPENAI_BASE_URL", "").strip().rstrip("/")
+    if not url:
+        raise UserError("a model with provider 'openai' has no base_url and OPENAI_BASE_URL is not set; give "
+                        "base_url (e.g. http://127.0.0.1:8000/v1) or export OPENAI_BASE_URL")
+    if not url.startswith(("http://", "https://")):
+        raise UserError(f"OPENAI_BASE_URL must be a URL like http://127.0.0.1:8000/v1, not {url!r}")
+    return url
 
 
 def default_ollama_host() -> str:

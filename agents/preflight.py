@@ -1,11 +1,13 @@
 """Preflight: before a run makes any model call, check every host and model it needs.
 
 A run that fails an hour in because one tag was never pulled wastes an afternoon; checking
-`/api/version` and `/api/tags` up front turns that into one clear message per problem.
+`/api/version` and `/api/tags` (Ollama) or `GET /v1/models` (OpenAI-compatible servers) up front
+turns that into one clear message per problem.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -51,6 +53,29 @@ def digest_of(url: str, tag: str) -> str | None:
     return _DIGESTS.get((url, tag)) or _DIGESTS.get((url, f"{tag}:latest"))
 
 
+def list_openai_models(url: str, api_key: str | None, timeout_s: float = 5.0) -> list[str]:
+    """Model names an OpenAI-compatible server lists at `GET {url}/models` (vLLM, SGLang, llama.cpp,
+    LM Studio and hosted APIs all answer it); raises ModelUnavailableError if unreachable or refused."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with httpx.Client(timeout=timeout_s, verify=not url.startswith("http://")) as client:
+            resp = client.get(f"{url}/models", headers=headers)
+    except (httpx.HTTPError, OSError) as exc:
+        raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)} is unreachable ({type(exc).__name__}): "
+                                    f"start it, or fix the model's base_url") from None
+    if resp.status_code in (401, 403):
+        raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)} refused the API key (HTTP "
+                                    f"{resp.status_code}): check the variable named by api_key_env")
+    if resp.status_code != 200:
+        raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)}: GET /models answered HTTP "
+                                    f"{resp.status_code}; is base_url the server's /v1 address?")
+    try:
+        return [str(m.get("id")) for m in resp.json().get("data", [])]
+    except (ValueError, AttributeError):
+        raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)}: GET /models did not answer with a "
+                                    f"model list; is base_url the server's /v1 address?") from None
+
+
 def unreachable_message(url: str, exc: BaseException | None = None) -> str:
     why = f" ({type(exc).__name__})" if exc else ""
     return (
@@ -83,21 +108,33 @@ def check_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec],
     by_host: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     embedded_urls: set[str] = set()
+    openai: dict[str, ModelSpec] = {}
     for spec in specs:
         url = resolve_host(spec)
         by_host.setdefault(url, set()).add(spec.model)
         labels[url] = f"{redact(url)} (embedded)" if spec.host == EMBEDDED else redact(url)
         if spec.host == EMBEDDED:
             embedded_urls.add(url)
+        if spec.provider == "openai":
+            openai[url] = spec
     for url, tags in by_host.items():
         try:
-            served = list_host_models(url)
+            if url in openai:
+                served = list_openai_models(url, _key(openai[url]))
+            else:
+                served = list_host_models(url)
         except ModelUnavailableError as exc:
             checks.extend(ModelCheck(labels[url], t, False, str(exc)) for t in sorted(tags))
             continue
         for tag in sorted(tags):
-            if _has_model(served, tag):
+            if (tag in served) if url in openai else _has_model(served, tag):
                 checks.append(ModelCheck(labels[url], tag, True))
+            elif url in openai:
+                listed = ", ".join(served[:5]) + (", ..." if len(served) > 5 else "") or "none"
+                checks.append(ModelCheck(labels[url], tag, False,
+                                         f"model '{tag}' is not served by the OpenAI-compatible server at "
+                                         f"{redact(url)} (it lists: {listed}); serve it there (e.g. `vllm serve "
+                                         f"{tag}`) or use a listed name"))
             elif url in embedded_urls:
                 checks.append(ModelCheck(labels[url], tag, False,
                                          f"model '{tag}' is not served by the embedded endpoint at {redact(url)}: give it "
@@ -107,6 +144,17 @@ def check_models(specs: Iterable[ModelSpec], resolve_host: Callable[[ModelSpec],
                 checks.append(ModelCheck(labels[url], tag, False,
                                          f"model '{tag}' is not on {redact(url)}: run `ollama pull {tag}` there"))
     return checks
+
+
+def _key(spec: ModelSpec) -> str | None:
+    """The API key for preflight, read from the spec's variable (never kept)."""
+    if spec.api_key_env is None:
+        return None
+    value = os.environ.get(spec.api_key_env)
+    if not value:
+        raise ModelUnavailableError(f"model {spec.label}: environment variable {spec.api_key_env} (field "
+                                    f"'api_key_env') is not set; export it with the server's API key")
+    return value
 
 
 def pool_members(spec: ModelSpec) -> list[ModelSpec]:

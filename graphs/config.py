@@ -24,16 +24,17 @@ class ModelDefaults(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    num_predict: int | None = Field(default=None, ge=1)
-    num_ctx: int | None = Field(default=None, ge=256)
-    seed: int | None = None
-    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
-    reasoning: bool | None = None
-    keep_alive: str | int | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    host: str | None = Field(default=None, description="host of every agent without its own: a URL or 'embedded'")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="sampling temperature")
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="nucleus sampling mass")
+    num_predict: int | None = Field(default=None, ge=1,
+        description="output tokens per reply (max_tokens on OpenAI-compatible servers)")
+    num_ctx: int | None = Field(default=None, ge=256, description="context window in tokens (Ollama)")
+    seed: int | None = Field(default=None, description="sampling seed (each repeat shifts it)")
+    repeat_penalty: float | None = Field(default=None, gt=0.0, le=3.0, description="penalty on repeated tokens (Ollama)")
+    reasoning: bool | None = Field(default=None, description="ask thinking models to think (kept apart from the argument)")
+    keep_alive: str | int | None = Field(default=None, description="how long Ollama keeps the model loaded (e.g. '10m')")
+    timeout: float | None = Field(default=None, gt=0, description="seconds a call may take before it fails")
 
 
 class LoopSpec(BaseModel):
@@ -41,9 +42,10 @@ class LoopSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    after: str
-    back_to: list[str] = Field(min_length=1)
-    stop_when_confidence_at_least: float | None = Field(default=None, ge=0.0, le=1.0)
+    after: str = Field(description="the agent after which a round ends")
+    back_to: list[str] = Field(min_length=1, description="the agents the next round starts with")
+    stop_when_confidence_at_least: float | None = Field(default=None, ge=0.0, le=1.0,
+        description="stop early once the aggregator's stated confidence reaches this")
 
 
 class CustomGraph(BaseModel):
@@ -51,8 +53,9 @@ class CustomGraph(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    edges: list[tuple[str, str]] = Field(min_length=1)
-    loop: LoopSpec | None = None
+    edges: list[tuple[str, str]] = Field(min_length=1,
+        description="[from, to] pairs of agents, START and END; a node with several incoming edges waits for all")
+    loop: LoopSpec | None = Field(default=None, description="the round loop (rounds from the configuration)")
 
 
 class DebateConfig(BaseModel):
@@ -74,14 +77,17 @@ class DebateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    topology: str
-    rounds: int = Field(default=2, ge=1, le=20)
-    defaults: ModelDefaults = Field(default_factory=ModelDefaults)
+    name: str = Field(min_length=1, description="the configuration's name in results and reports")
+    description: str = Field(default="", description="one line for people")
+    topology: str = Field(
+        description="single, adversarial, critiqued, society, mixture, facilitated, weighted, custom, or a registered one")
+    rounds: int = Field(default=2, ge=1, le=20, description="rounds of argument")
+    defaults: ModelDefaults = Field(default_factory=ModelDefaults,
+        description="model options for every agent that does not set them")
     model: ModelSpec | None = Field(default=None, description="single: the one model for every role")
-    agents: dict[str, AgentSpec] = Field(default_factory=dict)
-    graph: CustomGraph | None = None
+    agents: dict[str, AgentSpec] = Field(default_factory=dict,
+        description="agent name -> its role, model, stance and persona")
+    graph: CustomGraph | None = Field(default=None, description="topology custom: the nodes' edges and the loop")
     _source: Path | None = PrivateAttr(default=None)
 
     @field_validator("model", mode="before")

@@ -1,11 +1,13 @@
-"""Small misbehaving HTTP hosts for tests: one that answers every request with a fixed status, and
-one that accepts connections and never answers (the hardest failure for a client to notice)."""
+"""Small HTTP hosts for tests: one that answers every request with a fixed status, one that accepts
+connections and never answers (the hardest failure for a client to notice), and a scripted
+OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -68,3 +70,55 @@ def silent_host() -> Iterator[str]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+@contextmanager
+def openai_host(reply: Callable[[dict], str], models: tuple[str, ...] = ("m",),
+                requests: list[dict] | None = None) -> Iterator[str]:
+    """A scripted OpenAI-compatible server: `GET /v1/models` lists `models`, and
+    `POST /v1/chat/completions` answers `reply(body)` (with usage and, when asked, log-probabilities).
+    Every request's path, headers and body is appended to `requests`; yields the `/v1` base URL."""
+    seen = requests if requests is not None else []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})
+            if self.path == "/v1/models":
+                self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            seen.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            if self.path != "/v1/chat/completions":
+                self._send(404, {"error": "not found"})
+                return
+            text = reply(body)
+            choice: dict = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            if body.get("logprobs"):
+                choice["logprobs"] = {"content": [{"token": text[:1], "logprob": -0.1, "bytes": None,
+                                                   "top_logprobs": [{"token": text[:1], "logprob": -0.1, "bytes": None}]}]}
+            self._send(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": body.get("model"),
+                             "choices": [choice], "usage": {"prompt_tokens": 11, "completion_tokens": 3,
+                                                            "total_tokens": 14}})
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -60,7 +60,7 @@ def test_import_paper_and_report_cli(tmp_path):
         (["run", "configs/experiments/nope.yaml"], "file not found"),
         (["report", "nope", "--db", "/nonexistent/r.db"], "not found"),
         (["import-paper", str(ROOT / "pyproject.toml")], "invalid JSON"),
-        (["export", "x", "--format", "xml"], "use jsonl or csv"),
+        (["export", "x", "--format", "xml"], "use jsonl, csv or parquet"),
     ],
 )
 def test_cli_errors(args, message):

@@ -160,8 +160,12 @@ def _openai_to_ollama(body: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest(f"response_format.type: {kind!r} is not text, json_object or json_schema")
     elif response_format is not None:
         raise BadRequest("field 'response_format': must be an object")
-    return {"model": body.get("model"), "messages": body.get("messages"), "options": options, "format": fmt,
-            "tools": body.get("tools"), "stream": body.get("stream") is True}
+    out = {"model": body.get("model"), "messages": body.get("messages"), "options": options, "format": fmt,
+           "tools": body.get("tools"), "stream": body.get("stream") is True}
+    for key in ("logprobs", "top_logprobs"):  # OpenAI's names are Ollama's
+        if body.get(key) is not None:
+            out[key] = body[key]
+    return out
 
 
 class RequestLog:
@@ -490,7 +494,9 @@ def _final_payload(shape: str, model: ServedModel, result: EngineResult, started
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
             "model": model.tag, "system_fingerprint": "fp_debatelab",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
-                         "finish_reason": _done_reason(result)}],
+                         "finish_reason": _done_reason(result),
+                         # OpenAI's shape: {"content": [{token, logprob, bytes, top_logprobs}, ...]}
+                         "logprobs": {"content": result.logprobs} if result.logprobs is not None else None}],
             "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.output_tokens,
                       "total_tokens": result.prompt_tokens + result.output_tokens},
         }

@@ -1,7 +1,8 @@
-"""Models and built-in files: `serve-embedded`, `models`, `hello`, `configs`, `scenarios`."""
+"""Models and built-in files: `serve-embedded`, `models`, `hello`, `configs`, `schema`, `scenarios`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,19 @@ def configs_cmd() -> None:
 
     for name in builtin_config_names():
         print(name)
+
+
+@app.command("schema")
+def schema_cmd(
+    kind: Annotated[str, typer.Argument(help="config (a debate configuration) or experiment")],
+) -> None:
+    """Print the JSON Schema of configuration or experiment files, for editors: save it and start a
+    YAML file with `# yaml-language-server: $schema=config.schema.json` to get completion and checks."""
+    from debatelab.experiments import SCHEMA_NAMES, schema_text
+
+    if kind not in SCHEMA_NAMES:
+        raise UserError(f"schema {kind!r}: use config or experiment")
+    sys.stdout.write(schema_text(kind))  # type: ignore[arg-type]  # checked just above
 
 
 @app.command("serve-embedded")

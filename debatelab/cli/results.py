@@ -87,15 +87,28 @@ def import_paper_cmd(
 @app.command("export")
 def export_cmd(
     experiment: Annotated[str, typer.Argument(help="experiment name")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv, or parquet (a data set: a folder)")] = "jsonl",
     db: DbOption = DEFAULT_RESULTS,
-    output: Annotated[Path | None, typer.Option("--out", help="file (default EXPERIMENT.FORMAT)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--out", help="file for jsonl/csv (default EXPERIMENT.FORMAT); folder for parquet (default EXPERIMENT)")] = None,
+    license_: Annotated[str, typer.Option(
+        "--license", help="parquet: the data set's licence for its card (e.g. cc-by-4.0; default other)")] = "other",
 ) -> None:
-    """Write debates with turns and scores (jsonl) or one row per score (csv) for sharing."""
+    """Write an experiment for sharing: debates with turns and scores (jsonl), one row per score
+    (csv), or a data set of parquet tables with a card (parquet)."""
     from debatelab.store import Store, export_experiment
 
-    if fmt not in ("jsonl", "csv"):
-        raise UserError(f"--format {fmt!r}: use jsonl or csv")
+    if fmt not in ("jsonl", "csv", "parquet"):
+        raise UserError(f"--format {fmt!r}: use jsonl, csv or parquet")
+    if fmt == "parquet":
+        from debatelab.results import export_dataset, open_results
+
+        folder = output or Path(experiment)
+        with open_results(db) as results:
+            counts = export_dataset(results, experiment, folder, license=license_)
+        tables = ", ".join(f"{t} {n:,}" for t, n in counts.items())
+        out.print(f"wrote {len(counts)} parquet tables ({tables}) and a data-set card to {folder}/", highlight=False)
+        return
     target = output or Path(f"{experiment}.{fmt}")
     with Store.open(db, create=False) as store:
         n = export_experiment(store, experiment, fmt, target)

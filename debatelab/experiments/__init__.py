@@ -26,12 +26,20 @@ from debatelab.experiments.runner import (
     run_experiment,
     total_slots,
 )
+from debatelab.experiments.schemas import (
+    SCHEMA_NAMES,
+    json_schema,
+    schema_text,
+    shipped_schema_text,
+    write_shipped_schemas,
+)
 from debatelab.experiments.spec import Experiment, load_experiment, repeat_config
 from debatelab.experiments.swap_plan import collapse, dry_run_orders, load_plan, majority_merge, shortest_supersequence
 from debatelab.experiments.weak_to_strong import run_weak_to_strong, strong_spec, weak_config
 
 __all__ = [
-    "OversightRun", "run_oversight", "two_options",
+    "OversightRun", "run_oversight", "two_options", "SCHEMA_NAMES", "json_schema", "schema_text", "shipped_schema_text",
+    "write_shipped_schemas",
     "chat_models_for", "collapse", "debate_id_for", "debate_trace", "DebateJob", "DebateOutcome", "dry_run_orders",
     "Experiment", "in_shard", "incompleteness", "judge_family_warnings", "load_experiment", "load_plan",
     "majority_merge", "model_specs_in_file", "ModelFactory", "parse_shard", "plan_debates", "QuestionsSummary",

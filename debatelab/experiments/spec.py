@@ -15,10 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import CoreSchema
 
 from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
 from debatelab.base.errors import UserError
+from debatelab.base.json_schema import one_or_many, string_or_object_schema
 from debatelab.base.secrets import redact_all
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
@@ -31,10 +41,10 @@ from debatelab.scenarios import PairSet, Scenario, load_pair_set, load_scenario_
 class ScenarioSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    set: str = "alignment-v1"
-    ids: list[str] | None = None
+    set: str = Field(default="alignment-v1", description="a shipped scenario set (alignment-v1, paper) or a YAML path")
+    ids: list[str] | None = Field(default=None, description="only these scenario ids (default: all)")
     study_only: bool = Field(default=False, description="paper set: only the 15 scenarios the study used")
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, description="only the first N scenarios")
 
 
 class Overrides(BaseModel):
@@ -42,11 +52,11 @@ class Overrides(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rounds: int | None = Field(default=None, ge=1, le=20)
-    num_predict: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    num_ctx: int | None = Field(default=None, ge=256)
+    rounds: int | None = Field(default=None, ge=1, le=20, description="rounds of every configuration")
+    num_predict: int | None = Field(default=None, ge=1, description="output tokens per reply, every agent")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="every agent's temperature")
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="every agent's top_p")
+    num_ctx: int | None = Field(default=None, ge=256, description="every agent's context window (Ollama)")
 
 
 class AuditSpec(BaseModel):
@@ -56,7 +66,7 @@ class AuditSpec(BaseModel):
 
     set: str = Field(default="factual-summary-pairs", description="built-in pair set or a JSONL path")
     n: int | None = Field(default=20, ge=1, le=100_000, description="items to sample (each judged twice)")
-    seed: int = 0
+    seed: int = Field(default=0, description="seed of the sample of items")
 
 
 class Judging(BaseModel):
@@ -65,16 +75,16 @@ class Judging(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rubric: str = "alignment-7"
+    rubric: str = Field(default="alignment-7", description="a shipped rubric (alignment-7, paper-2025) or a YAML path")
     judges: list[ModelSpec] = Field(
         default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
         description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
     )
-    samples: int = Field(default=1, ge=1, le=20)
-    permute: bool = True
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    strict: bool = False
-    audit: AuditSpec | None = None
+    samples: int = Field(default=1, ge=1, le=20, description="judgments per debate and judge")
+    permute: bool = Field(default=True, description="samples after the first shuffle the speaker order")
+    max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per criterion before it is unscored")
+    strict: bool = Field(default=False, description="refuse a judge of the same model family as a debater (default: warn)")
+    audit: AuditSpec | None = Field(default=None, description="audit every judge on labelled pairs as part of the run")
     pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
     against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
     prompt_version: Literal["1", "2"] = Field(
@@ -106,9 +116,9 @@ class QuestionSplit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str
-    limit: int | None = Field(default=None, ge=1)
-    difficulty: str | None = None
+    source: str = Field(description="a shipped set (openbookqa, mmlu, boolq, logiqa) or a JSONL/YAML path")
+    limit: int | None = Field(default=None, ge=1, description="only the first N questions")
+    difficulty: str | None = Field(default=None, description="only questions of this difficulty label")
 
 
 class WeakToStrong(BaseModel):
@@ -126,11 +136,12 @@ class WeakToStrong(BaseModel):
         return {**coerce_model(v), "temperature": 0.0, "seed": 0} if isinstance(v, str) else v
     calibration: QuestionSplit = Field(description="labelled split the weights are fitted on (the easy set)")
     evaluation: QuestionSplit = Field(description="split every method is evaluated on (the hard set)")
-    seed: int = 0
-    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    seed: int = Field(default=0, description="seed of the debate variant's option order and of sampling")
+    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0,
+        description="temperature of the equal-budget self-consistency baseline")
     facilitate: list[str] | None = Field(default=None, description="weak agents to facilitate (default: all)")
-    debate_variant: bool = True
-    max_attempts: int = Field(default=3, ge=1, le=10)
+    debate_variant: bool = Field(default=True, description="also run the variant where the strong model argues both sides")
+    max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call before unanswered")
     top_logprobs: int = Field(default=10, ge=0, le=20, description=(
         "alternatives per token to ask for, to read each weak answer's option probabilities "
         "(EnsemW2S's probability-weighted vote); 0 = letters only"))
@@ -143,8 +154,8 @@ class QuestionSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     set: str = Field(description="a shipped question set or a JSONL/YAML file")
-    n: int | None = Field(default=None, ge=1, le=100_000)
-    seed: int = 0
+    n: int | None = Field(default=None, ge=1, le=100_000, description="questions to draw (default: all)")
+    seed: int = Field(default=0, description="seed of the sample of questions")
 
 
 class QuestionDebate(BaseModel):
@@ -156,13 +167,14 @@ class QuestionDebate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agents: str = Field(description="a configuration whose answerers debate (models and personas may differ)")
-    rounds: int = Field(default=2, ge=1, le=10)
-    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    rounds: int = Field(default=2, ge=1, le=10, description="rounds of debate after the first answers")
+    self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0,
+        description="temperature of the equal-budget self-consistency baseline")
     baseline_agent: str | None = Field(default=None, description="the agent of the single-model baselines "
                                                                  "(default: the most accurate at round 0)")
     probe: bool = Field(default=False, description="also run every debate with a peer that states a wrong answer "
                                                    "with confidence from round 1 (a conformity probe)")
-    max_attempts: int = Field(default=3, ge=1, le=10)
+    max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call before unanswered")
 
 
 OVERSIGHT_PROTOCOLS = ("naive", "expert", "consultancy", "debate", "interactive_debate", "open_consultancy",
@@ -176,6 +188,11 @@ class Debater(BaseModel):
     best-of-N (N candidate turns, the most persuasive kept), under a name for its ratings."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        """Editors' schema: a debater is also written as its model, TAG[@HOST]."""
+        return string_or_object_schema(core_schema, handler, "the debater's model, TAG[@HOST]")
 
     model: ModelSpec = Field(description="TAG[@HOST] or a model spec")
     best_of: int | None = Field(default=None, ge=1, le=16, description="candidates per turn (default: the "
@@ -197,25 +214,29 @@ def _debaters_parse(v: Any) -> Any:
 class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    kind: Literal["debates", "questions", "oversight"] = "debates"
-    scenarios: ScenarioSelection = Field(default_factory=ScenarioSelection)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the experiment's name in the store (letters, digits, _ . -)")
+    description: str = Field(default="", description="one line for people")
+    kind: Literal["debates", "questions", "oversight"] = Field(default="debates",
+        description="debates (rubric-judged debates), questions (labelled questions: w2s or debate) or oversight")
+    scenarios: ScenarioSelection = Field(default_factory=ScenarioSelection, description="debates: which scenarios")
     configurations: list[str] = Field(default_factory=list, description="ensemble configuration files")
     baselines: list[str] = Field(default_factory=list, description="single-model baseline configuration files")
-    repeats: int = Field(default=1, ge=1, le=100)
-    overrides: Overrides = Field(default_factory=Overrides)
-    judging: Judging | None = Field(default_factory=Judging)
-    w2s: WeakToStrong | None = None
+    repeats: int = Field(default=1, ge=1, le=100,
+        description="debates per scenario and configuration (each shifts every seed)")
+    overrides: Overrides = Field(default_factory=Overrides, description="applied to every configuration")
+    judging: Judging | None = Field(default_factory=Judging, description="how debates are judged; null for none")
+    w2s: WeakToStrong | None = Field(default=None, description="kind questions: weak-to-strong")
     questions: QuestionSelection | None = Field(default=None, description="labelled questions (kind questions "
                                                                           "with `debate`, kind oversight)")
-    debate: QuestionDebate | None = None
+    debate: QuestionDebate | None = Field(default=None, description="kind questions: debate on labelled questions")
     # kind: oversight (debate as scalable oversight)
     protocols: list[OversightProtocol] = Field(
         default_factory=lambda: ["naive", "expert", "consultancy", "debate"], min_length=1,
         description="oversight: the protocols to run on every question")
     debaters: list[Debater] = Field(
         default_factory=lambda: [Debater(model=ModelSpec.parse("smollm2:135m@embedded"))], min_length=1,
+        json_schema_extra=one_or_many,
         description="oversight: debaters and consultants, TAG[@HOST], a spec or a list; with several, debate runs "
                     "every pairing on both sides (cross-play) and the report rates them")
     judges: list[ModelSpec] = Field(

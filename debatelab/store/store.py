@@ -11,6 +11,7 @@ from debatelab.store.audits import AuditRecords
 from debatelab.store.browse import BrowseQueries
 from debatelab.store.debates import DebateRecords
 from debatelab.store.experiments import ExperimentRecords
+from debatelab.store.frames import FrameReads
 from debatelab.store.judgments import JudgmentRecords
 from debatelab.store.oversight import OversightRecords
 from debatelab.store.pairwise import PairwiseRecords
@@ -19,7 +20,7 @@ from debatelab.store.shards import ShardRecords
 
 
 class Store(ExperimentRecords, DebateRecords, JudgmentRecords, QuestionRecords, OversightRecords, PairwiseRecords,
-            AuditRecords, BrowseQueries, ShardRecords):
+            AuditRecords, BrowseQueries, ShardRecords, FrameReads):
     """The results database. Open it with `Store.open(path)`; read and write it with its methods.
 
     Example:
