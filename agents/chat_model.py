@@ -23,7 +23,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama
-from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from debatelab.agents.calls import OUTPUT_CAP_FIELDS, held_call_slot
@@ -90,45 +89,6 @@ class HostChatOllama(ChatOllama):
         async with held_call_slot():
             async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
                 yield chunk
-
-
-class HostChatOpenAI(ChatOpenAI):
-    """ChatOpenAI for an OpenAI-compatible server, behaving as debatelab's ChatOllama does: it holds
-    the host's call slot for the request alone, gives up on a silent host, and turns Ollama's
-    `format` (a JSON schema, which every structured call sends) into OpenAI's `response_format`
-    (vLLM, SGLang and llama.cpp constrain decoding with it). A server that ignores it still gets
-    its reply validated, so an unreadable reply is *unscored*, never a default."""
-
-    takes_call_slot: ClassVar[bool] = True
-
-    def _openai_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        kwargs = dict(kwargs)
-        kwargs.pop("stream", None)  # one response, not chunks (ChatOpenAI's own default)
-        schema = kwargs.pop("format", None)
-        if isinstance(schema, dict):
-            kwargs["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": "reply", "schema": schema, "strict": False}}
-        elif schema == "json":
-            kwargs["response_format"] = {"type": "json_object"}
-        return kwargs
-
-    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
-        """The output cap goes out as `max_tokens`, which every compatible server reads (vLLM, SGLang,
-        llama.cpp, LM Studio); ChatOpenAI's newer `max_completion_tokens` is kept for OpenAI's own API."""
-        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
-        if "max_completion_tokens" in payload and "api.openai.com" not in str(self.openai_api_base or ""):
-            payload.setdefault("max_tokens", payload.pop("max_completion_tokens"))
-        return payload
-
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        async with held_call_slot():
-            request = super()._agenerate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
-            return await watch_host(str(self.openai_api_base or ""), request)
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        return super()._generate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
 
 
 def api_key_of(spec: ModelSpec) -> SecretStr:
@@ -218,10 +178,12 @@ def _build(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
     return _build_openai(spec, **overrides) if spec.provider == "openai" else _build_ollama(spec, **overrides)
 
 
-def _build_openai(spec: ModelSpec, **overrides: Any) -> HostChatOpenAI:
+def _build_openai(spec: ModelSpec, **overrides: Any) -> BaseChatModel:
     """ChatOpenAI on the spec's base URL. Retries are debatelab's (node retry policies and pool
     failover), so the client's own are off; Ollama-only options (num_ctx, keep_alive, ...) do not
     apply to these servers and are not sent."""
+    from debatelab.agents.openai_chat import HostChatOpenAI  # langchain-openai takes ~1 s to import: only when used
+
     base_url = resolve_host(spec)
     timeout = httpx.Timeout(spec.timeout, connect=min(spec.timeout, CONNECT_TIMEOUT_S))
     sync_hooks, async_hooks = affinity_hooks()
