@@ -46,6 +46,14 @@ from debatelab.graphs.pairwise import PairVerdict, build_pairwise_graph, compare
 from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, recursion_limit, topology
 from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes, normalise_for_match, quote_verified
 from debatelab.graphs.retry import model_retry_policy
+from debatelab.graphs.stance import (
+    STANCE_PROMPT_VERSION,
+    StanceReading,
+    argued_turns,
+    could_concede,
+    read_stance,
+    stance_messages,
+)
 from debatelab.graphs.state import AgentTask, DebateState, Turn
 from debatelab.graphs.transcript import TURN_DEFAULTS, TURN_FIELDS, Transcript, TranscriptTurn, transcript_turn
 from debatelab.graphs.voting import Answers, majority_vote, weighted_probability_vote, weighted_vote
@@ -64,4 +72,5 @@ __all__ = [
     "load_debate_config", "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise",
     "pair_messages", "PairVerdict", "peers_context", "QAContext", "recursion_limit", "topology", "Transcript",
     "transcript_turn", "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",
+    "STANCE_PROMPT_VERSION", "StanceReading", "argued_turns", "could_concede", "read_stance", "stance_messages",
 ]

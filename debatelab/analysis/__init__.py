@@ -33,6 +33,7 @@ from debatelab.analysis.reliability import (
     reliability_summary,
     unscored_rate,
 )
+from debatelab.analysis.stance import stance_summary
 from debatelab.analysis.stats import (
     GroupSummary,
     JudgeKind,
@@ -58,6 +59,7 @@ from debatelab.analysis.weak_to_strong import (
 )
 
 __all__ = [
+    "stance_summary",
     "oversight_results",
     "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",

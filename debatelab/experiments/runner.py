@@ -37,7 +37,14 @@ from debatelab.experiments.debate import DebateOutcome, ModelFactory, chat_model
 from debatelab.experiments.spec import Experiment, repeat_config
 from debatelab.experiments.swap_plan import dry_run_orders, load_plan
 from debatelab.graphs import TURN_DEFAULTS, TURN_FIELDS, DebateConfig
-from debatelab.judging import StoredJudging, audit_line, family_warnings, judge_pairs, run_audit
+from debatelab.judging import (
+    StanceReadings,
+    StoredJudging,
+    audit_line,
+    family_warnings,
+    judge_pairs,
+    run_audit,
+)
 from debatelab.runtime import Failures, LimiterFor, RunProgress, host_limiters
 from debatelab.scenarios import PairSet, Scenario
 from debatelab.store import Store, open_checkpointer
@@ -69,6 +76,7 @@ class RunSummary:
     debates_done: int = 0
     failures: Failures = field(default_factory=Failures)
     judgments: dict[str, int] = field(default_factory=dict)
+    stance: dict[str, int] = field(default_factory=dict)  # debates read for stance (with a `stance:` section)
     audits: list[str] = field(default_factory=list)  # one line per audited judge
     calls: int = 0
     wall_s: float = 0.0
@@ -80,7 +88,8 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "debates_total": self.debates_total,
                 "debates_run": self.debates_done, "debates_skipped": self.debates_skipped,
-                "judgments": self.judgments, "audits": self.audits, "calls": self.calls, "wall_s": self.wall_s,
+                "judgments": self.judgments, "stance": self.stance, "audits": self.audits, "calls": self.calls,
+                "wall_s": self.wall_s,
                 "failed": self.failures.as_json()}
 
 
@@ -240,7 +249,7 @@ async def run_experiment(
     model_factory: ModelFactory = make_chat_model, preflight: bool = True, shard: tuple[int, int] | None = None,
 ) -> RunSummary:
     """Run what is missing of `exp`: debates, their judgments (pipelined), pairwise comparisons and
-    judge audits. An item that fails is recorded in the summary's `failures`; everything else goes
+    judge audits, and stance readings. An item that fails is recorded in the summary's `failures`; everything else goes
     on. Tests inject scripted models with `model_factory` (no preflight)."""
     started = time.monotonic()
     summary = RunSummary(exp.name)
@@ -255,7 +264,8 @@ async def run_experiment(
     rubric = exp.rubric()
     audit_pairs = exp.audit_pairs()
     set_embedded_parallel(exp.limit_for(EMBEDDED, True))
-    all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges
+    reader = exp.pooled(exp.stance.reader_spec()) if exp.stance is not None else None
+    all_specs = [j.config.model_for(a) for j in jobs for a in j.config.agents] + judges + ([reader] if reader else [])
     if preflight:
         for warning in require_models(all_specs, resolve_host):
             progress.log(f"[yellow]warning:[/yellow] {warning}")
@@ -276,14 +286,22 @@ async def run_experiment(
                 max_attempts=exp.judging.max_attempts, model_factory=model_factory, in_flight=total_slots(exp, judges),
                 expected_debates=len(jobs), prompt_version=exp.judging.prompt_version,
                 criteria_at_once=exp.judging.criteria_at_once)
+        stance = None
+        if reader is not None and exp.stance is not None:
+            stance = StanceReadings(store, exp.name, reader, limiter_for=limiter_for, progress=progress,
+                                    failures=summary.failures, max_attempts=exp.stance.max_attempts,
+                                    model_factory=model_factory, in_flight=total_slots(exp, [reader]),
+                                    expected_debates=len(jobs))
         # The judge audit needs no debate: it runs beside them, filling the slots a debate leaves idle.
         audit = asyncio.create_task(run_judge_audits(exp, store, judges, audit_pairs, model_factory, limiter_for,
                                                      progress, summary))
-        debates = DebatePhase(exp, store, saver, progress, summary, limiter_for, model_factory, judging)
+        debates = DebatePhase(exp, store, saver, progress, summary, limiter_for, model_factory, judging, stance)
         try:
             await debates.run(todo, all_specs)
             if judging is not None:
                 summary.judgments = await judging.finish()
+            if stance is not None:
+                summary.stance = await stance.finish()
             if rubric is not None and exp.judging is not None and exp.judging.pairwise:
                 result = await judge_pairs(
                     store, exp.name, rubric, judges, saver=saver, model_factory=model_factory, limiter_for=limiter_for,
@@ -314,9 +332,10 @@ class DebatePhase:
     stored when it finishes and handed to judging at once."""
 
     def __init__(self, exp: Experiment, store: Store, saver: Any, progress: RunProgress, summary: RunSummary,
-                 limiter_for: LimiterFor, model_factory: ModelFactory, judging: StoredJudging | None) -> None:
+                 limiter_for: LimiterFor, model_factory: ModelFactory, judging: StoredJudging | None,
+                 stance: StanceReadings | None = None) -> None:
         self.exp, self.store, self.saver, self.progress, self.summary = exp, store, saver, progress, summary
-        self.limiter_for, self.model_factory, self.judging = limiter_for, model_factory, judging
+        self.limiter_for, self.model_factory, self.judging, self.stance = limiter_for, model_factory, judging, stance
         self.orders: dict[str, list[str]] = {}
         self.swapping = False
 
@@ -363,6 +382,8 @@ class DebatePhase:
         store.write_finished_debate(row, turns, calls)
         if self.judging is not None:
             self.judging.submit(row)  # judged now, while other debates still run
+        if self.stance is not None:
+            self.stance.submit(row)
         new_calls = sum(t.get("calls", 1) for t in outcome.new_turns)
         self.summary.calls += new_calls
         self.progress.count_calls(new_calls, sum(t.get("output_tokens", 0) for t in outcome.new_turns))

@@ -111,6 +111,28 @@ class Judging(BaseModel):
         return [with_judge_defaults(spec) for spec in self.judges]
 
 
+class StanceSpec(BaseModel):
+    """Stance over a debate: after the debates, a (cheap) reader model records every argued turn's
+    position on the motion and whether it conceded a point; the report gives concession, position
+    change and convergence rates per configuration. Answers at temperature 0, seed 0 unless the spec
+    says otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelSpec = Field(
+        default_factory=lambda: ModelSpec.parse("smollm2:135m@embedded"),
+        description="the reader, TAG[@HOST] or a model spec (a judge-like model; it sees the debate as a judge does)")
+    max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per turn before it is unread")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_parse(cls, v: Any) -> Any:
+        return coerce_model(v)
+
+    def reader_spec(self) -> ModelSpec:
+        return with_judge_defaults(self.model)
+
+
 class QuestionSplit(BaseModel):
     """Where a split's questions come from: a built-in set (openbookqa, mmlu) or a JSONL/YAML path."""
 
@@ -226,6 +248,8 @@ class Experiment(BaseModel):
         description="debates per scenario and configuration (each shifts every seed)")
     overrides: Overrides = Field(default_factory=Overrides, description="applied to every configuration")
     judging: Judging | None = Field(default_factory=Judging, description="how debates are judged; null for none")
+    stance: StanceSpec | None = Field(default=None, description="debates: record every argued turn's position and "
+                                                                "concessions (stance over a debate); null for none")
     w2s: WeakToStrong | None = Field(default=None, description="kind questions: weak-to-strong")
     questions: QuestionSelection | None = Field(default=None, description="labelled questions (kind questions "
                                                                           "with `debate`, kind oversight)")
@@ -384,6 +408,9 @@ def load_experiment(ref: str | Path) -> Experiment:
     if exp.kind != "oversight" and oversight_fields:
         raise UserError(f"{path}: field '{sorted(oversight_fields)[0]}': only an experiment of kind 'oversight' "
                         f"takes it (add kind: oversight, or move judges under 'judging')")
+    if exp.kind != "debates" and exp.stance is not None:
+        raise UserError(f"{path}: field 'stance': only an experiment of kind 'debates' takes it (stance is read "
+                        f"from rubric debates' turns)")
     if exp.debate is not None and exp.questions is None:
         raise UserError(f"{path}: field 'questions': a debate on questions needs its questions, e.g. "
                         f"questions: {{set: openbookqa, n: 20, seed: 0}}")

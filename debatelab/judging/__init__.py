@@ -1,5 +1,5 @@
 """Judging: absolute judgments of stored debates, pairwise comparisons, audits of the judges
-themselves, and people's ratings, all stored as judgments in the same tables."""
+themselves, people's ratings (all stored as judgments in the same tables), and stance readings."""
 
 from debatelab.judging.absolute import JudgmentOutcome, judgment_id_for, load_transcript, permutation_seed, run_judgment
 from debatelab.judging.audit import ORDERS, audit_id_for, audit_line, audit_metrics, logistic_slope, run_audit
@@ -23,6 +23,7 @@ from debatelab.judging.runs import (
     transcript_family_warnings,
     transcript_reliability,
 )
+from debatelab.judging.stance import StanceReadings, reading_id_for, reading_row
 from debatelab.judging.stored import (
     StoredJudging,
     already_judged,
@@ -35,7 +36,8 @@ from debatelab.judging.stored import (
 )
 
 __all__ = [
-    "CSV_COLUMNS", "JUDGE_DEFAULTS", "ORDERS", "HumanRating", "JudgmentOutcome", "StoredJudging", "already_judged",
+    "CSV_COLUMNS", "JUDGE_DEFAULTS", "ORDERS", "HumanRating", "JudgmentOutcome", "StanceReadings", "StoredJudging",
+    "reading_id_for", "reading_row", "already_judged",
     "audit_id_for", "audit_line", "audit_metrics", "check_rater", "experiment_family_warnings", "export_ratings",
     "family_warnings", "import_ratings", "judge_experiment", "judge_jobs", "judge_pairs", "judge_stored",
     "judge_transcript", "judgment_id_for", "judgment_rows", "load_transcript", "logistic_slope", "pairwise_ratings",

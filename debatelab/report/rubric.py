@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.analysis import JudgeAgreement, agreement_lines, analyse, experiment_agreement
+from debatelab.analysis import JudgeAgreement, agreement_lines, analyse, experiment_agreement, stance_summary
 from debatelab.judging import audit_line, pairwise_ratings
 from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
 from debatelab.report.tables import CSS, Table, ci, fmt, mark
@@ -203,6 +203,37 @@ def pairwise_rating_tables(ratings: dict[str, Any]) -> list[Table]:
     return tables
 
 
+def _rate(r: dict[str, Any]) -> str:
+    if r["rate"] is None:
+        return f"— (n={r['n']})"
+    interval = f" [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
+    return f"{fmt(r['rate'])}{interval} ({r['k']}/{r['n']})"
+
+
+def stance_tables(stance: dict[str, Any]) -> list[Table]:
+    """Stance over a debate, per reader: concession, position change and convergence per configuration."""
+    tables = []
+    for g in stance.get("readers", []):
+        table = Table(f"Stance over the debate (read by {g['reader']}, prompt {g['prompt_version']})",
+                      ["configuration", "topology", "debates", "turns read / unread", "for / against / mixed",
+                       "concession rate", "position changes", "off assigned side", "convergence", "ended unanimous"],
+                      "Each argued turn's position on the motion, read from the transcript by the reader model (which "
+                      "is not told the assigned side). Concession: turns conceding a point, among turns whose speaker "
+                      "had read another's earlier turn. Position changes: a debater's consecutive rounds that differ. "
+                      "Convergence: debates whose debaters disagreed in the first round and all agree in the last. "
+                      "Turn rates: bootstrap 95% interval over debates; debate rates: Wilson. Unread turns are left "
+                      "out of every rate, never guessed; a reader near chance (as SmolLM2 is) makes these figures "
+                      "noise: check it on a few transcripts first.")
+        for c in g["configurations"]:
+            p = c["positions"]
+            table.add(c["configuration"], c["topology"] or "", c["debates"], f"{c['readings']} / {c['unread']}",
+                      f"{p['for']} / {p['against']} / {p['mixed']}", _rate(c["concession"]),
+                      _rate(c["position_change"]), _rate(c["off_assigned_side"]), _rate(c["convergence"]),
+                      _rate(c["ended_unanimous"]))
+        tables.append(table)
+    return tables
+
+
 def audit_table(store: Store, experiment: str) -> Table:
     """Each judge's latest audit beside the tables it produced (or a plain 'not audited')."""
     table = Table("Judge audits", ["judge", "audit"],
@@ -220,8 +251,12 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     a = analyse(store, experiment, rubric_version=rubric_version, method=method)  # type: ignore[arg-type]
     reliability = store.reliability(experiment, a["rubric_version"], a.get("prompt_version"))
     people, people_lines = human_tables(store, experiment, a)
+    readings = store.stance_readings(experiment)
+    if readings:
+        a["stance"] = stance_summary(readings)
     tables = (build_tables(a, reliability) + [criterion_table(a, "Criterion x configuration (LLM judges)")]
-              + pairwise_tables(store, experiment, a["rubric_version"]) + [audit_table(store, experiment)] + people)
+              + pairwise_tables(store, experiment, a["rubric_version"])
+              + (stance_tables(a["stance"]) if readings else []) + [audit_table(store, experiment)] + people)
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"debatelab report: {experiment}"

@@ -41,5 +41,9 @@ def print_summary(console: Console, a: dict[str, Any], run: Any | None = None) -
                       f"{failed.get('debates', 0)} failed; judgments: {run.judgments.get('done', 0)} new, "
                       f"{run.judgments.get('skipped', 0)} already done, {run.judgments.get('failed', 0)} failed; "
                       f"{run.calls} model calls in {run.wall_s:.0f}s ({d['finished']} debates finished in the store)")
+        stance = getattr(run, "stance", None)
+        if stance:
+            console.print(f"stance: {stance.get('done', 0)} debates read now, {stance.get('skipped', 0)} already read, "
+                          f"{stance.get('failed', 0)} failed (the report's 'Stance over the debate' table)")
         for line in getattr(run, "audits", []):
             console.print(line, highlight=False, markup=False)

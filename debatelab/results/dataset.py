@@ -37,6 +37,7 @@ TABLES: dict[str, str] = {
     "oversight_trials": "one labelled question argued under one oversight protocol and matchup",
     "oversight_turns": "one argument, choice or judge's question in an oversight trial, with quote counts",
     "oversight_verdicts": "one judge's verdict on an oversight trial: letter, truth, correct, probability",
+    "stance_readings": "one argued turn's position on the motion (for, against, mixed) and whether it conceded",
     "judge_audits": "an audit of a judge of this experiment on labelled pairs: accuracy, position consistency",
     "audit_calls": "one audited item and presentation order: the judge's choice against the label",
 }

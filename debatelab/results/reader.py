@@ -119,6 +119,11 @@ class Results:
         """One row per trial and judge (model or person): letter, truth, correct, probability, reasons."""
         return self._table("oversight_verdicts", experiment)
 
+    def stance_readings(self, experiment: str | None = None) -> pd.DataFrame:
+        """Stance over a debate: one row per argued turn and reader, its position on the motion (for,
+        against, mixed; empty when unread) and whether it conceded (empty where it could not or unread)."""
+        return self._table("stance_readings", experiment)
+
     def reliability(self, experiment: str | None = None) -> pd.DataFrame:
         """Per criterion: the judges' ordinal alpha, flip rate and unscored rate, as last computed."""
         return self._table("reliability", experiment)

@@ -14,7 +14,8 @@ from debatelab.store.schema import TABLES
 
 # How a table without an `experiment` column belongs to one (column -> the parent that has it).
 _VIA = {"turns": ("debate_id", "debates"), "judge_audits": None, "audit_calls": None}
-_ORDER = {"turns": "debate_id, idx", "oversight_turns": "trial_id, idx", "scores": "judgment_id, criterion"}
+_ORDER = {"turns": "debate_id, idx", "oversight_turns": "trial_id, idx", "stance_readings": "debate_id, idx, reader",
+          "scores": "judgment_id, criterion"}
 
 
 class FrameReads(StoreCore):

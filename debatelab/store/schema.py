@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
@@ -23,6 +23,8 @@ SCHEMA_VERSION = 7
 #   7: debate as oversight: `oversight_trials` (one question argued under one protocol and matchup),
 #      `oversight_turns` (arguments, choices and the judge's questions, with quote counts) and
 #      `oversight_verdicts` (one per trial and judge, model or person).
+#   8: stance over a debate: `stance_readings`, one per argued turn, reader model and stance prompt
+#      version (the position the turn takes on the motion, and whether it conceded a point).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -152,13 +154,23 @@ TABLES: dict[str, dict[str, Any]] = {
         "foreign_keys": [("trial_id", "oversight_trials", "trial_id")],
         "indexes": [["experiment", "protocol", "judge"], ["trial_id"]],
     },
+    "stance_readings": {
+        "columns": {"reading_id": str, "experiment": str, "debate_id": str, "turn_id": str, "idx": int,
+                    "round": int, "agent": str, "assigned_stance": str, "position": str, "conceded": int,
+                    "could_concede": int, "reasons": str, "unread_reason": str, "reader": str, "digest": str,
+                    "prompt_version": str, "attempts": int, "input_tokens": int, "output_tokens": int,
+                    "duration_s": float, "finished_at": str},
+        "pk": "reading_id",
+        "foreign_keys": [("debate_id", "debates", "debate_id")],
+        "indexes": [["experiment", "reader", "prompt_version"], ["debate_id"]],
+    },
 }
 
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "computed_at")
 # Tables are created parents first, so every foreign key points at a table that exists.
 CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
                   "reliability", "judge_audits", "audit_calls", "pair_judgments", "pair_verdicts",
-                  "oversight_trials", "oversight_turns", "oversight_verdicts"]
+                  "oversight_trials", "oversight_turns", "oversight_verdicts", "stance_readings"]
 
 
 def iso_timestamp(value: float | str | None = None) -> str | None:

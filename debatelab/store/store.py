@@ -1,6 +1,6 @@
 """`Store`: the results database as one object, composed of its domain parts.
 
-Each part (experiments, debates, judgments, questions, pairwise verdicts, audits, the viewer's
+Each part (experiments, debates, judgments, questions, pairwise verdicts, audits, stance readings, the viewer's
 reads, shard tables) lives in its own module with the SQL it needs; `Store` is all of them over
 one connection. Open it with `Store.open(path)`, preferably as a context manager.
 """
@@ -17,10 +17,11 @@ from debatelab.store.oversight import OversightRecords
 from debatelab.store.pairwise import PairwiseRecords
 from debatelab.store.questions import QuestionRecords
 from debatelab.store.shards import ShardRecords
+from debatelab.store.stances import StanceRecords
 
 
 class Store(ExperimentRecords, DebateRecords, JudgmentRecords, QuestionRecords, OversightRecords, PairwiseRecords,
-            AuditRecords, BrowseQueries, ShardRecords, FrameReads):
+            AuditRecords, StanceRecords, BrowseQueries, ShardRecords, FrameReads):
     """The results database. Open it with `Store.open(path)`; read and write it with its methods.
 
     Example:

@@ -1,0 +1,27 @@
+"""Stance over a debate: one reading per argued turn, reader model and stance prompt version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from debatelab.store.database import StoreCore
+from debatelab.store.schema import iso_timestamp
+
+
+class StanceRecords(StoreCore):
+    def stance_reading_ids(self, experiment: str) -> set[str]:
+        return {r["reading_id"] for r in self._rows(
+            "select reading_id from stance_readings where experiment = :e", {"e": experiment})}
+
+    def write_stance_readings(self, rows: list[dict[str, Any]]) -> None:
+        """A debate's readings in one transaction (a re-run finds all of them or reads the debate again)."""
+        stamp = iso_timestamp()
+        with self._transaction() as db:
+            db.table("stance_readings").upsert_all([{**r, "finished_at": stamp} for r in rows], pk="reading_id")
+
+    def stance_readings(self, experiment: str) -> list[dict[str, Any]]:
+        """Every reading of the experiment with its debate's configuration and topology, in debate order."""
+        return self._rows(
+            "select s.*, d.config, d.topology, d.kind, d.scenario_id, d.repeat from stance_readings s "
+            "join debates d on d.debate_id = s.debate_id where s.experiment = :e "
+            "order by s.reader, s.prompt_version, d.config, s.debate_id, s.idx", {"e": experiment})
