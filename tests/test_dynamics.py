@@ -134,3 +134,23 @@ def test_a_debate_without_questions_names_the_field(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"name": "e", "kind": "questions", "debate": {"agents": "embedded/weighted"}}))
     with pytest.raises(UserError, match="field 'questions'"):
         load_experiment(path)
+
+
+def test_the_report_says_plainly_whether_a_gain_survives_length_control():
+    """A gain that is all length does not survive; one that holds at every length does."""
+    import numpy as np
+
+    from debatelab.analysis import controlled_difference, survives_length_control
+
+    rng = np.random.default_rng(0)
+    base_len, ens_len = rng.uniform(200, 600, 40), rng.uniform(400, 800, 40)
+    # scores that follow length only: the ensemble's raw gain is its longer transcripts
+    length_only = controlled_difference(ens_len / 100 + rng.normal(0, 0.3, 40), ens_len,
+                                        base_len / 100 + rng.normal(0, 0.3, 40), base_len)
+    assert length_only["raw_delta"] > 1
+    assert survives_length_control(length_only) == (False, "does not survive length control (interval includes 0)")
+    # a gain of 1 point at every length
+    real = controlled_difference(5 + rng.normal(0, 0.3, 40), ens_len, 4 + rng.normal(0, 0.3, 40), base_len)
+    assert survives_length_control(real) == (True, "survives length control (interval excludes 0)")
+    assert survives_length_control({"raw_delta": 0.5, "controlled_delta": None, "ci_low": None, "ci_high": None})[0] \
+        is None

@@ -185,10 +185,10 @@ def test_store_adds_columns_a_newer_debatelab_needs(tmp_path):
 
 @pytest.mark.real_model
 def test_w2s_demo_runs_on_embedded(embedded_env, tmp_path):
-    """The shipped w2s demo on the real model, with 4 calibration and 4 evaluation questions instead
+    """The shipped w2s demo on the real model, with 2 calibration and 2 evaluation questions instead
     of 12 and 12: every method and the report still run; the full demo is the README's command."""
     spec = yaml.safe_load((ROOT / "configs/experiments/w2s-demo.yaml").read_text())
-    spec["w2s"]["calibration"]["limit"] = spec["w2s"]["evaluation"]["limit"] = 4
+    spec["w2s"]["calibration"]["limit"] = spec["w2s"]["evaluation"]["limit"] = 2
     exp = tmp_path / "w2s-demo-small.yaml"
     exp.write_text(yaml.safe_dump(spec))
     proc = subprocess.run([sys.executable, "-m", "debatelab", "run", str(exp), "--db",

@@ -23,7 +23,7 @@ from debatelab.analysis.dynamics import (
     round_zero_vote,
     samples_for_equal_tokens,
 )
-from debatelab.analysis.length_control import controlled_difference, length_controlled_rows
+from debatelab.analysis.length_control import controlled_difference, length_controlled_rows, survives_length_control
 from debatelab.analysis.oversight import oversight_results
 from debatelab.analysis.pairwise_ratings import bootstrap_bt, bradley_terry, pairwise_table, settle
 from debatelab.analysis.reliability import (
@@ -59,7 +59,7 @@ from debatelab.analysis.weak_to_strong import (
 )
 
 __all__ = [
-    "stance_summary",
+    "survives_length_control",    "stance_summary",
     "oversight_results",
     "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",

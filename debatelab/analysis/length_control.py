@@ -11,7 +11,10 @@ transcript's length (ordinary least squares, length standardised):
 length. Its 95% interval is a bootstrap over debates (each group resampled within itself); it is
 undefined (None) when the data cannot separate the two effects (too few debates, or lengths that do
 not vary). `tokens_ratio` is the ensemble's mean tokens per debate over the baselines': what the
-difference cost. After AlpacaEval 2's length-controlled win rates, for absolute scores.
+difference cost. `survives` says plainly what is left of a raw gain at equal length: True when the
+controlled interval excludes 0 on the raw difference's side, False when it includes 0 or lies on
+the other side, None when the controlled difference is undefined. After AlpacaEval 2's
+length-controlled win rates, for absolute scores.
 """
 
 from __future__ import annotations
@@ -62,6 +65,20 @@ def controlled_difference(ensemble_scores: np.ndarray, ensemble_lengths: np.ndar
             "ci_low": None if low is None else round(low, 4), "ci_high": None if high is None else round(high, 4)}
 
 
+def survives_length_control(diff: dict[str, Any]) -> tuple[bool | None, str]:
+    """Whether a raw difference survives length control, and the report's words for it."""
+    raw, low, high = diff["raw_delta"], diff["ci_low"], diff["ci_high"]
+    if diff["controlled_delta"] is None or low is None or high is None or raw is None:
+        return None, "too few debates, or lengths that do not vary"
+    if raw == 0:
+        return None, "no raw difference"
+    if (raw > 0 and low > 0) or (raw < 0 and high < 0):
+        return True, "survives length control (interval excludes 0)"
+    if (raw > 0 and high < 0) or (raw < 0 and low > 0):
+        return False, "reversed at equal length"
+    return False, "does not survive length control (interval includes 0)"
+
+
 def length_controlled_rows(table: pd.DataFrame, metrics: list[str], lengths: pd.Series,
                            tokens: pd.Series) -> list[dict[str, Any]]:
     """One row per (ensemble configuration, metric): raw and length-controlled differences from the
@@ -79,8 +96,9 @@ def length_controlled_rows(table: pd.DataFrame, metrics: list[str], lengths: pd.
             b = base[base[metric].notna()]
             diff = controlled_difference(e[metric].to_numpy(float), lengths.reindex(e.debate_id).to_numpy(float),
                                          b[metric].to_numpy(float), lengths.reindex(b.debate_id).to_numpy(float))
-            note = "" if diff["controlled_delta"] is not None else "too few debates, or lengths that do not vary"
+            survives, note = survives_length_control(diff)
             rows.append({"configuration": config, "baseline": "all baselines", "criterion": metric, **diff,
+                         "survives": survives,
                          "tokens_ratio": None if ratio is None or np.isnan(ratio) else round(float(ratio), 2),
                          "n": int(len(e)), "n_baseline": int(len(b)), "note": note})
     return rows

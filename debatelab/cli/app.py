@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from debatelab.agents import describe_model_error
 from debatelab.base.errors import UserError
 from debatelab.cli.common import console
 
@@ -76,6 +75,9 @@ def main() -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as exc:
+        # imported here: loading the model layer costs a second at every start, and most commands never need it
+        from debatelab.agents import describe_model_error
+
         model_error = describe_model_error(exc)
         if model_error is not None:
             _error(UserError(model_error).args[0])

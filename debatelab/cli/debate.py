@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,7 +12,9 @@ from rich.markup import escape
 
 from debatelab.cli.app import app
 from debatelab.cli.common import CONFIG_HELP, DEFAULT_CHECKPOINTS, CheckpointsOption, console, out
-from debatelab.graphs import DebateConfig
+
+if TYPE_CHECKING:  # the model and graph layers load only in the commands that use them
+    from debatelab.graphs import DebateConfig
 
 
 def load_config(path: str) -> DebateConfig:

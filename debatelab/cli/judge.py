@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,9 +15,10 @@ from rich.table import Table
 from debatelab.base.errors import UserError
 from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, console, out
-from debatelab.graphs import ALL_CRITERIA, DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
-from debatelab.judging import JudgmentOutcome
-from debatelab.rubric import Rubric
+
+if TYPE_CHECKING:  # the judging, graph and model layers load only in the commands that use them
+    from debatelab.judging import JudgmentOutcome
+    from debatelab.rubric import Rubric
 
 rubric_app = typer.Typer(help="Rubric tools.", no_args_is_help=True)
 app.add_typer(rubric_app, name="rubric")
@@ -49,7 +50,7 @@ def print_judgment(o: JudgmentOutcome, rubric: Rubric) -> None:
     console.print(table)
 
 
-def print_dry_run(transcript: Any, rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> None:
+def print_dry_run(transcript: Any, rubric: Rubric, prompt_version: str) -> None:
     """The judge's exact messages for the first criterion, as a model would receive them."""
     from debatelab.graphs import criterion_messages, judge_view
 
@@ -81,17 +82,20 @@ def judge_cmd(
     pairwise: Annotated[bool, typer.Option(
         "--pairwise", help="with --experiment: compare matched debates in both orders, per criterion")] = False,
     against: Annotated[str, typer.Option(help="--pairwise: 'baseline' (matched baselines) or 'all'")] = "baseline",
-    prompt_version: Annotated[str, typer.Option(
-        help="the judge prompt's layout: 1 (criterion last) or 2 (cache-first)")] = DEFAULT_PROMPT_VERSION,
+    prompt_version: Annotated[str | None, typer.Option(
+        help="the judge prompt's layout: 1 (criterion last) or 2 (cache-first); default: the library's "
+             "default layout")] = None,
     criteria_at_once: Annotated[str, typer.Option(
         help="criteria scored at once: a number, or 'all' for one call per judgment")] = "1",
     checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = DEFAULT_RESULTS,
 ) -> None:
     """Score a transcript (or an experiment's debates) with a rubric, per criterion, never inventing a score."""
+    from debatelab.graphs import ALL_CRITERIA, DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
     from debatelab.judging import parse_judges
     from debatelab.rubric import load_rubric
 
+    prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
     if (transcript is None) == (experiment is None):
         raise UserError("give exactly one of --transcript FILE or --experiment NAME")
     if dry_run and transcript is None:
@@ -121,7 +125,8 @@ def judge_cmd(
 
 def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, samples: int, permute: bool,
                       strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path, dry_run: bool,
-                      prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1) -> None:
+                      prompt_version: str | None = None, criteria_at_once: int | str = 1) -> None:
+    from debatelab.graphs import DEFAULT_PROMPT_VERSION
     from debatelab.judging import (
         judge_transcript,
         parse_judges,
@@ -131,6 +136,7 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
     )
     from debatelab.runtime import freeze_startup_heap
 
+    prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
     transcript = read_transcript(path)
     if dry_run:
         print_dry_run(transcript, rubric, prompt_version)
@@ -156,12 +162,14 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
 
 def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: int, permute: bool, strict: bool,
                       db: Path, checkpoints: Path, json_out: bool, pairwise: bool, against: str,
-                      prompt_version: str = DEFAULT_PROMPT_VERSION, criteria_at_once: int | str = 1) -> None:
+                      prompt_version: str | None = None, criteria_at_once: int | str = 1) -> None:
+    from debatelab.graphs import DEFAULT_PROMPT_VERSION
     from debatelab.judging import experiment_family_warnings, judge_experiment, pairwise_ratings
     from debatelab.report import pairwise_rating_tables
     from debatelab.runtime import Failures, RunProgress, freeze_startup_heap
     from debatelab.store import Store
 
+    prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
     failures = Failures()
     with Store.open(db, create=False) as store:
         store.require_experiment(name)

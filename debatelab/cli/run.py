@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,7 +14,9 @@ from rich.markup import escape
 from debatelab.base.errors import UserError
 from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, DbOption, console, out
-from debatelab.experiments import Experiment
+
+if TYPE_CHECKING:  # the experiment, model and graph layers load only in the commands that use them
+    from debatelab.experiments import Experiment
 
 
 def resume_command(experiment_file: str, db: Path, checkpoints: Path, shard: str | None = None) -> str:

@@ -25,10 +25,9 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from debatelab.base.errors import UserError
-from debatelab.graphs import forget_compiled
+from debatelab.base.paths import DEFAULT_CHECKPOINTS  # re-exported
 from debatelab.store.contention import is_lock_contention, retry_while_locked
 
-DEFAULT_CHECKPOINTS = Path("checkpoints/debates.sqlite")
 BUSY_TIMEOUT_S = 30.0
 
 
@@ -141,5 +140,7 @@ async def open_checkpointer(path: str | Path = DEFAULT_CHECKPOINTS) -> AsyncIter
     try:
         yield saver
     finally:
+        from debatelab.graphs import forget_compiled  # here: the store loads without the graph layer
+
         forget_compiled(saver)  # the graphs compiled for it go with it
         saver.conn.close()

@@ -19,11 +19,11 @@ import pandas as pd
 import sqlite_utils
 
 from debatelab.base.errors import UserError
+from debatelab.base.paths import DEFAULT_RESULTS  # re-exported
 from debatelab.store.contention import is_lock_contention, retry_while_locked
 from debatelab.store.schema import CREATION_ORDER, MARKER_TABLE, SCHEMA_VERSION, TABLES, TIMESTAMP_COLUMNS
 
 BUSY_TIMEOUT_S = 30.0
-DEFAULT_RESULTS = Path("results.db")
 
 
 def _friendly(path: Path, exc: sqlite3.Error) -> UserError:

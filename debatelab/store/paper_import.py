@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from debatelab.agents import split_thinking
 from debatelab.base.errors import UserError
 from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_json
 from debatelab.base.yamlio import describe_validation_error
@@ -87,6 +86,8 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def import_paper(path: Path, store: Store, name: str = "paper-2509.00091") -> dict[str, int]:
+    from debatelab.agents import split_thinking  # here: opening a store never loads the model layer
+
     data = _load(path)
     paper = {s.motion: s for s in load_scenario_set("paper").scenarios}
     store.upsert_experiment(name, description=f"Imported from {path.name} (arXiv 2509.00091)", kind="debates",
