@@ -67,13 +67,12 @@ class StanceReadings:
                                   self.reader.identity, STANCE_PROMPT_VERSION) not in self.done_ids]
 
     def _todo(self) -> tuple[list[dict[str, Any]], int]:
-        todo, already = [], 0
-        for debate in self.store.debates(self.experiment, finished_only=True):
-            if self._missing(debate, self._turns(debate)):
-                todo.append(debate)
-            else:
-                already += 1
-        return todo, already
+        """Finished debates not yet read, and how many are (one query, not one per debate: a lab's
+        store may hold tens of thousands of debates)."""
+        read = self.store.stance_read_debates(self.experiment, self.reader.identity, STANCE_PROMPT_VERSION)
+        debates = self.store.debates(self.experiment, finished_only=True)
+        todo = [d for d in debates if d["debate_id"] not in read]
+        return todo, len(debates) - len(todo)
 
     def submit(self, debate: dict[str, Any]) -> None:
         """Read a debate that has just finished, without waiting for the others."""

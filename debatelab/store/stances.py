@@ -13,6 +13,13 @@ class StanceRecords(StoreCore):
         return {r["reading_id"] for r in self._rows(
             "select reading_id from stance_readings where experiment = :e", {"e": experiment})}
 
+    def stance_read_debates(self, experiment: str, reader: str, prompt_version: str) -> set[str]:
+        """Debates this reader has read with this prompt version (a debate's readings are written
+        together, so one reading stands for all of them)."""
+        return {r["debate_id"] for r in self._rows(
+            "select distinct debate_id from stance_readings where experiment = :e and reader = :r "
+            "and prompt_version = :v", {"e": experiment, "r": reader, "v": prompt_version})}
+
     def write_stance_readings(self, rows: list[dict[str, Any]]) -> None:
         """A debate's readings in one transaction (a re-run finds all of them or reads the debate again)."""
         stamp = iso_timestamp()
