@@ -47,6 +47,19 @@ class StructuredResult(Generic[S]):
     failure: str | None
     calls: list[CallRecord] = field(default_factory=list)
 
+    # What every attempt cost together (a retried reply was paid for too).
+    @property
+    def input_tokens(self) -> int:
+        return sum(c.input_tokens for c in self.calls)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(c.output_tokens for c in self.calls)
+
+    @property
+    def duration_s(self) -> float:
+        return round(sum(c.duration_s for c in self.calls), 4)
+
 
 @dataclass
 class CallSlot:

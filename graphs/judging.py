@@ -241,9 +241,9 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
         "unscored_reason": None if value is not None else f"after {result.attempts} attempts: {result.failure}",
         "rationale": value.reasons if value is not None else (result.calls[-1].text[:500] if result.calls else ""),
         "attempts": result.attempts,
-        "input_tokens": sum(c.input_tokens for c in result.calls),
-        "output_tokens": sum(c.output_tokens for c in result.calls),
-        "duration_s": round(sum(c.duration_s for c in result.calls), 4),
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "duration_s": result.duration_s,
     }]}
 
 
@@ -260,9 +260,8 @@ async def score_all(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dic
         limiter=call_limit_for(JUDGE_AGENT), run_name="judge:all",
     )
     value = result.value
-    cost = {"attempts": result.attempts, "input_tokens": sum(c.input_tokens for c in result.calls),
-            "output_tokens": sum(c.output_tokens for c in result.calls),
-            "duration_s": round(sum(c.duration_s for c in result.calls), 4)}
+    cost = {"attempts": result.attempts, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,
+            "duration_s": result.duration_s}
     scores = []
     for k, cid in enumerate(ids):
         one = getattr(value, cid) if value is not None else None

@@ -92,8 +92,8 @@ async def compare(model: BaseChatModel, prompt: str, first: str, second: str, *,
         position=(0 if value.better == "tie" else int(value.better)) if value is not None else None,
         reasons=value.reasons if value is not None else (calls[-1].text[:400] if calls else ""),
         unscored_reason=None if value is not None else f"after {result.attempts} attempts: {result.failure}",
-        attempts=result.attempts, input_tokens=sum(c.input_tokens for c in calls),
-        output_tokens=sum(c.output_tokens for c in calls), duration_s=round(sum(c.duration_s for c in calls), 4),
+        attempts=result.attempts, input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens, duration_s=result.duration_s,
     )
 
 

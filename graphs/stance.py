@@ -108,6 +108,6 @@ async def read_stance(model: BaseChatModel, transcript: dict[str, Any], index: i
         conceded=getattr(value, "conceded", None) if value is not None else None, could_concede=concede,
         reasons=value.reasons if value is not None else (calls[-1].text[:300] if calls else ""),
         unread_reason=None if value is not None else f"after {result.attempts} attempts: {result.failure}",
-        attempts=result.attempts, input_tokens=sum(c.input_tokens for c in calls),
-        output_tokens=sum(c.output_tokens for c in calls), duration_s=round(sum(c.duration_s for c in calls), 4),
+        attempts=result.attempts, input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens, duration_s=result.duration_s,
     )

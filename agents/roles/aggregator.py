@@ -62,9 +62,9 @@ def aggregator(inst: RoleInstance) -> NodeFn:
             text = last.text
         turn.update(
             text=text, thinking="\n\n".join(c.thinking for c in result.calls if c.thinking),
-            input_tokens=sum(c.input_tokens for c in result.calls),
-            output_tokens=sum(c.output_tokens for c in result.calls),
-            duration_s=round(sum(c.duration_s for c in result.calls), 4),
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            duration_s=result.duration_s,
             done_reason=last.done_reason, calls=len(result.calls),
         )
         return {"turns": [turn], "verdict": verdict, "round": task["round"]}

@@ -94,8 +94,8 @@ async def answer_question(
         letter=value.letter if value is not None else None,  # type: ignore[attr-defined]
         reason=value.reason if value is not None else "",  # type: ignore[attr-defined]
         unanswered_reason=None if value is not None else result.failure,
-        input_tokens=sum(c.input_tokens for c in result.calls), output_tokens=sum(c.output_tokens for c in result.calls),
-        duration_s=round(sum(c.duration_s for c in result.calls), 4), calls=len(result.calls),
+        input_tokens=result.input_tokens, output_tokens=result.output_tokens,
+        duration_s=result.duration_s, calls=len(result.calls),
         option_probs=probs.probs if probs else None, option_mass=probs.mass if probs else None,
     )
 
