@@ -59,7 +59,7 @@ from debatelab.analysis.weak_to_strong import (
 )
 
 __all__ = [
-    "survives_length_control",    "stance_summary",
+    "stance_summary", "survives_length_control",
     "oversight_results",
     "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",

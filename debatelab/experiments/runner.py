@@ -89,8 +89,7 @@ class RunSummary:
         return {"experiment": self.experiment, "debates_total": self.debates_total,
                 "debates_run": self.debates_done, "debates_skipped": self.debates_skipped,
                 "judgments": self.judgments, "stance": self.stance, "audits": self.audits, "calls": self.calls,
-                "wall_s": self.wall_s,
-                "failed": self.failures.as_json()}
+                "wall_s": self.wall_s, "failed": self.failures.as_json()}
 
 
 def plan_debates(exp: Experiment) -> list[DebateJob]:
@@ -248,9 +247,9 @@ async def run_experiment(
     exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
     model_factory: ModelFactory = make_chat_model, preflight: bool = True, shard: tuple[int, int] | None = None,
 ) -> RunSummary:
-    """Run what is missing of `exp`: debates, their judgments (pipelined), pairwise comparisons and
-    judge audits, and stance readings. An item that fails is recorded in the summary's `failures`; everything else goes
-    on. Tests inject scripted models with `model_factory` (no preflight)."""
+    """Run what is missing of `exp`: debates, their judgments and stance readings (pipelined), pairwise
+    comparisons and judge audits. An item that fails is recorded in the summary's `failures`;
+    everything else goes on. Tests inject scripted models with `model_factory` (no preflight)."""
     started = time.monotonic()
     summary = RunSummary(exp.name)
     if exp.kind != "debates":
@@ -287,7 +286,8 @@ async def run_experiment(
                 expected_debates=len(jobs), prompt_version=exp.judging.prompt_version,
                 criteria_at_once=exp.judging.criteria_at_once)
         stance = None
-        if reader is not None and exp.stance is not None:
+        if reader is not None:
+            assert exp.stance is not None
             stance = StanceReadings(store, exp.name, reader, limiter_for=limiter_for, progress=progress,
                                     failures=summary.failures, max_attempts=exp.stance.max_attempts,
                                     model_factory=model_factory, in_flight=total_slots(exp, [reader]),

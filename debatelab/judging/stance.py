@@ -52,7 +52,6 @@ class StanceReadings:
         self.failures = failures if failures is not None else Failures()
         self.model = model_factory(reader)
         self.slots = asyncio.Semaphore(max(1, in_flight))
-        self.done_ids = store.stance_reading_ids(experiment)
         self.tasks: list[asyncio.Task[None]] = []
         self.read = 0  # debates read by this run
         todo, already = self._todo()
@@ -60,11 +59,6 @@ class StanceReadings:
 
     def _turns(self, debate: dict[str, Any]) -> list[dict[str, Any]]:
         return [{k: v for k, v in t.items() if v is not None} for t in self.store.turns(debate["debate_id"])]
-
-    def _missing(self, debate: dict[str, Any], turns: list[dict[str, Any]]) -> list[int]:
-        return [i for i in argued_turns(turns)
-                if reading_id_for(debate["debate_id"], turns[i]["idx"], turns[i].get("text") or "",
-                                  self.reader.identity, STANCE_PROMPT_VERSION) not in self.done_ids]
 
     def _todo(self) -> tuple[list[dict[str, Any]], int]:
         """Finished debates not yet read, and how many are (one query, not one per debate: a lab's
@@ -80,8 +74,8 @@ class StanceReadings:
 
     async def _one(self, debate: dict[str, Any]) -> None:
         turns = self._turns(debate)
-        missing = self._missing(debate, turns)
-        if not missing:
+        argued = argued_turns(turns)
+        if not argued:
             return
         transcript = {"debate_id": debate["debate_id"], "motion": debate.get("motion") or "", "turns": turns}
         try:
@@ -89,15 +83,14 @@ class StanceReadings:
                 # One debate's calls share their prompt's start (the transcript): keep them on one slot.
                 with affinity(f"stance:{debate['debate_id']}"):
                     readings = [await read_stance(self.model, transcript, i, max_attempts=self.max_attempts,
-                                                  limiter=self.limiter_for(self.reader)) for i in missing]
+                                                  limiter=self.limiter_for(self.reader)) for i in argued]
         except Exception as exc:
             failure = self.failures.record("stance", f"debate {debate['debate_id']} read by {self.reader.label}", exc)
             self.progress.log(f"[red]stance reading failed[/red] {failure.item}: {failure.reason}")
             return
         rows = [reading_row(self.experiment, debate, turns[i], r, self.reader, STANCE_PROMPT_VERSION)
-                for i, r in zip(missing, readings, strict=True)]
+                for i, r in zip(argued, readings, strict=True)]
         self.store.write_stance_readings(rows)
-        self.done_ids.update(r["reading_id"] for r in rows)
         self.read += 1
         self.progress.count_calls(sum(r.attempts for r in readings), sum(r.output_tokens for r in readings))
         self.progress.advance("stance")

@@ -255,8 +255,8 @@ def write_report(store: Store, experiment: str, out_dir: Path, *, method: str = 
     if readings:
         a["stance"] = stance_summary(readings)
     tables = (build_tables(a, reliability) + [criterion_table(a, "Criterion x configuration (LLM judges)")]
-              + pairwise_tables(store, experiment, a["rubric_version"])
-              + (stance_tables(a["stance"]) if readings else []) + [audit_table(store, experiment)] + people)
+              + pairwise_tables(store, experiment, a["rubric_version"]) + stance_tables(a.get("stance") or {})
+              + [audit_table(store, experiment)] + people)
     debates, total = transcripts(store, experiment, a["rubric_version"])
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"debatelab report: {experiment}"

@@ -9,10 +9,6 @@ from debatelab.store.schema import iso_timestamp
 
 
 class StanceRecords(StoreCore):
-    def stance_reading_ids(self, experiment: str) -> set[str]:
-        return {r["reading_id"] for r in self._rows(
-            "select reading_id from stance_readings where experiment = :e", {"e": experiment})}
-
     def stance_read_debates(self, experiment: str, reader: str, prompt_version: str) -> set[str]:
         """Debates this reader has read with this prompt version (a debate's readings are written
         together, so one reading stands for all of them)."""
