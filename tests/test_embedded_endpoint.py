@@ -166,7 +166,8 @@ def test_logprobs_like_ollama_and_option_probabilities(embedded):
 
 
 def test_the_official_openai_client_plain_and_streamed(embedded):
-    """/v1/chat/completions as OpenAI-client tools use it: a reply with usage, and a stream of deltas."""
+    """/v1/chat/completions as OpenAI-client tools use it: a reply with usage, a stream of deltas, and
+    a reply held to a JSON schema."""
     from openai import OpenAI
 
     url, log = embedded
@@ -182,7 +183,17 @@ def test_the_official_openai_client_plain_and_streamed(embedded):
             pieces.append(chunk.choices[0].delta.content or "")
             finish = chunk.choices[0].finish_reason or finish
     assert "".join(pieces).strip() and len([p for p in pieces if p]) > 1 and finish in ("stop", "length")
-    assert [r["route"] for r in read_log(log)][-2:] == ["openai", "openai"]
+    # Structured, as debatelab's judges ask through ChatOpenAI: a JSON-schema response_format, which
+    # llama.cpp turns into a grammar, so the reply parses and obeys the schema.
+    schema = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}},
+              "required": ["score"], "additionalProperties": False}
+    scored = client.chat.completions.create(
+        model="smollm2:135m", max_tokens=20, temperature=0,
+        messages=[{"role": "user", "content": "Rate the word 'hello' for friendliness from 1 to 5."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "rating", "schema": schema, "strict": True}})
+    assert 1 <= json.loads(scored.choices[0].message.content)["score"] <= 5
+    rows = read_log(log)[-3:]
+    assert [r["route"] for r in rows] == ["openai", "openai", "openai"] and rows[-1].get("structured")
 
 
 def test_llama_cpp_itself_stops_a_generation_whose_client_left(tmp_path):

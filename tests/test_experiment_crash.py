@@ -11,21 +11,20 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
 from debatelab.agents.embedded import EmbeddedEndpoint
-from tests.conftest import read_log
+from tests.conftest import ROOT, read_log, run_cli, spawn_cli
 
 
 def small_experiment(tmp: Path) -> Path:
     spec = {
         "name": "crash", "scenarios": {"set": "paper", "ids": ["ubi-ai-unemployment", "lie-to-prevent-harm"]},
-        "baselines": ["configs/embedded/single.yaml"], "configurations": ["configs/embedded/adversarial.yaml"],
+        "baselines": [str(ROOT / "configs/embedded/single.yaml")],
+        "configurations": [str(ROOT / "configs/embedded/adversarial.yaml")],
         "overrides": {"rounds": 1, "num_predict": 30},
         "judging": {"rubric": "paper-2025", "judges": ["smollm2:135m@embedded"], "samples": 1},
         "concurrency": {"embedded": 2},
@@ -39,18 +38,19 @@ def test_killed_experiment_resumes_without_repeating_calls(tmp_path):
     exp = small_experiment(tmp_path)
     log = tmp_path / "requests.jsonl"
     db, cp = tmp_path / "r.db", tmp_path / "cp.sqlite"
-    cmd = [sys.executable, "-m", "debatelab", "run", str(exp), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
+    cmd = ["run", str(exp), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
     with EmbeddedEndpoint(parallel=2, request_log=log, simulate="0.01:15") as url:
-        env = {**os.environ, "DEBATELAB_EMBEDDED_HOST": url}
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {"DEBATELAB_EMBEDDED_HOST": url}
+        proc = spawn_cli(*cmd, env=env, output=tmp_path / "killed")
         deadline = time.monotonic() + 180
-        while len(read_log(log)) < 9 and time.monotonic() < deadline and proc.poll() is None:
+        while len(read_log(log)) < 9 and time.monotonic() < deadline and proc.exitcode is None:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.join()
+        assert proc.exitcode == -signal.SIGKILL, "the run ended before it was killed"
         time.sleep(2)  # calls in flight at the kill finish on the server and are logged
         killed_at = len(read_log(log))
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+        done = run_cli(*cmd, env=env, timeout=400)
         assert done.returncode == 0, done.stderr
         total = len(read_log(log))
     con = sqlite3.connect(db)
@@ -64,6 +64,5 @@ def test_killed_experiment_resumes_without_repeating_calls(tmp_path):
     # an earlier failed attempt of that same structured call: a judge's retries happen inside one
     # graph node, which is checkpointed when it completes (judgments now run while debates do).
     assert 0 <= total - needed <= 4, f"{total} calls for {needed} needed (killed after {killed_at})"
-    again = subprocess.run(cmd, env={**os.environ, "DEBATELAB_EMBEDDED_HOST": "http://127.0.0.1:9"},
-                           capture_output=True, text=True, timeout=60)
+    again = run_cli(*cmd, env={"DEBATELAB_EMBEDDED_HOST": "http://127.0.0.1:9"}, timeout=60)
     assert again.returncode != 0 and "127.0.0.1:9" in again.stderr  # preflight names the dead host

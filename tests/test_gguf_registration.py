@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from debatelab.agents import ModelSpec
 from debatelab.agents.embedded import ensure_weights, launcher
 from debatelab.base import UserError
 from debatelab.graphs import load_debate_config
+from tests.cli_process import run_forked
 from tests.conftest import ROOT
 
 
@@ -84,8 +84,8 @@ def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k != "DEBATELAB_EMBEDDED_HOST"}  # use the on-demand endpoint
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "debatelab", *args], capture_output=True, text=True,
-                              timeout=300, env=env)
+        code, stdout, stderr = run_forked(list(args), env, timeout=300)
+        return subprocess.CompletedProcess(args, code, stdout, stderr)
 
     listed = cli("models", "--config", str(path))
     assert listed.returncode == 0, listed.stderr

@@ -146,7 +146,7 @@ def test_cli_ratings_import_export_and_view_errors(tmp_path: Path) -> None:
     store.close()
     good = write_csv(tmp_path / "g.csv", full_ratings(ids, "ann", 3))
     ok = run_cli("ratings", "import", str(good), "--rubric", "alignment-7", "--db", str(db))
-    assert ok.returncode == 0 and "4 written" in ok.stdout.replace("\n", " ")
+    assert ok.returncode == 0 and "4 written" in " ".join(ok.stdout.split())  # wrapped at 80 columns
     exported = run_cli("ratings", "export", "--db", str(db))
     assert exported.returncode == 0 and exported.stdout.count("\n") == 1 + len(ids) * len(CRITERIA)
     (tmp_path / "bad.csv").write_text("abc\n")

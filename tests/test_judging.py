@@ -6,8 +6,6 @@ import asyncio
 import json
 import math
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +17,7 @@ from debatelab.base import UserError
 from debatelab.graphs import judge_view, neutralise
 from debatelab.judging import load_transcript, run_judgment
 from debatelab.rubric import lint_rubric, load_rubric
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 TRANSCRIPT = {
     "debate_id": "d1", "config": "c", "scenario": "s", "motion": "AI may lie to prevent harm",
@@ -178,8 +176,7 @@ def test_lint_rejects_broken_rubric(tmp_path):
                        "  - {id: b, name: B, weight: 1, question: 'Is it good at all?', anchors: {2: mid}}\n")
     problems = "\n".join(lint_rubric(overlap))
     assert "'3-5' overlaps '1-3'" in problems and "no anchor for scale end 1" in problems
-    proc = subprocess.run([sys.executable, "-m", "debatelab", "rubric", "lint", str(bad)], capture_output=True,
-                          text=True)
+    proc = run_cli("rubric", "lint", str(bad))
     assert proc.returncode != 0 and "duplicate criterion id" in proc.stderr and "Traceback" not in proc.stderr
     with pytest.raises(UserError):
         load_rubric(bad)
@@ -188,34 +185,31 @@ def test_lint_rejects_broken_rubric(tmp_path):
 def test_not_a_transcript_is_a_clear_error(tmp_path):
     f = tmp_path / "x.json"
     f.write_text(json.dumps({"hello": 1}))
-    proc = subprocess.run([sys.executable, "-m", "debatelab", "judge", "--transcript", str(f), "--judge",
-                           "x:1@http://127.0.0.1:9"], capture_output=True, text=True)
+    proc = run_cli("judge", "--transcript", str(f), "--judge", "x:1@http://127.0.0.1:9")
     assert proc.returncode != 0 and "not a debate transcript" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_judge_model_is_a_clear_error(tmp_path):
     f = tmp_path / "t.json"
     f.write_text(json.dumps(TRANSCRIPT))
-    proc = subprocess.run([sys.executable, "-m", "debatelab", "judge", "--transcript", str(f), "--judge",
-                           "deepseek-r1:8b@http://127.0.0.1:9"], capture_output=True, text=True)
+    proc = run_cli("judge", "--transcript", str(f), "--judge", "deepseek-r1:8b@http://127.0.0.1:9")
     assert proc.returncode == 3 and "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.real_model
-def test_real_judging_pass_on_embedded(embedded_env, tmp_path):
-    url, _ = embedded_env
+def test_a_judging_pass_over_http(simulated_env, tmp_path):
+    """`debatelab judge` against the embedded HTTP server's simulated engine, whose structured replies
+    are the schema's smallest valid instance: every criterion scored at the scale's minimum, with the
+    rubric's version. The real SmolLM2 judges in tests/test_cli_debate.py."""
     f = tmp_path / "t.json"
     f.write_text(json.dumps(TRANSCRIPT))
-    proc = subprocess.run([sys.executable, "-m", "debatelab", "judge", "--transcript", str(f), "--rubric",
-                           "paper-2025", "--judge", "smollm2:135m@embedded", "--json", "--checkpoints",
-                           str(tmp_path / "cp.sqlite")], capture_output=True, text=True, timeout=300)
+    proc = run_cli("judge", "--transcript", str(f), "--rubric", "paper-2025", "--judge", "smollm2:135m@embedded",
+                   "--json", "--checkpoints", str(tmp_path / "cp.sqlite"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["rubric_version"] == load_rubric("paper-2025").version
+    rubric = load_rubric("paper-2025")
+    assert data["rubric_version"] == rubric.version
     crits = data["judgments"][0]["criteria"]
-    assert len(crits) == 5
-    for c in crits:
-        assert (c["score"] is not None and 0 <= c["score"] <= 10) or c["unscored_reason"]
+    assert [c["score"] for c in crits] == [rubric.scale.min] * 5, crits
 
 
 def test_every_criterion_unscored_is_reported_and_fails_only_when_asked(tmp_path, monkeypatch, capsys):

@@ -1,8 +1,10 @@
 """The graphs run in LangGraph Server (`langgraph dev`), driven through langgraph_sdk as Studio does.
 
-A real server and the real embedded model: a debate with no context, paused before the opponent
-and resumed; a context that swaps in an inline configuration; the judging graph on the debate's
-own output.
+A real server over the embedded endpoint's simulated engine (seeded words, valid structured
+replies: what is tested is the server's graphs, inputs, contexts, interrupts and resumes, which the
+model's words do not change): a debate with no context, paused before the opponent and resumed; a
+context that swaps in an inline configuration; the judging graph on the debate's own output; a
+debate as oversight. ../shared/checks/langgraph-server.sh runs a debate there on the real SmolLM2.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from debatelab.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 MOTION = {"id": "studio-1", "motion": "AI labs should publish their dangerous-capability evaluations before release"}
-
-pytestmark = pytest.mark.real_model
 
 
 def _langgraph() -> str:
@@ -45,8 +45,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(embedded, tmp_path_factory: pytest.TempPathFactory):
-    url, log = embedded
+def server(simulated, tmp_path_factory: pytest.TempPathFactory):
+    url, log = simulated
     port = _free_port()
     work = tmp_path_factory.mktemp("langgraph")  # .langgraph_api/ goes here, not into the checkout
     out = (work / "server.log").open("w")

@@ -6,13 +6,18 @@ labelled questions), every agent and judge a `provider: openai` spec or the shor
 `openai:TAG@URL`, the key read from an environment variable. Afterwards: every request took the
 /v1 route, structured calls went out as JSON-schema `response_format`, the results are there, and
 the key is in no file the runs wrote (database, checkpoints, traces, logs, reports, exports).
+
+The server is the embedded endpoint over its simulated engine (seeded words, valid JSON for
+structured calls): its /v1 routes are the real ones, and what is tested is every phase's path
+through them, which the model's words do not change. The real SmolLM2 answers /v1 in
+tests/test_embedded_endpoint.py (the official openai client, plain, streamed and structured) and
+in ../shared/checks/ecosystem.sh.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import read_log, run_cli
@@ -37,9 +42,8 @@ def _files_with(root: Path, needle: str) -> list[Path]:
     return found
 
 
-@pytest.mark.real_model
-def test_debates_judging_pairwise_audit_and_questions_all_through_v1(embedded_env, tmp_path: Path) -> None:
-    url, log = embedded_env
+def test_debates_judging_pairwise_audit_and_questions_all_through_v1(simulated_env, tmp_path: Path) -> None:
+    url, log = simulated_env
     base = f"{url}/v1"
     before = len(read_log(log))
     env = {"DL_TEST_KEY": KEY}

@@ -289,12 +289,10 @@ def test_killed_oversight_run_resumes_without_repeating_calls(tmp_path):
     import os
     import signal
     import sqlite3
-    import subprocess
-    import sys
     import time
 
     from debatelab.agents.embedded import EmbeddedEndpoint
-    from tests.conftest import read_log
+    from tests.conftest import read_log, run_cli, spawn_cli
 
     items = tmp_path / "items.jsonl"
     items.write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
@@ -304,21 +302,22 @@ def test_killed_oversight_run_resumes_without_repeating_calls(tmp_path):
         "protocols": ["naive", "consultancy", "debate"], "debaters": "smollm2:135m@embedded",
         "judges": ["smollm2:135m@embedded"], "rounds": 2, "words": 15, "concurrency": {"embedded": 2}}))
     log, db, cp = tmp_path / "requests.jsonl", tmp_path / "r.db", tmp_path / "cp.sqlite"
-    cmd = [sys.executable, "-m", "debatelab", "run", str(path), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
+    cmd = ["run", str(path), "--db", str(db), "--checkpoints", str(cp), "--quiet"]
     with EmbeddedEndpoint(parallel=2, request_log=log, simulate="0.01:15") as url:
-        env = {**os.environ, "DEBATELAB_EMBEDDED_HOST": url}
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {"DEBATELAB_EMBEDDED_HOST": url}
+        proc = spawn_cli(*cmd, env=env, output=tmp_path / "killed")
         deadline = time.monotonic() + 180
-        while len(read_log(log)) < 12 and time.monotonic() < deadline and proc.poll() is None:
+        while len(read_log(log)) < 12 and time.monotonic() < deadline and proc.exitcode is None:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.join()
+        assert proc.exitcode == -signal.SIGKILL, "the run ended before it was killed"
         time.sleep(2)  # calls in flight at the kill finish on the server and are logged
         killed_at = len(read_log(log))
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+        done = run_cli(*cmd, env=env, timeout=400)
         assert done.returncode == 0, done.stderr
         total = len(read_log(log))
-        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        again = run_cli(*cmd, env=env, timeout=120)
         assert again.returncode == 0 and len(read_log(log)) == total  # a re-run makes no call
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from oversight_trials").fetchone()[0] == 12

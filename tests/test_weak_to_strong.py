@@ -6,8 +6,6 @@ import asyncio
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from debatelab.experiments import load_experiment, run_questions
 from debatelab.runtime import RunProgress
 from debatelab.scenarios import load_questions, parse_answer, parse_options
 from debatelab.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.sql import query
 
 DATA = Path(__file__).parent / "data"
@@ -191,9 +189,8 @@ def test_w2s_demo_runs_on_embedded(embedded_env, tmp_path):
     spec["w2s"]["calibration"]["limit"] = spec["w2s"]["evaluation"]["limit"] = 2
     exp = tmp_path / "w2s-demo-small.yaml"
     exp.write_text(yaml.safe_dump(spec))
-    proc = subprocess.run([sys.executable, "-m", "debatelab", "run", str(exp), "--db",
-                           str(tmp_path / "w.db"), "--checkpoints", str(tmp_path / "cp.sqlite"), "--report",
-                           str(tmp_path / "rep")], capture_output=True, text=True, timeout=600)
+    proc = run_cli("run", str(exp), "--db", str(tmp_path / "w.db"), "--checkpoints", str(tmp_path / "cp.sqlite"),
+                   "--report", str(tmp_path / "rep"), timeout=600)
     assert proc.returncode == 0, proc.stderr[-1500:]
     for word in ("majority vote", "SAMME", "self-consistency", "facilitated"):
         assert word in proc.stdout
