@@ -226,3 +226,34 @@ def test_stance_is_refused_outside_rubric_debates(tmp_path):
                                     "debate": {"agents": "configs/embedded/society.yaml"}, "stance": {}}))
     with pytest.raises(UserError, match=r"q.yaml: field 'stance': only an experiment of kind 'debates'"):
         load_experiment(path)
+
+
+def test_the_viewer_shows_each_turns_reading_under_it_escaped(tmp_path):
+    """The debate page puts each argued turn's reading under the turn: the position, the side it
+    was assigned, whether it conceded, the reader's reasons as text (a reader's markup is shown,
+    never run), and 'unread' where the reply could not be read."""
+    from starlette.testclient import TestClient
+
+    from debatelab.view import create_app
+
+    def marked(prompt: str, conceding: bool) -> object:
+        if "[Round 2] Debater B." in prompt:
+            return "no json here"
+        return {**reading_for(prompt, conceding), "reasons": "<script>alert(1)</script>"}
+
+    db = tmp_path / "v.db"
+    run(experiment(tmp_path, configurations=["configs/embedded/adversarial.yaml"], baselines=[],
+                   stance={"model": f"{READER}@embedded", "max_attempts": 1}), db, scripted([], marked))
+    with Store.open(db) as store:
+        debate_id = store.debates("st")[0]["debate_id"]
+    page = TestClient(create_app(db), base_url="http://127.0.0.1:8765").get(f"/debates/{debate_id}")
+    assert page.status_code == 200
+    html = page.text
+    lines = re.findall(r'<p class="stance">(.*?)</p>', html, flags=re.S)
+    assert len(lines) == 4  # two debaters x two rounds; the verdict is not argued
+    text = [" ".join(re.sub(r"<[^>]+>", "", line).split()) for line in lines]
+    assert text[0].startswith("stance read by reader:1 (stance-1): for (assigned pro)")
+    assert "against (assigned con)" in text[1]
+    assert "for (assigned pro) · conceded nothing" in text[2]  # round 2: A had read B, and held
+    assert text[3].startswith("stance read by reader:1 (stance-1): unread · after 1 attempt")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

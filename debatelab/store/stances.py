@@ -28,3 +28,12 @@ class StanceRecords(StoreCore):
             "select s.*, d.config, d.topology, d.kind, d.scenario_id, d.repeat from stance_readings s "
             "join debates d on d.debate_id = s.debate_id where s.experiment = :e "
             "order by s.reader, s.prompt_version, d.config, s.debate_id, s.idx", {"e": experiment})
+
+    def debate_stance_readings(self, debate_id: str) -> dict[str, list[dict[str, Any]]]:
+        """One debate's readings by turn id, each turn's in reader and prompt-version order: the
+        viewer shows them under the turns they read."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in self._rows("select * from stance_readings where debate_id = :d order by reader, prompt_version, idx",
+                            {"d": debate_id}):
+            out.setdefault(r["turn_id"], []).append(r)
+        return out

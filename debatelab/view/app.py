@@ -173,6 +173,7 @@ class Viewer:
     def debate(self, request: Request) -> Response:
         debate = self._debate_or_404(request.path_params["debate_id"])
         return self.page(request, "debate.html", d=debate, turns=self.store.turns(debate["debate_id"]),
+                         stances=self.store.debate_stance_readings(debate["debate_id"]),
                          judgments=self.store.judgment_scores(debate["debate_id"]),
                          matched=self.store.matched_debates(debate))
 
