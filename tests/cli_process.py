@@ -5,13 +5,15 @@ prints on stdout and stderr, and no state shared with the test. Starting `python
 costs 1.5-4 s here, nearly all of it importing langchain, langgraph, pandas and scipy, and the
 suite runs the CLI a few hundred times. So a fork server (multiprocessing's `forkserver`, a
 single-threaded process started once) imports those modules once, and every command runs in a
-fresh fork of it: a process of its own, with its own environment, file descriptors 1 and 2 written
-to files, and the exit status `main()` gives. What differs from `python -m debatelab`: the
-program name in usage messages is `debatelab` (as the installed command prints it).
+fresh fork of it: a process of its own, with its own environment and directory, file descriptors
+1 and 2 written to files, its exit handlers run, and the exit status `main()` gives. What differs
+from `python -m debatelab`: the program name in usage messages is `debatelab` (as the installed
+command prints it), and threads still running when `main()` returns are not waited for.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import sys
@@ -59,6 +61,9 @@ def _command(args: list[str], env: dict[str, str], cwd: str, out: str, err: str)
     try:
         main()
     finally:
+        # What an interpreter does on its way out and a forked child (which leaves by os._exit)
+        # would skip: the exit handlers, such as the one that stops an on-demand endpoint.
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
 
