@@ -18,6 +18,10 @@ from debatelab.agents import AgentSpec, ModelSpec, Stance, coerce_model
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
 
+# The fields that say which model serves a call (as opposed to how it samples): a one-model copy
+# of a configuration replaces all of them and keeps the rest.
+WHICH_MODEL = frozenset({"model", "provider", "host", "hosts", "base_url", "api_key_env", "gguf"})
+
 
 class ModelDefaults(BaseModel):
     """Options applied to every agent's model unless the agent sets them itself."""
@@ -149,6 +153,19 @@ class DebateConfig(BaseModel):
             return self
         return self._copy_with(None, lambda spec, model: {**model, "hosts": list(pools[spec.model])}
                                if spec.model in pools else model)
+
+    def with_one_model(self, model: ModelSpec, name: str) -> DebateConfig:
+        """The same protocol on one model: every agent keeps its role, stance, persona, sampling
+        options and token limit; what says which model serves it (tag, provider, host or pool,
+        URL, key variable, GGUF) is dropped, and the fields `model` sets take their place. The copy
+        spends the ensemble's token budget on a single model, so comparing the two separates what
+        the ensemble's models add from what its protocol and extra tokens do."""
+        chosen = model.model_dump(exclude_unset=True)
+        copy = self._copy_with(None, lambda spec, given: {
+            **{k: v for k, v in given.items() if k not in WHICH_MODEL}, **chosen})
+        copy.name = name
+        copy.description = f"{self.name}'s protocol with every agent on {model.label}"
+        return copy
 
     def _copy_with(self, rounds: int | None,
                    change_model: Callable[[ModelSpec, dict[str, Any]], dict[str, Any]]) -> DebateConfig:

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from debatelab.analysis.length_control import length_controlled_rows
+from debatelab.base.one_model import ensemble_of
 from debatelab.rubric import OVERALL
 from debatelab.store import Store
 
@@ -235,7 +236,7 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
     }
     if table.empty:
         result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[],
-                      length_controlled=[])
+                      length_controlled=[], one_model=[])
         return result
     is_base = table.kind == "baseline"
     is_ens = table.kind == "ensemble"
@@ -272,9 +273,39 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
                             for r in per_debate.to_dict("records")]
     result["cost"] = cost_per_config(frames, table)
     by_id = frames["debates"].set_index("debate_id")
-    result["length_controlled"] = length_controlled_rows(
-        table, metrics, by_id["transcript_chars"].astype(float), by_id["tokens"].astype(float))
+    lengths, tokens = by_id["transcript_chars"].astype(float), by_id["tokens"].astype(float)
+    result["length_controlled"] = length_controlled_rows(table, metrics, lengths, tokens)
+    result["one_model"] = one_model_rows(table, metrics, lengths, tokens, method)
     return result
+
+
+def one_model_rows(table: pd.DataFrame, metrics: list[str], lengths: pd.Series, tokens: pd.Series,
+                   method: Literal["wilcoxon", "permutation"] = "wilcoxon") -> list[dict[str, Any]]:
+    """One row per (ensemble, metric): the ensemble against its own one-model copy (the same
+    protocol and token limits, every agent on one model; `one_model:` in the experiment).
+
+    Each row has the paired difference over (scenario, repeat) with its test (Holm-adjusted over
+    the metrics of that ensemble), and the raw and length-controlled differences of
+    `length_controlled_rows` with `survives`: whether the ensemble's gain over the same protocol on
+    one model survives length control. `tokens_ratio` is the ensemble's tokens over the copy's,
+    near 1 when the copy spent the same budget."""
+    rows: list[dict[str, Any]] = []
+    copies = [c for c, kind in table.groupby("config", sort=False).kind.first().items()
+              if kind == "one_model" and ensemble_of(c) is not None]
+    for copy in copies:
+        ensemble = ensemble_of(copy)
+        pair = table[table.config.isin([ensemble, copy])].copy()
+        if not (pair.config == ensemble).any():
+            continue
+        pair["kind"] = np.where(pair.config == ensemble, "ensemble", "baseline")
+        tests = {t.metric: t for t in with_holm([
+            paired_test(pair, m, pair.config == copy, pair.config == ensemble, copy, ensemble, method)
+            for m in metrics])}
+        for r in length_controlled_rows(pair, metrics, lengths, tokens):
+            t = tests[r["criterion"]]
+            rows.append({**r, "baseline": copy, "pairs": t.n_pairs, "paired_delta": t.mean_diff, "p": t.p_value,
+                         "p_holm": t.p_holm, "test_note": t.note})
+    return rows
 
 
 def cost_per_config(frames: dict[str, Any], table: pd.DataFrame) -> list[dict[str, Any]]:

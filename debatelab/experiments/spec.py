@@ -29,6 +29,7 @@ from pydantic_core import CoreSchema
 from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
 from debatelab.base.errors import UserError
 from debatelab.base.json_schema import one_or_many, string_or_object_schema
+from debatelab.base.one_model import one_model_name
 from debatelab.base.secrets import redact_all
 from debatelab.base.shipped import resolve_config_file
 from debatelab.base.yamlio import load_yaml_model
@@ -250,6 +251,11 @@ class Experiment(BaseModel):
     judging: Judging | None = Field(default_factory=Judging, description="how debates are judged; null for none")
     stance: StanceSpec | None = Field(default=None, description="debates: record every argued turn's position and "
                                                                 "concessions (stance over a debate); null for none")
+    one_model: ModelSpec | None = Field(
+        default=None,
+        description="debates: a compute-matched baseline for every ensemble configuration: the same protocol "
+                    "(agents, roles, rounds, sampling, token limits) with every agent on this one model, TAG[@HOST] "
+                    "or a spec; the report compares each ensemble with its copy; null for none")
     w2s: WeakToStrong | None = Field(default=None, description="kind questions: weak-to-strong")
     questions: QuestionSelection | None = Field(default=None, description="labelled questions (kind questions "
                                                                           "with `debate`, kind oversight)")
@@ -297,7 +303,7 @@ class Experiment(BaseModel):
     def _debaters_parse(cls, v: Any) -> Any:
         return _debaters_parse(v)
 
-    @field_validator("judges", "preference_model", mode="before")
+    @field_validator("judges", "preference_model", "one_model", mode="before")
     @classmethod
     def _specs_parse(cls, v: Any) -> Any:
         if isinstance(v, list):
@@ -335,6 +341,20 @@ class Experiment(BaseModel):
                 out.append((kind, cfg))
         if not out:
             raise UserError(f"{self._source}: field 'configurations': the experiment has no configurations or baselines")
+        if self.one_model is not None:
+            ensembles = [cfg for kind, cfg in out if kind == "ensemble"]
+            if not ensembles:
+                raise UserError(f"{self._source}: field 'one_model': the experiment has no ensemble configuration to "
+                                "copy (list them under 'configurations')")
+            for cfg in ensembles:
+                twin = cfg.with_one_model(self.one_model, one_model_name(cfg.name)).with_pools(self.pools)
+                build_graph(twin)
+                if twin.name in seen:
+                    raise UserError(f"{self._source}: field 'one_model': configuration name {twin.name!r} is taken "
+                                    f"by another configuration (rename it: {twin.name!r} names {cfg.name!r}'s "
+                                    "one-model copy)")
+                seen.add(twin.name)
+                out.append(("one_model", twin))
         return out
 
     def _in_field(self, field: str, error: UserError) -> UserError:
@@ -408,6 +428,9 @@ def load_experiment(ref: str | Path) -> Experiment:
     if exp.kind != "oversight" and oversight_fields:
         raise UserError(f"{path}: field '{sorted(oversight_fields)[0]}': only an experiment of kind 'oversight' "
                         f"takes it (add kind: oversight, or move judges under 'judging')")
+    if exp.kind != "debates" and exp.one_model is not None:
+        raise UserError(f"{path}: field 'one_model': only an experiment of kind 'debates' takes it (it copies "
+                        "the ensemble configurations of rubric debates)")
     if exp.kind != "debates" and exp.stance is not None:
         raise UserError(f"{path}: field 'stance': only an experiment of kind 'debates' takes it (stance is read "
                         f"from rubric debates' turns)")

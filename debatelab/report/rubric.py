@@ -51,6 +51,20 @@ def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[T
         t.add(r["configuration"], r["criterion"], fmt(r["raw_delta"]), fmt(r["controlled_delta"]) + interval,
               fmt(r["tokens_ratio"]), f"{r['n']} / {r['n_baseline']}", r["note"])
     tables.append(t)
+    if a.get("one_model"):
+        t = Table("Ensembles vs the same protocol on one model (compute-matched)",
+                  ["configuration", "one-model copy", "criterion", "paired difference", "pairs", "p (Holm)",
+                   "at equal length [95% CI]", "tokens / copy's", "note"],
+                  "Each ensemble against its copy with every agent on one model: the same roles, rounds, sampling "
+                  "and token limits, so what differs is only whether the ensemble's models differ. Pairs match "
+                  "debates on the same scenario and repeat; 'at equal length' is as in the table above; "
+                  "'tokens / copy's' near 1 means the copy spent the ensemble's budget.")
+        for r in a["one_model"]:
+            interval = (f" [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
+            t.add(r["configuration"], r["baseline"], r["criterion"], fmt(r["paired_delta"]), r["pairs"],
+                  fmt(r["p_holm"], 3) + mark(r["p_holm"]), fmt(r["controlled_delta"]) + interval,
+                  fmt(r["tokens_ratio"]), r["note"] + (f"; {r['test_note']}" if r["test_note"] else ""))
+        tables.append(t)
     t = Table("Per configuration (overall score)",
               ["configuration", "kind", "topology", "mean [95% CI]", "n", "unscored", "diff vs baseline",
                "p (Holm)", "note"])
