@@ -14,6 +14,7 @@ command prints it), and threads still running when `main()` returns are not wait
 from __future__ import annotations
 
 import atexit
+import functools
 import multiprocessing
 import os
 import sys
@@ -26,16 +27,11 @@ PRELOAD = ["tests.cli_process", "debatelab.cli.app", "debatelab.cli.debate", "de
            "debatelab.agents", "debatelab.graphs", "debatelab.experiments", "debatelab.judging",
            "debatelab.report", "debatelab.store", "debatelab.analysis", "langchain_ollama", "langchain_openai"]
 
-_context: multiprocessing.context.ForkServerContext | None = None
-
-
+@functools.cache
 def _forkserver() -> multiprocessing.context.ForkServerContext:
-    global _context
-    if _context is None:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        _context = ctx
-    return _context
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
 
 
 def _command(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:

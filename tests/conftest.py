@@ -39,16 +39,12 @@ def _claim_the_real_endpoint(tmp_path_factory: pytest.TempPathFactory) -> None:
     if not worker:
         return
     claim = tmp_path_factory.getbasetemp().parent / "real-endpoint-worker"
-    try:
-        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    try:  # a session fixture starts once per worker: a claim already there is another worker's
+        with claim.open("x") as f:
+            f.write(worker)
     except FileExistsError:
-        owner = claim.read_text()
-        if owner != worker:
-            pytest.fail(f"the real-model tests run in two workers ({owner} and {worker}): pytest-xdist's "
-                        "--dist loadgroup is not grouping them (pytest 9.2: pytest-dev/pytest-xdist#1386)")
-        return
-    with os.fdopen(fd, "w") as f:
-        f.write(worker)
+        pytest.fail(f"the real-model tests run in two workers ({claim.read_text()} and {worker}): pytest-xdist's "
+                    "--dist loadgroup is not grouping them (pytest 9.2: pytest-dev/pytest-xdist#1386)")
 
 
 @pytest.fixture(scope="session")

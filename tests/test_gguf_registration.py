@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from debatelab.agents import ModelSpec
 from debatelab.agents.embedded import ensure_weights, launcher
 from debatelab.base import UserError
 from debatelab.graphs import load_debate_config
-from tests.cli_process import run_forked
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 def test_gguf_needs_the_embedded_host_and_names_the_field(tmp_path: Path):
@@ -72,7 +70,7 @@ def test_register_gguf_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.real_model
-def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path):
+def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An agent on `mysmol:135m` (the cached SmolLM2 file under a tag of the user's choosing): the
     on-demand endpoint serves it, preflight passes, the debate runs, and the transcript names it."""
     cfg = yaml.safe_load((ROOT / "configs/embedded/adversarial.yaml").read_text())
@@ -81,11 +79,8 @@ def test_config_registers_a_gguf_and_a_debate_runs_on_it(tmp_path: Path):
     cfg["agents"]["opponent"]["model"].update({"model": "mysmol:135m", "gguf": str(ensure_weights("smollm2:135m"))})
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    env = {k: v for k, v in os.environ.items() if k != "DEBATELAB_EMBEDDED_HOST"}  # use the on-demand endpoint
-
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        code, stdout, stderr = run_forked(list(args), env, timeout=300)
-        return subprocess.CompletedProcess(args, code, stdout, stderr)
+    monkeypatch.delenv("DEBATELAB_EMBEDDED_HOST", raising=False)  # use the on-demand endpoint
+    cli = functools.partial(run_cli, timeout=300)
 
     listed = cli("models", "--config", str(path))
     assert listed.returncode == 0, listed.stderr
