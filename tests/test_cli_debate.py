@@ -80,6 +80,26 @@ def test_cli_graph_prints_mermaid_for_custom():
     assert "graph TD" in proc.stdout and "next_round" in proc.stdout
 
 
+def test_cli_graph_writes_its_text_in_one_write(monkeypatch):
+    """A reader that stops at its first match (`| grep -q` under pipefail, as CI's wheel smoke did)
+    must not close the pipe between two writes of one answer: click turns that EPIPE into exit 1."""
+    from debatelab.cli.debate import graph_cmd
+
+    writes: list[str] = []
+
+    class Recorder:
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr("sys.stdout", Recorder())
+    graph_cmd("embedded/adversarial")
+    assert len(writes) == 1 and writes[0].endswith("\n") and "proponent" in writes[0]
+
+
 def test_cli_scenarios_lists_ids_first():
     proc = cli("scenarios", "paper", timeout=60)
     lines = proc.stdout.splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -39,10 +40,15 @@ def print_turn(console: Console, turn: dict[str, Any]) -> None:
 
 @app.command("graph")
 def graph_cmd(config: Annotated[str, typer.Argument(help=CONFIG_HELP)]) -> None:
-    """Print a configuration's compiled debate graph as Mermaid."""
+    """Print a configuration's compiled debate graph as Mermaid.
+
+    One write, newline included: `print` sends a long text and its newline in two writes, and a
+    reader that stops at its first match (`| grep -q`) would then close the pipe between them.
+    """
     from debatelab.graphs import compile_debate
 
-    print(compile_debate(load_config(config)).get_graph().draw_mermaid())
+    mermaid = compile_debate(load_config(config)).get_graph().draw_mermaid()
+    sys.stdout.write(mermaid if mermaid.endswith("\n") else mermaid + "\n")
 
 
 @app.command("debate")
