@@ -390,3 +390,20 @@ def test_audit_judge_cli_on_a_user_file_naming_models_with_an_injection(tmp_path
     # the simulated judge always answers "1": its own family's response when it is shown first, only
     assert m["self_preference_n"] == 6 and m["self_preference_rate"] == 0.5 and m["first_position_win_rate"] == 1.0
     assert json.loads(audit["provenance"])["kind"] == "file" and audit["pair_set"] == "mine"
+
+
+def test_an_endpoint_leaves_no_log_behind_unless_it_failed(tmp_path, monkeypatch):
+    """The on-demand endpoint writes its output to one log per port in the cache: removed after a
+    clean stop (one file per run would otherwise pile up forever), kept and named in the error
+    when the endpoint could not start, so the user can read why."""
+    monkeypatch.setenv("DEBATELAB_CACHE", str(tmp_path))
+    endpoint = EmbeddedEndpoint(simulate=SIMULATE, parallel=1)
+    with endpoint:
+        assert endpoint.log_path.exists()
+    assert not endpoint.log_path.exists() and list(tmp_path.glob("embedded-*.log")) == []
+
+    broken = EmbeddedEndpoint(simulate=SIMULATE, parallel=1, models=["x=/nonexistent/model.gguf"])
+    with pytest.raises(UserError) as caught:
+        broken.start()
+    assert str(broken.log_path) in str(caught.value) and "exited with code 2" in str(caught.value)
+    assert "GGUF file /nonexistent/model.gguf not found" in broken.log_path.read_text()

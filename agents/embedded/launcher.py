@@ -157,12 +157,19 @@ class EmbeddedEndpoint:
         log.close()
         try:
             wait_until_ready(self.url, self.startup_timeout_s, self.proc)
-        except UserError:
-            self.stop()
-            raise
+        except UserError as exc:
+            self.stop(keep_log=True)
+            raise UserError(f"{exc}; what it printed is in {self.log_path}") from None
         return self.url
 
-    def stop(self) -> None:
+    def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the child; its log is removed unless it is evidence.
+
+        One log per port would otherwise pile up in the cache (one file per run, forever). The
+        log stays when asked (a failed start) or when the child had already died on its own with
+        a non-zero code, so the user can read why.
+        """
+        died = self.proc is not None and self.proc.poll() not in (None, 0)
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -170,6 +177,8 @@ class EmbeddedEndpoint:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None and not (keep_log or died):
+            self.log_path.unlink(missing_ok=True)
         self.proc = None
 
     def __enter__(self) -> str:
