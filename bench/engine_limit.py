@@ -5,7 +5,9 @@ Side by side in one run, on the embedded SmolLM2-135M:
 
 - **before**: the demo as it judged until prompt version 2 (criterion-last prompt, no slot affinity);
 - **after**: the demo as shipped (cache-first prompt, slot affinity);
-- **after without affinity**: the same, with the endpoint's slot affinity off (its share alone).
+- **after without affinity**: the same, with the endpoint's slot affinity off (its share alone);
+- **after, published weights**: the same, with SmolLM2 served from its published Q4_1 file instead
+  of the Q8_0 re-encoding (what the re-encoding saves; agents/embedded/requantize.py says why).
 
 For each: wall time, the structured calls' cached prompt share, uncached prompt and output tokens,
 and the run's **floor**: every call's engine time at the rates the engine showed in that same run
@@ -16,7 +18,8 @@ then its judgment's criteria). The wall time is reported as a multiple of that f
 
 **Agreement** (full run only): the demo's transcripts judged again by the same embedded judge with
 prompt version 1 (samples 0 and 1, the second with speakers permuted: the judge's agreement with
-itself), version 2, and version 2 in one call per judgment; Krippendorff's alpha (ordinal) over
+itself), version 2, version 2 in one call per judgment, and version 2 on the published Q4_1 file
+(what the re-encoding changes in what the judge says); Krippendorff's alpha (ordinal) over
 (debate, criterion) units, with a bootstrap over debates of each difference from self-agreement.
 """
 
@@ -45,6 +48,7 @@ from debatelab.rubric import load_rubric
 from debatelab.store import Store
 
 SLOTS = 2
+COMPARED = ("layouts (v1 vs v2)", "one call vs per criterion (v2)", "weights (Q8_0 vs published Q4_1, v2)")
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -94,7 +98,7 @@ def floor_seconds(rows: list[dict[str, Any]], debate_calls: dict[str, list[tuple
             "longest_chain_s": round(longest, 1)}
 
 
-def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool) -> dict[str, Any]:
+def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool, published: bool = False) -> dict[str, Any]:
     """The shipped demo experiment with the given judge prompt, on a fresh endpoint (the check's: 2 slots)."""
     spec = yaml.safe_load((ROOT / "configs" / "experiments" / "demo.yaml").read_text())
     spec["judging"]["prompt_version"] = prompt_version
@@ -103,7 +107,7 @@ def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool) -> di
     exp = folder / "demo.yaml"
     exp.write_text(yaml.safe_dump(spec))
     log, db = folder / "calls.jsonl", folder / "r.db"
-    with EmbeddedEndpoint(parallel=SLOTS, request_log=log, slot_affinity=affinity) as url:
+    with EmbeddedEndpoint(parallel=SLOTS, request_log=log, slot_affinity=affinity, published_weights=published) as url:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "debatelab", "run", str(exp), "--db", str(db), "--checkpoints",
                                str(folder / "cp.sqlite"), "--quiet"], capture_output=True, text=True,
@@ -156,10 +160,16 @@ def agreement(db: Path, tmp: Path) -> dict[str, Any]:
             one = asyncio.run(judged("2", 1, "all", "a3.sqlite"))[0]
         finally:
             os.environ.pop(ENV_HOST, None)
+    with EmbeddedEndpoint(parallel=SLOTS, published_weights=True) as url:
+        os.environ[ENV_HOST] = url
+        try:
+            published = asyncio.run(judged("2", 1, 1, "a4.sqlite"))[0]
+        finally:
+            os.environ.pop(ENV_HOST, None)
     keys = sorted(v1[0])
     debates = sorted({d for d, _ in keys})
     pairs = {"self (v1 sample 0 vs 1)": (v1[0], v1[1]), "layouts (v1 vs v2)": (v1[0], v2),
-             "one call vs per criterion (v2)": (v2, one)}
+             "one call vs per criterion (v2)": (v2, one), "weights (Q8_0 vs published Q4_1, v2)": (v2, published)}
     alphas = {name: _alpha(a, b, keys) for name, (a, b) in pairs.items()}
     rng = np.random.default_rng(0)
     diffs: dict[str, list[float]] = defaultdict(list)
@@ -167,7 +177,7 @@ def agreement(db: Path, tmp: Path) -> dict[str, Any]:
         picked = set(rng.choice(debates, size=len(debates)))
         sample_keys = [k for d in picked for k in keys if k[0] == d]
         base = _alpha(*pairs["self (v1 sample 0 vs 1)"], sample_keys)
-        for name in ("layouts (v1 vs v2)", "one call vs per criterion (v2)"):
+        for name in COMPARED:
             other = _alpha(*pairs[name], sample_keys)
             if base is not None and other is not None:
                 diffs[name].append(other - base)
@@ -186,13 +196,15 @@ def run(quick: bool) -> list[Figure]:
         tmp = Path(tmp_name)
         before = run_demo(tmp, "before", prompt_version="1", affinity=False)
         after = run_demo(tmp, "after", prompt_version="2", affinity=True)
-        plain = run_demo(tmp, "no-affinity", prompt_version="2", affinity=False) if not quick else {}
+        plain = run_demo(tmp, "no-affinity", prompt_version="2", affinity=False)
+        published = run_demo(tmp, "published-weights", prompt_version="2", affinity=True, published=True)
         if "error" in before or "error" in after:
             return [Figure("engine limit: demo", None, "s", "runs", False,
                            note=(before.get("error") or after.get("error") or "")[:300])]
         detail = {"before": {k: v for k, v in before.items() if k != "db"},
                   "after": {k: v for k, v in after.items() if k != "db"},
-                  "after_without_affinity": {k: v for k, v in plain.items() if k != "db"}}
+                  "after_without_affinity": {k: v for k, v in plain.items() if k != "db"},
+                  "after_published_weights": {k: v for k, v in published.items() if k != "db"}}
         share = after["structured_cached_share"]
         figures.append(Figure("judge's cached prompt share in the demo (structured calls)", share, "",
                               ">= 0.85", share is not None and share >= 0.85, detail,
@@ -209,10 +221,17 @@ def run(quick: bool) -> list[Figure]:
                               f"before {before['wall_s']} s; uncached prompt tokens {before['uncached_prompt_tokens']} -> "
                               f"{after['uncached_prompt_tokens']}, output tokens {before['output_tokens']} -> "
                               f"{after['output_tokens']}; criteria scored {after['criteria_scored']}/{after['criteria']}"))
+        if "wall_s" in published:
+            ratio = round(published["wall_s"] / after["wall_s"], 2)
+            figures.append(Figure("demo wall time, published Q4_1 file / Q8_0 re-encoding", ratio, "x", "reported",
+                                  None, {}, f"published {published['wall_s']} s (floor {published['floor_s']} s, prompt "
+                                  f"rate {published['prompt_rate']}/s, generation {published['generation_rate']}/s per "
+                                  f"slot) vs re-encoded {after['wall_s']} s (floor {after['floor_s']} s, prompt rate "
+                                  f"{after['prompt_rate']}/s, generation {after['generation_rate']}/s per slot)"))
         if not quick:
             agree = agreement(after["db"], tmp)
             self_alpha = agree["alpha"]["self (v1 sample 0 vs 1)"]
-            for name in ("layouts (v1 vs v2)", "one call vs per criterion (v2)"):
+            for name in COMPARED:
                 ci = agree["minus_self_ci95"][name]
                 figures.append(Figure(f"judge agreement, {name}: alpha", agree["alpha"][name], "",
                                       f"about as well as self ({self_alpha})",

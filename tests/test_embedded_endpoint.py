@@ -73,10 +73,11 @@ def test_ollama_client_list_and_show(embedded):
     url, _ = embedded
     client = ollama.Client(host=url)
     names = [m.model for m in client.list().models]
-    assert "smollm2:135m" in names
+    assert "smollm2:135m" in names and "smollm2:135m-q4_1" in names
     shown = client.show("smollm2:135m")
-    assert shown.details.quantization_level == "Q4_1"
+    assert shown.details.quantization_level == "Q8_0"  # the published Q4_1 re-encoded (requantize.py)
     assert "completion" in shown.capabilities
+    assert client.show("smollm2:135m-q4_1").details.quantization_level == "Q4_1"
 
 
 def test_unknown_model_is_ollama_404(embedded):

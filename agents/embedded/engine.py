@@ -147,7 +147,7 @@ class LlamaEngine:
         try:
             result = self._chat(server, body, request, on_delta)
         finally:
-            self.slot_affinity.release(slot)
+            self.slot_affinity.release(slot, request.affinity)
         result.slot = slot
         return result
 

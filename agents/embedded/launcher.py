@@ -23,7 +23,13 @@ import httpx
 
 from debatelab.agents.embedded.engine import LlamaEngine, SimulatedEngine
 from debatelab.agents.embedded.server import ServedModel
-from debatelab.agents.embedded.weights import BUILTIN_MODELS, check_gguf, ensure_weights
+from debatelab.agents.embedded.weights import (
+    BUILTIN_MODELS,
+    check_gguf,
+    ensure_weights,
+    published_file,
+    weights_digest,
+)
 from debatelab.agents.host_pool import EMBEDDED_SLOTS
 from debatelab.base.errors import UserError
 from debatelab.base.pypi_files import cache_dir, sha256_of
@@ -40,10 +46,12 @@ def served_models(
     threads: int | None = None,
     simulate: tuple[float, int] | None = None,
     slot_affinity: bool = True,
+    published_weights: bool = False,
 ) -> dict[str, ServedModel]:
     """The tags an endpoint serves: the built-in model plus any `TAG=PATH` registrations.
 
     With `simulate=(latency_per_token_s, tokens)` every tag is served by a `SimulatedEngine`.
+    With `published_weights`, a built-in tag whose file is re-encoded serves the published file.
     """
     n_threads = threads or max(1, min(os.cpu_count() or 2, 8))
     models: dict[str, ServedModel] = {}
@@ -57,10 +65,12 @@ def served_models(
             engine = SimulatedEngine(latency_per_token_s=simulate[0], parallel=parallel, tokens=simulate[1])
             models[tag] = ServedModel(tag, lambda e=engine: e, digest="simulated")
             continue
-        path = ensure_weights(tag)
+        as_published = published_weights and source.published_quantization is not None
+        path = published_file(tag) if as_published else ensure_weights(tag)
         models[tag] = ServedModel(
-            tag, lambda p=path: llama(p), digest=source.sha256, size=path.stat().st_size,
-            family=source.family, parameter_size=source.parameter_size, quantization=source.quantization,
+            tag, lambda p=path: llama(p), digest=weights_digest(path), size=path.stat().st_size,
+            family=source.family, parameter_size=source.parameter_size,
+            quantization=source.published_quantization if as_published else source.quantization,
         )
     for tag, path in (registrations or {}).items():
         models[tag] = ServedModel(
@@ -124,6 +134,7 @@ class EmbeddedEndpoint:
         simulate: str | None = None,
         startup_timeout_s: float = 180.0,
         slot_affinity: bool = True,
+        published_weights: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -132,6 +143,7 @@ class EmbeddedEndpoint:
         self.models = models or []
         self.simulate = simulate
         self.slot_affinity = slot_affinity
+        self.published_weights = published_weights
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen | None = None
         self.log_path = cache_dir() / f"embedded-{self.port}.log"
@@ -149,6 +161,8 @@ class EmbeddedEndpoint:
             cmd += ["--simulate", self.simulate]
         if not self.slot_affinity:
             cmd += ["--no-slot-affinity"]
+        if self.published_weights:
+            cmd += ["--published-weights"]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

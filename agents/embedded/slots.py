@@ -8,9 +8,12 @@ between two of its calls, evicting its transcript.
 
 Each request names what it belongs to (`X-Debatelab-Affinity`: a debate's or a judgment's id).
 A key keeps the slot it was first given (its home), and waits for it when it is busy: reading a
-transcript again costs more than waiting for one short reply. A new key takes a free slot whose
-last owner has gone quiet, least recently used first. Requests without a key are placed the same
-way, without a home.
+transcript again costs more than waiting for one short reply. A slot is *held* while a keyed
+request runs on it and for a quiet spell after its last keyed call. A new key, or a request
+without one, is placed on a slot no live key holds, even a busy one (waiting for one short
+unkeyed reply is cheaper than two judgments evicting each other's transcripts on every call);
+only when every slot is held does it take a held one, a free one first. Ties go to the least
+recently used slot.
 """
 
 from __future__ import annotations
@@ -18,30 +21,36 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 MAX_KEYS = 4096  # homes remembered (least recently used forgotten)
 QUIET_S = 2.0  # a slot whose owner made no call for this long may be taken by a new key
 
 
 class SlotAffinity:
-    def __init__(self, slots: int, quiet_s: float = QUIET_S) -> None:
+    def __init__(self, slots: int, quiet_s: float = QUIET_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.slots = slots
         self.quiet_s = quiet_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._busy = [0] * slots
-        self._owner: list[str | None] = [None] * slots
+        self._busy_keyed = [0] * slots
+        self._keyed_until = [0.0] * slots  # held by a key until then (last keyed call + quiet_s)
         self._last_used = [0.0] * slots
         self._home: OrderedDict[str, int] = OrderedDict()
+
+    def _held(self, slot: int, now: float) -> bool:
+        return self._busy_keyed[slot] > 0 or now < self._keyed_until[slot]
 
     def acquire(self, key: str | None) -> int:
         """The slot for a request with this key (marked busy until `release`)."""
         with self._lock:
             slot = self._home.get(key) if key is not None else None
             if slot is None:
-                now = time.monotonic()
+                now = self._clock()
                 slot = min(range(self.slots), key=lambda s: (
-                    self._busy[s] > 0,  # a free slot first
-                    self._owner[s] is not None and now - self._last_used[s] < self.quiet_s,  # whose owner is quiet
+                    self._held(s, now),  # a slot no live key holds first, even a busy one
+                    self._busy[s] > 0,  # then a free one
                     self._last_used[s]))  # least recently used
                 if key is not None:
                     self._home[key] = slot
@@ -50,10 +59,16 @@ class SlotAffinity:
             elif key is not None:
                 self._home.move_to_end(key)
             self._busy[slot] += 1
-            self._owner[slot] = key
+            if key is not None:
+                self._busy_keyed[slot] += 1
             return slot
 
-    def release(self, slot: int) -> None:
+    def release(self, slot: int, key: str | None = None) -> None:
+        """The request placed by `acquire(key)` on `slot` is done."""
         with self._lock:
+            now = self._clock()
             self._busy[slot] -= 1
-            self._last_used[slot] = time.monotonic()
+            self._last_used[slot] = now
+            if key is not None:
+                self._busy_keyed[slot] -= 1
+                self._keyed_until[slot] = now + self.quiet_s

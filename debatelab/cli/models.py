@@ -49,6 +49,9 @@ def serve_embedded(
     ] = None,
     slot_affinity: Annotated[bool, typer.Option(
         help="keep each debate's and judgment's calls on one llama.cpp slot (its prompt cache)")] = True,
+    published_weights: Annotated[bool, typer.Option(
+        help="serve smollm2:135m from its published Q4_1 file, not the Q8_0 re-encoding (slower; "
+             "for comparing with runs made before 0.3)")] = False,
 ) -> None:
     """Serve the Ollama API over llama.cpp (SmolLM2-135M by default) on HOST:PORT."""
     from debatelab.agents.embedded import make_server, parse_model_registration, port_in_use, served_models
@@ -64,7 +67,7 @@ def serve_embedded(
     if port_in_use(host, port):
         raise UserError(f"port {port} on {host} is already in use; pick another with --port")
     models = served_models(registrations, parallel=parallel, ctx_per_slot=ctx, simulate=sim,
-                           slot_affinity=slot_affinity)
+                           slot_affinity=slot_affinity, published_weights=published_weights)
     try:
         server = make_server(models, host=host, port=port, request_log=request_log)
     except OSError as exc:

@@ -1,0 +1,64 @@
+"""Slot affinity on the embedded endpoint: which llama.cpp slot a request is placed on.
+
+A fake clock makes every placement exact. The case that matters is the demo's: two judgments and
+a debate at once on two slots. Before, a new judgment took the free slot that another live
+judgment held, and the two then evicted each other's transcript on every call."""
+
+from __future__ import annotations
+
+from debatelab.agents.embedded.slots import SlotAffinity
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_keeps_its_home_and_waits_for_it():
+    clock = Clock()
+    slots = SlotAffinity(2, quiet_s=2.0, clock=clock)
+    a = slots.acquire("judge:a")
+    slots.release(a, "judge:a")
+    clock.now += 0.1
+    assert slots.acquire("judge:a") == a  # its home, even though the other slot is free
+
+
+def test_a_new_judgment_waits_for_an_unkeyed_call_rather_than_share_a_live_judgment_slot():
+    clock = Clock()
+    slots = SlotAffinity(2, quiet_s=2.0, clock=clock)
+    first = slots.acquire("judge:a")
+    slots.release(first, "judge:a")  # between two of judgment a's calls
+    debate = slots.acquire(None)  # a debate's turn runs on the other slot
+    assert debate != first
+    clock.now += 0.5
+    assert slots.acquire("judge:b") == debate  # busy, but no live key holds it
+    assert slots.acquire("judge:a") == first
+
+
+def test_an_unkeyed_call_avoids_a_slot_a_live_key_holds():
+    clock = Clock()
+    slots = SlotAffinity(2, quiet_s=2.0, clock=clock)
+    held = slots.acquire("judge:a")
+    slots.release(held, "judge:a")
+    clock.now += 1.0
+    other = slots.acquire(None)
+    assert other != held
+    slots.release(other)
+    assert slots.acquire(None) != held  # still quiet for less than 2 s: still held
+
+
+def test_a_quiet_slot_is_free_for_a_new_key_and_when_all_are_held_a_free_one_is_taken():
+    clock = Clock()
+    slots = SlotAffinity(2, quiet_s=2.0, clock=clock)
+    a = slots.acquire("judge:a")
+    b = slots.acquire("judge:b")
+    assert a != b
+    slots.release(a, "judge:a")
+    assert slots.acquire("judge:c") == a  # both held (a quiet for 0 s): the free one
+    slots.release(a, "judge:c")
+    slots.release(b, "judge:b")
+    clock.now += 3.0  # every key quiet: least recently used first
+    assert slots.acquire("judge:d") in (a, b)
