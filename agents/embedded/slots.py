@@ -9,11 +9,15 @@ between two of its calls, evicting its transcript.
 Each request names what it belongs to (`X-Debatelab-Affinity`: a debate's or a judgment's id).
 A key keeps the slot it was first given (its home), and waits for it when it is busy: reading a
 transcript again costs more than waiting for one short reply. A slot is *held* while a keyed
-request runs on it and for a quiet spell after its last keyed call. A new key, or a request
-without one, is placed on a slot no live key holds, even a busy one (waiting for one short
-unkeyed reply is cheaper than two judgments evicting each other's transcripts on every call);
-only when every slot is held does it take a held one, a free one first. Ties go to the least
-recently used slot.
+request runs on it and for a short quiet spell after its last keyed call (a judgment's next call
+follows its last within milliseconds; one that stays away that long has finished).
+
+A new key goes to a slot no live key holds, even a busy one: waiting once for one reply is
+cheaper than two judgments evicting each other's transcript on every call, which is what
+happened when it took the free slot another judgment held. A request without a key never waits
+while a slot is free (the runner keeps only as many requests in flight as there are slots, so a
+wait would idle the engine); among free slots it takes one no live key holds. Ties go to the
+least recently used slot.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 MAX_KEYS = 4096  # homes remembered (least recently used forgotten)
-QUIET_S = 2.0  # a slot whose owner made no call for this long may be taken by a new key
+QUIET_S = 0.5  # a key that made no call for this long no longer holds its slot
 
 
 class SlotAffinity:
@@ -48,10 +52,11 @@ class SlotAffinity:
             slot = self._home.get(key) if key is not None else None
             if slot is None:
                 now = self._clock()
-                slot = min(range(self.slots), key=lambda s: (
-                    self._held(s, now),  # a slot no live key holds first, even a busy one
-                    self._busy[s] > 0,  # then a free one
-                    self._last_used[s]))  # least recently used
+                if key is not None:  # a slot no live key holds first, even a busy one; then a free one
+                    rank = lambda s: (self._held(s, now), self._busy[s] > 0, self._last_used[s])  # noqa: E731
+                else:  # never wait while a slot is free; among free ones, one no live key holds
+                    rank = lambda s: (self._busy[s] > 0, self._held(s, now), self._last_used[s])  # noqa: E731
+                slot = min(range(self.slots), key=rank)
                 if key is not None:
                     self._home[key] = slot
                     while len(self._home) > MAX_KEYS:

@@ -160,9 +160,13 @@ def _ensure_reencoded(source: WeightSource, published: Path) -> Path:
         return target
     print(f"debatelab: re-encoding {source.tag}'s {source.published_quantization} weights as "
           f"{source.quantization} for llama.cpp's CPU kernels (once, ~10 s)", file=sys.stderr)
-    made_from.unlink(missing_ok=True)
-    requantize(published, target, source_type=source.published_quantization or "",
-               target_type=source.quantization)
+    try:
+        made_from.unlink(missing_ok=True)
+        requantize(published, target, source_type=source.published_quantization or "",
+                   target_type=source.quantization)
+    except OSError as exc:
+        raise UserError(f"cannot write {target} ({exc.strerror or exc}); free some space there or point "
+                        f"$DEBATELAB_CACHE at a writable folder") from None
     check_gguf(target)
     _mark_verified(target, sha256_of(target))
     made_from.write_text(source.sha256 + "\n")
