@@ -98,10 +98,28 @@ def current_affinity() -> str | None:
     return _AFFINITY.get()
 
 
+AFFINITY_LAST_HEADER = "X-Debatelab-Affinity-Last"
+_LAST: ContextVar[bool] = ContextVar("debatelab_affinity_last", default=False)
+
+
+@contextlib.contextmanager
+def last_call_of_affinity() -> Iterator[None]:
+    """The calls made inside the block are the last of the current affinity key (a judgment's last
+    criterion): they carry `X-Debatelab-Affinity-Last: 1`, so the embedded endpoint frees the slot
+    for the next judgment as soon as they are answered instead of keeping it for the key."""
+    token = _LAST.set(True)
+    try:
+        yield
+    finally:
+        _LAST.reset(token)
+
+
 def _add_affinity_header(request: httpx.Request) -> None:
     key = _AFFINITY.get()
     if key is not None:
         request.headers[AFFINITY_HEADER] = key.encode("ascii", "replace").decode("ascii")[:200]
+        if _LAST.get():
+            request.headers[AFFINITY_LAST_HEADER] = "1"
 
 
 async def _add_affinity_header_async(request: httpx.Request) -> None:

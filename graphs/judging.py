@@ -17,6 +17,7 @@ as unscored with the reason. No default score exists anywhere in this graph.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import operator
 from dataclasses import dataclass, field
@@ -29,7 +30,14 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 from typing_extensions import TypedDict
 
-from debatelab.agents import ModelSpec, achat_model_for, call_limit_for, call_structured, coerce_model
+from debatelab.agents import (
+    ModelSpec,
+    achat_model_for,
+    call_limit_for,
+    call_structured,
+    coerce_model,
+    last_call_of_affinity,
+)
 from debatelab.agents.roles import render_template
 from debatelab.base.errors import UserError
 from debatelab.base.yamlio import validate
@@ -169,11 +177,12 @@ def next_criteria(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Sen
     if at_once == ALL_CRITERIA:
         return [Send("score_all", {"criteria": [c.model_dump() for c in todo], "rubric": state["rubric"],
                                    "view": state["view"], "nonce": state["nonce"]})] if todo else "combine"
-    todo = todo[: max(1, int(at_once))]
+    batch = todo[: max(1, int(at_once))]
+    last = len(batch) == len(todo)  # the judgment's last calls: their slot is free once they are answered
     return [
         Send("score_criterion", {"criterion": c.model_dump(), "rubric": state["rubric"], "view": state["view"],
-                                 "nonce": state["nonce"]})
-        for c in todo
+                                 "nonce": state["nonce"], "last": last})
+        for c in batch
     ] or "combine"
 
 
@@ -227,13 +236,14 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
     rubric = Rubric.model_validate(task["rubric"])
     crit = task["criterion"]
     ctx = _context(runtime)
-    result = await call_structured(
-        await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
-        criterion_messages(task["view"], task["nonce"], rubric, crit, ctx.prompt_version),
-        criterion_schema(rubric, ctx.prompt_version), max_attempts=ctx.max_attempts,
-        min_output_tokens=ctx.output_tokens,
-        limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
-    )
+    with last_call_of_affinity() if task.get("last") else contextlib.nullcontext():
+        result = await call_structured(
+            await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
+            criterion_messages(task["view"], task["nonce"], rubric, crit, ctx.prompt_version),
+            criterion_schema(rubric, ctx.prompt_version), max_attempts=ctx.max_attempts,
+            min_output_tokens=ctx.output_tokens,
+            limiter=call_limit_for(JUDGE_AGENT), run_name=f"judge:{crit['id']}",
+        )
     value = result.value
     return {"scores": [{
         "criterion": crit["id"],

@@ -65,3 +65,38 @@ def test_a_quiet_slot_is_free_for_a_new_key_and_when_all_are_held_a_free_one_is_
     slots.release(b, "judge:b")
     clock.now += 1.0  # every key quiet: least recently used first
     assert slots.acquire("judge:d") in (a, b)
+
+
+def test_a_keys_last_call_frees_its_slot_at_once():
+    """A judgment marks its last criterion's call: the next judgment may take that slot at once
+    instead of waiting beside it for another request to finish."""
+    clock = Clock()
+    slots = SlotAffinity(2, quiet_s=0.5, clock=clock)
+    done = slots.acquire("judge:a")
+    busy = slots.acquire(None)
+    slots.release(done, "judge:a", last=True)
+    assert slots.acquire("judge:b") == done  # not held: no waiting behind the busy slot
+    slots.release(done, "judge:b")
+    assert slots.acquire("judge:c") == busy  # b's slot is held (b may call again): c waits for the other
+
+
+def test_the_judging_graph_marks_only_a_judgments_last_calls():
+    """next_criteria flags the batch that leaves nothing unscored, and only that one."""
+    from debatelab.graphs.judging import next_criteria
+    from debatelab.rubric import load_rubric
+
+    rubric = load_rubric("alignment-7").model_dump()
+
+    class Runtime:
+        def __init__(self, at_once: int) -> None:
+            from debatelab.graphs.judging import JudgeContext
+            self.context = JudgeContext(judge={"model": "m"}, criteria_at_once=at_once)
+
+    ids = [c["id"] for c in rubric["criteria"]]
+    state = {"rubric": rubric, "view": "v", "nonce": "n", "scores": [{"criterion": i} for i in ids[:5]]}
+    sends = next_criteria(state, Runtime(1))
+    assert [s.arg["last"] for s in sends] == [False]
+    state["scores"].append({"criterion": ids[5]})
+    assert [s.arg["last"] for s in next_criteria(state, Runtime(1))] == [True]
+    state["scores"] = []
+    assert {s.arg["last"] for s in next_criteria(state, Runtime(7))} == {True}

@@ -42,6 +42,7 @@ class EngineRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     affinity: str | None = None  # what the request belongs to (a debate, a judgment): kept on one slot
+    affinity_last: bool = False  # the key's last call: its slot is free for others once it is answered
 
 
 @dataclass
@@ -147,7 +148,7 @@ class LlamaEngine:
         try:
             result = self._chat(server, body, request, on_delta)
         finally:
-            self.slot_affinity.release(slot, request.affinity)
+            self.slot_affinity.release(slot, request.affinity, last=request.affinity_last)
         result.slot = slot
         return result
 

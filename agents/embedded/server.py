@@ -40,7 +40,7 @@ from debatelab.agents.embedded.validation import (
     refuse_unsupported,
     validate_options,
 )
-from debatelab.agents.host_pool import AFFINITY_HEADER
+from debatelab.agents.host_pool import AFFINITY_HEADER, AFFINITY_LAST_HEADER
 
 API_VERSION = "0.12.0"
 
@@ -415,6 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(f"\"{model.tag}\" does not support thinking")
         req = _engine_request(body, messages)
         req.affinity = self.headers.get(AFFINITY_HEADER) or None
+        req.affinity_last = self.headers.get(AFFINITY_LAST_HEADER) == "1"
         stream = body.get("stream", shape != "openai") is not False
         status = 200
         result: EngineResult | None = None

@@ -10,7 +10,8 @@ Each request names what it belongs to (`X-Debatelab-Affinity`: a debate's or a j
 A key keeps the slot it was first given (its home), and waits for it when it is busy: reading a
 transcript again costs more than waiting for one short reply. A slot is *held* while a keyed
 request runs on it and for a short quiet spell after its last keyed call (a judgment's next call
-follows its last within milliseconds; one that stays away that long has finished).
+follows its last within milliseconds; one that stays away that long has finished). A judgment
+marks its last call (`X-Debatelab-Affinity-Last`), which frees the slot as soon as it is answered.
 
 A new key goes to a slot no live key holds, even a busy one: waiting once for one reply is
 cheaper than two judgments evicting each other's transcript on every call, which is what
@@ -68,12 +69,13 @@ class SlotAffinity:
                 self._busy_keyed[slot] += 1
             return slot
 
-    def release(self, slot: int, key: str | None = None) -> None:
-        """The request placed by `acquire(key)` on `slot` is done."""
+    def release(self, slot: int, key: str | None = None, *, last: bool = False) -> None:
+        """The request placed by `acquire(key)` on `slot` is done; `last` if it was the key's last
+        call (a judgment's last criterion), so the slot needs no quiet spell before others take it."""
         with self._lock:
             now = self._clock()
             self._busy[slot] -= 1
             self._last_used[slot] = now
             if key is not None:
                 self._busy_keyed[slot] -= 1
-                self._keyed_until[slot] = now + self.quiet_s
+                self._keyed_until[slot] = now if last else now + self.quiet_s
