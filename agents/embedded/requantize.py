@@ -4,7 +4,8 @@ Why: SmolLM2's published file is Q4_1, a type that llama.cpp's CPU backend multi
 time. Neither its batched matrix kernels (llamafile's tinyBLAS: Q8_0, Q4_0) nor its weight
 repacking (Q4_0, Q4_K, IQ4_NL) take Q4_1, so prompts and two concurrent generations, which is all
 the embedded endpoint does, run slower than they need to. The same weights as Q8_0 read prompts
-~1.5x faster and the demo finishes ~1.25x sooner on these two cores (docs/explanations/performance.md).
+~1.4x faster and lower the demo's token floor from 173 s to 148 s on these two cores
+(docs/explanations/performance.md).
 
 Q8_0 (one scale per 32 weights, 8-bit steps) holds every Q4_1 weight (4-bit steps plus an offset)
 to within half an 8-bit step: at most 0.43% of its block's largest weight in SmolLM2's file. That
