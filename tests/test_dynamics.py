@@ -154,3 +154,30 @@ def test_the_report_says_plainly_whether_a_gain_survives_length_control():
     assert survives_length_control(real) == (True, "survives length control (interval excludes 0)")
     assert survives_length_control({"raw_delta": 0.5, "controlled_delta": None, "ci_low": None, "ci_high": None})[0] \
         is None
+
+
+def test_the_stacked_bootstrap_fits_agree_with_one_fit_at_a_time():
+    """The bootstrap solves its resamples in one stacked call; each must equal the single fit,
+    including the designs that cannot identify the difference (constant or collinear lengths)."""
+    import numpy as np
+
+    from debatelab.analysis.length_control import _fit, _fits
+
+    rng = np.random.default_rng(3)
+    for n_ens, n_base, lengths in [(2, 2, "few"), (3, 4, "few"), (6, 5, "wide"), (4, 4, "flat"), (30, 20, "wide")]:
+        group = np.r_[np.ones(n_ens), np.zeros(n_base)]
+        scores = rng.integers(1, 8, (200, n_ens + n_base)).astype(float)
+        if lengths == "few":  # two or three distinct lengths: many resamples are collinear with the group
+            length = rng.integers(100, 102, (200, n_ens + n_base)).astype(float)
+        elif lengths == "flat":
+            length = np.full((200, n_ens + n_base), 300.0)
+        else:
+            length = rng.normal(500, 100, (200, n_ens + n_base))
+        stacked = _fits(scores, group, length)
+        single = [_fit(scores[r], group, length[r]) for r in range(200)]
+        assert [None if np.isnan(b) else round(float(b), 9) for b in stacked] == \
+            [None if b is None else round(b, 9) for b in single]
+        if lengths == "flat":
+            assert np.isnan(stacked).all()
+        if lengths == "wide":
+            assert not np.isnan(stacked).any()

@@ -39,6 +39,43 @@ def _fit(score: np.ndarray, ensemble: np.ndarray, length: np.ndarray) -> float |
     return float(coef[1])
 
 
+STACKED_MAX_DEBATES = 512  # up to this many debates, one stacked solve beats a loop of fits (bench: 4x at 30)
+CHUNK_CELLS = 2_000_000  # resamples x debates fitted at once: bounds the memory of the stacked designs
+
+
+def _fits(scores: np.ndarray, ensemble: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """b1 for every row of `scores` and `lengths` (resamples x debates; `ensemble` is shared), NaN
+    where that row's design cannot identify it.
+
+    One stacked least-squares solve instead of a Python loop of `lstsq` calls: the demo's report
+    bootstraps 16 comparisons x 1000 resamples, which took 4.5 s one fit at a time. The same rank
+    test (`matrix_rank`'s SVD tolerance) and the same solution (the pseudo-inverse of a design of
+    full column rank is its least-squares solve) as the single fit."""
+    rows, n = scores.shape
+    out = np.full(rows, np.nan)
+    if n > STACKED_MAX_DEBATES:  # tall designs: one lstsq per resample is faster than stacked SVDs
+        for r in range(rows):
+            b1 = _fit(scores[r], ensemble, lengths[r])
+            out[r] = np.nan if b1 is None else b1
+        return out
+    if n < 4 or ensemble.min() == ensemble.max():
+        return out
+    step = max(1, CHUNK_CELLS // n)
+    for start in range(0, rows, step):
+        y, length = scores[start:start + step], lengths[start:start + step]
+        spread = length.std(axis=1)
+        varies = np.flatnonzero(spread != 0)
+        if not len(varies):
+            continue
+        z = (length[varies] - length[varies].mean(axis=1, keepdims=True)) / spread[varies, None]
+        design = np.stack([np.ones_like(z), np.broadcast_to(ensemble, z.shape), z], axis=2)
+        full = np.linalg.matrix_rank(design) == 3
+        if full.any():
+            coef = np.linalg.pinv(design[full]) @ y[varies][full][:, :, None]
+            out[start + varies[full]] = coef[:, 1, 0]
+    return out
+
+
 def controlled_difference(ensemble_scores: np.ndarray, ensemble_lengths: np.ndarray, base_scores: np.ndarray,
                           base_lengths: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
     score = np.concatenate([ensemble_scores, base_scores])
@@ -49,14 +86,13 @@ def controlled_difference(ensemble_scores: np.ndarray, ensemble_lengths: np.ndar
     low = high = None
     if controlled is not None:
         rng = np.random.default_rng(seed)
-        draws = []
         ne, nb = len(ensemble_scores), len(base_scores)
-        for _ in range(RESAMPLES):
-            ie, ib = rng.integers(0, ne, ne), rng.integers(0, nb, nb)
-            b = _fit(np.concatenate([ensemble_scores[ie], base_scores[ib]]), group,
-                     np.concatenate([ensemble_lengths[ie], base_lengths[ib]]).astype(float))
-            if b is not None:
-                draws.append(b)
+        ie, ib = np.empty((RESAMPLES, ne), dtype=int), np.empty((RESAMPLES, nb), dtype=int)
+        for r in range(RESAMPLES):  # drawn in the order the bootstrap has always drawn them
+            ie[r], ib[r] = rng.integers(0, ne, ne), rng.integers(0, nb, nb)
+        fitted = _fits(np.concatenate([ensemble_scores[ie], base_scores[ib]], axis=1), group,
+                       np.concatenate([ensemble_lengths[ie], base_lengths[ib]], axis=1).astype(float))
+        draws = fitted[~np.isnan(fitted)]
         if len(draws) >= RESAMPLES // 2:
             low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
             low, high = min(low, controlled), max(high, controlled)
