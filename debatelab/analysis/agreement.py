@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from debatelab.analysis.alpha import alpha_of_counts
 from debatelab.rubric import OVERALL, shipped_rubric
@@ -115,6 +114,7 @@ def agreement_table(score_rows: list[dict[str, Any]], criteria: list[str], domai
                     seed: int = 0) -> list[JudgeAgreement]:
     """score_rows: dicts with debate_id, judge, sample, permuted, criterion, score (the scores table),
     plus rows with criterion `overall` for the overall score if it is wanted."""
+    from scipy import stats  # on first use: importing scipy costs every command ~1.5 s
     by_criterion: dict[str, Cells] = defaultdict(lambda: defaultdict(dict))
     for r in score_rows:
         if r["sample"] != 0 or r["permuted"] or r["score"] is None:

@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from debatelab.analysis.length_control import length_controlled_rows
 from debatelab.base.one_model import ensemble_of
@@ -131,6 +130,7 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
     BCa up to 1,000 values (its jackknife is quadratic in n: at 10,000 debates it took seconds
     and gigabytes); above that the percentile interval, which BCa approaches for large n anyway.
     """
+    from scipy import stats  # on first use: importing scipy costs every command ~1.5 s
     if len(values) < 2 or np.all(values == values[0]):
         return (None, None) if len(values) < 2 else (float(values[0]), float(values[0]))
     methods = ("BCa", "percentile") if len(values) <= BCA_MAX_N else ("percentile",)
@@ -148,6 +148,7 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
 
 def wilson(k: int, n: int) -> list[float | None]:
     """Wilson 95% interval of a proportion k/n (scipy), rounded to 4 places; [None, None] when n = 0."""
+    from scipy import stats  # on first use: importing scipy costs every command ~1.5 s
     if n == 0:
         return [None, None]
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
@@ -184,6 +185,7 @@ def paired_values(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series) 
 
 def paired_test(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series, a_label: str, b_label: str,
                 method: Literal["wilcoxon", "permutation"] = "wilcoxon") -> PairedTest:
+    from scipy import stats  # on first use: importing scipy costs every command ~1.5 s
     pairs = paired_values(table, metric, a, b)
     n = len(pairs)
     if n == 0:

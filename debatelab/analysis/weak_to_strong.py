@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from debatelab.analysis.stats import bootstrap_ci
 from debatelab.graphs import Answers, majority_vote, weighted_probability_vote, weighted_vote
@@ -71,6 +70,7 @@ def accuracy(pred: Sequence[str | None], truth: Sequence[str]) -> float:
 
 def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict[str, float | int | None]:
     """Exact McNemar test: b = a right & b wrong, c = a wrong & b right; binomial on b + c."""
+    from scipy import stats  # on first use: importing scipy costs every command ~1.5 s
     b = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if x and not y)
     c = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if not x and y)
     p = None if b + c == 0 else float(stats.binomtest(b, b + c, 0.5).pvalue)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from debatelab.agents import ModelSpec, affinity, family_of
 from debatelab.analysis import wilson
@@ -41,6 +40,7 @@ def audit_id_for(judge: ModelSpec, pairs: PairSet) -> str:
 
 def logistic_slope(x: list[float], y: list[int]) -> float | None:
     """Slope of P(y=1) = sigmoid(b0 + b1 x), fitted by maximum likelihood (None when undefined)."""
+    from scipy import optimize  # on first use: importing scipy costs every command ~1.5 s
     if len(x) < 4 or len(set(y)) < 2 or len(set(x)) < 2:
         return None
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
