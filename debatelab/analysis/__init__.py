@@ -12,6 +12,7 @@ from debatelab.analysis.agreement import (
     rubric_domain,
 )
 from debatelab.analysis.alpha import alpha_of_counts, ordinal_alpha
+from debatelab.analysis.audits import audit_line
 from debatelab.analysis.dynamics import (
     Dynamics,
     conformity,
@@ -62,7 +63,7 @@ from debatelab.analysis.weak_to_strong import (
 __all__ = [
     "stance_summary", "survives_length_control",
     "oversight_results",
-    "accuracy", "agreement_lines", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
+    "accuracy", "agreement_lines", "audit_line", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",
     "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",
     "final_answers", "fit_samme", "flip_rate", "GroupSummary", "holm", "JudgeAgreement", "JudgeKind",

@@ -18,14 +18,16 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from debatelab.analysis.stats import bootstrap_ci
-from debatelab.graphs import Answers, majority_vote, weighted_probability_vote, weighted_vote
 from debatelab.scenarios import Question
 from debatelab.store import Store
+
+if TYPE_CHECKING:
+    from debatelab.graphs import Answers
 
 
 @dataclass
@@ -135,6 +137,10 @@ def _acc_entry(pred: list[str | None], truth: list[str], calls: int) -> dict[str
 def compute_results(store: Store, experiment: str, data: dict[str, list[Question]], weak: list[str],
                     facilitated: list[str], best: str) -> dict[str, Any]:
     """Every method's accuracy from the stored answers (a report never needs a model)."""
+    # The votes live with the weighted-ensemble graph; imported here so that the analysis room
+    # (and every report) does not load LangGraph at import.
+    from debatelab.graphs import majority_vote, weighted_probability_vote, weighted_vote
+
     answers = stored_answers(store, experiment)
     option_probs = stored_option_probs(store, experiment)
     cal, ev = data["calibration"], data["evaluation"]

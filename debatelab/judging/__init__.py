@@ -1,8 +1,9 @@
 """Judging: absolute judgments of stored debates, pairwise comparisons, audits of the judges
 themselves, people's ratings (all stored as judgments in the same tables), and stance readings."""
 
+from debatelab.analysis import audit_line  # re-exported: the audit runner's line lives with the analysis
 from debatelab.judging.absolute import JudgmentOutcome, judgment_id_for, load_transcript, permutation_seed, run_judgment
-from debatelab.judging.audit import ORDERS, audit_id_for, audit_line, audit_metrics, logistic_slope, run_audit
+from debatelab.judging.audit import ORDERS, audit_id_for, audit_metrics, logistic_slope, run_audit
 from debatelab.judging.human import (
     CSV_COLUMNS,
     HumanRating,

@@ -106,20 +106,6 @@ def audit_metrics(rows: list[dict[str, Any]], judge_family: str | None = None) -
     }
 
 
-def audit_line(audit: dict[str, Any] | None, judge: str) -> str:
-    """One line to stand beside every table this judge produced."""
-    if audit is None:
-        spec = judge if "@" in judge else f"{judge}@HOST"  # results name a judge by its tag, not its host
-        return f"judge {judge} - not audited; run `debatelab audit-judge --judge {spec}` before trusting its scores"
-    m = json.loads(audit["metrics"]) if isinstance(audit["metrics"], str) else audit["metrics"]
-    low, high = m["accuracy_ci95"]
-    acc = "unscored" if m["accuracy"] is None else f"{m['accuracy']:.2f} [{low:.2f}, {high:.2f}]"
-    cons = "-" if m["position_consistency"] is None else f"{100 * m['position_consistency']:.0f}%"
-    first = "-" if m["first_position_win_rate"] is None else f"{100 * m['first_position_win_rate']:.0f}%"
-    return (f"judge {judge} - accuracy on {audit['pair_set']} {acc} (n={m['scored']}, unscored {m['unscored']}), "
-            f"position-consistent {cons}, first position wins {first}")
-
-
 async def run_audit(
     store: Store, judge: ModelSpec, model: Any, pairs: PairSet, *, seed: int = 0, max_attempts: int = 3,
     in_flight: int = 2, progress: RunProgress | None = None, failures: Failures | None = None,

@@ -13,8 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.analysis import JudgeAgreement, agreement_lines, analyse, experiment_agreement, stance_summary
-from debatelab.judging import audit_line, pairwise_ratings
+from debatelab.analysis import (
+    JudgeAgreement,
+    agreement_lines,
+    analyse,
+    audit_line,
+    experiment_agreement,
+    stance_summary,
+)
 from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
 from debatelab.report.tables import CSS, Table, ci, fmt, mark
 from debatelab.rubric import OVERALL
@@ -193,6 +199,8 @@ def pairwise_tables(store: Store, experiment: str, rubric_version: str | None) -
     if not versions:
         return []
     version = rubric_version if rubric_version in versions else versions[0]
+    from debatelab.judging import pairwise_ratings  # here, not at the top: the judging room loads LangGraph
+
     return pairwise_rating_tables(pairwise_ratings(store, experiment, version))
 
 

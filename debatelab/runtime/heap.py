@@ -1,6 +1,6 @@
 """Keeping the garbage collector off the objects that live for the whole run.
 
-A run imports LangGraph, LangChain, pydantic, pandas and scipy before its first model call:
+A run imports LangGraph, LangChain, pydantic and pandas before its first model call:
 about 150,000 long-lived objects. Every full collection walks all of them, and a debate allocates
 enough per agent step (messages, checkpoints) to trigger collections steadily. `gc.freeze()`
 moves what exists at start-up into a permanent generation the collector skips; objects created
