@@ -11,7 +11,8 @@ A second, lower floor, a plain chain of the same number of steps with no routers
 topology's routing itself costs.
 
 All three run in the state `debatelab run` runs debates in: the runner's imports loaded (LangGraph,
-LangChain, pydantic, pandas: ~170k long-lived objects; scipy loads later, on first use) and the start-up heap frozen, as the runner does.
+LangChain, pydantic, pandas: ~170k long-lived objects; scipy loads later, on first use) and the
+start-up heap frozen, as the runner does.
 Without the freeze, garbage collections walking those objects cost about 1 ms per step."""
 
 from __future__ import annotations
