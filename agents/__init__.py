@@ -28,6 +28,7 @@ from debatelab.agents.host_pool import (
     expect_calls,
     host_registry,
     last_call_of_affinity,
+    more_calls_of_affinity,
 )
 from debatelab.agents.model_errors import describe_model_error, is_host_failure, is_transient, model_call_failed
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, family_of
@@ -59,7 +60,7 @@ __all__ = [
     "answer_question", "available_roles", "bind_run", "call_limit_for", "call_on_pool", "call_structured",
     "call_text", "CallRecord", "chat_model_for", "check_models", "coerce_model", "concurrency_for",
     "current_affinity", "default_ollama_host", "describe_model_error", "expect_calls", "explain_without_letter",
-    "family_of", "host_registry", "is_host_failure", "is_transient", "last_call_of_affinity",
+    "family_of", "host_registry", "is_host_failure", "is_transient", "last_call_of_affinity", "more_calls_of_affinity",
     "list_host_models", "make_chat_model",
     "model_call_failed", "ModelCheck", "ModelSpec", "NodeFn", "parse_structured", "pool_label", "pool_members",
     "PooledChatModel", "reported_digest", "require_models", "resolve_host", "resolve_hosts", "resolve_url", "role",

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -114,6 +114,21 @@ def last_call_of_affinity() -> Iterator[None]:
         _LAST.reset(token)
 
 
+_MORE: ContextVar[bool] = ContextVar("debatelab_affinity_more", default=False)
+
+
+@contextlib.contextmanager
+def more_calls_of_affinity() -> Iterator[None]:
+    """The current affinity key makes its next call right after those made inside the block (a
+    judgment's criteria before its last): when one of them is answered, its host's call slot is
+    kept for that next call for a moment (`HostSlots`) instead of going to a call that waited."""
+    token = _MORE.set(True)
+    try:
+        yield
+    finally:
+        _MORE.reset(token)
+
+
 def _add_affinity_header(request: httpx.Request) -> None:
     key = _AFFINITY.get()
     if key is not None:
@@ -129,6 +144,79 @@ async def _add_affinity_header_async(request: httpx.Request) -> None:
 def affinity_hooks() -> tuple[dict[str, list], dict[str, list]]:
     """httpx event hooks (sync client's, async client's) that send the current affinity key."""
     return {"request": [_add_affinity_header]}, {"request": [_add_affinity_header_async]}
+
+
+RESERVE_S = 0.25  # how long a freed call slot waits for the same judgment's next call
+
+
+class HostSlots:
+    """A host's call slots: `asyncio.Semaphore(limit)`'s interface (first come, first served), except
+    that a slot freed by a judgment's call made under `more_calls_of_affinity()` is kept for that
+    judgment's next call for up to `reserve_s` before a waiting call gets it.
+
+    Why: a judgment's calls are pinned to one server slot, the one holding its transcript, and the
+    next call follows the last within milliseconds (LangGraph's step and checkpoint). When a call
+    that had waited (a debate's turn, a new judgment) took the freed client slot in those
+    milliseconds, the judgment's next call waited for a client slot, then for its own server slot,
+    busy with the newcomer, while the server's other slot sat idle: 27 s of a 160 s demo on the
+    embedded endpoint (its request log, 2026-12-01). With the slot kept, the judgment goes on where
+    its transcript is and the newcomer takes the next slot that frees."""
+
+    def __init__(self, limit: int, reserve_s: float = RESERVE_S) -> None:
+        self.reserve_s = reserve_s
+        self._free = limit
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._reserved: dict[str, asyncio.TimerHandle] = {}  # affinity key -> the expiry of its kept slot
+
+    def _waiting(self) -> bool:
+        return any(not f.done() for f in self._waiters)
+
+    def locked(self) -> bool:
+        return self._free == 0 or self._waiting()
+
+    async def acquire(self) -> bool:
+        key = _AFFINITY.get()
+        if key is not None and key in self._reserved:  # the slot kept for this judgment
+            self._reserved.pop(key).cancel()
+            return True
+        if self._free > 0 and not self._waiting():
+            self._free -= 1
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # handed a slot, then cancelled: pass it on
+                self._grant()
+            raise
+        return True
+
+    def release(self) -> None:
+        key = _AFFINITY.get()
+        if key is not None and _MORE.get() and key not in self._reserved:
+            self._reserved[key] = asyncio.get_running_loop().call_later(self.reserve_s, self._expire, key)
+            return
+        self._grant()
+
+    def _expire(self, key: str) -> None:
+        if self._reserved.pop(key, None) is not None:  # the next call did not come: free the slot
+            self._grant()
+
+    def _grant(self) -> None:
+        """A freed slot goes to the longest-waiting call still waiting, or is kept free."""
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():  # a cancelled wait is skipped
+                future.set_result(None)
+                return
+        self._free += 1
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
 
 
 async def watch_host(url: str, call: Awaitable[T], stall_probe_s: float | None = None) -> T:
@@ -384,7 +472,7 @@ class _ModelSlot:
 @dataclass
 class HostState:
     url: str
-    slots: asyncio.Semaphore | SwapAwareSlots
+    slots: HostSlots | SwapAwareSlots
     limit: int
     queued: int = 0  # calls waiting for or holding a slot
     failures: int = 0
@@ -444,7 +532,7 @@ class HostRegistry:
             limit = max(1, int(self.limit_for(url)))
             max_loaded = self.max_loaded_for(url)
             slots = (SwapAwareSlots(limit, max_loaded, self.linger_s, self.coming) if max_loaded is not None
-                     else asyncio.Semaphore(limit))
+                     else HostSlots(limit))
             state = self.hosts[url] = HostState(url, slots, limit)
             if url in _KNOWN_DOWN:  # preflight found it unreachable: it starts backed off
                 state.fail(_KNOWN_DOWN[url])
@@ -532,7 +620,7 @@ async def _live_hosts(hosts: list[HostState]) -> list[HostState]:
 class _Held:
     """A slot already acquired (a semaphore's), released on exit."""
 
-    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+    def __init__(self, semaphore: HostSlots) -> None:
         self.semaphore = semaphore
 
     async def __aenter__(self) -> None:
@@ -550,7 +638,7 @@ async def _first_free_slot(hosts: list[HostState], model: str) -> tuple[HostStat
     def order(h: HostState) -> tuple[float, int]:
         return h.load(), rank[h.url]
 
-    plain = [h for h in hosts if isinstance(h.slots, asyncio.Semaphore)]
+    plain = [h for h in hosts if isinstance(h.slots, HostSlots)]
     if len(plain) < len(hosts) or len(hosts) == 1:  # a swap-aware host orders its own queue
         host = min(hosts, key=order)
         return host, host.slot(model)

@@ -17,7 +17,6 @@ as unscored with the reason. No default score exists anywhere in this graph.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import operator
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from debatelab.agents import (
     call_structured,
     coerce_model,
     last_call_of_affinity,
+    more_calls_of_affinity,
 )
 from debatelab.agents.roles import render_template
 from debatelab.base.errors import UserError
@@ -236,7 +236,8 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
     rubric = Rubric.model_validate(task["rubric"])
     crit = task["criterion"]
     ctx = _context(runtime)
-    with last_call_of_affinity() if task.get("last") else contextlib.nullcontext():
+    # The last criterion frees the judgment's slots at once; the others keep them for the next one.
+    with last_call_of_affinity() if task.get("last") else more_calls_of_affinity():
         result = await call_structured(
             await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
             criterion_messages(task["view"], task["nonce"], rubric, crit, ctx.prompt_version),
