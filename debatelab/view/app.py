@@ -15,6 +15,7 @@ await (a form post) hands its blocking work to the pool too.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import threading
@@ -391,6 +392,9 @@ def judging_queue(store: Store, experiment: str, judge: str) -> list[dict[str, A
 
 
 def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | None = None) -> Starlette:
+    # The experiment pages' intervals and tests need scipy, which the analysis loads on first use
+    # (~1.5 s here): a server loads it at start, not inside its first visitor's request.
+    importlib.import_module("scipy.stats")
     viewer = Viewer(db, extra_rubrics)
     route: Callable[..., Route] = Route
     routes = [
