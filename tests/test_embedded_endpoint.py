@@ -69,6 +69,21 @@ def test_structured_output_json_schema(embedded):
     assert 1 <= rating.score <= 7
 
 
+def test_structured_answers_are_compact_json_with_only_the_schemas_keys(embedded):
+    """The grammar admits one spelling of the JSON (agents/embedded/grammar.py): no whitespace
+    between tokens, no keys the schema does not name, the schema's order."""
+    url, _ = embedded
+    schema = Rating.model_json_schema()
+    for prompt in ("Rate from 1 to 7 how polite 'thank you' is.", "Rate the weather today, in JSON."):
+        r = httpx.post(f"{url}/api/chat", json={"model": "smollm2:135m", "stream": False, "format": schema,
+                                                "messages": [{"role": "user", "content": prompt}],
+                                                "options": {"temperature": 0, "num_predict": 120}}, timeout=60)
+        text = r.json()["message"]["content"]
+        value = json.loads(text)
+        assert list(value) == ["reason", "score"]
+        assert text == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def test_ollama_client_list_and_show(embedded):
     url, _ = embedded
     client = ollama.Client(host=url)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from debatelab.agents.embedded.grammar import compact_json_grammar
 from debatelab.agents.embedded.slots import SlotAffinity
 
 
@@ -85,7 +86,9 @@ class ChatEngine(Protocol):
     def context_per_slot(self) -> int: ...
 
 
-def _openai_request(req: EngineRequest) -> dict[str, Any]:
+def openai_request(req: EngineRequest, *, compact_json: bool = True) -> dict[str, Any]:
+    """llama.cpp's request body. With `compact_json`, a JSON schema becomes a grammar that admits
+    compact JSON only (grammar.py says why); a schema it cannot take goes as `response_format`."""
     body: dict[str, Any] = {"messages": req.messages}
     if req.max_tokens is not None:
         body["max_tokens"] = req.max_tokens
@@ -95,7 +98,10 @@ def _openai_request(req: EngineRequest) -> dict[str, Any]:
             body[name] = value
     if req.stop:
         body["stop"] = req.stop
-    if req.json_schema is not None:
+    grammar = compact_json_grammar(req.json_schema) if compact_json and req.json_schema is not None else None
+    if grammar is not None:
+        body["grammar"] = grammar
+    elif req.json_schema is not None:
         body["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": "response", "schema": req.json_schema, "strict": True},
@@ -112,8 +118,9 @@ class LlamaEngine:
     """A GGUF model served by llama.cpp through xllamacpp, loaded on first use."""
 
     def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2,
-                 slot_affinity: bool = True) -> None:
+                 slot_affinity: bool = True, compact_json: bool = True) -> None:
         self.path = path
+        self.compact_json = compact_json
         self.slot_affinity = SlotAffinity(parallel) if slot_affinity else None
         self.parallel = parallel
         self._n_ctx_per_slot = n_ctx_per_slot
@@ -140,7 +147,7 @@ class LlamaEngine:
 
     def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
         server = self._ensure_loaded()
-        body = _openai_request(request)
+        body = openai_request(request, compact_json=self.compact_json)
         if self.slot_affinity is None:
             return self._chat(server, body, request, on_delta)
         slot = self.slot_affinity.acquire(request.affinity)
