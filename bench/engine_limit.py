@@ -3,12 +3,11 @@ cache-first judge prompt and one-call scoring change in what the judge says.
 
 Side by side in one run, on the embedded SmolLM2-135M:
 
-- **before**: the demo as it judged until prompt version 2 (criterion-last prompt, no slot affinity,
-  llama.cpp's own schema grammar with its flexible whitespace);
-- **after**: the demo as shipped (cache-first prompt, slot affinity, compact JSON);
+- **before**: the demo as it judged until prompt version 2 (criterion-last prompt, no slot affinity);
+- **after**: the demo as shipped (prompt version 3: cache-first, answers as compact JSON; slot affinity);
 - **after without affinity**: the same, with the endpoint's slot affinity off (its share alone);
-- **after, flexible JSON**: the same, with structured answers under llama.cpp's own schema grammar
-  (`--flexible-json`: what compact JSON saves; agents/embedded/grammar.py says why);
+- **after, version 2**: the cache-first prompt with answers under llama.cpp's own schema grammar and
+  its flexible whitespace (what compact JSON saves; agents/embedded/grammar.py says why);
 - **after, published weights**: the same, with SmolLM2 served from its published Q4_1 file instead
   of the Q8_0 re-encoding (what the re-encoding saves; agents/embedded/requantize.py says why).
 
@@ -21,9 +20,9 @@ then its judgment's criteria). The wall time is reported as a multiple of that f
 
 **Agreement** (full run only): the demo's transcripts judged again by the same embedded judge with
 prompt version 1 (samples 0 and 1, the second with speakers permuted: the judge's agreement with
-itself), version 2, version 2 in one call per judgment, version 2 on the published Q4_1 file (what
-the re-encoding changes in what the judge says) and version 2 with flexible JSON (what compact JSON
-changes); Krippendorff's alpha (ordinal) over
+itself), version 2, version 3 (what compact JSON changes against version 2), version 3 in one call
+per judgment, and version 3 on the published Q4_1 file (what the re-encoding changes in what the
+judge says); Krippendorff's alpha (ordinal) over
 (debate, criterion) units, with a bootstrap over debates of each difference from self-agreement.
 """
 
@@ -52,8 +51,8 @@ from debatelab.rubric import load_rubric
 from debatelab.store import Store
 
 SLOTS = 2
-COMPARED = ("layouts (v1 vs v2)", "one call vs per criterion (v2)", "weights (Q8_0 vs published Q4_1, v2)",
-            "JSON (compact vs flexible whitespace, v2)")
+COMPARED = ("layouts (v1 vs v2)", "JSON (v3 compact vs v2 flexible whitespace)", "one call vs per criterion (v3)",
+            "weights (Q8_0 vs published Q4_1, v3)")
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -103,8 +102,7 @@ def floor_seconds(rows: list[dict[str, Any]], debate_calls: dict[str, list[tuple
             "longest_chain_s": round(longest, 1)}
 
 
-def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool, published: bool = False,
-             compact_json: bool = True) -> dict[str, Any]:
+def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool, published: bool = False) -> dict[str, Any]:
     """The shipped demo experiment with the given judge prompt, on a fresh endpoint (the check's: 2 slots)."""
     spec = yaml.safe_load((ROOT / "configs" / "experiments" / "demo.yaml").read_text())
     spec["judging"]["prompt_version"] = prompt_version
@@ -113,8 +111,7 @@ def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool, publi
     exp = folder / "demo.yaml"
     exp.write_text(yaml.safe_dump(spec))
     log, db = folder / "calls.jsonl", folder / "r.db"
-    with EmbeddedEndpoint(parallel=SLOTS, request_log=log, slot_affinity=affinity, published_weights=published,
-                          compact_json=compact_json) as url:
+    with EmbeddedEndpoint(parallel=SLOTS, request_log=log, slot_affinity=affinity, published_weights=published) as url:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "debatelab", "run", str(exp), "--db", str(db), "--checkpoints",
                                str(folder / "cp.sqlite"), "--quiet"], capture_output=True, text=True,
@@ -164,26 +161,21 @@ def agreement(db: Path, tmp: Path) -> dict[str, Any]:
         try:
             v1 = asyncio.run(judged("1", 2, 1, "a1.sqlite"))
             v2 = asyncio.run(judged("2", 1, 1, "a2.sqlite"))[0]
-            one = asyncio.run(judged("2", 1, "all", "a3.sqlite"))[0]
+            v3 = asyncio.run(judged("3", 1, 1, "a5.sqlite"))[0]
+            one = asyncio.run(judged("3", 1, "all", "a3.sqlite"))[0]
         finally:
             os.environ.pop(ENV_HOST, None)
     with EmbeddedEndpoint(parallel=SLOTS, published_weights=True) as url:
         os.environ[ENV_HOST] = url
         try:
-            published = asyncio.run(judged("2", 1, 1, "a4.sqlite"))[0]
-        finally:
-            os.environ.pop(ENV_HOST, None)
-    with EmbeddedEndpoint(parallel=SLOTS, compact_json=False) as url:
-        os.environ[ENV_HOST] = url
-        try:
-            flexible = asyncio.run(judged("2", 1, 1, "a5.sqlite"))[0]
+            published = asyncio.run(judged("3", 1, 1, "a4.sqlite"))[0]
         finally:
             os.environ.pop(ENV_HOST, None)
     keys = sorted(v1[0])
     debates = sorted({d for d, _ in keys})
     pairs = {"self (v1 sample 0 vs 1)": (v1[0], v1[1]), "layouts (v1 vs v2)": (v1[0], v2),
-             "one call vs per criterion (v2)": (v2, one), "weights (Q8_0 vs published Q4_1, v2)": (v2, published),
-             "JSON (compact vs flexible whitespace, v2)": (v2, flexible)}
+             "JSON (v3 compact vs v2 flexible whitespace)": (v2, v3), "one call vs per criterion (v3)": (v3, one),
+             "weights (Q8_0 vs published Q4_1, v3)": (v3, published)}
     alphas = {name: _alpha(a, b, keys) for name, (a, b) in pairs.items()}
     rng = np.random.default_rng(0)
     diffs: dict[str, list[float]] = defaultdict(list)
@@ -208,18 +200,18 @@ def run(quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        before = run_demo(tmp, "before", prompt_version="1", affinity=False, compact_json=False)
-        after = run_demo(tmp, "after", prompt_version="2", affinity=True)
-        plain = run_demo(tmp, "no-affinity", prompt_version="2", affinity=False)
-        flexible = run_demo(tmp, "flexible-json", prompt_version="2", affinity=True, compact_json=False)
-        published = run_demo(tmp, "published-weights", prompt_version="2", affinity=True, published=True)
+        before = run_demo(tmp, "before", prompt_version="1", affinity=False)
+        after = run_demo(tmp, "after", prompt_version="3", affinity=True)
+        plain = run_demo(tmp, "no-affinity", prompt_version="3", affinity=False)
+        version_2 = run_demo(tmp, "version-2", prompt_version="2", affinity=True)
+        published = run_demo(tmp, "published-weights", prompt_version="3", affinity=True, published=True)
         if "error" in before or "error" in after:
             return [Figure("engine limit: demo", None, "s", "runs", False,
                            note=(before.get("error") or after.get("error") or "")[:300])]
         detail = {"before": {k: v for k, v in before.items() if k != "db"},
                   "after": {k: v for k, v in after.items() if k != "db"},
                   "after_without_affinity": {k: v for k, v in plain.items() if k != "db"},
-                  "after_flexible_json": {k: v for k, v in flexible.items() if k != "db"},
+                  "after_version_2": {k: v for k, v in version_2.items() if k != "db"},
                   "after_published_weights": {k: v for k, v in published.items() if k != "db"}}
         share = after["structured_cached_share"]
         figures.append(Figure("judge's cached prompt share in the demo (structured calls)", share, "",
@@ -237,12 +229,13 @@ def run(quick: bool) -> list[Figure]:
                               f"before {before['wall_s']} s; uncached prompt tokens {before['uncached_prompt_tokens']} -> "
                               f"{after['uncached_prompt_tokens']}, output tokens {before['output_tokens']} -> "
                               f"{after['output_tokens']}; criteria scored {after['criteria_scored']}/{after['criteria']}"))
-        if "wall_s" in flexible:
-            ratio = round(flexible["wall_s"] / after["wall_s"], 2)
-            figures.append(Figure("demo wall time, flexible / compact JSON", ratio, "x", "reported", None, {},
-                                  f"flexible {flexible['wall_s']} s (floor {flexible['floor_s']} s, output tokens "
-                                  f"{flexible['output_tokens']}, generation {flexible['generation_rate']}/s per slot) vs "
-                                  f"compact {after['wall_s']} s (floor {after['floor_s']} s, output tokens "
+        if "wall_s" in version_2:
+            ratio = round(version_2["wall_s"] / after["wall_s"], 2)
+            figures.append(Figure("demo wall time, version 2 (flexible JSON) / version 3 (compact)", ratio, "x",
+                                  "reported", None, {},
+                                  f"version 2 {version_2['wall_s']} s (floor {version_2['floor_s']} s, output tokens "
+                                  f"{version_2['output_tokens']}, generation {version_2['generation_rate']}/s per slot) vs "
+                                  f"version 3 {after['wall_s']} s (floor {after['floor_s']} s, output tokens "
                                   f"{after['output_tokens']}, generation {after['generation_rate']}/s per slot)"))
         if "wall_s" in published:
             ratio = round(published["wall_s"] / after["wall_s"], 2)

@@ -26,7 +26,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
 from debatelab.agents import (
@@ -55,7 +55,16 @@ JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced und
 #        first (the same for every judgment), then the transcript (the same for every criterion of a
 #        judgment), and each call ends with one short line naming its criterion. A server's prompt
 #        cache then serves all but a few tokens of every call after a judgment's first.
-PROMPT_VERSIONS = ("1", "2")
+#   "3": version 2's messages, the answer asked for as compact JSON: the schema carries llguidance's
+#        `x-guidance: {whitespace_flexible: false}`, so a server that decodes with llguidance (the
+#        embedded endpoint; vLLM's guidance backend) lets no whitespace in between keys and values,
+#        and the judge writes fewer tokens. Servers without llguidance ignore the keyword and answer
+#        as for version 2. A different grammar makes a small judge say different things, so this is
+#        a version of its own (docs/explanations/performance.md has the agreement).
+PROMPT_VERSIONS = ("1", "2", "3")
+CACHE_FIRST_VERSIONS = ("2", "3")
+COMPACT_JSON_VERSIONS = ("3",)
+COMPACT_JSON = {"x-guidance": {"whitespace_flexible": False}}  # llguidance's option, at the schema's top
 DEFAULT_PROMPT_VERSION = "1"
 ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call
 
@@ -133,20 +142,22 @@ def as_transcript(data: Any) -> dict[str, Any]:
 
 # Room for the reasons: version 1 asks for two or three sentences, version 2 for one (every output
 # token costs a judge time; the grammar enforces the bound).
-REASONS_CHARS = {"1": 300, "2": 160}
+REASONS_CHARS = {"1": 300, "2": 160, "3": 160}
 
 
 def criterion_schema(rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> type[BaseModel]:
     """Reasons first, score last; the score's range is part of the schema (and of the grammar)."""
-    return _criterion_schema(rubric.scale.min, rubric.scale.max, REASONS_CHARS[prompt_version])
+    return _criterion_schema(rubric.scale.min, rubric.scale.max, REASONS_CHARS[prompt_version],
+                             prompt_version in COMPACT_JSON_VERSIONS)
 
 
 @functools.lru_cache(maxsize=64)
-def _criterion_schema(low: int, high: int, reasons_chars: int = 300) -> type[BaseModel]:
+def _criterion_schema(low: int, high: int, reasons_chars: int = 300, compact: bool = False) -> type[BaseModel]:
     """One class per scale, built once: its JSON schema is then computed once too, instead of a new
     class (and a new cache entry) for every scored criterion."""
     return create_model(
         "CriterionJudgment",
+        __config__=ConfigDict(json_schema_extra=COMPACT_JSON) if compact else None,
         reasons=(str, Field(max_length=reasons_chars, description="why this score, on this criterion only")),
         score=(int, Field(ge=low, le=high)),
     )
@@ -196,8 +207,8 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
     """The judge's exact messages for one criterion (also what `judge --dry-run` prints).
 
     Version 1 puts the transcript first and the criterion's question, anchors and answer format
-    last; version 2 puts everything but the criterion's name first (see PROMPT_VERSIONS)."""
-    if prompt_version == "2":
+    last; versions 2 and 3 put everything but the criterion's name first (see PROMPT_VERSIONS)."""
+    if prompt_version in CACHE_FIRST_VERSIONS:
         # Nothing judgment-specific (not even the delimiters' code) in the system message: it is the
         # same for every judgment with this rubric, so a slot's cache serves it to all of them.
         system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
@@ -221,15 +232,17 @@ def all_criteria_messages(view: str, nonce: str, rubric: Rubric) -> list[BaseMes
         "judge_all_criteria", view=view, min=rubric.scale.min, max=rubric.scale.max))]
 
 
-def all_criteria_schema(rubric: Rubric, criteria: list[str]) -> type[BaseModel]:
+def all_criteria_schema(rubric: Rubric, criteria: list[str], prompt_version: str = "2") -> type[BaseModel]:
     """{criterion id: {reasons, score}} for the given criteria, in the rubric's order."""
-    return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria))
+    return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria),
+                                prompt_version in COMPACT_JSON_VERSIONS)
 
 
 @functools.lru_cache(maxsize=64)
-def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...]) -> type[BaseModel]:
-    one = _criterion_schema(low, high, REASONS_CHARS["2"])
-    return create_model("AllCriteriaJudgment", **{c: (one, ...) for c in criteria})
+def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False) -> type[BaseModel]:
+    one = _criterion_schema(low, high, REASONS_CHARS["2"])  # llguidance reads `x-guidance` at the top only
+    return create_model("AllCriteriaJudgment", __config__=ConfigDict(json_schema_extra=COMPACT_JSON) if compact else None,
+                        **{c: (one, ...) for c in criteria})
 
 
 async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
@@ -266,7 +279,8 @@ async def score_all(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dic
     ids = [c["id"] for c in task["criteria"]]
     result = await call_structured(
         await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
-        all_criteria_messages(task["view"], task["nonce"], rubric), all_criteria_schema(rubric, ids),
+        all_criteria_messages(task["view"], task["nonce"], rubric),
+        all_criteria_schema(rubric, ids, ctx.prompt_version),
         max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens * len(ids),
         limiter=call_limit_for(JUDGE_AGENT), run_name="judge:all",
     )

@@ -1,5 +1,7 @@
-"""The embedded endpoint's compact-JSON grammar: what a schema means is kept, and a schema llguidance
-would not compile (or would compile only in part) goes to llama.cpp's own converter as before."""
+"""Judge prompt version 3's compact JSON: its schemas carry llguidance's `x-guidance`, the embedded
+endpoint compiles those with llguidance keeping what the schema means, and every other schema, or
+one llguidance would not compile (or would compile only in part), goes to llama.cpp's own converter
+as before."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import json
 from llguidance import LLMatcher
 
 from debatelab.agents.embedded.engine import EngineRequest, openai_request
-from debatelab.agents.embedded.grammar import closed_objects, compact_json_grammar
-from debatelab.graphs.judging import all_criteria_schema, criterion_schema
+from debatelab.agents.embedded.grammar import closed_objects, llguidance_grammar
+from debatelab.graphs.judging import COMPACT_JSON, all_criteria_schema, criterion_messages, criterion_schema
 from debatelab.rubric import load_rubric
 
 
@@ -59,16 +61,30 @@ def test_objects_with_properties_are_closed_as_llama_cpp_reads_them():
     assert "additionalProperties" not in schema  # the request's schema is not changed
 
 
-def test_the_judges_schemas_compile_compact_and_keep_their_order_and_bounds():
+def test_version_3_asks_for_compact_json_with_version_2s_messages():
     rubric = load_rubric("alignment-7")
-    for schema in (criterion_schema(rubric, "2").model_json_schema(),
-                   all_criteria_schema(rubric, [c.id for c in rubric.criteria][:3]).model_json_schema()):
-        grammar = compact_json_grammar(schema)
+    criterion = rubric.criteria[0].model_dump()
+    assert criterion_messages("view", "n", rubric, criterion, "3") == criterion_messages("view", "n", rubric, criterion, "2")
+    ids = [c.id for c in rubric.criteria][:3]
+    for version in ("1", "2"):
+        assert "x-guidance" not in criterion_schema(rubric, version).model_json_schema()
+        assert "x-guidance" not in json.dumps(all_criteria_schema(rubric, ids, version).model_json_schema())
+    assert criterion_schema(rubric, "3").model_json_schema()["x-guidance"] == COMPACT_JSON["x-guidance"]
+    together = all_criteria_schema(rubric, ids, "3").model_json_schema()
+    assert together["x-guidance"] == COMPACT_JSON["x-guidance"]  # at the top only: llguidance reads it there
+    assert "x-guidance" not in json.dumps(together["$defs"])
+
+
+def test_version_3s_schemas_compile_compact_and_keep_their_order_and_bounds():
+    rubric = load_rubric("alignment-7")
+    for schema in (criterion_schema(rubric, "3").model_json_schema(),
+                   all_criteria_schema(rubric, [c.id for c in rubric.criteria][:3], "3").model_json_schema()):
+        grammar = llguidance_grammar(schema)
         assert grammar is not None
         compiled = _schema_in(grammar)
         assert compiled["x-guidance"] == {"whitespace_flexible": False}
         assert list(compiled["properties"]) == list(schema["properties"])
-    one = compact_json_grammar(criterion_schema(rubric, "2").model_json_schema())
+    one = llguidance_grammar(criterion_schema(rubric, "3").model_json_schema())
     assert _accepts(one, '{"reasons":"Clear.","score":5}')
     assert not _accepts(one, '{ "reasons": "Clear.", "score": 5 }')  # no whitespace between tokens
     assert not _accepts(one, '{"reasons":"Clear.","score":9}')  # the scale's bounds hold
@@ -78,26 +94,21 @@ def test_the_judges_schemas_compile_compact_and_keep_their_order_and_bounds():
 
 
 def test_a_schema_llguidance_refuses_or_converts_in_part_goes_the_old_way():
-    assert compact_json_grammar({"type": "integer", "minimum": 5, "maximum": 1}) is None
-    assert compact_json_grammar({"type": "objectx"}) is None
-    assert compact_json_grammar({"type": "string", "format": "no-such-format"}) is None
-    body = openai_request(EngineRequest(messages=[{"role": "user", "content": "hi"}],
-                                        json_schema={"type": "objectx"}), compact_json=True)
-    assert "grammar" not in body and body["response_format"]["json_schema"]["schema"] == {"type": "objectx"}
+    for bad in ({"type": "integer", "minimum": 5, "maximum": 1}, {"type": "objectx"},
+                {"type": "string", "format": "no-such-format"}):
+        schema = {**bad, **COMPACT_JSON}
+        assert llguidance_grammar(schema) is None
+        body = openai_request(EngineRequest(messages=[{"role": "user", "content": "hi"}], json_schema=schema))
+        assert "grammar" not in body and body["response_format"]["json_schema"]["schema"] == schema
 
 
-def test_the_request_body_carries_the_compact_grammar_unless_it_is_switched_off():
+def test_only_a_schema_with_llguidance_options_gets_the_llguidance_grammar():
     schema = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 7}},
               "required": ["score"]}
-    request = EngineRequest(messages=[{"role": "user", "content": "hi"}], json_schema=schema)
-    compact = openai_request(request, compact_json=True)
+    plain = openai_request(EngineRequest(messages=[{"role": "user", "content": "hi"}], json_schema=schema))
+    assert "grammar" not in plain and plain["response_format"]["json_schema"]["schema"] == schema
+    compact = openai_request(EngineRequest(messages=[{"role": "user", "content": "hi"}],
+                                           json_schema={**schema, **COMPACT_JSON}))
     assert "response_format" not in compact and _schema_in(compact["grammar"])["additionalProperties"] is False
-    flexible = openai_request(request, compact_json=False)
-    assert "grammar" not in flexible and flexible["response_format"]["json_schema"]["schema"] == schema
-
-
-def test_a_schemas_own_llguidance_options_are_kept():
-    schema = {"type": "object", "properties": {"a": {"type": "string"}},
-              "x-guidance": {"whitespace_flexible": True}}
-    grammar = compact_json_grammar(schema)
-    assert grammar is not None and _schema_in(grammar)["x-guidance"] == {"whitespace_flexible": True}
+    flexible = llguidance_grammar({**schema, "x-guidance": {"whitespace_flexible": True}})
+    assert flexible is not None and _schema_in(flexible)["x-guidance"] == {"whitespace_flexible": True}

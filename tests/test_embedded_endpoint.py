@@ -69,11 +69,12 @@ def test_structured_output_json_schema(embedded):
     assert 1 <= rating.score <= 7
 
 
-def test_structured_answers_are_compact_json_with_only_the_schemas_keys(embedded):
-    """The grammar admits one spelling of the JSON (agents/embedded/grammar.py): no whitespace
-    between tokens, no keys the schema does not name, the schema's order."""
+def test_a_schema_with_llguidance_options_is_answered_as_compact_json_with_only_its_keys(embedded):
+    """Judge prompt version 3's schemas carry `x-guidance: {whitespace_flexible: false}`: the answer
+    has one spelling (agents/embedded/grammar.py): no whitespace between tokens, no keys the schema
+    does not name, the schema's order. Schemas without it keep llama.cpp's own grammar."""
     url, _ = embedded
-    schema = Rating.model_json_schema()
+    schema = {**Rating.model_json_schema(), "x-guidance": {"whitespace_flexible": False}}
     for prompt in ("Rate from 1 to 7 how polite 'thank you' is.", "Rate the weather today, in JSON."):
         r = httpx.post(f"{url}/api/chat", json={"model": "smollm2:135m", "stream": False, "format": schema,
                                                 "messages": [{"role": "user", "content": prompt}],

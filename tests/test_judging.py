@@ -232,3 +232,23 @@ def test_every_criterion_unscored_is_reported_and_fails_only_when_asked(tmp_path
     with pytest.raises(UserError, match="every criterion is unscored"):
         judge_cli._judge_transcript(f, rubric, ["x:1@http://127.0.0.1:9"], fail_on_unscored=True,
                                     **{**args, "checkpoints": tmp_path / "cp2.sqlite"})
+
+
+def test_a_version_3_judgment_over_http_is_recorded_beside_versions_1_and_2(simulated_env, tmp_path):
+    """Judge prompt version 3 (cache-first, answers as compact JSON) is a changed judge: its
+    judgments carry their version and their own ids, so re-judging adds them beside the others."""
+    from debatelab.judging.absolute import judgment_id_for
+
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(TRANSCRIPT))
+    rubric = load_rubric("paper-2025")
+    ids = {v: judgment_id_for("d1", rubric, "smollm2:135m", 0, v) for v in ("1", "2", "3")}
+    assert len(set(ids.values())) == 3 and ids["1"] == f"d1:{rubric.label}:smollm2:135m:0"
+    proc = run_cli("judge", "--transcript", str(f), "--rubric", "paper-2025", "--judge", "smollm2:135m@embedded",
+                   "--prompt-version", "3", "--json", "--checkpoints", str(tmp_path / "cp.sqlite"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    judgment = json.loads(proc.stdout)["judgments"][0]
+    assert judgment["prompt_version"] == "3"
+    assert [c["score"] for c in judgment["criteria"]] == [rubric.scale.min] * 5
+    bad = run_cli("judge", "--transcript", str(f), "--judge", "smollm2:135m@embedded", "--prompt-version", "4")
+    assert bad.returncode != 0 and "1 or 2 or 3" in bad.stderr and "Traceback" not in bad.stderr

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from debatelab.agents.embedded.grammar import compact_json_grammar
+from debatelab.agents.embedded.grammar import llguidance_grammar
 from debatelab.agents.embedded.slots import SlotAffinity
 
 
@@ -86,9 +86,10 @@ class ChatEngine(Protocol):
     def context_per_slot(self) -> int: ...
 
 
-def openai_request(req: EngineRequest, *, compact_json: bool = True) -> dict[str, Any]:
-    """llama.cpp's request body. With `compact_json`, a JSON schema becomes a grammar that admits
-    compact JSON only (grammar.py says why); a schema it cannot take goes as `response_format`."""
+def openai_request(req: EngineRequest) -> dict[str, Any]:
+    """llama.cpp's request body. A JSON schema that carries llguidance's options (`x-guidance`, e.g.
+    the compact JSON judge prompt version 3 asks for) goes to llguidance with them (grammar.py says
+    why); any other schema, or one llguidance cannot take, goes as `response_format`."""
     body: dict[str, Any] = {"messages": req.messages}
     if req.max_tokens is not None:
         body["max_tokens"] = req.max_tokens
@@ -98,7 +99,7 @@ def openai_request(req: EngineRequest, *, compact_json: bool = True) -> dict[str
             body[name] = value
     if req.stop:
         body["stop"] = req.stop
-    grammar = compact_json_grammar(req.json_schema) if compact_json and req.json_schema is not None else None
+    grammar = llguidance_grammar(req.json_schema) if req.json_schema is not None else None
     if grammar is not None:
         body["grammar"] = grammar
     elif req.json_schema is not None:
@@ -118,9 +119,8 @@ class LlamaEngine:
     """A GGUF model served by llama.cpp through xllamacpp, loaded on first use."""
 
     def __init__(self, path: Path, *, n_ctx_per_slot: int = 4096, parallel: int = 2, threads: int = 2,
-                 slot_affinity: bool = True, compact_json: bool = True) -> None:
+                 slot_affinity: bool = True) -> None:
         self.path = path
-        self.compact_json = compact_json
         self.slot_affinity = SlotAffinity(parallel) if slot_affinity else None
         self.parallel = parallel
         self._n_ctx_per_slot = n_ctx_per_slot
@@ -147,7 +147,7 @@ class LlamaEngine:
 
     def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
         server = self._ensure_loaded()
-        body = openai_request(request, compact_json=self.compact_json)
+        body = openai_request(request)
         if self.slot_affinity is None:
             return self._chat(server, body, request, on_delta)
         slot = self.slot_affinity.acquire(request.affinity)

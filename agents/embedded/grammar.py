@@ -1,16 +1,17 @@
-"""A request's JSON schema as a grammar that admits compact JSON only.
+"""A JSON schema that names llguidance's options, compiled by llguidance with them.
 
 Why: llama.cpp turns a `response_format` JSON schema into a grammar that allows up to two newlines
 and twenty spaces around every brace, key, colon and value, and SmolLM2 takes them: a judge's
 answer to one criterion reads `{\\n\\n"reasons"\\n\\n:\\n\\n"...","score"\\n\\n:\\n\\n3\\n\\n}`. Each of
 those newlines is an output token, and output tokens are what the demo spends most of its time on
-(docs/explanations/performance.md). The same schema compiled by llguidance (the constrained-decoding
-library built into xllamacpp's llama.cpp) with `whitespace_flexible: false` allows one spelling,
-`{"reasons":"...","score":3}`: the judge's output tokens fall by about a third and its tokens are
-cheaper to constrain.
+(docs/explanations/performance.md). llguidance (the constrained-decoding library built into
+xllamacpp's llama.cpp, and one of vLLM's) reads options from a schema's top-level `x-guidance`
+keyword; with `whitespace_flexible: false` it allows one spelling, `{"reasons":"...","score":3}`.
+Judge prompt version 3 asks for that (graphs/judging.py); a schema without `x-guidance` is served
+exactly as before, because a different grammar makes a small judge say different things.
 
 Two differences between llama.cpp's converter and llguidance are bridged here so that a schema
-means what it meant before:
+means what it meant:
 
 - llama.cpp's converter closes an object with `properties` to further keys unless the schema says
   `additionalProperties`; llguidance follows JSON Schema and leaves it open (SmolLM2 then invents
@@ -18,8 +19,7 @@ means what it meant before:
 - llama.cpp samples *unconstrained* when an llguidance grammar fails to compile (it logs and goes
   on), where its own converter reports an error. So the grammar is compiled here first with the
   `llguidance` package; a schema it refuses or converts only in part (its warnings) goes to
-  llama.cpp's own converter as before, which reports it (a 400 from the endpoint) or serves it with
-  the old flexible whitespace.
+  llama.cpp's own converter as before, which reports it (a 400 from the endpoint) or serves it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from typing import Any
 _SCHEMA_VALUED = ("items", "additionalProperties", "not", "contains", "if", "then", "else")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
-
-COMPACT = {"whitespace_flexible": False}
 
 
 def closed_objects(schema: Any) -> Any:
@@ -57,24 +55,22 @@ def closed_objects(schema: Any) -> Any:
     return out
 
 
-def compact_json_grammar(schema: dict[str, Any]) -> str | None:
-    """llama.cpp's `grammar` for `schema` with compact JSON only, or None when llguidance refuses
-    the schema or would convert it only in part (the caller then uses `response_format`).
-
-    A schema's own `x-guidance` options (it was written for llguidance) are kept."""
-    return _compact_json_grammar(json.dumps(schema))  # key order kept: it is the properties' order
+def llguidance_grammar(schema: dict[str, Any]) -> str | None:
+    """llama.cpp's `grammar` for a schema with llguidance options (`x-guidance`), or None: for a
+    schema without them, or one llguidance refuses or would convert only in part (the caller then
+    sends `response_format`, llama.cpp's own converter)."""
+    if not isinstance(schema.get("x-guidance"), dict):
+        return None
+    return _llguidance_grammar(json.dumps(schema))  # key order kept: it is the properties' order
 
 
 @functools.lru_cache(maxsize=256)
-def _compact_json_grammar(schema_json: str) -> str | None:
+def _llguidance_grammar(schema_json: str) -> str | None:
     """Compiled once per schema: a judge sends the same schema for every criterion."""
     import xllamacpp  # the grammar text in the form the bundled llama.cpp reads
     from llguidance import LLMatcher
 
-    schema = json.loads(schema_json)
-    own = schema.get("x-guidance")
-    options = {**COMPACT, **(own if isinstance(own, dict) else {})}
-    grammar = xllamacpp.json_schema_to_grammar(json.dumps({**closed_objects(schema), "x-guidance": options}))
+    grammar = xllamacpp.json_schema_to_grammar(json.dumps(closed_objects(json.loads(schema_json))))
     if not grammar.startswith("%llguidance"):  # a llama.cpp built without llguidance: its own converter
         return None
     failed, warnings = LLMatcher.validate_grammar_with_warnings(grammar)

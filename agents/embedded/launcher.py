@@ -47,7 +47,6 @@ def served_models(
     simulate: tuple[float, int] | None = None,
     slot_affinity: bool = True,
     published_weights: bool = False,
-    compact_json: bool = True,
 ) -> dict[str, ServedModel]:
     """The tags an endpoint serves: the built-in model plus any `TAG=PATH` registrations.
 
@@ -59,7 +58,7 @@ def served_models(
 
     def llama(path: Path) -> LlamaEngine:
         return LlamaEngine(path, n_ctx_per_slot=ctx_per_slot, parallel=parallel, threads=n_threads,
-                           slot_affinity=slot_affinity, compact_json=compact_json)
+                           slot_affinity=slot_affinity)
 
     for tag, source in BUILTIN_MODELS.items():
         if simulate:
@@ -136,7 +135,6 @@ class EmbeddedEndpoint:
         startup_timeout_s: float = 180.0,
         slot_affinity: bool = True,
         published_weights: bool = False,
-        compact_json: bool = True,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -146,7 +144,6 @@ class EmbeddedEndpoint:
         self.simulate = simulate
         self.slot_affinity = slot_affinity
         self.published_weights = published_weights
-        self.compact_json = compact_json
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen | None = None
         self.log_path = cache_dir() / f"embedded-{self.port}.log"
@@ -166,8 +163,6 @@ class EmbeddedEndpoint:
             cmd += ["--no-slot-affinity"]
         if self.published_weights:
             cmd += ["--published-weights"]
-        if not self.compact_json:
-            cmd += ["--flexible-json"]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -52,11 +52,6 @@ def serve_embedded(
     published_weights: Annotated[bool, typer.Option(
         help="serve smollm2:135m from its published Q4_1 file, not the Q8_0 re-encoding (slower; "
              "for comparing with runs made before 0.3)")] = False,
-    compact_json: Annotated[bool, typer.Option(
-        "--compact-json/--flexible-json",
-        help="structured answers as compact JSON (no whitespace between keys and values: fewer output "
-             "tokens); --flexible-json lets the model place whitespace as llama.cpp's own schema grammar "
-             "does (for comparing with runs made before 0.3)")] = True,
 ) -> None:
     """Serve the Ollama API over llama.cpp (SmolLM2-135M by default) on HOST:PORT."""
     from debatelab.agents.embedded import make_server, parse_model_registration, port_in_use, served_models
@@ -72,8 +67,7 @@ def serve_embedded(
     if port_in_use(host, port):
         raise UserError(f"port {port} on {host} is already in use; pick another with --port")
     models = served_models(registrations, parallel=parallel, ctx_per_slot=ctx, simulate=sim,
-                           slot_affinity=slot_affinity, published_weights=published_weights,
-                           compact_json=compact_json)
+                           slot_affinity=slot_affinity, published_weights=published_weights)
     try:
         server = make_server(models, host=host, port=port, request_log=request_log)
     except OSError as exc:
