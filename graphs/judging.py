@@ -140,7 +140,7 @@ def as_transcript(data: Any) -> dict[str, Any]:
     return {**data, "motion": motion}
 
 
-# Room for the reasons: version 1 asks for two or three sentences, version 2 for one (every output
+# Room for the reasons: version 1 asks for two or three sentences, versions 2 and 3 for one (every output
 # token costs a judge time; the grammar enforces the bound).
 REASONS_CHARS = {"1": 300, "2": 160, "3": 160}
 
