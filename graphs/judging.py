@@ -151,13 +151,18 @@ def criterion_schema(rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSIO
                              prompt_version in COMPACT_JSON_VERSIONS)
 
 
+def _answer_config(compact: bool) -> ConfigDict | None:
+    """A judge's answer schema asks for compact JSON (version 3) through llguidance's `x-guidance`."""
+    return ConfigDict(json_schema_extra=COMPACT_JSON) if compact else None
+
+
 @functools.lru_cache(maxsize=64)
 def _criterion_schema(low: int, high: int, reasons_chars: int = 300, compact: bool = False) -> type[BaseModel]:
     """One class per scale, built once: its JSON schema is then computed once too, instead of a new
     class (and a new cache entry) for every scored criterion."""
     return create_model(
         "CriterionJudgment",
-        __config__=ConfigDict(json_schema_extra=COMPACT_JSON) if compact else None,
+        __config__=_answer_config(compact),
         reasons=(str, Field(max_length=reasons_chars, description="why this score, on this criterion only")),
         score=(int, Field(ge=low, le=high)),
     )
@@ -241,8 +246,7 @@ def all_criteria_schema(rubric: Rubric, criteria: list[str], prompt_version: str
 @functools.lru_cache(maxsize=64)
 def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False) -> type[BaseModel]:
     one = _criterion_schema(low, high, REASONS_CHARS["2"])  # llguidance reads `x-guidance` at the top only
-    return create_model("AllCriteriaJudgment", __config__=ConfigDict(json_schema_extra=COMPACT_JSON) if compact else None,
-                        **{c: (one, ...) for c in criteria})
+    return create_model("AllCriteriaJudgment", __config__=_answer_config(compact), **{c: (one, ...) for c in criteria})
 
 
 async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
