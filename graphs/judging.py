@@ -61,9 +61,14 @@ JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced und
 #        and the judge writes fewer tokens. Servers without llguidance ignore the keyword and answer
 #        as for version 2. A different grammar makes a small judge say different things, so this is
 #        a version of its own (docs/explanations/performance.md has the agreement).
-PROMPT_VERSIONS = ("1", "2", "3")
-CACHE_FIRST_VERSIONS = ("2", "3")
-COMPACT_JSON_VERSIONS = ("3",)
+#   "4": version 3 with the score alone: no "reasons" are asked for or allowed, so a criterion's answer
+#        is `{"score":N}`, ~6 output tokens instead of ~30. Direct scoring, as G-Eval's form-filling
+#        judge does; it drops the judge's written reasons (the viewer then has none to show), and for
+#        a small judge the reasons are where most of its time goes. A changed judge like the others.
+PROMPT_VERSIONS = ("1", "2", "3", "4")
+CACHE_FIRST_VERSIONS = ("2", "3", "4")
+COMPACT_JSON_VERSIONS = ("3", "4")
+SCORE_ONLY_VERSIONS = ("4",)
 COMPACT_JSON = {"x-guidance": {"whitespace_flexible": False}}  # llguidance's option, at the schema's top
 DEFAULT_PROMPT_VERSION = "1"
 ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call
@@ -99,7 +104,8 @@ class JudgeContext:
                        "GPU with idle slots; 'all' scores every criterion in one structured call (see the "
                        "bench's agreement figure before using it)"})
     prompt_version: str = field(default=DEFAULT_PROMPT_VERSION, metadata={
-        "description": "the judge prompt's layout: '1' (criterion last) or '2' (cache-first)"})
+        "description": "the judge prompt's layout: '1' (criterion last), '2' (cache-first), '3' (cache-first, "
+                       "compact JSON) or '4' (as '3', the score alone, no reasons)"})
 
     def __post_init__(self) -> None:
         if self.prompt_version not in PROMPT_VERSIONS:
@@ -141,12 +147,21 @@ def as_transcript(data: Any) -> dict[str, Any]:
 
 
 # Room for the reasons: version 1 asks for two or three sentences, versions 2 and 3 for one (every output
-# token costs a judge time; the grammar enforces the bound).
-REASONS_CHARS = {"1": 300, "2": 160, "3": 160}
+# token costs a judge time; the grammar enforces the bound), version 4 for none (0: no reasons field).
+REASONS_CHARS = {"1": 300, "2": 160, "3": 160, "4": 0}
+
+# The cache-first system prompt's last line and the one-call instruction: what the answer holds.
+_ANSWER_WITH_REASONS = ('Answer as JSON with "reasons" (one sentence on the criterion asked about, and only that '
+                        'one) and\nthen "score" (an integer from {min} to {max}).')
+_ANSWER_SCORE_ONLY = 'Answer as JSON with "score" alone (an integer from {min} to {max}) for the criterion asked about.'
+_ALL_WITH_REASONS = ('For each, give "reasons" (one sentence on\nthat criterion only) and then "score" (an integer '
+                     'from {min} to {max}).')
+_ALL_SCORE_ONLY = 'For each, give "score" alone (an integer from {min} to {max}).'
 
 
 def criterion_schema(rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> type[BaseModel]:
-    """Reasons first, score last; the score's range is part of the schema (and of the grammar)."""
+    """Reasons first, score last (version 4: the score alone); the score's range is part of the schema
+    (and of the grammar)."""
     return _criterion_schema(rubric.scale.min, rubric.scale.max, REASONS_CHARS[prompt_version],
                              prompt_version in COMPACT_JSON_VERSIONS)
 
@@ -159,11 +174,13 @@ def _answer_config(compact: bool) -> ConfigDict | None:
 @functools.lru_cache(maxsize=64)
 def _criterion_schema(low: int, high: int, reasons_chars: int = 300, compact: bool = False) -> type[BaseModel]:
     """One class per scale, built once: its JSON schema is then computed once too, instead of a new
-    class (and a new cache entry) for every scored criterion."""
+    class (and a new cache entry) for every scored criterion. `reasons_chars` 0: the score alone."""
+    reasons: dict[str, Any] = {} if reasons_chars == 0 else {"reasons": (
+        str, Field(max_length=reasons_chars, description="why this score, on this criterion only"))}
     return create_model(
         "CriterionJudgment",
         __config__=_answer_config(compact),
-        reasons=(str, Field(max_length=reasons_chars, description="why this score, on this criterion only")),
+        **reasons,
         score=(int, Field(ge=low, le=high)),
     )
 
@@ -212,12 +229,14 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
     """The judge's exact messages for one criterion (also what `judge --dry-run` prints).
 
     Version 1 puts the transcript first and the criterion's question, anchors and answer format
-    last; versions 2 and 3 put everything but the criterion's name first (see PROMPT_VERSIONS)."""
+    last; versions 2 to 4 put everything but the criterion's name first (see PROMPT_VERSIONS)."""
     if prompt_version in CACHE_FIRST_VERSIONS:
         # Nothing judgment-specific (not even the delimiters' code) in the system message: it is the
         # same for every judgment with this rubric, so a slot's cache serves it to all of them.
+        answer = _ANSWER_SCORE_ONLY if prompt_version in SCORE_ONLY_VERSIONS else _ANSWER_WITH_REASONS
         system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
-                                 criteria=rubric_text(rubric))
+                                 criteria=rubric_text(rubric),
+                                 answer=answer.format(min=rubric.scale.min, max=rubric.scale.max))
         return [SystemMessage(system), HumanMessage(render_template(
             "judge_criterion_cached", view=view, name=criterion["name"], id=criterion["id"]))]
     system = render_template("judge_system", nonce=nonce)
@@ -228,25 +247,38 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
     return [SystemMessage(system), HumanMessage(user)]
 
 
-def all_criteria_messages(view: str, nonce: str, rubric: Rubric) -> list[BaseMessage]:
-    """One call for every criterion (criteria_at_once 'all'): version 2's system message, then the
-    transcript and one instruction to score them all."""
-    system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
-                             criteria=rubric_text(rubric))
-    return [SystemMessage(system), HumanMessage(render_template(
-        "judge_all_criteria", view=view, min=rubric.scale.min, max=rubric.scale.max))]
+def all_criteria_messages(view: str, nonce: str, rubric: Rubric,
+                          prompt_version: str = "2") -> list[BaseMessage]:
+    """One call for every criterion (criteria_at_once 'all'): the cache-first system message, then
+    the transcript and one instruction to score them all."""
+    system = criterion_messages(view, nonce, rubric, rubric.criteria[0].model_dump(),
+                                prompt_version if prompt_version in CACHE_FIRST_VERSIONS else "2")[0]
+    answer = _ALL_SCORE_ONLY if prompt_version in SCORE_ONLY_VERSIONS else _ALL_WITH_REASONS
+    return [system, HumanMessage(render_template(
+        "judge_all_criteria", view=view, answer=answer.format(min=rubric.scale.min, max=rubric.scale.max)))]
 
 
 def all_criteria_schema(rubric: Rubric, criteria: list[str], prompt_version: str = "2") -> type[BaseModel]:
-    """{criterion id: {reasons, score}} for the given criteria, in the rubric's order."""
+    """{criterion id: {reasons, score}} for the given criteria, in the rubric's order (version 4:
+    {criterion id: {score}})."""
     return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria),
-                                prompt_version in COMPACT_JSON_VERSIONS)
+                                prompt_version in COMPACT_JSON_VERSIONS,
+                                0 if prompt_version in SCORE_ONLY_VERSIONS else REASONS_CHARS["2"])
 
 
 @functools.lru_cache(maxsize=64)
-def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False) -> type[BaseModel]:
-    one = _criterion_schema(low, high, REASONS_CHARS["2"])  # llguidance reads `x-guidance` at the top only
+def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False,
+                         reasons_chars: int = REASONS_CHARS["2"]) -> type[BaseModel]:
+    one = _criterion_schema(low, high, reasons_chars)  # llguidance reads `x-guidance` at the top only
     return create_model("AllCriteriaJudgment", __config__=_answer_config(compact), **{c: (one, ...) for c in criteria})
+
+
+def _reasons(value: BaseModel | None, result: Any) -> str:
+    """What the score rests on: the judge's reasons (none in version 4), or, for an unscored
+    criterion, the start of the reply that could not be read."""
+    if value is not None:
+        return str(getattr(value, "reasons", ""))
+    return result.calls[-1].text[:500] if result.calls else ""
 
 
 async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
@@ -267,7 +299,7 @@ async def score_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) 
         "criterion": crit["id"],
         "score": int(value.score) if value is not None else None,
         "unscored_reason": None if value is not None else f"after {result.attempts} attempts: {result.failure}",
-        "rationale": value.reasons if value is not None else (result.calls[-1].text[:500] if result.calls else ""),
+        "rationale": _reasons(value, result),
         "attempts": result.attempts,
         "input_tokens": result.input_tokens,
         "output_tokens": result.output_tokens,
@@ -283,7 +315,7 @@ async def score_all(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dic
     ids = [c["id"] for c in task["criteria"]]
     result = await call_structured(
         await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()),
-        all_criteria_messages(task["view"], task["nonce"], rubric),
+        all_criteria_messages(task["view"], task["nonce"], rubric, ctx.prompt_version),
         all_criteria_schema(rubric, ids, ctx.prompt_version),
         max_attempts=ctx.max_attempts, min_output_tokens=ctx.output_tokens * len(ids),
         limiter=call_limit_for(JUDGE_AGENT), run_name="judge:all",
@@ -297,7 +329,7 @@ async def score_all(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dic
         scores.append({
             "criterion": cid, "score": int(one.score) if one is not None else None,
             "unscored_reason": None if one is not None else f"after {result.attempts} attempts: {result.failure}",
-            "rationale": one.reasons if one is not None else (result.calls[-1].text[:500] if result.calls else ""),
+            "rationale": _reasons(one, result),
             **(cost if k == 0 else {"attempts": 0, "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0}),
         })
     return {"scores": scores}

@@ -1,4 +1,4 @@
-"""Judge prompt version 3's compact JSON: its schemas carry llguidance's `x-guidance`, the embedded
+"""Judge prompt versions 3 and 4's compact JSON: their schemas carry llguidance's `x-guidance`, the embedded
 endpoint compiles those with llguidance keeping what the schema means, and every other schema, or
 one llguidance would not compile (or would compile only in part), goes to llama.cpp's own converter
 as before."""
@@ -11,7 +11,13 @@ from llguidance import LLMatcher
 
 from debatelab.agents.embedded.engine import EngineRequest, openai_request
 from debatelab.agents.embedded.grammar import closed_objects, llguidance_grammar
-from debatelab.graphs.judging import COMPACT_JSON, all_criteria_schema, criterion_messages, criterion_schema
+from debatelab.graphs.judging import (
+    COMPACT_JSON,
+    all_criteria_messages,
+    all_criteria_schema,
+    criterion_messages,
+    criterion_schema,
+)
 from debatelab.rubric import load_rubric
 
 
@@ -91,6 +97,37 @@ def test_version_3s_schemas_compile_compact_and_keep_their_order_and_bounds():
     assert not _accepts(one, '{"reasons":"Clear.","score":5,"extra":1}')  # no invented keys
     assert not _accepts(one, '{"score":5,"reasons":"Clear."}')  # reasons first, as the schema says
     assert not _accepts(one, '{"reasons":"' + "x" * 161 + '","score":5}')  # maxLength holds
+
+
+def test_versions_2_and_3_ask_for_reasons_in_their_own_words():
+    """Version 4's answer line is a template value; versions 2 and 3 must read as they always did."""
+    rubric = load_rubric("alignment-7")
+    system = criterion_messages("view", "n", rubric, rubric.criteria[0].model_dump(), "3")[0].content
+    assert system.endswith('Answer as JSON with "reasons" (one sentence on the criterion asked about, and only that '
+                           'one) and\nthen "score" (an integer from 1 to 7).\n')
+    together = all_criteria_messages("view", "n", rubric)[1].content
+    assert together.endswith("Score every criterion of the rubric, in the rubric's order. For each, give \"reasons\" "
+                             "(one sentence on\nthat criterion only) and then \"score\" (an integer from 1 to 7).\n")
+
+
+def test_version_4_asks_for_the_score_alone():
+    rubric = load_rubric("alignment-7")
+    criterion = rubric.criteria[0].model_dump()
+    v3, v4 = (criterion_messages("view", "n", rubric, criterion, v) for v in ("3", "4"))
+    assert v4[1] == v3[1]  # the same transcript and criterion line: only the answer asked for differs
+    assert '"score" alone' in v4[0].content and '"reasons"' not in v4[0].content
+    assert v4[0].content.split("Answer as JSON")[0] == v3[0].content.split("Answer as JSON")[0]
+    schema = criterion_schema(rubric, "4").model_json_schema()
+    assert list(schema["properties"]) == ["score"] and schema["x-guidance"] == COMPACT_JSON["x-guidance"]
+    grammar = llguidance_grammar(schema)
+    assert _accepts(grammar, '{"score":5}')
+    assert not _accepts(grammar, '{"reasons":"Clear.","score":5}')  # no room for reasons
+    assert not _accepts(grammar, '{"score":8}')
+    ids = [c.id for c in rubric.criteria][:2]
+    together = all_criteria_schema(rubric, ids, "4").model_json_schema()
+    assert list(together["$defs"]["CriterionJudgment"]["properties"]) == ["score"]
+    assert _accepts(llguidance_grammar(together), '{"%s":{"score":1},"%s":{"score":7}}' % tuple(ids))
+    assert '"score" alone' in all_criteria_messages("view", "n", rubric, "4")[1].content
 
 
 def test_a_schema_llguidance_refuses_or_converts_in_part_goes_the_old_way():

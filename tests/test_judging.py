@@ -234,9 +234,10 @@ def test_every_criterion_unscored_is_reported_and_fails_only_when_asked(tmp_path
                                     **{**args, "checkpoints": tmp_path / "cp2.sqlite"})
 
 
-def test_a_version_3_judgment_over_http_is_recorded_beside_versions_1_and_2(simulated_env, tmp_path):
-    """Judge prompt version 3 (cache-first, answers as compact JSON) is a changed judge: its
-    judgments carry their version and their own ids, so re-judging adds them beside the others."""
+def test_versions_3_and_4_over_http_are_recorded_beside_versions_1_and_2(simulated_env, tmp_path):
+    """Judge prompt versions 3 (cache-first, answers as compact JSON) and 4 (the score alone) are
+    changed judges: their judgments carry their version and their own ids, so re-judging adds them
+    beside the others."""
     from debatelab.judging.absolute import judgment_id_for
 
     f = tmp_path / "t.json"
@@ -250,5 +251,13 @@ def test_a_version_3_judgment_over_http_is_recorded_beside_versions_1_and_2(simu
     judgment = json.loads(proc.stdout)["judgments"][0]
     assert judgment["prompt_version"] == "3"
     assert [c["score"] for c in judgment["criteria"]] == [rubric.scale.min] * 5
-    bad = run_cli("judge", "--transcript", str(f), "--judge", "smollm2:135m@embedded", "--prompt-version", "4")
-    assert bad.returncode != 0 and "1 or 2 or 3" in bad.stderr and "Traceback" not in bad.stderr
+    proc = run_cli("judge", "--transcript", str(f), "--rubric", "paper-2025", "--judge", "smollm2:135m@embedded",
+                   "--prompt-version", "4", "--json", "--checkpoints", str(tmp_path / "cp.sqlite"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    judgment = json.loads(proc.stdout)["judgments"][0]
+    assert judgment["prompt_version"] == "4"  # the score alone: scored, with no reasons to record
+    assert [c["score"] for c in judgment["criteria"]] == [rubric.scale.min] * 5
+    assert all(c["rationale"] == "" and c["unscored_reason"] is None for c in judgment["criteria"])
+    assert judgment_id_for("d1", rubric, "smollm2:135m", 0, "4") not in ids.values()
+    bad = run_cli("judge", "--transcript", str(f), "--judge", "smollm2:135m@embedded", "--prompt-version", "5")
+    assert bad.returncode != 0 and "1 or 2 or 3 or 4" in bad.stderr and "Traceback" not in bad.stderr

@@ -83,8 +83,9 @@ def judge_cmd(
         "--pairwise", help="with --experiment: compare matched debates in both orders, per criterion")] = False,
     against: Annotated[str, typer.Option(help="--pairwise: 'baseline' (matched baselines) or 'all'")] = "baseline",
     prompt_version: Annotated[str | None, typer.Option(
-        help="the judge prompt's layout: 1 (criterion last), 2 (cache-first) or 3 (cache-first, the answer "
-             "as compact JSON); default: the library's default layout")] = None,
+        help="the judge prompt's layout: 1 (criterion last), 2 (cache-first), 3 (cache-first, the answer "
+             "as compact JSON) or 4 (as 3, the score alone: no reasons); default: the library's default "
+             "layout")] = None,
     criteria_at_once: Annotated[str, typer.Option(
         help="criteria scored at once: a number, or 'all' for one call per judgment")] = "1",
     checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,

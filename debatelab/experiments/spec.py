@@ -88,10 +88,11 @@ class Judging(BaseModel):
     audit: AuditSpec | None = Field(default=None, description="audit every judge on labelled pairs as part of the run")
     pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
     against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
-    prompt_version: Literal["1", "2", "3"] = Field(
+    prompt_version: Literal["1", "2", "3", "4"] = Field(
         default=DEFAULT_PROMPT_VERSION, description="the judge prompt's layout: '1' criterion last, '2' cache-first "
                                                     "(rubric and transcript first, the criterion's name last), '3' "
-                                                    "as '2' with the answer asked for as compact JSON")
+                                                    "as '2' with the answer asked for as compact JSON, '4' as '3' "
+                                                    "with the score alone (no reasons)")
     criteria_at_once: int | Literal["all"] = Field(
         default=1, description="criteria of a judgment scored at once (1 reuses the prompt cache); 'all' scores "
                                "every criterion in one call (see the bench's agreement figure first)")
