@@ -142,10 +142,17 @@ class DebateConfig(BaseModel):
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
-    def with_overrides(self, *, rounds: int | None = None, **model_options: Any) -> DebateConfig:
-        """A copy with rounds and default model options replaced (experiment overrides)."""
+    def with_overrides(self, *, rounds: int | None = None, verdict_chars: int | None = None,
+                       **model_options: Any) -> DebateConfig:
+        """A copy with rounds and default model options replaced (experiment overrides), and every
+        aggregator's `verdict_chars` option set when given."""
         options = {k: v for k, v in model_options.items() if v is not None}
-        return self._copy_with(rounds, lambda spec, model: {**model, **options})
+        copy = self._copy_with(rounds, lambda spec, model: {**model, **options})
+        if verdict_chars is not None:
+            for agent in copy.agents.values():
+                if agent.role == "aggregator":
+                    agent.options = {**agent.options, "verdict_chars": verdict_chars}
+        return copy
 
     def with_pools(self, pools: dict[str, list[str]] | None) -> DebateConfig:
         """A copy whose agents with a pooled tag are served by that pool (identity unchanged)."""

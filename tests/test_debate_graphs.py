@@ -116,6 +116,31 @@ def test_unparseable_verdict_is_not_invented(tmp_path):
     assert outcome.turns[-1]["calls"] == 3
 
 
+def test_verdict_chars_bounds_every_aggregators_verdict_and_nothing_else(tmp_path):
+    """`overrides.verdict_chars` reaches every aggregator as its `verdict_chars` option; the verdict's
+    schema (and so the grammar) then bounds the rationale and the recommendation; a verdict longer
+    than that is not read, and a bad value is one line naming the agent."""
+    cfg = load_debate_config(EMBEDDED / "society.yaml").with_overrides(rounds=1, verdict_chars=120)
+    assert {n: a.options.get("verdict_chars") for n, a in cfg.agents.items()} == {
+        n: (120 if a.role == "aggregator" else None) for n, a in cfg.agents.items()}
+    assert cfg.fingerprint() != load_debate_config(EMBEDDED / "society.yaml").with_overrides(rounds=1).fingerprint()
+    outcome, models = run(cfg, tmp=tmp_path)
+    aggregator = next(n for n, a in cfg.agents.items() if a.role == "aggregator")
+    schema = models[aggregator].calls[0]["kwargs"]["format"]
+    assert schema["properties"]["rationale"]["maxLength"] == 120
+    assert schema["properties"]["recommendation"]["maxLength"] == 120
+    assert outcome.verdict["winner"] == "pro"
+    too_long = '{"rationale": "%s", "winner": "pro", "recommendation": "r", "confidence_percent": 50}' % ("x" * 121)
+    models = scripted(cfg)
+    models[aggregator] = ScriptedChatModel(name="j", script=lambda p, k: too_long)
+    outcome, _ = run(cfg, models, tmp=tmp_path, debate_id="t2")
+    assert outcome.verdict["winner"] is None  # over the bound: unread, never cut to fit
+    bad = load_debate_config(EMBEDDED / "adversarial.yaml")
+    bad.agents["judge"].options = {"verdict_chars": 5}
+    with pytest.raises(UserError, match="agent 'judge': option 'verdict_chars' 5: give a whole number"):
+        build_graph(bad)
+
+
 def test_finished_debate_is_returned_without_calls(tmp_path):
     cfg = load_debate_config(EMBEDDED / "adversarial.yaml").with_overrides(rounds=1)
     first, models = run(cfg, tmp=tmp_path, debate_id="same")

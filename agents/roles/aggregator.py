@@ -6,31 +6,56 @@ turn records why and `verdict.winner` stays None: a verdict is never invented.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from debatelab.agents.calls import call_structured
 from debatelab.agents.roles.prompting import render_template, render_transcript, scenario_brief, visible_turns
 from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
 from debatelab.agents.roles.speaker import agent_model, base_turn
 from debatelab.agents.run_bindings import call_limit_for
+from debatelab.base.errors import UserError
+
+VERDICT_CHARS = 400  # the rationale's and the recommendation's room, each, unless `verdict_chars` says otherwise
 
 
 class Verdict(BaseModel):
     """Reasons before conclusions: the judge writes its rationale before it names a winner."""
 
-    rationale: str = Field(max_length=400)
+    rationale: str = Field(max_length=VERDICT_CHARS)
     winner: Literal["pro", "con", "tie"]
-    recommendation: str = Field(max_length=400)
+    recommendation: str = Field(max_length=VERDICT_CHARS)
     confidence_percent: int = Field(ge=0, le=100)
+
+
+@functools.lru_cache(maxsize=16)
+def verdict_schema(chars: int = VERDICT_CHARS) -> type[Verdict]:
+    """The verdict with `chars` of room for its rationale and its recommendation, each (the role
+    option `verdict_chars`). The grammar enforces the bound, so a small model writes a shorter
+    verdict instead of a cut one; built once per bound."""
+    if chars == VERDICT_CHARS:
+        return Verdict
+    return create_model("Verdict", __base__=Verdict, __doc__=Verdict.__doc__,
+                        rationale=(str, Field(max_length=chars)),
+                        recommendation=(str, Field(max_length=chars)))
+
+
+def verdict_chars_of(options: dict[str, Any], agent: str) -> int:
+    """The role option `verdict_chars`, checked: a whole number from 40 up."""
+    chars = options.get("verdict_chars", VERDICT_CHARS)
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 40:
+        raise UserError(f"agent {agent!r}: option 'verdict_chars' {chars!r}: give a whole number of characters >= 40")
+    return chars
 
 
 @role("aggregator")
 def aggregator(inst: RoleInstance) -> NodeFn:
     attempts = int(inst.spec.options.get("max_attempts", 3))
+    schema = verdict_schema(verdict_chars_of(inst.spec.options, inst.agent))
 
     async def decide(task: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         seen = visible_turns(task.get("turns", []), task["round"], task.get("visibility", "all"))
@@ -42,7 +67,7 @@ def aggregator(inst: RoleInstance) -> NodeFn:
             transcript=render_transcript(seen),
         )
         result = await call_structured(
-            await agent_model(runtime, inst), [HumanMessage(prompt)], Verdict, max_attempts=attempts,
+            await agent_model(runtime, inst), [HumanMessage(prompt)], schema, max_attempts=attempts,
             min_output_tokens=int(inst.spec.options.get("verdict_tokens", 512)),
             limiter=call_limit_for(inst.agent), run_name=inst.agent,
         )

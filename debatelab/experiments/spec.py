@@ -58,6 +58,9 @@ class Overrides(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="every agent's temperature")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="every agent's top_p")
     num_ctx: int | None = Field(default=None, ge=256, description="every agent's context window (Ollama)")
+    verdict_chars: int | None = Field(default=None, ge=40, le=4000, description=(
+        "every aggregator's rationale and recommendation, at most this many characters each (default 400); "
+        "a structured verdict is never cut by num_predict, so this is what makes it shorter"))
 
 
 class AuditSpec(BaseModel):
@@ -334,7 +337,7 @@ class Experiment(BaseModel):
                 cfg = load_debate_config(self.resolve(p, f"{field}.{i}"))
                 ov = self.overrides
                 cfg = cfg.with_overrides(rounds=ov.rounds, num_predict=ov.num_predict, temperature=ov.temperature,
-                                         top_p=ov.top_p, num_ctx=ov.num_ctx)
+                                         top_p=ov.top_p, num_ctx=ov.num_ctx, verdict_chars=ov.verdict_chars)
                 cfg = cfg.with_pools(self.pools)
                 build_graph(cfg)
                 if cfg.name in seen:
