@@ -121,6 +121,18 @@ def test_logistic_slope_against_a_known_direction() -> None:
     assert logistic_slope([1, 1, 1, 1], [0, 1, 0, 1]) is None
 
 
+def test_wilson_interval_is_scipys_without_importing_it() -> None:
+    """The closed form gives scipy's Wilson interval to the 4 places reported, for every k of n <= 40."""
+    from scipy import stats
+
+    from debatelab.analysis.stats import wilson
+    for n in range(1, 41):
+        for k in range(n + 1):
+            ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+            assert wilson(k, n) == [round(float(ci.low), 4), round(float(ci.high), 4)], (k, n)
+    assert wilson(0, 0) == [None, None]
+
+
 def test_user_files_are_validated_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "pairs.jsonl"
     path.write_text(json.dumps({"prompt": "p", "response_a": "x", "response_b": "y", "label": "a"}) + "\n"

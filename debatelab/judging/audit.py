@@ -40,9 +40,9 @@ def audit_id_for(judge: ModelSpec, pairs: PairSet) -> str:
 
 def logistic_slope(x: list[float], y: list[int]) -> float | None:
     """Slope of P(y=1) = sigmoid(b0 + b1 x), fitted by maximum likelihood (None when undefined)."""
-    from scipy import optimize  # on first use: importing scipy costs every command ~1.5 s
     if len(x) < 4 or len(set(y)) < 2 or len(set(x)) < 2:
         return None
+    from scipy import optimize  # only when there is a slope to fit: importing scipy costs ~1.5 s
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
     def nll(b: np.ndarray) -> float:
@@ -123,13 +123,19 @@ async def run_audit(
     slots = asyncio.Semaphore(max(1, in_flight))
     failures = failures if failures is not None else Failures()
 
+    async def item(pair: LabelledPair, orders: list[str]) -> None:
+        """An item's orders one after the other: both start with the item's prompt, so the second
+        finds it in the server's prompt cache; concurrent, they would queue for the same slot while
+        another slot idled."""
+        async with slots:
+            with affinity(f"audit:{audit_id}|{pair.id}"):
+                for order in orders:
+                    await one(pair, order)
+
     async def one(pair: LabelledPair, order: str) -> None:
         first, second = (pair.response_a, pair.response_b) if order == "ab" else (pair.response_b, pair.response_a)
         try:
-            async with slots:
-                with affinity(f"audit:{audit_id}|{pair.id}"):  # both orders of an item share a prompt start
-                    verdict = await compare(model, pair.prompt, first, second, max_attempts=max_attempts,
-                                            limiter=limiter)
+            verdict = await compare(model, pair.prompt, first, second, max_attempts=max_attempts, limiter=limiter)
         except Exception as exc:
             failures.record("audit", f"{judge.model} on {pairs.name} item {pair.id} ({order})", exc)
             return
@@ -151,7 +157,10 @@ async def run_audit(
         if on_call is not None:
             on_call(row)
 
-    await asyncio.gather(*(one(p, o) for p, o in todo))
+    orders_of: dict[str, list[str]] = defaultdict(list)
+    for p, o in todo:
+        orders_of[p.id].append(o)
+    await asyncio.gather(*(item(p, orders_of[p.id]) for p in pairs.items if p.id in orders_of))
     metrics = audit_metrics(store.audit_calls(audit_id), judge.family)
     audit = {"audit_id": audit_id, "judge": judge.model, "pair_set": pairs.name, "n": len(pairs.items), "seed": seed,
              "provenance": json.dumps({**pairs.provenance, "content_key": pairs.content_key}),
