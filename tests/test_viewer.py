@@ -159,3 +159,24 @@ def test_question_experiment_pages(tmp_path: Path) -> None:
     assert "&lt;b&gt;weak-a&lt;/b&gt; explains" in page.text
     assert client.get("/experiments/w2s").status_code == 200  # redirected to the questions
     assert client.get("/experiments/w2s/questions/q9").status_code == 404
+
+
+def test_a_score_only_judgment_is_labelled_with_its_prompt_version(tmp_path: Path) -> None:
+    """Judge prompt version 4 records no reasons: the page says so rather than showing empty cells."""
+    from debatelab.rubric import load_rubric
+
+    db = build_view_store(tmp_path, judge=False)
+    store = Store.open(db)
+    debate = store.debates(EXPERIMENT)[0]["debate_id"]
+    rubric = load_rubric("alignment-7")
+    jid = f"{debate}:{rubric.label}:{JUDGE}:0:prompt4"
+    base = {"experiment": EXPERIMENT, "debate_id": debate, "rubric": rubric.id, "rubric_version": rubric.version,
+            "judge": JUDGE, "sample": 0, "permuted": 0}
+    store.write_judgment({**base, "judgment_id": jid, "overall": 4.0, "n_scored": 7, "n_unscored": 0,
+                          "speaker_order": "", "finished_at": 0.0, "prompt_version": "4"},
+                         [{**base, "score_id": f"{jid}:{c.id}", "judgment_id": jid, "criterion": c.id, "score": 4,
+                           "unscored_reason": None, "rationale": "", "attempts": 1} for c in rubric.criteria], [])
+    store.close()
+    page = TestClient(create_app(db), base_url="http://127.0.0.1:8765").get(f"/debates/{debate}")
+    assert page.status_code == 200
+    assert "judge prompt v4" in page.text and "asks for no reasons" in page.text

@@ -162,13 +162,19 @@ def turn_label(t: dict[str, Any]) -> str:
     return f"round {t['round']}"
 
 
+SCORE_ONLY = "4"  # the judge prompt version that asks for the score alone (graphs/judging.py)
+
+
 def judgment_html(j: dict[str, Any]) -> str:
+    score_only = j.get("prompt_version") == SCORE_ONLY
     rows = "".join(
         f"<tr><td>{html.escape(sc['criterion'])}</td><td>{'unscored' if sc['score'] is None else sc['score']}</td>"
         f"<td>{html.escape(sc['unscored_reason'] or '') if sc['score'] is None else ''} "
         f"{html.escape(sc['rationale'] or '')}</td></tr>" for sc in j["scores"])
-    return (f"<div class='judgment'><b>{html.escape(j['judge'])}</b> sample {j['sample']} · overall "
-            f"{fmt(j['overall'])}<table><tr><th>criterion</th><th>score</th><th>reason</th></tr>{rows}</table></div>")
+    version = f" · judge prompt v{html.escape(str(j['prompt_version']))}" if j.get("prompt_version") else ""
+    note = "<p class='note'>Score alone: this prompt version asks the judge for no reasons.</p>" if score_only else ""
+    return (f"<div class='judgment'><b>{html.escape(j['judge'])}</b> sample {j['sample']}{version} · overall "
+            f"{fmt(j['overall'])}{note}<table><tr><th>criterion</th><th>score</th><th>reason</th></tr>{rows}</table></div>")
 
 
 def transcripts_html(debates: list[dict[str, Any]], total: int) -> str:
