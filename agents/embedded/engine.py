@@ -85,6 +85,8 @@ class ChatEngine(Protocol):
 
     def context_per_slot(self) -> int: ...
 
+    def load(self) -> None: ...
+
 
 def openai_request(req: EngineRequest) -> dict[str, Any]:
     """llama.cpp's request body. A JSON schema that carries llguidance's options (`x-guidance`, e.g.
@@ -130,6 +132,10 @@ class LlamaEngine:
 
     def context_per_slot(self) -> int:
         return self._n_ctx_per_slot
+
+    def load(self) -> None:
+        """Load the model now (a server loads before it answers, so its first request is not slow)."""
+        self._ensure_loaded()
 
     def _ensure_loaded(self) -> Any:
         with self._lock:
@@ -273,6 +279,9 @@ class SimulatedEngine:
 
     def context_per_slot(self) -> int:
         return 1 << 20
+
+    def load(self) -> None:
+        """Nothing to load: the simulated engine has no model."""
 
     def chat(self, request: EngineRequest, on_delta: DeltaCallback | None = None) -> EngineResult:
         n = min(self.tokens, request.max_tokens or self.tokens)

@@ -73,7 +73,7 @@ def serve_embedded(
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from None
     for served in models.values():  # load now so the first request is not slow and errors show early
-        served.engine()
+        served.engine().load()
     console.print(f"debatelab embedded endpoint on http://{host}:{server.server_port} "
                   f"serving {', '.join(models)} with {parallel} slot(s); Ctrl-C stops it")
     try:
