@@ -3,11 +3,14 @@ cache-first judge prompt and one-call scoring change in what the judge says.
 
 Side by side in one run, on the embedded SmolLM2-135M:
 
-- **before**: the demo as it judged until prompt version 2 (criterion-last prompt, no slot affinity);
-- **after**: the demo as shipped (prompt version 3: cache-first, answers as compact JSON; slot affinity);
+- **before**: the demo as it ran when round 3 began: criterion-last judge prompt (version 1), no
+  slot affinity, 90-token turns and 400-character verdicts;
+- **same debates, version 3**: those debates, judged cache-first with answers as compact JSON
+  (version 3) and slot affinity: everything that does not change what is argued;
+- **after**: the demo as shipped: 50-token turns and 150-character verdicts (`overrides`), judged
+  with the score alone (version 4); the debates are shorter and the judge writes no reasons, a
+  changed demo and a changed judge, which is why it is reported beside the one above;
 - **after without affinity**: the same, with the endpoint's slot affinity off (its share alone);
-- **after, version 2**: the cache-first prompt with answers under llama.cpp's own schema grammar and
-  its flexible whitespace (what compact JSON saves; agents/embedded/grammar.py says why);
 - **after, published weights**: the same, with SmolLM2 served from its published Q4_1 file instead
   of the Q8_0 re-encoding (what the re-encoding saves; agents/embedded/requantize.py says why).
 
@@ -20,9 +23,10 @@ then its judgment's criteria). The wall time is reported as a multiple of that f
 
 **Agreement** (full run only): the demo's transcripts judged again by the same embedded judge with
 prompt version 1 (samples 0 and 1, the second with speakers permuted: the judge's agreement with
-itself), version 2, version 3 (what compact JSON changes against version 2), version 3 in one call
-per judgment, and version 3 on the published Q4_1 file (what the re-encoding changes in what the
-judge says); Krippendorff's alpha (ordinal) over
+itself), version 2, version 3 (what compact JSON changes against version 2), version 4 (what
+dropping the reasons changes against version 3), version 3 in one call per judgment, and version 3
+on the published Q4_1 file (what the re-encoding changes in what the judge says); Krippendorff's
+alpha (ordinal) over
 (debate, criterion) units, with a bootstrap over debates of each difference from self-agreement.
 """
 
@@ -51,8 +55,10 @@ from debatelab.rubric import load_rubric
 from debatelab.store import Store
 
 SLOTS = 2
-COMPARED = ("layouts (v1 vs v2)", "JSON (v3 compact vs v2 flexible whitespace)", "one call vs per criterion (v3)",
-            "weights (Q8_0 vs published Q4_1, v3)")
+COMPARED = ("layouts (v1 vs v2)", "JSON (v3 compact vs v2 flexible whitespace)", "score alone (v4 vs v3)",
+            "one call vs per criterion (v3)", "weights (Q8_0 vs published Q4_1, v3)")
+# The demo's debates when round 3 began: the configurations' 400-character verdicts and 90-token turns.
+BEFORE_OVERRIDES = {"rounds": 1, "num_predict": 90}
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -102,10 +108,15 @@ def floor_seconds(rows: list[dict[str, Any]], debate_calls: dict[str, list[tuple
             "longest_chain_s": round(longest, 1)}
 
 
-def run_demo(tmp: Path, name: str, *, prompt_version: str, affinity: bool, published: bool = False) -> dict[str, Any]:
-    """The shipped demo experiment with the given judge prompt, on a fresh endpoint (the check's: 2 slots)."""
+def run_demo(tmp: Path, name: str, *, prompt_version: str | None, affinity: bool, published: bool = False,
+             overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The shipped demo experiment (with another judge prompt version or `overrides` when given), on a
+    fresh endpoint (the check's: 2 slots)."""
     spec = yaml.safe_load((ROOT / "configs" / "experiments" / "demo.yaml").read_text())
-    spec["judging"]["prompt_version"] = prompt_version
+    if prompt_version is not None:
+        spec["judging"]["prompt_version"] = prompt_version
+    if overrides is not None:
+        spec["overrides"] = overrides
     folder = tmp / name
     folder.mkdir()
     exp = folder / "demo.yaml"
@@ -162,6 +173,7 @@ def agreement(db: Path, tmp: Path) -> dict[str, Any]:
             v1 = asyncio.run(judged("1", 2, 1, "a1.sqlite"))
             v2 = asyncio.run(judged("2", 1, 1, "a2.sqlite"))[0]
             v3 = asyncio.run(judged("3", 1, 1, "a5.sqlite"))[0]
+            v4 = asyncio.run(judged("4", 1, 1, "a6.sqlite"))[0]
             one = asyncio.run(judged("3", 1, "all", "a3.sqlite"))[0]
         finally:
             os.environ.pop(ENV_HOST, None)
@@ -174,7 +186,8 @@ def agreement(db: Path, tmp: Path) -> dict[str, Any]:
     keys = sorted(v1[0])
     debates = sorted({d for d, _ in keys})
     pairs = {"self (v1 sample 0 vs 1)": (v1[0], v1[1]), "layouts (v1 vs v2)": (v1[0], v2),
-             "JSON (v3 compact vs v2 flexible whitespace)": (v2, v3), "one call vs per criterion (v3)": (v3, one),
+             "JSON (v3 compact vs v2 flexible whitespace)": (v2, v3), "score alone (v4 vs v3)": (v3, v4),
+             "one call vs per criterion (v3)": (v3, one),
              "weights (Q8_0 vs published Q4_1, v3)": (v3, published)}
     alphas = {name: _alpha(a, b, keys) for name, (a, b) in pairs.items()}
     rng = np.random.default_rng(0)
@@ -200,18 +213,18 @@ def run(quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        before = run_demo(tmp, "before", prompt_version="1", affinity=False)
-        after = run_demo(tmp, "after", prompt_version="3", affinity=True)
-        plain = run_demo(tmp, "no-affinity", prompt_version="3", affinity=False)
-        version_2 = run_demo(tmp, "version-2", prompt_version="2", affinity=True)
-        published = run_demo(tmp, "published-weights", prompt_version="3", affinity=True, published=True)
+        before = run_demo(tmp, "before", prompt_version="1", affinity=False, overrides=BEFORE_OVERRIDES)
+        same_debates = run_demo(tmp, "same-debates-v3", prompt_version="3", affinity=True, overrides=BEFORE_OVERRIDES)
+        after = run_demo(tmp, "after", prompt_version=None, affinity=True)
+        plain = run_demo(tmp, "no-affinity", prompt_version=None, affinity=False)
+        published = run_demo(tmp, "published-weights", prompt_version=None, affinity=True, published=True)
         if "error" in before or "error" in after:
             return [Figure("engine limit: demo", None, "s", "runs", False,
                            note=(before.get("error") or after.get("error") or "")[:300])]
         detail = {"before": {k: v for k, v in before.items() if k != "db"},
                   "after": {k: v for k, v in after.items() if k != "db"},
+                  "same_debates_version_3": {k: v for k, v in same_debates.items() if k != "db"},
                   "after_without_affinity": {k: v for k, v in plain.items() if k != "db"},
-                  "after_version_2": {k: v for k, v in version_2.items() if k != "db"},
                   "after_published_weights": {k: v for k, v in published.items() if k != "db"}}
         share = after["structured_cached_share"]
         figures.append(Figure("judge's cached prompt share in the demo (structured calls)", share, "",
@@ -224,19 +237,18 @@ def run(quick: bool) -> list[Figure]:
                               f"wall {after['wall_s']} s, floor {after['floor_s']} s (engine {after['engine_s']} s over "
                               f"{SLOTS} slots, longest chain {after['longest_chain_s']} s); before: wall "
                               f"{before['wall_s']} s, floor {before['floor_s']} s"))
-        figures.append(Figure("demo wall time (cache-first judging)", after["wall_s"], "s", "<= 80",
-                              after["wall_s"] <= 80, {},
+        figures.append(Figure("demo wall time (shipped: short turns and verdicts, judge version 4)", after["wall_s"],
+                              "s", "<= 80", after["wall_s"] <= 80, {},
                               f"before {before['wall_s']} s; uncached prompt tokens {before['uncached_prompt_tokens']} -> "
                               f"{after['uncached_prompt_tokens']}, output tokens {before['output_tokens']} -> "
                               f"{after['output_tokens']}; criteria scored {after['criteria_scored']}/{after['criteria']}"))
-        if "wall_s" in version_2:
-            ratio = round(version_2["wall_s"] / after["wall_s"], 2)
-            figures.append(Figure("demo wall time, version 2 (flexible JSON) / version 3 (compact)", ratio, "x",
-                                  "reported", None, {},
-                                  f"version 2 {version_2['wall_s']} s (floor {version_2['floor_s']} s, output tokens "
-                                  f"{version_2['output_tokens']}, generation {version_2['generation_rate']}/s per slot) vs "
-                                  f"version 3 {after['wall_s']} s (floor {after['floor_s']} s, output tokens "
-                                  f"{after['output_tokens']}, generation {after['generation_rate']}/s per slot)"))
+        if "wall_s" in same_debates:
+            figures.append(Figure("demo wall time, the same debates as before (judge version 3)", same_debates["wall_s"],
+                                  "s", "reported", None, {},
+                                  f"floor {same_debates['floor_s']} s, share {same_debates['structured_cached_share']}, "
+                                  f"uncached prompt tokens {same_debates['uncached_prompt_tokens']}, output tokens "
+                                  f"{same_debates['output_tokens']}: what the judge's changes alone reach; the 80 s "
+                                  f"target needs the shorter debates and the score-only judge"))
         if "wall_s" in published:
             ratio = round(published["wall_s"] / after["wall_s"], 2)
             figures.append(Figure("demo wall time, published Q4_1 file / Q8_0 re-encoding", ratio, "x", "reported",

@@ -306,3 +306,30 @@ def test_heatmap_stays_readable_with_many_scenarios():
 
     few, many = height_px(10), height_px(500)
     assert few < many <= height_px(HEATMAP_LABELLED_ROWS) + 40
+
+
+def test_the_demo_shortens_turns_and_verdicts_and_judges_with_the_score_alone(tmp_path):
+    """The demo's cut is declared where a reader sees it: 50-token turns, 150-character verdicts for
+    every aggregator, judge prompt version 4; and a verdict_chars under 40 is refused in one line."""
+    exp = load_experiment("experiments/demo")
+    assert exp.overrides.num_predict == 50 and exp.overrides.verdict_chars == 150
+    assert exp.judging.prompt_version == "4"
+    aggregators = [a for _, cfg in exp.debate_configs() for a in cfg.agents.values() if a.role == "aggregator"]
+    assert aggregators and all(a.options["verdict_chars"] == 150 for a in aggregators)
+    spec = yaml.safe_load((Path(__file__).parents[1] / "configs/experiments/demo.yaml").read_text())
+    spec["overrides"]["verdict_chars"] = 10
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(spec))
+    with pytest.raises(UserError, match="verdict_chars"):
+        load_experiment(str(bad))
+
+
+def test_a_score_only_judgment_says_why_it_has_no_reasons():
+    from debatelab.report.rubric import judgment_html
+
+    scores = [{"criterion": "clarity", "score": 5, "unscored_reason": None, "rationale": ""}]
+    v4 = judgment_html({"judge": "j@h", "sample": 0, "overall": 5.0, "prompt_version": "4", "scores": scores})
+    assert "judge prompt v4" in v4 and "asks the judge for no reasons" in v4
+    v1 = judgment_html({"judge": "j@h", "sample": 0, "overall": 5.0, "prompt_version": "1",
+                        "scores": [{**scores[0], "rationale": "Clear <b>enough</b>."}]})
+    assert "no reasons" not in v1 and "Clear &lt;b&gt;enough&lt;/b&gt;." in v1
