@@ -129,6 +129,7 @@ def test_verdict_chars_bounds_every_aggregators_verdict_and_nothing_else(tmp_pat
     schema = models[aggregator].calls[0]["kwargs"]["format"]
     assert schema["properties"]["rationale"]["maxLength"] == 120
     assert schema["properties"]["recommendation"]["maxLength"] == 120
+    assert list(schema["properties"]) == ["rationale", "winner", "recommendation", "confidence_percent"]  # reasons first
     assert outcome.verdict["winner"] == "pro"
     too_long = '{"rationale": "%s", "winner": "pro", "recommendation": "r", "confidence_percent": 50}' % ("x" * 121)
     models = scripted(cfg)
