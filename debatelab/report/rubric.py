@@ -162,7 +162,8 @@ def turn_label(t: dict[str, Any]) -> str:
     return f"round {t['round']}"
 
 
-SCORE_ONLY = "4"  # the judge prompt version that asks for the score alone (graphs/judging.py)
+SCORE_ONLY = "4"  # graphs.SCORE_ONLY_VERSIONS; written here because the report does not load LangGraph's
+# graphs (a test checks the two agree)
 
 
 def judgment_html(j: dict[str, Any]) -> str:

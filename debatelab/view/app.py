@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from debatelab.analysis import oversight_results
 from debatelab.base.errors import UserError
-from debatelab.graphs import QUOTE_RULES
+from debatelab.graphs import QUOTE_RULES, SCORE_ONLY_VERSIONS
 from debatelab.judging import HumanRating, check_rater, save_rating
 from debatelab.report import oversight_tables
 from debatelab.rubric import Rubric, load_rubric, shipped_rubric_ids
@@ -63,6 +63,7 @@ def _templates() -> Environment:
     # are escaped (Jinja's `urlencode` keeps '/', which splits a question id like "q/1" in two).
     env.filters["segment"] = lambda x: urllib.parse.quote(str(x), safe="")
     env.filters["quotes"] = marked_quotes
+    env.globals["score_only_versions"] = SCORE_ONLY_VERSIONS  # judge prompt versions that record no reasons
     env.globals["urlencode"] = lambda **kw: urllib.parse.urlencode({k: v for k, v in kw.items() if v not in (None, "")})
     return env
 
