@@ -156,6 +156,23 @@ def test_the_report_says_plainly_whether_a_gain_survives_length_control():
         is None
 
 
+def test_the_bootstrap_draws_what_it_always_drew():
+    """The resample indices come from one vectorised call; they must equal the per-resample loop
+    every earlier report drew from (two calls per resample: the ensemble's, then the baselines'), so
+    a report's length-controlled intervals do not move."""
+    import numpy as np
+
+    from debatelab.analysis.length_control import RESAMPLES, resample_indices
+
+    for seed, ne, nb in [(0, 2, 2), (0, 4, 2), (1, 9, 31), (7, 64, 5), (3, 333, 500)]:
+        rng = np.random.default_rng(seed)
+        ie, ib = np.empty((RESAMPLES, ne), dtype=int), np.empty((RESAMPLES, nb), dtype=int)
+        for r in range(RESAMPLES):
+            ie[r], ib[r] = rng.integers(0, ne, ne), rng.integers(0, nb, nb)
+        got_e, got_b = resample_indices(ne, nb, seed)
+        assert np.array_equal(got_e, ie) and np.array_equal(got_b, ib), (seed, ne, nb)
+
+
 def test_the_stacked_bootstrap_fits_agree_with_one_fit_at_a_time():
     """The bootstrap solves its resamples in one stacked call; each must equal the single fit,
     including the designs that cannot identify the difference (constant or collinear lengths)."""
