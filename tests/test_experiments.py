@@ -336,3 +336,35 @@ def test_a_score_only_judgment_says_why_it_has_no_reasons():
     from debatelab.graphs import SCORE_ONLY_VERSIONS
     from debatelab.report.rubric import SCORE_ONLY
     assert (SCORE_ONLY,) == SCORE_ONLY_VERSIONS  # the report's copy of the judging graph's constant
+
+
+def test_the_report_imports_start_once_the_run_counts_its_first_calls(tmp_path):
+    """The CLI imports what the report needs on a background thread when the run first counts calls
+    (taking ~2 s off the end of a run): the hook fires once, and a failed import is left for the
+    import after the run to report."""
+    import sys
+    import threading
+
+    from debatelab.cli.run import REPORT_MODULES
+    from debatelab.runtime import import_in_background
+
+    fired: list[int] = []
+    exp = load_experiment(experiment_file(tmp_path))
+    store = Store.open(tmp_path / "r.db")
+    try:
+        with RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+            progress.after_first_call(lambda: fired.append(progress.calls))
+            asyncio.run(run_experiment(exp, store, tmp_path / "cp.sqlite", progress, model_factory=deterministic,
+                                       preflight=False))
+    finally:
+        store.close()
+    assert len(fired) == 1 and fired[0] > 0
+
+    sys.modules.pop("colorsys", None)
+    thread = import_in_background(["no_such_module_for_debatelab", "colorsys"])
+    assert isinstance(thread, threading.Thread) and thread.daemon
+    thread.join(timeout=30)
+    assert not thread.is_alive() and "colorsys" not in sys.modules  # stopped at the failure, quietly
+    import_in_background(["colorsys"]).join(timeout=30)
+    assert "colorsys" in sys.modules
+    assert set(REPORT_MODULES) >= {"scipy.stats", "debatelab.report"}

@@ -18,6 +18,10 @@ from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, Checkpoin
 if TYPE_CHECKING:  # the experiment, model and graph layers load only in the commands that use them
     from debatelab.experiments import Experiment
 
+# What analysing a finished run and writing its report import beyond what the run itself loads
+# (~2 s here): imported while the run waits for its models (debatelab.runtime.background_imports).
+REPORT_MODULES = ("scipy.stats", "debatelab.report")
+
 
 def resume_command(experiment_file: str, db: Path, checkpoints: Path, shard: str | None = None) -> str:
     return (f"debatelab run {experiment_file} --db {db} --checkpoints {checkpoints}"
@@ -51,15 +55,17 @@ def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: 
 
 def _run_debates(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                  out_dir: Path | None, part: tuple[int, int] | None, resume: str) -> bool:
-    from debatelab.analysis import analyse
     from debatelab.experiments import run_experiment
-    from debatelab.report import print_summary, write_report
-    from debatelab.runtime import RunProgress
+    from debatelab.runtime import RunProgress, import_in_background
     from debatelab.store import Store
 
     with Store.open(db) as store:
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            progress.after_first_call(lambda: import_in_background(REPORT_MODULES))
             summary = asyncio.run(run_experiment(exp, store, checkpoints, progress, shard=part))
+        from debatelab.analysis import analyse
+        from debatelab.report import print_summary, write_report
+
         analysis = write_report(store, exp.name, out_dir) if out_dir else analyse(store, exp.name)
     if json_out:
         print(json.dumps({**summary.as_json(), "analysis": analysis}, default=str))
@@ -72,13 +78,15 @@ def _run_debates(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, j
 def _run_questions(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                    out_dir: Path | None, resume: str) -> bool:
     from debatelab.experiments import run_questions
-    from debatelab.report import print_questions_summary, write_questions_report
-    from debatelab.runtime import RunProgress
+    from debatelab.runtime import RunProgress, import_in_background
     from debatelab.store import Store
 
     with Store.open(db) as store:
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
+            progress.after_first_call(lambda: import_in_background(REPORT_MODULES))
             summary = asyncio.run(run_questions(exp, store, checkpoints, progress))
+        from debatelab.report import print_questions_summary, write_questions_report
+
         if out_dir and summary.results is not None:
             write_questions_report(store, exp.name, out_dir)
     if json_out:

@@ -1,6 +1,8 @@
 """What every long-running part of the lab shares: the live progress display, tracing, per-host
-call limits, one failure policy, and the start-up heap freeze (for the CLI's entry points)."""
+call limits, one failure policy, the start-up heap freeze and the report's imports taken off the
+end of a run (for the CLI's entry points)."""
 
+from debatelab.runtime.background_imports import import_in_background
 from debatelab.runtime.failures import Failure, Failures, failure_line
 from debatelab.runtime.heap import freeze_startup_heap
 from debatelab.runtime.host_limits import LimiterFor, LimitFor, MaxLoadedFor, host_limiters
@@ -8,4 +10,4 @@ from debatelab.runtime.progress import RunProgress
 from debatelab.runtime.tracing import tracing_guard
 
 __all__ = ["Failure", "Failures", "LimitFor", "LimiterFor", "MaxLoadedFor", "RunProgress", "failure_line",
-           "freeze_startup_heap", "host_limiters", "tracing_guard"]
+           "freeze_startup_heap", "host_limiters", "import_in_background", "tracing_guard"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -35,6 +36,7 @@ class RunProgress:
         self._counts: dict[str, list[int]] = {}  # stage -> [done, total], for the plain lines
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._on_first_call: list[Callable[[], object]] = []
 
     def __enter__(self) -> RunProgress:
         self._progress.__enter__()
@@ -73,8 +75,19 @@ class RunProgress:
         self._counts[name][0] += 1
         self._refresh()
 
+    def after_first_call(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once, when the run first counts calls (its first debate, judgment or audit
+        item is done: start-up is over and calls are in flight); the CLI starts importing what the
+        report needs then. A run that makes no call never runs it."""
+        self._on_first_call.append(callback)
+
     def count_calls(self, calls: int, output_tokens: int) -> None:
+        first = self.calls == 0 and calls > 0
         self.calls += calls
+        if first:
+            callbacks, self._on_first_call = self._on_first_call, []
+            for callback in callbacks:
+                callback()
         self.output_tokens += output_tokens
         self._refresh()
 
