@@ -7,6 +7,7 @@ models."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from debatelab.agents import ModelSpec, ScriptedChatModel
-from debatelab.agents.embedded import EmbeddedEndpoint
+from debatelab.agents.embedded import STALE_LOG_S, EmbeddedEndpoint
 from debatelab.base import ModelUnavailableError, UserError
 from debatelab.experiments import load_experiment, parse_shard, run_experiment
 from debatelab.judging import recompute_reliability
@@ -395,12 +396,21 @@ def test_audit_judge_cli_on_a_user_file_naming_models_with_an_injection(tmp_path
 def test_an_endpoint_leaves_no_log_behind_unless_it_failed(tmp_path, monkeypatch):
     """The on-demand endpoint writes its output to one log per port in the cache: removed after a
     clean stop (one file per run would otherwise pile up forever), kept and named in the error
-    when the endpoint could not start, so the user can read why."""
+    when the endpoint could not start, so the user can read why; a week-old log (a killed run's
+    orphan) is pruned when an endpoint starts."""
     monkeypatch.setenv("DEBATELAB_CACHE", str(tmp_path))
+    # what a run killed with kill -9 leaves: its child's log, never removed by stop()
+    orphan, recent = tmp_path / "embedded-40001.log", tmp_path / "embedded-40002.log"
+    orphan.write_text("debatelab embedded endpoint on http://127.0.0.1:40001 ...")
+    recent.write_text("error: a start that failed yesterday")
+    week_ago = time.time() - STALE_LOG_S - 60
+    os.utime(orphan, (week_ago, week_ago))
     endpoint = EmbeddedEndpoint(simulate=SIMULATE, parallel=1)
     with endpoint:
         assert endpoint.log_path.exists()
-    assert not endpoint.log_path.exists() and list(tmp_path.glob("embedded-*.log")) == []
+    assert not endpoint.log_path.exists() and not orphan.exists()  # the week-old orphan went at start
+    assert list(tmp_path.glob("embedded-*.log")) == [recent]  # a recent log may still be read
+    recent.unlink()
 
     broken = EmbeddedEndpoint(simulate=SIMULATE, parallel=1, models=["x=/nonexistent/model.gguf"])
     with pytest.raises(UserError) as caught:

@@ -36,6 +36,26 @@ from debatelab.base.pypi_files import cache_dir, sha256_of
 
 DEFAULT_MODEL = "smollm2:135m"
 ENV_HOST = "DEBATELAB_EMBEDDED_HOST"
+STALE_LOG_S = 7 * 86400  # an endpoint log older than this is an orphan's (or old evidence): removed
+
+
+def prune_stale_logs(folder: Path, older_than_s: float = STALE_LOG_S) -> int:
+    """Remove endpoint logs not written to for `older_than_s`; returns how many.
+
+    `stop()` removes a log after a clean stop, but a run killed with `kill -9` never reaches it:
+    its child dies with it (PR_SET_PDEATHSIG) and leaves its log, one per port, forever. A failed
+    start's log is evidence for as long as anyone reads it; a week later it is not. Every endpoint
+    start prunes the cache's old ones."""
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for log in folder.glob("embedded-*.log"):
+        try:
+            if log.stat().st_mtime < cutoff:
+                log.unlink()
+                removed += 1
+        except OSError:  # another endpoint removed it first, or it is not ours to remove
+            continue
+    return removed
 
 
 def served_models(
@@ -163,6 +183,7 @@ class EmbeddedEndpoint:
             cmd += ["--no-slot-affinity"]
         if self.published_weights:
             cmd += ["--published-weights"]
+        prune_stale_logs(self.log_path.parent)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
