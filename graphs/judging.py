@@ -45,7 +45,7 @@ from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
-from debatelab.rubric import Rubric, anchor_levels, load_rubric
+from debatelab.rubric import SCORE_ONLY_VERSIONS, Rubric, anchor_levels, load_rubric
 
 JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
@@ -68,7 +68,7 @@ JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced und
 PROMPT_VERSIONS = ("1", "2", "3", "4")
 CACHE_FIRST_VERSIONS = ("2", "3", "4")
 COMPACT_JSON_VERSIONS = ("3", "4")
-SCORE_ONLY_VERSIONS = ("4",)
+# SCORE_ONLY_VERSIONS ("4") lives in debatelab.rubric: the report and the viewer read it too.
 COMPACT_JSON = {"x-guidance": {"whitespace_flexible": False}}  # llguidance's option, at the schema's top
 DEFAULT_PROMPT_VERSION = "1"
 ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call

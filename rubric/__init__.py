@@ -1,5 +1,6 @@
 """Rubrics: HOW debates are scored. YAML files in `rubric/` and their schema and linter."""
 
+from debatelab.rubric.prompt_versions import SCORE_ONLY_VERSIONS
 from debatelab.rubric.schema import (
     OVERALL,
     Rubric,
@@ -11,5 +12,5 @@ from debatelab.rubric.schema import (
     shipped_rubric_ids,
 )
 
-__all__ = ["OVERALL", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric", "shipped_rubric",
-           "shipped_rubric_ids"]
+__all__ = ["OVERALL", "SCORE_ONLY_VERSIONS", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric",
+           "shipped_rubric", "shipped_rubric_ids"]

@@ -334,8 +334,8 @@ def test_a_score_only_judgment_says_why_it_has_no_reasons():
                         "scores": [{**scores[0], "rationale": "Clear <b>enough</b>."}]})
     assert "no reasons" not in v1 and "Clear &lt;b&gt;enough&lt;/b&gt;." in v1
     from debatelab.graphs import SCORE_ONLY_VERSIONS
-    from debatelab.report.rubric import SCORE_ONLY
-    assert (SCORE_ONLY,) == SCORE_ONLY_VERSIONS  # the report's copy of the judging graph's constant
+    from debatelab.report.rubric import SCORE_ONLY_VERSIONS as REPORTS_SCORE_ONLY
+    assert REPORTS_SCORE_ONLY == SCORE_ONLY_VERSIONS  # the report and the judging graph read one definition
 
 
 def test_the_report_imports_start_once_the_run_counts_its_first_calls(tmp_path):

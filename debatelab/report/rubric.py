@@ -23,7 +23,7 @@ from debatelab.analysis import (
 )
 from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
 from debatelab.report.tables import CSS, Table, ci, fmt, mark
-from debatelab.rubric import OVERALL
+from debatelab.rubric import OVERALL, SCORE_ONLY_VERSIONS
 from debatelab.store import Store, is_human
 
 MAX_TRANSCRIPTS = 200
@@ -162,12 +162,8 @@ def turn_label(t: dict[str, Any]) -> str:
     return f"round {t['round']}"
 
 
-SCORE_ONLY = "4"  # graphs.SCORE_ONLY_VERSIONS; written here because the report does not load LangGraph's
-# graphs (a test checks the two agree)
-
-
 def judgment_html(j: dict[str, Any]) -> str:
-    score_only = j.get("prompt_version") == SCORE_ONLY
+    score_only = j.get("prompt_version") in SCORE_ONLY_VERSIONS
     rows = "".join(
         f"<tr><td>{html.escape(sc['criterion'])}</td><td>{'unscored' if sc['score'] is None else sc['score']}</td>"
         f"<td>{html.escape(sc['unscored_reason'] or '') if sc['score'] is None else ''} "

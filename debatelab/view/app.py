@@ -39,10 +39,10 @@ from starlette.staticfiles import StaticFiles
 
 from debatelab.analysis import oversight_results
 from debatelab.base.errors import UserError
-from debatelab.graphs import QUOTE_RULES, SCORE_ONLY_VERSIONS
+from debatelab.graphs import QUOTE_RULES
 from debatelab.judging import HumanRating, check_rater, save_rating
 from debatelab.report import oversight_tables
-from debatelab.rubric import Rubric, load_rubric, shipped_rubric_ids
+from debatelab.rubric import SCORE_ONLY_VERSIONS, Rubric, load_rubric, shipped_rubric_ids
 from debatelab.store import HUMAN_PREFIX, Store
 from debatelab.view.rating_queue import blind_view, queue_for
 from debatelab.view.security import CSRF_FIELD, CsrfTokens, SecurityHeaders, csrf_problem
