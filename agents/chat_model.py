@@ -30,8 +30,7 @@ from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_
 from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, affinity_hooks, call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, default_openai_base_url
-from debatelab.base.errors import UserError
-from debatelab.base.secrets import redact
+from debatelab.base import UserError, redact
 
 
 def single_host(spec: ModelSpec) -> ModelSpec:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import httpx
 import ollama
 
-from debatelab.base.errors import ModelUnavailableError
-from debatelab.base.secrets import redact
+from debatelab.base import ModelUnavailableError, redact
 
 
 def _status(exc: BaseException) -> int | None:

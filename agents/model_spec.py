@@ -15,10 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic_core import CoreSchema
 
-from debatelab.base.errors import UserError
-from debatelab.base.json_schema import string_or_object_schema
-from debatelab.base.secrets import redact
-from debatelab.base.yamlio import load_yaml_model
+from debatelab.base import UserError, load_yaml_model, redact, string_or_object_schema
 
 EMBEDDED = "embedded"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"

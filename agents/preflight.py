@@ -15,8 +15,7 @@ import httpx
 
 from debatelab.agents.host_pool import mark_host_down
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.base.errors import ModelUnavailableError
-from debatelab.base.secrets import redact
+from debatelab.base import ModelUnavailableError, redact
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ The parts: `debatelab.agents` (who speaks), `debatelab.graphs` (how they are wir
 
 from importlib.metadata import PackageNotFoundError, version
 
-from debatelab.base.errors import ModelUnavailableError, UserError
+from debatelab.base import ModelUnavailableError, UserError
 
 try:
     __version__ = version("debatelab")

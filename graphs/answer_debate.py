@@ -24,7 +24,7 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from debatelab.agents import ModelSpec, achat_model_for, answer_question, call_limit_for
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.scenarios import Question

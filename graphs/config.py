@@ -15,8 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from debatelab.agents import AgentSpec, ModelSpec, Stance, coerce_model
-from debatelab.base.shipped import resolve_config_file
-from debatelab.base.yamlio import load_yaml_model
+from debatelab.base import load_yaml_model, resolve_config_file
 
 # The fields that say which model serves a call (as opposed to how it samples): a one-model copy
 # of a configuration replaces all of them and keeps the rest.

@@ -20,8 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from debatelab.agents import ModelSpec, coerce_model
-from debatelab.base.errors import UserError
-from debatelab.base.yamlio import validate
+from debatelab.base import UserError, validate
 from debatelab.graphs.config import DebateConfig, load_debate_config
 
 

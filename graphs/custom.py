@@ -20,7 +20,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.context import DebateContext, load_context, rounds_for
 from debatelab.graphs.registry import topology

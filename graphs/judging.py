@@ -39,8 +39,7 @@ from debatelab.agents import (
     more_calls_of_affinity,
 )
 from debatelab.agents.roles import render_template
-from debatelab.base.errors import UserError
-from debatelab.base.yamlio import validate
+from debatelab.base import UserError, validate
 from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy

@@ -13,7 +13,7 @@ from typing import Any
 from langgraph.graph import StateGraph
 
 from debatelab.agents.roles import available_roles, shipped_templates, template_exists
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.config import DebateConfig
 

@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
 from debatelab.agents.roles import NodeFn, build_node
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.context import DebateContext, load_context, rounds_for
 from debatelab.graphs.retry import model_retry_policy

@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 
 from debatelab.agents import ModelSpec, achat_model_for, call_limit_for
 from debatelab.agents.roles import answer_question
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.registry import topology
 from debatelab.graphs.retry import model_retry_policy

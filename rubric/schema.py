@@ -15,9 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from debatelab.base.errors import UserError
-from debatelab.base.shipped import package_dir
-from debatelab.base.yamlio import describe_validation_error, read_yaml
+from debatelab.base import UserError, describe_validation_error, package_dir, read_yaml
 
 RUBRICS_DIR = package_dir("debatelab.rubric")
 OVERALL = "overall"  # the name of a judgment's overall score wherever scores are tabled beside criteria

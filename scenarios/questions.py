@@ -19,10 +19,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from debatelab.base.errors import UserError
-from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
-from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_jsonl_lines
-from debatelab.base.yamlio import describe_validation_error, read_yaml
+from debatelab.base import (
+    MAX_IMPORT_BYTES,
+    UserError,
+    cache_dir,
+    describe_validation_error,
+    download_wheel_members,
+    read_user_jsonl_lines,
+    read_yaml,
+    sha256_of,
+)
 
 LETTERS = string.ascii_uppercase
 

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from debatelab.base.errors import UserError
-from debatelab.base.shipped import package_dir
-from debatelab.base.yamlio import load_yaml_model
+from debatelab.base import UserError, load_yaml_model, package_dir
 
 SETS_DIR = package_dir("debatelab.scenarios") / "sets"
 

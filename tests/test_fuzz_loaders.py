@@ -83,7 +83,7 @@ def _rubric(path: Path) -> None:
 
 
 def _transcript(path: Path) -> None:
-    from debatelab.base.user_files import read_user_json
+    from debatelab.base import read_user_json
 
     load_transcript(read_user_json(path), str(path))
 

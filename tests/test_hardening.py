@@ -15,8 +15,7 @@ import yaml
 
 from debatelab.agents import ScriptedChatModel
 from debatelab.agents.roles import RoleInstance, role
-from debatelab.base import ModelUnavailableError, UserError
-from debatelab.base.user_files import MAX_DEPTH, read_user_yaml
+from debatelab.base import MAX_DEPTH, ModelUnavailableError, UserError, read_user_yaml
 from debatelab.experiments import load_experiment, run_debate
 from debatelab.graphs import build_graph, load_debate_config
 from debatelab.rubric import lint_rubric

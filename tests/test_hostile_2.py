@@ -21,8 +21,7 @@ from starlette.testclient import TestClient
 from debatelab.agents import ModelSpec, ScriptedChatModel, host_registry, make_chat_model
 from debatelab.agents.embedded import EmbeddedEndpoint
 from debatelab.agents.host_pool import HostNotAnswering, mark_host_down, watch_host
-from debatelab.base import UserError, redact
-from debatelab.base.csv_cells import neutralise_cell, restore_cell
+from debatelab.base import UserError, neutralise_cell, redact, restore_cell
 from debatelab.judging import export_ratings, import_ratings, parse_ratings_csv, run_audit
 from debatelab.rubric import load_rubric
 from debatelab.scenarios import load_pair_set

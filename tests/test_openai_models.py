@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from debatelab.agents import ModelSpec, call_structured, check_models, make_chat_model, resolve_host
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from tests.conftest import run_cli
 from tests.servers import openai_host, status_host
 from tests.test_judging import TRANSCRIPT

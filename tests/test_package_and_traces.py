@@ -37,7 +37,7 @@ LAYERS = {
     "rubric": ("debatelab.base", "debatelab.agents", "debatelab.rubric"),
     "graphs": ("debatelab.base", "debatelab.agents", "debatelab.scenarios", "debatelab.rubric", "debatelab.graphs"),
 }
-FOLDERS = {"base": ROOT / "debatelab" / "base", "agents": ROOT / "agents", "scenarios": ROOT / "scenarios",
+FOLDERS = {"base": ROOT / "base", "agents": ROOT / "agents", "scenarios": ROOT / "scenarios",
            "rubric": ROOT / "rubric", "graphs": ROOT / "graphs"}
 
 

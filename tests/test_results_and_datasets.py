@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import debatelab.results as R
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments import SCHEMA_NAMES, json_schema, schema_text, shipped_schema_text
 from debatelab.rubric import load_rubric
 from tests.conftest import ROOT, run_cli

@@ -31,8 +31,7 @@ from debatelab.agents.embedded.weights import (
     weights_digest,
 )
 from debatelab.agents.host_pool import EMBEDDED_SLOTS
-from debatelab.base.errors import UserError
-from debatelab.base.pypi_files import cache_dir, sha256_of
+from debatelab.base import UserError, cache_dir, sha256_of
 
 DEFAULT_MODEL = "smollm2:135m"
 ENV_HOST = "DEBATELAB_EMBEDDED_HOST"

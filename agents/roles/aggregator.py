@@ -18,7 +18,7 @@ from debatelab.agents.roles.prompting import render_template, render_transcript,
 from debatelab.agents.roles.registry import NodeFn, RoleInstance, role
 from debatelab.agents.roles.speaker import agent_model, base_turn
 from debatelab.agents.run_bindings import call_limit_for
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 
 VERDICT_CHARS = 400  # the rationale's and the recommendation's room, each, unless `verdict_chars` says otherwise
 

@@ -12,9 +12,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from debatelab.base.errors import UserError
-from debatelab.base.shipped import package_dir
-from debatelab.base.user_files import read_user_text
+from debatelab.base import UserError, package_dir, read_user_text
 
 PROMPTS_DIR = package_dir("debatelab.agents.roles") / "prompts"
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from debatelab.agents.agent_spec import AgentSpec
 from debatelab.agents.model_spec import ModelSpec
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 

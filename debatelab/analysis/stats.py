@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from debatelab.analysis.length_control import length_controlled_rows
-from debatelab.base.one_model import ensemble_of
+from debatelab.base import ensemble_of
 from debatelab.rubric import OVERALL
 from debatelab.store import Store
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.cli.common import console
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from debatelab.base.paths import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS
+from debatelab.base import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS
 
 console = Console(stderr=True)  # progress, warnings, errors
 out = Console()  # results

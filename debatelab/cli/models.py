@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.cli.app import app
 from debatelab.cli.common import console, out
 
@@ -17,7 +17,7 @@ from debatelab.cli.common import console, out
 @app.command("configs")
 def configs_cmd() -> None:
     """List the built-in configurations and experiments (use the names wherever a file is asked for)."""
-    from debatelab.base.shipped import builtin_config_names
+    from debatelab.base import builtin_config_names
 
     for name in builtin_config_names():
         print(name)

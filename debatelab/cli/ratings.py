@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_RESULTS, DbOption, console, out
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from debatelab.agents import EMBEDDED, affinity, answer_question, bind_run, make_chat_model, require_models, resolve_host
 from debatelab.analysis import question_debate_results, samples_for_equal_tokens
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import Experiment

@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from debatelab.agents import ModelSpec, bind_run, make_chat_model, model_call_failed
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs import DebateConfig, DebateContext, Turn, compile_debate, recursion_limit, transcript_turn
 from debatelab.runtime import tracing_guard
 from debatelab.scenarios import Scenario

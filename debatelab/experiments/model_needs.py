@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from debatelab.agents import ModelSpec
-from debatelab.base.shipped import resolve_config_file
-from debatelab.base.yamlio import read_yaml
+from debatelab.base import read_yaml, resolve_config_file
 from debatelab.experiments.spec import load_experiment
 from debatelab.experiments.weak_to_strong import strong_spec, weak_config
 from debatelab.graphs import load_debate_config

@@ -29,7 +29,7 @@ from typing import Any
 
 from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, require_models, resolve_host
 from debatelab.analysis import oversight_results
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionsSummary
 from debatelab.experiments.spec import Debater, Experiment

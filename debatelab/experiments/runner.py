@@ -32,7 +32,7 @@ from debatelab.agents import (
     set_embedded_parallel,
     single_host,
 )
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments.debate import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
 from debatelab.experiments.spec import Experiment, repeat_config
 from debatelab.experiments.swap_plan import dry_run_orders, load_plan

@@ -27,12 +27,15 @@ from pydantic import (
 from pydantic_core import CoreSchema
 
 from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
-from debatelab.base.errors import UserError
-from debatelab.base.json_schema import one_or_many, string_or_object_schema
-from debatelab.base.one_model import one_model_name
-from debatelab.base.secrets import redact_all
-from debatelab.base.shipped import resolve_config_file
-from debatelab.base.yamlio import load_yaml_model
+from debatelab.base import (
+    UserError,
+    load_yaml_model,
+    one_model_name,
+    one_or_many,
+    redact_all,
+    resolve_config_file,
+    string_or_object_schema,
+)
 from debatelab.graphs import DEFAULT_PROMPT_VERSION, DebateConfig, build_graph, load_debate_config
 from debatelab.judging import with_judge_defaults
 from debatelab.rubric import Rubric, load_rubric

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from langgraph.checkpoint.memory import InMemorySaver
 
 from debatelab.agents import ScriptedChatModel
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments.debate import run_debate
 from debatelab.graphs import DebateConfig
 from debatelab.scenarios import Scenario

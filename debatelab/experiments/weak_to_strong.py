@@ -27,7 +27,7 @@ from debatelab.agents import (
     resolve_host,
 )
 from debatelab.analysis import best_agent, compute_results, stored_answers
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary, call_id
 from debatelab.experiments.spec import Experiment

@@ -14,8 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
 from debatelab.agents import ModelSpec, affinity, bind_run, model_call_failed
-from debatelab.base.errors import UserError
-from debatelab.base.yamlio import describe_validation_error
+from debatelab.base import UserError, describe_validation_error
 from debatelab.graphs import DEFAULT_PROMPT_VERSION, JUDGE_AGENT, JudgeContext, Transcript, compile_judging
 from debatelab.rubric import Rubric
 from debatelab.runtime import tracing_guard

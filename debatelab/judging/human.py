@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debatelab.base.csv_cells import neutralise_cell, restore_cell
-from debatelab.base.errors import UserError
-from debatelab.base.user_files import read_user_text
+from debatelab.base import UserError, neutralise_cell, read_user_text, restore_cell
 from debatelab.judging.absolute import judgment_id_for
 from debatelab.judging.stored import update_reliability
 from debatelab.rubric import Rubric

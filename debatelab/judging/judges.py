@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from debatelab.agents import ModelSpec, family_of
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 
 # Judges answer deterministically unless their spec says otherwise: re-judging is reproducible.
 JUDGE_DEFAULTS = {"temperature": 0.0, "seed": 0}

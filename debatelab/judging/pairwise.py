@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from debatelab.agents import ModelSpec, affinity, bind_run
 from debatelab.analysis import pairwise_table
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs import JUDGE_AGENT, JudgeContext, compile_pairwise
 from debatelab.judging.audit import ORDERS
 from debatelab.judging.stored import stored_transcript

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from debatelab.agents import ModelSpec, concurrency_for, make_chat_model, require_models, resolve_host
 from debatelab.analysis import ScoreRow, reliability_summary
-from debatelab.base.user_files import read_user_json
+from debatelab.base import read_user_json
 from debatelab.graphs import DEFAULT_PROMPT_VERSION, Transcript
 from debatelab.judging.absolute import JudgmentOutcome, load_transcript, run_judgment
 from debatelab.judging.judges import family_warnings

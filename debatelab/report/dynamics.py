@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.report.plots import plot_rounds
 from debatelab.report.tables import CSS, Table, fmt
 from debatelab.store import Store

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.report.plots import plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
 from debatelab.report.tables import CSS, Table, fmt
 from debatelab.store import Store

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from debatelab import __version__
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.results.reader import Results
 
 # The tables a data set holds, in the order the card lists them, with what one row is.

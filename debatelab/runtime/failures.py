@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from debatelab.agents import describe_model_error
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 
 
 def failure_line(exc: BaseException) -> str | None:

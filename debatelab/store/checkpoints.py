@@ -24,8 +24,10 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from debatelab.base.errors import UserError
-from debatelab.base.paths import DEFAULT_CHECKPOINTS  # re-exported
+from debatelab.base import (
+    DEFAULT_CHECKPOINTS,  # re-exported
+    UserError,
+)
 from debatelab.store.contention import is_lock_contention, retry_while_locked
 
 BUSY_TIMEOUT_S = 30.0

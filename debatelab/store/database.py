@@ -18,8 +18,10 @@ from typing import Any, Self
 import pandas as pd
 import sqlite_utils
 
-from debatelab.base.errors import UserError
-from debatelab.base.paths import DEFAULT_RESULTS  # re-exported
+from debatelab.base import (
+    DEFAULT_RESULTS,  # re-exported
+    UserError,
+)
 from debatelab.store.contention import is_lock_contention, retry_while_locked
 from debatelab.store.schema import CREATION_ORDER, MARKER_TABLE, SCHEMA_VERSION, TABLES, TIMESTAMP_COLUMNS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.store.database import StoreCore
 from debatelab.store.schema import iso_timestamp
 

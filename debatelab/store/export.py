@@ -9,7 +9,7 @@ import csv
 import json
 from pathlib import Path
 
-from debatelab.base.csv_cells import neutralise_cell
+from debatelab.base import neutralise_cell
 from debatelab.store.store import Store
 
 

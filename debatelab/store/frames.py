@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.store.database import StoreCore
 from debatelab.store.schema import TABLES
 

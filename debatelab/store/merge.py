@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.store.database import StoreNeedsUpgrade
 from debatelab.store.schema import CREATION_ORDER, TABLES, TIMESTAMP_COLUMNS
 from debatelab.store.store import Store

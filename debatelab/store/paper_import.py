@@ -17,9 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from debatelab.base.errors import UserError
-from debatelab.base.user_files import MAX_IMPORT_BYTES, read_user_json
-from debatelab.base.yamlio import describe_validation_error
+from debatelab.base import MAX_IMPORT_BYTES, UserError, describe_validation_error, read_user_json
 from debatelab.scenarios import load_scenario_set
 from debatelab.store.store import Store
 

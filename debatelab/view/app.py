@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from debatelab.analysis import oversight_results
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs import QUOTE_RULES
 from debatelab.judging import HumanRating, check_rater, save_rating
 from debatelab.report import oversight_tables

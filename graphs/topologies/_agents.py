@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 
 

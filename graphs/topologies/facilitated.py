@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from langgraph.graph import StateGraph
 
-from debatelab.base.errors import UserError
+from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.registry import topology
 from debatelab.graphs.staged import Stage, staged_graph
