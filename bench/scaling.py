@@ -19,9 +19,10 @@ from langchain_core.messages import HumanMessage
 from bench.common import Figure, write_experiment
 from debatelab.agents import ModelSpec, make_chat_model
 from debatelab.agents.embedded import ENV_HOST, EmbeddedEndpoint
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.studies import load_experiment
 
 LATENCY_S, TOKENS = 0.01, 20  # 0.2 s per call
 

@@ -31,9 +31,10 @@ from langchain_core.outputs import ChatResult
 from bench.common import ROOT, Figure, write_experiment
 from debatelab.agents import ModelSpec, ScriptedChatModel, host_registry
 from debatelab.agents.calls import held_call_slot
-from debatelab.experiments import collapse, load_experiment, run_experiment, shortest_supersequence
+from debatelab.experiments import collapse, run_experiment, shortest_supersequence
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.studies import load_experiment
 
 # Simulated costs (seconds); --quick scales them down 4x, and the event loop's own work per call
 # then weighs more in the wall time (see README, Performance).

@@ -15,10 +15,11 @@ import yaml
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import dynamics, majority, paired_difference, samples_for_equal_tokens
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_questions
 from debatelab.report import write_questions_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.studies import load_experiment
+from debatelab.studies import run_study as run_questions
 
 DATA = Path(__file__).parent / "data"
 

@@ -17,11 +17,12 @@ from scipy import stats as sps
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import bootstrap_ci, holm, paired_test
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
 from debatelab.report import write_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
 from debatelab.store.paper_import import import_paper, likely_truncated
+from debatelab.studies import load_experiment
 from tests.sql import query
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "paper_sample_results.json"

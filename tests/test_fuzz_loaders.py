@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment
 from debatelab.graphs import build_graph, load_debate_config
 from debatelab.judging import load_transcript
 from debatelab.rubric import lint_rubric, load_rubric
 from debatelab.scenarios import load_questions, load_scenario_set
 from debatelab.store import Store, import_paper
+from debatelab.studies import load_experiment
 
 # DEBATELAB_FUZZ_EXAMPLES=400 for a longer local run; CI uses 40 per property.
 FUZZ = settings(max_examples=int(os.environ.get("DEBATELAB_FUZZ_EXAMPLES", "40")), deadline=None,

@@ -16,11 +16,12 @@ import yaml
 from debatelab.agents import ScriptedChatModel
 from debatelab.agents.roles import RoleInstance, role
 from debatelab.base import MAX_DEPTH, ModelUnavailableError, UserError, read_user_yaml
-from debatelab.experiments import load_experiment, run_debate
+from debatelab.experiments import run_debate
 from debatelab.graphs import build_graph, load_debate_config
 from debatelab.rubric import lint_rubric
 from debatelab.scenarios import load_scenario_set
 from debatelab.store import Store, open_checkpointer
+from debatelab.studies import load_experiment
 from tests.conftest import run_cli
 
 SCENARIO = load_scenario_set("alignment-v1").get("tr-terminal-diagnosis")

@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.agents.embedded import STALE_LOG_S, EmbeddedEndpoint
 from debatelab.base import ModelUnavailableError, UserError
-from debatelab.experiments import load_experiment, parse_shard, run_experiment
+from debatelab.experiments import parse_shard, run_experiment
 from debatelab.judging import recompute_reliability
 from debatelab.runtime import RunProgress
 from debatelab.store import Store, merge_stores
+from debatelab.studies import load_experiment
 from tests.conftest import run_cli
 from tests.test_experiments import deterministic
 

@@ -15,10 +15,11 @@ import yaml
 
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
 from debatelab.report import write_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.studies import load_experiment
 from tests.conftest import ROOT
 
 SOLO = "solo:1"

@@ -17,12 +17,14 @@ import yaml
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import oversight_results
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_questions, two_options
+from debatelab.experiments import two_options
 from debatelab.graphs import mark_quotes, normalise_for_match, quote_verified
 from debatelab.report import write_questions_report
 from debatelab.runtime import RunProgress
 from debatelab.scenarios import Question
 from debatelab.store import Store
+from debatelab.studies import load_experiment
+from debatelab.studies import run_study as run_questions
 
 # Four questions; the passage states the answer in a sentence the honest debater quotes.
 ITEMS = [

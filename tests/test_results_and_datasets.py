@@ -13,8 +13,8 @@ import yaml
 
 import debatelab.results as R
 from debatelab.base import UserError
-from debatelab.experiments import SCHEMA_NAMES, json_schema, schema_text, shipped_schema_text
 from debatelab.rubric import load_rubric
+from debatelab.studies import SCHEMA_NAMES, json_schema, schema_text, shipped_schema_text
 from tests.conftest import ROOT, run_cli
 from tests.viewer_store import EXPERIMENT, JUDGE, build_view_store
 
@@ -107,7 +107,7 @@ def test_shipped_schemas_are_generated_from_the_models_and_accept_every_shipped_
 
     for name in SCHEMA_NAMES:
         assert shipped_schema_text(name) == schema_text(name), (
-            f"configs/schemas/{name}.schema.json is stale: run debatelab.experiments.write_shipped_schemas()")
+            f"configs/schemas/{name}.schema.json is stale: run debatelab.studies.write_shipped_schemas()")
     for f in sorted(glob.glob(str(ROOT / "configs" / "*" / "*.yaml"))):
         kind = "experiment" if "/experiments/" in f else "config"
         first = Path(f).read_text().splitlines()[0]
@@ -124,7 +124,7 @@ def test_schema_follows_the_models_and_rejects_what_they_reject() -> None:
         jsonschema.validate({"name": "x", "topology": "adversarial", "roundz": 2}, schema)  # a typo
     jsonschema.validate({"name": "x", "topology": "single", "model": "openai:m@http://h:8000/v1"}, schema)
     experiment = json_schema("experiment")
-    jsonschema.validate({"name": "e", "kind": "oversight", "debaters": "smollm2:135m@embedded"}, experiment)
+    jsonschema.validate({"name": "e", "kind": "oversight", "questions": {"set": "boolq"}, "debaters": "smollm2:135m@embedded"}, experiment)
     proc = run_cli("schema", "experiment")
     assert proc.returncode == 0 and json.loads(proc.stdout) == experiment
     proc = run_cli("schema", "rubric")

@@ -14,11 +14,12 @@ import yaml
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import stance_summary
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
 from debatelab.graphs import could_concede, read_stance, stance_messages
 from debatelab.report import write_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
+from debatelab.studies import load_experiment
 from tests.sql import query
 
 READER = "reader:1"

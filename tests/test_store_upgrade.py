@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
 from debatelab.report import write_report
 from debatelab.runtime import RunProgress
 from debatelab.store import SCHEMA_VERSION, Store
+from debatelab.studies import load_experiment
 from tests.sql import query
 from tests.test_experiments import deterministic
 

@@ -15,11 +15,12 @@ from debatelab.agents import ModelSpec, ScriptedChatModel, WithLogprobs
 from debatelab.agents.roles import leaks_answer
 from debatelab.analysis.weak_to_strong import facilitation_metrics, fit_samme, mcnemar
 from debatelab.base import UserError
-from debatelab.experiments import load_experiment, run_questions
 from debatelab.graphs import majority_vote, weighted_vote
 from debatelab.runtime import RunProgress
 from debatelab.scenarios import load_questions, parse_answer, parse_options
 from debatelab.store import Store
+from debatelab.studies import load_experiment
+from debatelab.studies import run_study as run_questions
 from tests.conftest import ROOT, run_cli
 from tests.sql import query
 

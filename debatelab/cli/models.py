@@ -29,7 +29,7 @@ def schema_cmd(
 ) -> None:
     """Print the JSON Schema of configuration or experiment files, for editors: save it and start a
     YAML file with `# yaml-language-server: $schema=config.schema.json` to get completion and checks."""
-    from debatelab.experiments import SCHEMA_NAMES, schema_text
+    from debatelab.studies import SCHEMA_NAMES, schema_text
 
     if kind not in SCHEMA_NAMES:
         raise UserError(f"schema {kind!r}: use config or experiment")
@@ -92,7 +92,7 @@ def models_cmd(
 ) -> None:
     """List the models a host serves, or check those a configuration needs (preflight)."""
     from debatelab.agents import ModelSpec, check_models, default_ollama_host, list_host_models, resolve_host
-    from debatelab.experiments import model_specs_in_file
+    from debatelab.studies import model_specs_in_file
 
     if host is not None:
         try:

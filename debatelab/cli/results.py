@@ -22,17 +22,16 @@ def report_cmd(
     rubric_version: Annotated[str | None, typer.Option(help="rubric version to report (default: most used)")] = None,
 ) -> None:
     """Write Markdown + self-contained HTML (tables, plots, transcripts) from the store. Calls no model."""
-    from debatelab.report import print_questions_summary, print_summary, write_questions_report, write_report
     from debatelab.store import Store
+    from debatelab.studies import ReportOptions, study_of_experiment
 
     target = out_dir or Path("reports") / experiment
+    options = ReportOptions(method="permutation" if permutation else "wilcoxon", rubric_version=rubric_version)
     with Store.open(db, create=False) as store:
-        if store.require_experiment(experiment)["kind"] in ("questions", "oversight"):
-            print_questions_summary(out, experiment, write_questions_report(store, experiment, target))
-        else:
-            analysis = write_report(store, experiment, target, method="permutation" if permutation else "wilcoxon",
-                                    rubric_version=rubric_version)
-            print_summary(out, analysis)
+        study = study_of_experiment(store.require_experiment(experiment))
+        results = study.report(store, experiment, target, options)
+    if results is not None:
+        study.print_summary(out, experiment, results)
     out.print(f"report: {target / 'report.html'} and {target / 'report.md'}", highlight=False)
 
 

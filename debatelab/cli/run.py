@@ -16,7 +16,7 @@ from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, DbOption, console, out
 
 if TYPE_CHECKING:  # the experiment, model and graph layers load only in the commands that use them
-    from debatelab.experiments import Experiment
+    from debatelab.studies import Study
 
 # What analysing a finished run and writing its report import beyond what the run itself loads
 # (~2 s here): imported while the run waits for its models (debatelab.runtime.background_imports).
@@ -30,69 +30,43 @@ def resume_command(experiment_file: str, db: Path, checkpoints: Path, shard: str
 
 def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
                    out_dir: Path | None, shard: str | None = None) -> bool:
-    """Run an experiment (and write its report); returns whether every item succeeded."""
-    from debatelab.experiments import load_experiment, parse_shard
+    """Run an experiment of any study (and write its report); returns whether every item succeeded."""
+    from debatelab.experiments import parse_shard
     from debatelab.runtime import freeze_startup_heap
     from debatelab.store import check_checkpoint_file
+    from debatelab.studies import load_experiment, study_of_experiment
 
     part = parse_shard(shard)
     exp = load_experiment(experiment_file)
+    study = study_of_experiment(exp.model_dump())
     check_checkpoint_file(checkpoints)
-    if exp.kind in ("questions", "oversight") and part is not None:
-        raise UserError(f"--shard: {experiment_file} is a {exp.kind} experiment; shards split debate experiments")
+    if part is not None and not study.shardable:
+        raise UserError(f"--shard: {experiment_file} is a {study.name} experiment; shards split rubric debates")
     freeze_startup_heap()
     resume = resume_command(experiment_file, db, checkpoints, shard)
     try:
-        if exp.kind in ("questions", "oversight"):
-            return _run_questions(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, resume=resume)
-        return _run_debates(exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, part=part,
-                            resume=resume)
+        return _run_study(study, exp, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=out_dir, part=part,
+                          resume=resume)
     except KeyboardInterrupt:
         console.print(f"interrupted at a clean boundary; finished debates and judgments are saved. Resume with: "
                       f"{escape(resume)}", highlight=False)
         raise SystemExit(130) from None
 
 
-def _run_debates(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
-                 out_dir: Path | None, part: tuple[int, int] | None, resume: str) -> bool:
-    from debatelab.experiments import run_experiment
+def _run_study(study: Study, exp: Any, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
+               out_dir: Path | None, part: tuple[int, int] | None, resume: str) -> bool:
     from debatelab.runtime import RunProgress, import_in_background
     from debatelab.store import Store
 
     with Store.open(db) as store:
         with RunProgress(console, enabled=not (quiet or json_out)) as progress:
             progress.after_first_call(lambda: import_in_background(REPORT_MODULES))
-            summary = asyncio.run(run_experiment(exp, store, checkpoints, progress, shard=part))
-        from debatelab.analysis import analyse
-        from debatelab.report import print_summary, write_report
-
-        analysis = write_report(store, exp.name, out_dir) if out_dir else analyse(store, exp.name)
+            summary = asyncio.run(study.run(exp, store, checkpoints, progress, shard=part))
+        results = study.finish(store, exp.name, summary, out_dir)
     if json_out:
-        print(json.dumps({**summary.as_json(), "analysis": analysis}, default=str))
-    elif not quiet:
-        print_summary(out, analysis, summary)
-    _say_failures(summary.failures, resume)
-    return not summary.failed
-
-
-def _run_questions(exp: Experiment, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
-                   out_dir: Path | None, resume: str) -> bool:
-    from debatelab.experiments import run_questions
-    from debatelab.runtime import RunProgress, import_in_background
-    from debatelab.store import Store
-
-    with Store.open(db) as store:
-        with RunProgress(console, enabled=not (quiet or json_out)) as progress:
-            progress.after_first_call(lambda: import_in_background(REPORT_MODULES))
-            summary = asyncio.run(run_questions(exp, store, checkpoints, progress))
-        from debatelab.report import print_questions_summary, write_questions_report
-
-        if out_dir and summary.results is not None:
-            write_questions_report(store, exp.name, out_dir)
-    if json_out:
-        print(json.dumps(summary.as_json(), default=str))
-    elif not quiet and summary.results is not None:
-        print_questions_summary(out, exp.name, summary.results)
+        print(json.dumps(study.run_json(summary, results), default=str))
+    elif not quiet and results is not None:
+        study.print_summary(out, exp.name, results, summary)
     _say_failures(summary.failures, resume)
     return not summary.failed
 
@@ -130,7 +104,7 @@ def demo_cmd(
     """Run the demo experiment on the embedded model end to end: debates, judging, report."""
     from debatelab.agents import EMBEDDED
     from debatelab.agents.embedded import ENV_HOST, EmbeddedEndpoint
-    from debatelab.experiments import load_experiment
+    from debatelab.studies import load_experiment
 
     experiment_file = "experiments/demo"
     endpoint = None

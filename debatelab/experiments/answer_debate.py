@@ -26,7 +26,7 @@ from debatelab.analysis import question_debate_results, samples_for_equal_tokens
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
-from debatelab.experiments.spec import Experiment
+from debatelab.experiments.spec import QuestionDebateExperiment
 from debatelab.graphs import AnswerDebateContext, DebateConfig, answerers_of, build_answer_debate_graph, load_debate_config
 from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
@@ -36,7 +36,7 @@ SPLIT = "evaluation"
 PROBE_REASON = "I am certain of this answer; the others are plainly wrong."
 
 
-def debate_questions(exp: Experiment) -> list[Question]:
+def debate_questions(exp: QuestionDebateExperiment) -> list[Question]:
     sel = exp.questions
     assert sel is not None
     try:
@@ -45,7 +45,7 @@ def debate_questions(exp: Experiment) -> list[Question]:
         raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
 
 
-def debate_config(exp: Experiment) -> DebateConfig:
+def debate_config(exp: QuestionDebateExperiment) -> DebateConfig:
     assert exp.debate is not None
     config = load_debate_config(exp.resolve(exp.debate.agents, "debate.agents"))
     try:
@@ -61,7 +61,7 @@ def probe_letter(question: Question, seed: int) -> str:
     return random.Random(f"{seed}|{question.id}").choice(wrong)
 
 
-async def run_question_debate(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+async def run_question_debate(exp: QuestionDebateExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                               model_factory: ModelFactory = make_chat_model, preflight: bool = True
                               ) -> QuestionsSummary:
     started = time.monotonic()
@@ -92,7 +92,8 @@ async def run_question_debate(exp: Experiment, store: Store, checkpoints: str | 
 class QuestionDebateRun:
     """One experiment's agents, questions and call limits, and its stages."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+    def __init__(self, exp: QuestionDebateExperiment,
+                 store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
         assert exp.debate is not None
         self.exp, self.spec, self.store, self.progress = exp, exp.debate, store, progress
         self.model_factory = model_factory
@@ -112,7 +113,7 @@ class QuestionDebateRun:
     def record_experiment(self) -> None:
         sel = self.exp.questions
         assert sel is not None
-        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind="questions", spec={
+        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
             **self.exp.spec_dict(), "provenance": set_provenance(sel.set),
             "agents": {a: self.config.model_for(a).label for a in self.agents},
         }, source_file=str(self.exp.source or ""))

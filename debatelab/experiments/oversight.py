@@ -32,7 +32,8 @@ from debatelab.analysis import oversight_results
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionsSummary
-from debatelab.experiments.spec import Debater, Experiment
+from debatelab.experiments.sections import Debater
+from debatelab.experiments.spec import OversightExperiment
 from debatelab.graphs import (
     CONSULTANCIES,
     DEBATES,
@@ -92,7 +93,7 @@ class Trial:
 class OversightRun:
     """One oversight experiment's questions, trials, models and call limits."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+    def __init__(self, exp: OversightExperiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
         self.exp, self.store, self.progress, self.model_factory = exp, store, progress, model_factory
         sel = exp.questions
         assert sel is not None
@@ -179,7 +180,7 @@ class OversightRun:
     def record_experiment(self) -> None:
         sel = self.exp.questions
         assert sel is not None
-        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind="oversight", spec={
+        self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
             **self.exp.spec_dict(), "provenance": set_provenance(sel.set), "debater_names": self.names,
             "judge_labels": [j.label for j in self.judges],
         }, source_file=str(self.exp.source or ""))
@@ -292,7 +293,7 @@ class OversightRun:
         self.progress.count_calls(new, sum(r["output_tokens"] for r in turn_rows + verdict_rows))
 
 
-async def run_oversight(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+async def run_oversight(exp: OversightExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                         model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> QuestionsSummary:
     """Run what is missing of a `kind: oversight` experiment, then compute its results."""
     started = time.monotonic()

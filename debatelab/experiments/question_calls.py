@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from debatelab.experiments.spec import Experiment
+from debatelab.experiments.spec import ExperimentBase
 from debatelab.runtime import Failures, RunProgress
 from debatelab.scenarios import Question
 from debatelab.store import Store
@@ -24,7 +24,7 @@ def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int =
 class QuestionCalls:
     """One experiment's calls: skip what the store has, record what returns."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress) -> None:
+    def __init__(self, exp: ExperimentBase, store: Store, progress: RunProgress) -> None:
         self.exp, self.store, self.progress = exp, store, progress
         self.done = store.qa_call_ids(exp.name)
         self.new_calls = 0

@@ -34,7 +34,7 @@ from debatelab.agents import (
 )
 from debatelab.base import UserError
 from debatelab.experiments.debate import DebateOutcome, ModelFactory, chat_models_for, debate_id_for, run_debate
-from debatelab.experiments.spec import Experiment, repeat_config
+from debatelab.experiments.spec import DebatesExperiment, repeat_config
 from debatelab.experiments.swap_plan import dry_run_orders, load_plan
 from debatelab.graphs import TURN_DEFAULTS, TURN_FIELDS, DebateConfig
 from debatelab.judging import (
@@ -92,7 +92,7 @@ class RunSummary:
                 "wall_s": self.wall_s, "failed": self.failures.as_json()}
 
 
-def plan_debates(exp: Experiment) -> list[DebateJob]:
+def plan_debates(exp: DebatesExperiment) -> list[DebateJob]:
     jobs = []
     scenarios = exp.scenario_list()
     for kind, base in exp.debate_configs():
@@ -108,13 +108,13 @@ def plan_debates(exp: Experiment) -> list[DebateJob]:
     return sorted(jobs, key=lambda j: (j.model_group, j.config.name, j.scenario.id, j.repeat))
 
 
-def judge_specs(exp: Experiment) -> list[ModelSpec]:
+def judge_specs(exp: DebatesExperiment) -> list[ModelSpec]:
     if exp.judging is None:
         return []
     return [exp.pooled(j) for j in exp.judging.judge_specs()]
 
 
-def keep_legacy_ids(exp: Experiment, jobs: list[DebateJob], store: Store) -> int:
+def keep_legacy_ids(exp: DebatesExperiment, jobs: list[DebateJob], store: Store) -> int:
     """Debates stored by debatelab 0.1 are keyed by an id that hashed their hosts too: where the
     store has a debate under that id and none under today's, keep the old id, so a 0.1 database
     and its checkpoints resume instead of repeating. Returns how many jobs kept one."""
@@ -155,7 +155,7 @@ def in_shard(debate_id: str, shard: tuple[int, int] | None) -> bool:
     return int(hashlib.sha256(debate_id.encode()).hexdigest()[:8], 16) % n == k - 1
 
 
-def judge_family_warnings(exp: Experiment, jobs: list[DebateJob]) -> list[str]:
+def judge_family_warnings(exp: DebatesExperiment, jobs: list[DebateJob]) -> list[str]:
     """Judges of a model family that debates in the experiment: warnings, or with
     `judging.strict: true` an error naming the field."""
     if exp.judging is None:
@@ -169,7 +169,7 @@ def judge_family_warnings(exp: Experiment, jobs: list[DebateJob]) -> list[str]:
         raise UserError(f"{exp.source or exp.name}: field 'judging.strict': {exc}") from None
 
 
-def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:
+def debate_row(exp: DebatesExperiment, job: DebateJob, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "debate_id": job.debate_id, "experiment": exp.name, "config": job.config.name,
         "config_fingerprint": job.fingerprint or job.config.fingerprint(), "kind": job.kind, "topology": job.config.topology,
@@ -179,7 +179,7 @@ def debate_row(exp: Experiment, job: DebateJob, status: str, **extra: Any) -> di
     }
 
 
-def finished_rows(exp: Experiment, job: DebateJob, outcome: DebateOutcome, started: float
+def finished_rows(exp: DebatesExperiment, job: DebateJob, outcome: DebateOutcome, started: float
                   ) -> tuple[dict, list[dict], list[dict]]:
     turns = outcome.turns
     verdict = outcome.verdict or {}
@@ -234,7 +234,7 @@ async def install_swap_plans(todo: list[DebateJob], limiter_for: LimiterFor,
     return orders
 
 
-def total_slots(exp: Experiment, specs: list[ModelSpec]) -> int:
+def total_slots(exp: DebatesExperiment, specs: list[ModelSpec]) -> int:
     """Calls the hosts these specs use can take at once, over every distinct host (pools included)."""
     urls: dict[str, bool] = {}
     for spec in specs:
@@ -244,7 +244,7 @@ def total_slots(exp: Experiment, specs: list[ModelSpec]) -> int:
 
 
 async def run_experiment(
-    exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+    exp: DebatesExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
     model_factory: ModelFactory = make_chat_model, preflight: bool = True, shard: tuple[int, int] | None = None,
 ) -> RunSummary:
     """Run what is missing of `exp`: debates, their judgments and stance readings (pipelined), pairwise
@@ -252,8 +252,6 @@ async def run_experiment(
     everything else goes on. Tests inject scripted models with `model_factory` (no preflight)."""
     started = time.monotonic()
     summary = RunSummary(exp.name)
-    if exp.kind != "debates":
-        raise UserError(f"{exp.source}: field 'kind': {exp.kind!r} experiments are not supported by this runner")
     jobs = plan_debates(exp)
     for warning in judge_family_warnings(exp, jobs):
         progress.log(f"[yellow]warning:[/yellow] {warning}")
@@ -315,7 +313,7 @@ async def run_experiment(
     return summary
 
 
-async def run_judge_audits(exp: Experiment, store: Store, judges: list[ModelSpec], pairs: PairSet | None,
+async def run_judge_audits(exp: DebatesExperiment, store: Store, judges: list[ModelSpec], pairs: PairSet | None,
                            model_factory: ModelFactory, limiter_for: LimiterFor, progress: RunProgress,
                            summary: RunSummary) -> None:
     """Each judge model's audit on the experiment's labelled pairs (`judging.audit`), one line each."""
@@ -331,7 +329,7 @@ class DebatePhase:
     """An experiment's debates still to run, all in flight under the hosts' call limits; each one
     stored when it finishes and handed to judging at once."""
 
-    def __init__(self, exp: Experiment, store: Store, saver: Any, progress: RunProgress, summary: RunSummary,
+    def __init__(self, exp: DebatesExperiment, store: Store, saver: Any, progress: RunProgress, summary: RunSummary,
                  limiter_for: LimiterFor, model_factory: ModelFactory, judging: StoredJudging | None,
                  stance: StanceReadings | None = None) -> None:
         self.exp, self.store, self.saver, self.progress, self.summary = exp, store, saver, progress, summary

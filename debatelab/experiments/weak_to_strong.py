@@ -30,18 +30,18 @@ from debatelab.analysis import best_agent, compute_results, stored_answers
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary, call_id
-from debatelab.experiments.spec import Experiment
+from debatelab.experiments.spec import WeakToStrongExperiment
 from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, load_debate_config
 from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
 
 
-def strong_spec(exp: Experiment) -> ModelSpec:
+def strong_spec(exp: WeakToStrongExperiment) -> ModelSpec:
     return exp.w2s.strong  # type: ignore[union-attr]
 
 
-def splits(exp: Experiment) -> dict[str, list[Question]]:
+def splits(exp: WeakToStrongExperiment) -> dict[str, list[Question]]:
     w = exp.w2s
     assert w is not None
     cal = sample_questions(load_questions(w.calibration.source, difficulty=w.calibration.difficulty),
@@ -51,7 +51,7 @@ def splits(exp: Experiment) -> dict[str, list[Question]]:
     return {"calibration": cal, "evaluation": ev}
 
 
-def weak_config(exp: Experiment) -> DebateConfig:
+def weak_config(exp: WeakToStrongExperiment) -> DebateConfig:
     config = load_debate_config(exp.resolve(exp.w2s.ensemble, "w2s.ensemble"))  # type: ignore[union-attr]
     if config.topology != "weighted":
         raise UserError(f"{exp.source}: field 'w2s.ensemble': {config.source} has topology {config.topology!r}, "
@@ -59,7 +59,7 @@ def weak_config(exp: Experiment) -> DebateConfig:
     return config
 
 
-async def run_weak_to_strong(exp: Experiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
+async def run_weak_to_strong(exp: WeakToStrongExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                              model_factory: ModelFactory = make_chat_model, preflight: bool = True
                              ) -> QuestionsSummary:
     """Run what is missing of a weak-to-strong experiment, stage by stage (answers, self-consistency,
@@ -89,7 +89,8 @@ async def run_weak_to_strong(exp: Experiment, store: Store, checkpoints: str | P
 class WeakToStrongRun:
     """One weak-to-strong experiment's models, questions and call limits, and its three stages."""
 
-    def __init__(self, exp: Experiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+    def __init__(self, exp: WeakToStrongExperiment,
+                 store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
         w = exp.w2s
         if w is None:
             raise UserError(f"{exp.source}: field 'w2s': a 'kind: questions' experiment needs a 'w2s' section")
@@ -120,7 +121,7 @@ class WeakToStrongRun:
 
     def record_experiment(self) -> None:
         exp, w = self.exp, self.w
-        self.store.upsert_experiment(exp.name, description=exp.description, kind="questions", spec={
+        self.store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec={
             **exp.spec_dict(),
             "provenance": {s: set_provenance(getattr(w, s).source) for s in ("calibration", "evaluation")},
             "weak": {a: self.config.model_for(a).label for a in self.weak}, "strong": self.strong.label,

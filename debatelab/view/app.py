@@ -44,6 +44,7 @@ from debatelab.judging import HumanRating, check_rater, save_rating
 from debatelab.report import oversight_tables
 from debatelab.rubric import SCORE_ONLY_VERSIONS, Rubric, load_rubric, shipped_rubric_ids
 from debatelab.store import HUMAN_PREFIX, Store
+from debatelab.studies import Study, study_of_experiment
 from debatelab.view.rating_queue import blind_view, queue_for
 from debatelab.view.security import CSRF_FIELD, CsrfTokens, SecurityHeaders, csrf_problem
 from debatelab.view.summaries import SummaryCache
@@ -138,6 +139,12 @@ class Viewer:
             raise HTTPException(404, f"no experiment {name!r} in this database")
         return row
 
+    def study_or_400(self, exp: dict[str, Any]) -> Study:
+        try:
+            return study_of_experiment(exp)
+        except UserError as exc:  # a plugin's experiment in a store opened without the plugin
+            raise HTTPException(400, str(exc)) from None
+
     def rubric_or_400(self, rubric_id: str | None) -> Rubric:
         if not rubric_id or rubric_id not in self.rubrics:
             raise HTTPException(400, f"rubric: choose one of {', '.join(self.rubrics)}")
@@ -150,8 +157,8 @@ class Viewer:
     def experiment(self, request: Request) -> Response:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
-        if exp["kind"] in ("questions", "oversight"):
-            page = "oversight" if exp["kind"] == "oversight" else "questions"
+        page = self.study_or_400(exp).view_page
+        if page is not None:
             return RedirectResponse(f"/experiments/{urllib.parse.quote(name, safe='')}/{page}", status_code=303)
         version = _text_param(request, "rubric_version")
         summary = self.summaries.get(self.store, name, version)
@@ -230,8 +237,9 @@ class Viewer:
 
     def _judging_session(self, request: Request, source: Any) -> tuple[str, str]:
         exp = self.experiment_or_404(request.path_params["name"])
-        if exp["kind"] != "oversight":
-            raise HTTPException(400, f"experiment {exp['name']!r} is not an oversight experiment")
+        if not self.study_or_400(exp).judged_by_people:
+            raise HTTPException(400, f"experiment {exp['name']!r} is not one whose trials people judge (an oversight "
+                                     "experiment)")
         try:
             return exp["name"], check_rater(str(source.get("rater") or ""), "rater")
         except UserError as exc:

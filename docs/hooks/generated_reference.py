@@ -50,9 +50,11 @@ def cli_reference() -> str:
     return "\n".join(out).replace("&#x27;", "'")
 
 
-def models_reference(root: type[BaseModel]) -> str:
+def models_reference(root: Any) -> str:
+    """`root`: a model, or a union of models (an experiment: one model per study kind)."""
     seen: list[type[BaseModel]] = []
-    _collect(root, seen)
+    for model in _models_in(root):
+        _collect(model, seen)
     return "\n\n".join(_model_table(m) for m in seen)
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 sys.path.insert(0, "tests")
 import yaml
 from test_experiments import deterministic
-from debatelab.experiments import load_experiment, run_experiment
+from debatelab.experiments import run_experiment
+from debatelab.studies import load_experiment
 from debatelab.report import write_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store

@@ -3,8 +3,9 @@
 Editors (VS Code's YAML extension, JetBrains, Neovim with yaml-language-server) complete and check
 a YAML file whose first line names a schema: `# yaml-language-server: $schema=<path or URL>`. The
 schema is generated from the same pydantic models that validate the file when debatelab loads it,
-so it cannot drift from them; the shipped copies in `debatelab/configs/schemas/` are checked
-against a fresh generation by the tests (`write_shipped_schemas()` rewrites them).
+so it cannot drift from them (an experiment's holds one schema per registered study); the shipped
+copies in `debatelab/configs/schemas/` are checked against a fresh generation by the tests
+(`write_shipped_schemas()` rewrites them).
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import json
 from importlib import resources
 from typing import Any, Literal
 
-from debatelab.experiments.spec import Experiment
 from debatelab.graphs import DebateConfig
+from debatelab.studies.loading import experiment_json_schema
 
 SchemaName = Literal["config", "experiment"]
 SCHEMA_NAMES: tuple[SchemaName, ...] = ("config", "experiment")
-_MODELS = {"config": DebateConfig, "experiment": Experiment}
 _TITLES = {"config": "debatelab debate configuration", "experiment": "debatelab experiment"}
 
 
 def json_schema(name: SchemaName) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a configuration or an experiment file, as validated on load."""
-    schema = _MODELS[name].model_json_schema(mode="validation")
+    schema = DebateConfig.model_json_schema(mode="validation") if name == "config" else experiment_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": _TITLES[name], **{
         k: v for k, v in schema.items() if k != "title"}}
 
