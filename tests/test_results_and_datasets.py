@@ -124,7 +124,8 @@ def test_schema_follows_the_models_and_rejects_what_they_reject() -> None:
         jsonschema.validate({"name": "x", "topology": "adversarial", "roundz": 2}, schema)  # a typo
     jsonschema.validate({"name": "x", "topology": "single", "model": "openai:m@http://h:8000/v1"}, schema)
     experiment = json_schema("experiment")
-    jsonschema.validate({"name": "e", "kind": "oversight", "questions": {"set": "boolq"}, "debaters": "smollm2:135m@embedded"}, experiment)
+    jsonschema.validate({"name": "e", "kind": "oversight", "questions": {"set": "boolq"},
+                         "debaters": "smollm2:135m@embedded"}, experiment)
     proc = run_cli("schema", "experiment")
     assert proc.returncode == 0 and json.loads(proc.stdout) == experiment
     proc = run_cli("schema", "rubric")

@@ -151,3 +151,14 @@ def scenarios_cmd(
     for s in chosen:
         mark = "\t*" if s.used_in_study else ""
         print(f"{s.id}\t{s.category}\t{s.motion}{mark}")
+
+
+@app.command("studies")
+def studies_cmd() -> None:
+    """List the study kinds an experiment file's `kind` may name: built-ins and installed plugins
+    (name, other spellings, whether `run --shard` splits it, what it is; tab-separated)."""
+    from debatelab.studies import all_studies
+
+    for s in all_studies().values():
+        shard = "shards" if s.shardable else "-"
+        print(f"{s.name}\t{','.join(s.aliases) or '-'}\t{shard}\t{s.summary}")

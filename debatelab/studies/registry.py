@@ -56,7 +56,8 @@ class Study:
         aliases: other spellings a file's `kind` (or an older store's row) may use.
         spec: the pydantic model of its experiment files (an `ExperimentBase` with `kind: Literal[name]`).
         shardable: whether `run --shard K/N` can split it.
-        view_page: the viewer's page for its experiments (None: the viewer's experiment page).
+        view_page: the viewer's page for its experiments (None: the rubric experiment page; "study":
+            the generic page of its `view_tables`).
         judged_by_people: whether people judge its trials in the viewer (`/experiments/NAME/judge`).
         summary: one line for `debatelab studies`.
     """
@@ -97,6 +98,11 @@ class Study:
 
     def model_specs(self, exp: Any) -> list[ModelSpec]:
         """Every (host, model) a run of `exp` would call."""
+        return []
+
+    def view_tables(self, store: Store, experiment: str) -> list[Any]:
+        """Tables (`debatelab.report.Table`) for the viewer's generic study page, which a study whose
+        `view_page` is "study" gets without writing a template."""
         return []
 
 

@@ -14,9 +14,7 @@ await (a form post) hands its blocking work to the pool too.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import math
 import threading
 import urllib.parse
@@ -37,14 +35,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from debatelab.analysis import oversight_results
 from debatelab.base import UserError
-from debatelab.graphs import QUOTE_RULES
 from debatelab.judging import HumanRating, check_rater, save_rating
-from debatelab.report import oversight_tables
 from debatelab.rubric import SCORE_ONLY_VERSIONS, Rubric, load_rubric, shipped_rubric_ids
 from debatelab.store import HUMAN_PREFIX, Store
 from debatelab.studies import Study, study_of_experiment
+from debatelab.view.oversight_pages import OversightPages
 from debatelab.view.rating_queue import blind_view, queue_for
 from debatelab.view.security import CSRF_FIELD, CsrfTokens, SecurityHeaders, csrf_problem
 from debatelab.view.summaries import SummaryCache
@@ -104,7 +100,7 @@ def _text_param(request: Request, name: str) -> str | None:
     return value or None
 
 
-class Viewer:
+class Viewer(OversightPages):
     """The app's state: the store, the templates, the rubrics a rater may choose, the summary cache."""
 
     def __init__(self, db: Path, extra_rubrics: list[str] | None = None) -> None:
@@ -207,6 +203,13 @@ class Viewer:
         return self.page(request, "questions.html", exp=exp, rows=rows, total=total, page=page,
                          pages=max(1, math.ceil(total / PAGE_SIZE)), result=self.store.result(f"{name}:w2s"))
 
+    def study_page(self, request: Request) -> Response:
+        """Any study's tables (a plugin's study shows here without a template of its own)."""
+        exp = self.experiment_or_404(request.path_params["name"])
+        study = self.study_or_400(exp)
+        tables = [Markup(t.html()) for t in study.view_tables(self.store, exp["name"])]
+        return self.page(request, "study.html", exp=exp, study=study, tables=tables)
+
     def question(self, request: Request) -> Response:
         name, qid = request.path_params["name"], request.path_params["qid"]
         exp = self.experiment_or_404(name)
@@ -214,87 +217,6 @@ class Viewer:
         if not calls:
             raise HTTPException(404, f"no question {qid!r} in experiment {name!r}")
         return self.page(request, "question.html", exp=exp, qid=qid, calls=calls)
-
-    # -- debate as oversight ----------------------------------------------------------------------
-    def oversight(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        exp = self.experiment_or_404(name)
-        results = oversight_results(self.store, name)  # fresh: a person's verdict shows at once
-        tables = [Markup(t.html()) for t in oversight_tables(results)]
-        return self.page(request, "oversight.html", exp=exp, tables=tables, trials=self.store.oversight_trials(name),
-                         verdicts=_by_trial(self.store.oversight_verdicts(name)),
-                         rater=request.cookies.get("debatelab_rater", ""))
-
-    def oversight_trial(self, request: Request) -> Response:
-        name, trial_id = request.path_params["name"], request.path_params["trial_id"]
-        exp = self.experiment_or_404(name)
-        trial = self.store.oversight_trial(trial_id)
-        if trial is None or trial["experiment"] != name:
-            raise HTTPException(404, f"no trial {trial_id[:60]!r} in experiment {name!r}")
-        return self.page(request, "oversight_trial.html", exp=exp, trial=trial, question=json.loads(trial["question"]),
-                         sides=json.loads(trial["sides"]), turns=self.store.oversight_turns(name, trial_id),
-                         verdicts=_by_trial(self.store.oversight_verdicts(name)).get(trial_id, []), rules=QUOTE_RULES)
-
-    def _judging_session(self, request: Request, source: Any) -> tuple[str, str]:
-        exp = self.experiment_or_404(request.path_params["name"])
-        if not self.study_or_400(exp).judged_by_people:
-            raise HTTPException(400, f"experiment {exp['name']!r} is not one whose trials people judge (an oversight "
-                                     "experiment)")
-        try:
-            return exp["name"], check_rater(str(source.get("rater") or ""), "rater")
-        except UserError as exc:
-            raise HTTPException(400, str(exc)) from None
-
-    def judge(self, request: Request) -> Response:
-        experiment, rater = self._judging_session(request, request.query_params)
-        queue = judging_queue(self.store, experiment, HUMAN_PREFIX + rater)
-        trial = next((t for t in queue if not t["judged"]), None)
-        done = sum(1 for t in queue if t["judged"])
-        if trial is None:
-            response = self.page(request, "oversight_judge_done.html", experiment=experiment, rater=rater,
-                                 total=len(queue))
-        else:
-            question = json.loads(trial["question"])
-            turns = [t for t in self.store.oversight_turns(experiment, trial["trial_id"]) if t["kind"] != "choice"]
-            response = self.page(request, "oversight_judge.html", experiment=experiment, rater=rater, trial=trial,
-                                 key=trial_key(trial["trial_id"]), question=question,
-                                 letters=[chr(65 + i) for i in range(len(question["options"]))],
-                                 turns=turns, sides={s["position"]: s for s in json.loads(trial["sides"])},
-                                 show_passage=trial["protocol"] == "expert", rules=QUOTE_RULES, done=done,
-                                 total=len(queue))
-        response.set_cookie("debatelab_rater", rater, samesite="strict", httponly=True)
-        return response
-
-    async def judge_submit(self, request: Request) -> Response:
-        form = await request.form()
-        problem = csrf_problem(request, form.get(CSRF_FIELD), self.csrf)
-        if problem:
-            raise HTTPException(403, problem)
-        return await run_in_threadpool(self._save_verdict, request, form)
-
-    def _save_verdict(self, request: Request, form: Any) -> Response:
-        experiment, rater = self._judging_session(request, form)
-        key = str(form.get("trial") or "")
-        trial = next((t for t in self.store.oversight_trials(experiment) if trial_key(t["trial_id"]) == key), None)
-        if trial is None:
-            raise HTTPException(400, f"trial: {key[:40]!r} is not a trial of experiment {experiment!r}")
-        trial_id = trial["trial_id"]
-        letters = [chr(65 + i) for i in range(len(json.loads(trial["question"])["options"]))]
-        answer = str(form.get("answer") or "")
-        if answer not in letters:
-            raise HTTPException(400, f"answer: choose one of {', '.join(letters)}")
-        raw = str(form.get("probability") or "")
-        if not (raw.isascii() and raw.isdigit() and 0 <= int(raw) <= 100):
-            raise HTTPException(400, "probability: a whole number from 0 to 100 (how likely your answer is correct)")
-        judge = HUMAN_PREFIX + rater
-        self.store.write_oversight_verdict({
-            "verdict_id": f"{trial_id}:{judge}", "trial_id": trial_id, "experiment": experiment,
-            "protocol": trial["protocol"], "question_id": trial["question_id"], "judge": judge, "letter": answer,
-            "truth": trial["truth"], "correct": int(answer == trial["truth"]), "probability": int(raw) / 100,
-            "reasons": str(form.get("reasons") or "")[:4000], "unanswered_reason": None, "input_tokens": 0,
-            "output_tokens": 0, "duration_s": 0.0, "calls": 0})
-        query = urllib.parse.urlencode({"rater": rater})
-        return RedirectResponse(f"/judge/{urllib.parse.quote(experiment, safe='')}?{query}", status_code=303)
 
     # -- blind rating -----------------------------------------------------------------------------
     def rate_start(self, request: Request) -> Response:
@@ -377,29 +299,6 @@ class Viewer:
         return self.page(request, "error.html", status=status, status_code=status, detail=detail)
 
 
-def _by_trial(verdicts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for v in verdicts:
-        out.setdefault(v["trial_id"], []).append(v)
-    return out
-
-
-def trial_key(trial_id: str) -> str:
-    """What the judging form carries instead of the trial id, which names the protocol: the person
-    judging stays blind to it even in the page's source."""
-    return hashlib.sha256(trial_id.encode()).hexdigest()[:20]
-
-
-def judging_queue(store: Store, experiment: str, judge: str) -> list[dict[str, Any]]:
-    """An oversight experiment's trials in the order a person judges them: shuffled by a hash of
-    the person's name and the trial (protocols interleaved, the same order on every visit), each
-    marked whether this person has judged it."""
-    judged = {v["trial_id"] for v in store.oversight_verdicts(experiment) if v["judge"] == judge}
-    trials = store.oversight_trials(experiment)
-    trials.sort(key=lambda t: hashlib.sha256(f"{judge}|{t['trial_id']}".encode()).hexdigest())
-    return [{**t, "judged": t["trial_id"] in judged} for t in trials]
-
-
 def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | None = None) -> Starlette:
     # The experiment pages' intervals and tests need scipy, which the analysis loads on first use
     # (~1.5 s here): a server loads it at start, not inside its first visitor's request.
@@ -410,6 +309,7 @@ def create_app(db: Path, *, host: str = "127.0.0.1", extra_rubrics: list[str] | 
         route("/", viewer.index),
         route("/experiments/{name}", viewer.experiment),
         route("/experiments/{name}/questions", viewer.questions),
+        route("/experiments/{name}/study", viewer.study_page),
         route("/experiments/{name}/questions/{qid:path}", viewer.question),
         route("/debates", viewer.debates),
         route("/debates/{debate_id}", viewer.debate),
