@@ -4,6 +4,14 @@ model call means, scripted models for dry runs and tests, and the embedded Ollam
 endpoint (`debatelab.agents.embedded`)."""
 
 from debatelab.agents.agent_spec import AgentSpec, Stance, coerce_model
+from debatelab.agents.call_affinity import (
+    AFFINITY_HEADER,
+    AFFINITY_LAST_HEADER,
+    affinity,
+    current_affinity,
+    last_call_of_affinity,
+    more_calls_of_affinity,
+)
 from debatelab.agents.calls import CallRecord, StructuredResult, call_structured, call_text, parse_structured
 from debatelab.agents.chat_model import (
     PooledChatModel,
@@ -16,20 +24,8 @@ from debatelab.agents.chat_model import (
     single_host,
 )
 from debatelab.agents.embedded.launcher import set_embedded_parallel
-from debatelab.agents.host_pool import (
-    AFFINITY_HEADER,
-    AFFINITY_LAST_HEADER,
-    DEFAULT_CONCURRENCY,
-    SwapAwareSlots,
-    affinity,
-    call_on_pool,
-    concurrency_for,
-    current_affinity,
-    expect_calls,
-    host_registry,
-    last_call_of_affinity,
-    more_calls_of_affinity,
-)
+from debatelab.agents.host_pool import call_on_pool, expect_calls, host_registry
+from debatelab.agents.host_slots import DEFAULT_CONCURRENCY, SwapAwareSlots, concurrency_for
 from debatelab.agents.model_errors import describe_model_error, is_host_failure, is_transient, model_call_failed
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, family_of
 from debatelab.agents.preflight import (

@@ -25,9 +25,11 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama
 from pydantic import SecretStr
 
+from debatelab.agents.call_affinity import affinity_hooks
 from debatelab.agents.calls import OUTPUT_CAP_FIELDS, held_call_slot
 from debatelab.agents.embedded.launcher import ENV_HOST, register_gguf, resolve_embedded_host
-from debatelab.agents.host_pool import CONNECT_TIMEOUT_S, affinity_hooks, call_on_pool, watch_host
+from debatelab.agents.host_liveness import CONNECT_TIMEOUT_S
+from debatelab.agents.host_pool import call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, default_openai_base_url
 from debatelab.base import UserError, redact

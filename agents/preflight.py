@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from debatelab.agents.host_pool import mark_host_down
+from debatelab.agents.host_liveness import mark_host_down
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
 from debatelab.base import ModelUnavailableError, redact
 

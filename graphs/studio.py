@@ -15,7 +15,7 @@ from typing import Any
 
 from debatelab.graphs.config import load_debate_config
 from debatelab.graphs.judging import compile_judging
-from debatelab.graphs.oversight import compile_oversight
+from debatelab.graphs.oversight import PROTOCOLS, compile_oversight
 from debatelab.graphs.registry import build_graph
 
 
@@ -24,20 +24,13 @@ def _compiled(name: str) -> Any:
     return build_graph(config).compile(name=name)
 
 
-single = _compiled("single")
-adversarial = _compiled("adversarial")
-critiqued = _compiled("critiqued")
-society = _compiled("society")
-mixture = _compiled("mixture")
-facilitated = _compiled("facilitated")
-weighted = _compiled("weighted")
+# The shipped topologies' graphs and one graph per oversight protocol, as the module attributes
+# langgraph.json names (`debatelab.graphs.studio:adversarial`, `...:oversight_debate`); an oversight
+# graph's input: question (with passage, two options), protocol, sides, rounds, judges (see
+# OversightState); context: models per agent (optional).
+SHIPPED_TOPOLOGIES = ("single", "adversarial", "critiqued", "society", "mixture", "facilitated", "weighted")
+for _name in SHIPPED_TOPOLOGIES:
+    globals()[_name] = _compiled(_name)
+for _protocol in PROTOCOLS:
+    globals()[f"oversight_{_protocol}"] = compile_oversight(_protocol)
 judging = compile_judging()
-# Debate as oversight, one graph per protocol; input: question (with passage, two options),
-# protocol, sides, rounds, judges (see OversightState); context: models per agent (optional).
-oversight_naive = compile_oversight("naive")
-oversight_expert = compile_oversight("expert")
-oversight_consultancy = compile_oversight("consultancy")
-oversight_debate = compile_oversight("debate")
-oversight_interactive_debate = compile_oversight("interactive_debate")
-oversight_open_consultancy = compile_oversight("open_consultancy")
-oversight_open_debate = compile_oversight("open_debate")

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from debatelab.agents.embedded.engine import EngineRequest, EngineResult, SimulatedEngine
-from debatelab.agents.embedded.server import ServedModel, make_server
+from debatelab.agents.embedded.server import make_server
+from debatelab.agents.embedded.translation import ServedModel
 from tests.conftest import read_log  # noqa: E402
 
 MSG = [{"role": "user", "content": "Say hi."}]

@@ -7,7 +7,7 @@ import asyncio
 from contextlib import nullcontext
 
 from debatelab.agents import affinity, last_call_of_affinity, more_calls_of_affinity
-from debatelab.agents.host_pool import HostSlots
+from debatelab.agents.host_slots import HostSlots
 
 
 async def _call(slots: HostSlots, order: list[str], name: str, key: str | None = None, *, more: bool = False,

@@ -20,7 +20,8 @@ from starlette.testclient import TestClient
 
 from debatelab.agents import ModelSpec, ScriptedChatModel, host_registry, make_chat_model
 from debatelab.agents.embedded import EmbeddedEndpoint
-from debatelab.agents.host_pool import HostNotAnswering, mark_host_down, watch_host
+from debatelab.agents.host_liveness import HostNotAnswering, mark_host_down
+from debatelab.agents.host_pool import watch_host
 from debatelab.base import UserError, neutralise_cell, redact, restore_cell
 from debatelab.judging import export_ratings, import_ratings, parse_ratings_csv, run_audit
 from debatelab.rubric import load_rubric

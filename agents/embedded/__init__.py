@@ -6,7 +6,6 @@ real Ollama, so the code path the tests exercise is the one users run.
 """
 
 from debatelab.agents.embedded.launcher import (
-    DEFAULT_MODEL,
     ENV_HOST,
     STALE_LOG_S,
     EmbeddedEndpoint,
@@ -21,7 +20,7 @@ from debatelab.agents.embedded.server import make_server
 from debatelab.agents.embedded.weights import BUILTIN_MODELS, ensure_weights, parse_model_registration
 
 __all__ = [
-    "BUILTIN_MODELS", "DEFAULT_MODEL", "ENV_HOST", "STALE_LOG_S", "EmbeddedEndpoint", "ensure_weights", "make_server",
+    "BUILTIN_MODELS", "ENV_HOST", "STALE_LOG_S", "EmbeddedEndpoint", "ensure_weights", "make_server",
     "parse_model_registration", "port_in_use", "register_gguf", "resolve_embedded_host", "running_embedded_host",
     "served_models", "set_embedded_parallel",
 ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from debatelab.agents.embedded.engine import LlamaEngine, SimulatedEngine
-from debatelab.agents.embedded.server import ServedModel
+from debatelab.agents.embedded.translation import ServedModel
 from debatelab.agents.embedded.weights import (
     BUILTIN_MODELS,
     check_gguf,
@@ -30,7 +30,7 @@ from debatelab.agents.embedded.weights import (
     published_file,
     weights_digest,
 )
-from debatelab.agents.host_pool import EMBEDDED_SLOTS
+from debatelab.agents.host_slots import EMBEDDED_SLOTS
 from debatelab.base import UserError, cache_dir, sha256_of
 
 DEFAULT_MODEL = "smollm2:135m"

@@ -18,154 +18,32 @@ import select
 import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from debatelab.agents.call_affinity import AFFINITY_HEADER, AFFINITY_LAST_HEADER
 from debatelab.agents.embedded.engine import (
-    ChatEngine,
     ContextOverflowError,
-    EngineRequest,
     EngineResult,
     SchemaError,
 )
+from debatelab.agents.embedded.streaming import StreamWriter
+from debatelab.agents.embedded.translation import (
+    API_VERSION,
+    ServedModel,
+    engine_failure,
+    engine_request,
+    final_payload,
+    loaded_entry,
+    model_entry,
+    now,
+    openai_to_ollama,
+)
 from debatelab.agents.embedded.validation import (
     BadRequest,
-    check_schema_bounds,
     content_length,
-    refuse_unsupported,
-    validate_options,
 )
-from debatelab.agents.host_pool import AFFINITY_HEADER, AFFINITY_LAST_HEADER
-
-API_VERSION = "0.12.0"
-
-# Ollama's sampling defaults (llama.cpp's own differ: no repeat penalty). Requests that leave an
-# option out get what a real Ollama would use, so behaviour matches across the two backends.
-OLLAMA_DEFAULT_OPTIONS: dict[str, Any] = {
-    "temperature": 0.8, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1, "repeat_last_n": 64,
-}
-
-
-@dataclass
-class ServedModel:
-    """A tag the endpoint answers for, its engine (built lazily) and what /api/tags shows."""
-
-    tag: str
-    make_engine: Callable[[], ChatEngine]
-    digest: str = ""
-    size: int = 0
-    family: str = "llama"
-    parameter_size: str = ""
-    quantization: str = ""
-    _engine: ChatEngine | None = None
-
-    def engine(self) -> ChatEngine:
-        if self._engine is None:
-            self._engine = self.make_engine()
-        return self._engine
-
-    @property
-    def loaded(self) -> bool:
-        """Whether the engine was built (what /api/ps lists)."""
-        return self._engine is not None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-MAX_TOP_LOGPROBS = 20  # Ollama's limit
-
-
-def _messages(raw: Any) -> list[dict[str, str]]:
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest("field 'messages': must be a non-empty list")
-    clean: list[dict[str, str]] = []
-    for i, m in enumerate(raw):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise BadRequest(f"messages.{i}: each message needs a 'role' and 'content'")
-        if m["role"] not in ("system", "user", "assistant"):
-            raise BadRequest(f"messages.{i}.role: {m['role']!r} is not system, user or assistant")
-        content = m.get("content")
-        if content is not None and not isinstance(content, str):
-            raise BadRequest(f"messages.{i}.content: must be text (multimodal content is not supported)")
-        clean.append({"role": m["role"], "content": content or ""})
-    return clean
-
-
-def _format(fmt: Any) -> tuple[dict[str, Any] | None, bool]:
-    """(JSON schema, plain-JSON flag) from Ollama's `format`."""
-    if fmt == "json":
-        return None, True
-    if isinstance(fmt, dict):
-        check_schema_bounds(fmt)
-        return fmt, False
-    if fmt in (None, ""):
-        return None, False
-    raise BadRequest(f"field 'format': invalid {fmt!r}: use \"json\" or a JSON schema object")
-
-
-def _engine_request(body: dict[str, Any], messages: list[dict[str, str]] | None = None) -> EngineRequest:
-    refuse_unsupported(body)
-    clean = messages if messages is not None else _messages(body.get("messages"))
-    options = {**OLLAMA_DEFAULT_OPTIONS, **validate_options(body.get("options"))}
-    schema, json_object = _format(body.get("format"))
-    top_logprobs = body.get("top_logprobs") or 0
-    if not isinstance(top_logprobs, int) or isinstance(top_logprobs, bool) or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
-        raise BadRequest(f"field 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}")
-    max_tokens = options.get("num_predict")
-    return EngineRequest(
-        messages=clean,
-        max_tokens=None if max_tokens is None or max_tokens < 0 else max_tokens,
-        temperature=options["temperature"],
-        top_p=options["top_p"],
-        seed=options.get("seed"),
-        repeat_penalty=options["repeat_penalty"],
-        repeat_last_n=options["repeat_last_n"],
-        top_k=options["top_k"],
-        stop=options.get("stop") or None,
-        json_schema=schema,
-        json_object=json_object,
-        logprobs=body.get("logprobs") is True or top_logprobs > 0,
-        top_logprobs=top_logprobs,
-    )
-
-
-def _openai_to_ollama(body: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI chat-completions request as the Ollama /api/chat request it means."""
-    options: dict[str, Any] = {}
-    for ours, theirs in (("num_predict", "max_completion_tokens"), ("num_predict", "max_tokens"),
-                         ("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed"), ("stop", "stop"),
-                         ("presence_penalty", "presence_penalty"), ("frequency_penalty", "frequency_penalty")):
-        if body.get(theirs) is not None and ours not in options:
-            options[ours] = body[theirs]
-    if body.get("n") not in (None, 1):
-        raise BadRequest("field 'n': only n=1 is supported by the embedded endpoint")
-    fmt: Any = None
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict):
-        kind = response_format.get("type")
-        if kind == "json_object":
-            fmt = "json"
-        elif kind == "json_schema":
-            fmt = (response_format.get("json_schema") or {}).get("schema")
-            if not isinstance(fmt, dict):
-                raise BadRequest("response_format.json_schema.schema: must be a JSON schema object")
-        elif kind not in (None, "text"):
-            raise BadRequest(f"response_format.type: {kind!r} is not text, json_object or json_schema")
-    elif response_format is not None:
-        raise BadRequest("field 'response_format': must be an object")
-    out = {"model": body.get("model"), "messages": body.get("messages"), "options": options, "format": fmt,
-           "tools": body.get("tools"), "stream": body.get("stream") is True}
-    for key in ("logprobs", "top_logprobs"):  # OpenAI's names are Ollama's
-        if body.get(key) is not None:
-            out[key] = body[key]
-    return out
 
 
 class RequestLog:
@@ -200,25 +78,6 @@ class OllamaCompatibleServer(ThreadingHTTPServer):
         """A connection that broke mid-request (a client killed, a malformed request line) is
         the client's business: no traceback on the server's stderr."""
         return
-
-
-def _model_entry(m: ServedModel) -> dict[str, Any]:
-    details = {
-        "parent_model": "",
-        "format": "gguf",
-        "family": m.family,
-        "families": [m.family],
-        "parameter_size": m.parameter_size,
-        "quantization_level": m.quantization,
-    }
-    return {
-        "name": m.tag,
-        "model": m.tag,
-        "modified_at": _now(),
-        "size": m.size,
-        "digest": m.digest,
-        "details": details,
-    }
 
 
 class ClientGone(Exception):
@@ -304,9 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/version":
             self._send_json(200, {"version": API_VERSION})
         elif self.path == "/api/tags":
-            self._send_json(200, {"models": [_model_entry(m) for m in self.server.models.values()]})
+            self._send_json(200, {"models": [model_entry(m) for m in self.server.models.values()]})
         elif self.path == "/api/ps":
-            self._send_json(200, {"models": [_loaded_entry(m) for m in self.server.models.values() if m.loaded]})
+            self._send_json(200, {"models": [loaded_entry(m) for m in self.server.models.values() if m.loaded]})
         elif self.path == "/v1/models":
             created = int(time.time())
             self._send_json(200, {"object": "list", "data": [
@@ -352,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = self._lookup(body)
         if model is None:
             return
-        entry = _model_entry(model)
+        entry = model_entry(model)
         self._send_json(
             200,
             {
@@ -378,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             model = self._lookup(body)
             if model is not None:  # Ollama answers an empty prompt by loading the model
                 model.engine()
-                self._send_json(200, {"model": model.tag, "created_at": _now(), "response": "", "done": True,
+                self._send_json(200, {"model": model.tag, "created_at": now(), "response": "", "done": True,
                                       "done_reason": "load"})
             return
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
@@ -388,13 +247,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._run(body, None, shape="chat")
 
     def _openai_chat(self, body: dict[str, Any]) -> None:
-        self._run(_openai_to_ollama(body), None, shape="openai")
+        self._run(openai_to_ollama(body), None, shape="openai")
 
     def _run(self, body: dict[str, Any], messages: list[dict[str, str]] | None, *, shape: str) -> None:
         started = time.perf_counter()
         model = self._lookup(body)
         record: dict[str, Any] = {
-            "time": _now(),
+            "time": now(),
             "route": shape,
             "model": body.get("model"),
             "structured": body.get("format") is not None,  # judges and verdicts ask for a JSON schema
@@ -413,13 +272,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if body.get("think") is True:
             raise BadRequest(f"\"{model.tag}\" does not support thinking")
-        req = _engine_request(body, messages)
+        req = engine_request(body, messages)
         req.affinity = self.headers.get(AFFINITY_HEADER) or None
         req.affinity_last = self.headers.get(AFFINITY_LAST_HEADER) == "1"
         stream = body.get("stream", shape != "openai") is not False
         status = 200
         result: EngineResult | None = None
-        writer = _StreamWriter(self, model, shape, started) if stream else None
+        writer = StreamWriter(self, model, shape, started) if stream else None
         try:
             if writer is not None:
                 result = model.engine().chat(req, writer.delta)
@@ -430,12 +289,12 @@ class _Handler(BaseHTTPRequestHandler):
                 result = model.engine().chat(req, self._canceller())
                 if result.done_reason == "cancelled":
                     raise ClientGone
-                self._send_json(200, _final_payload(shape, model, result, started))
+                self._send_json(200, final_payload(shape, model, result, started))
         except (ClientGone, BrokenPipeError, ConnectionResetError):
             status = 499  # the client went away; its generation was stopped
             self.close_connection = True
         except (SchemaError, ContextOverflowError, Exception) as exc:  # noqa: BLE001 - engine failures
-            status, message = _engine_failure(exc)
+            status, message = engine_failure(exc)
             self.close_connection = True
             try:
                 if writer is not None and writer.started:
@@ -460,135 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "slot": result.slot if result else None,
                 "done_reason": result.done_reason if result else None,
                 "duration_s": round(time.perf_counter() - started, 4),
-                "end_time": _now(),
+                "end_time": now(),
             }
         )
-
-
-def _engine_failure(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, SchemaError):
-        return 400, f"invalid JSON schema in format: {exc}"
-    if isinstance(exc, ContextOverflowError):
-        return 400, f"prompt exceeds the context window: {exc}"
-    return 500, f"inference failed: {exc}"
-
-
-def _timing_fields(result: EngineResult, started: float) -> dict[str, Any]:
-    return {
-        "total_duration": int((time.perf_counter() - started) * 1e9),
-        "load_duration": 0,
-        "prompt_eval_count": result.prompt_tokens,
-        "prompt_eval_duration": int(result.prompt_ms * 1e6),
-        "eval_count": result.output_tokens,
-        "eval_duration": int(result.eval_ms * 1e6),
-    }
-
-
-def _done_reason(result: EngineResult) -> str:
-    return "length" if result.done_reason == "length" else "stop"
-
-
-def _final_payload(shape: str, model: ServedModel, result: EngineResult, started: float) -> dict[str, Any]:
-    """The whole reply of a non-streamed request, in the route's shape."""
-    if shape == "openai":
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": model.tag, "system_fingerprint": "fp_debatelab",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
-                         "finish_reason": _done_reason(result),
-                         # OpenAI's shape: {"content": [{token, logprob, bytes, top_logprobs}, ...]}
-                         "logprobs": {"content": result.logprobs} if result.logprobs is not None else None}],
-            "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.output_tokens,
-                      "total_tokens": result.prompt_tokens + result.output_tokens},
-        }
-    payload: dict[str, Any] = {"model": model.tag, "created_at": _now()}
-    if shape == "generate":
-        payload["response"] = result.text
-    else:
-        payload["message"] = {"role": "assistant", "content": result.text}
-    payload.update(done=True, done_reason=_done_reason(result), **_timing_fields(result, started))
-    if result.logprobs is not None:
-        payload["logprobs"] = result.logprobs
-    return payload
-
-
-class _StreamWriter:
-    """Writes a streamed reply: Ollama's NDJSON chunks, or OpenAI's server-sent events.
-
-    Once the 200 and the first chunk are out, a failure can no longer change the status: it ends
-    the stream with an error chunk (as Ollama does) instead of writing a second HTTP response.
-    """
-
-    def __init__(self, handler: _Handler, model: ServedModel, shape: str, started: float) -> None:
-        self.h, self.model, self.shape, self.started_at = handler, model, shape, started
-        self.started = False
-        self.chat_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-
-    def _write(self, obj: dict[str, Any] | str) -> None:
-        if not self.started:
-            self.h.send_response(200)
-            kind = "text/event-stream" if self.shape == "openai" else "application/x-ndjson"
-            self.h.send_header("Content-Type", kind)
-            self.h.send_header("Transfer-Encoding", "chunked")
-            self.h.end_headers()
-            self.started = True
-        if self.shape == "openai":
-            data = f"data: {obj if isinstance(obj, str) else json.dumps(obj)}\n\n".encode()
-        else:
-            data = (json.dumps(obj) + "\n").encode()
-        self.h.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.h.wfile.flush()
-
-    def _end(self) -> None:
-        self.h.wfile.write(b"0\r\n\r\n")
-        self.h.wfile.flush()
-
-    def _openai_chunk(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return {"id": self.chat_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": self.model.tag, "system_fingerprint": "fp_debatelab",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-    def delta(self, piece: str, logprobs: list[dict[str, Any]] | None) -> bool:
-        """Send one piece; a broken pipe stops the generation (returns True)."""
-        try:
-            if self.shape == "openai":
-                self._write(self._openai_chunk({"role": "assistant", "content": piece}, None))
-            else:
-                chunk: dict[str, Any] = {"model": self.model.tag, "created_at": _now(), "done": False}
-                if self.shape == "generate":
-                    chunk["response"] = piece
-                else:
-                    chunk["message"] = {"role": "assistant", "content": piece}
-                if logprobs:
-                    chunk["logprobs"] = logprobs
-                self._write(chunk)
-        except OSError:
-            return True
-        return False
-
-    def finish(self, result: EngineResult) -> None:
-        if self.shape == "openai":
-            self._write(self._openai_chunk({}, _done_reason(result)))
-            self._write("[DONE]")
-        else:
-            final = _final_payload(self.shape, self.model, result, self.started_at)
-            final.pop("logprobs", None)  # already sent with each chunk
-            if self.shape == "chat":
-                final["message"]["content"] = ""
-            else:
-                final["response"] = ""
-            self._write(final)
-        self._end()
-
-    def fail(self, message: str) -> None:
-        self._write({"error": {"message": message, "type": "server_error"}} if self.shape == "openai"
-                    else {"error": message})
-        self._end()
-
-
-def _loaded_entry(m: ServedModel) -> dict[str, Any]:
-    entry = _model_entry(m)
-    return {**entry, "expires_at": "2318-08-22T00:00:00Z", "size_vram": 0}
 
 
 def make_server(

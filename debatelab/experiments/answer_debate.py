@@ -28,7 +28,7 @@ from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import QuestionDebateExperiment
 from debatelab.graphs import AnswerDebateContext, DebateConfig, answerers_of, build_answer_debate_graph, load_debate_config
-from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
 
@@ -84,8 +84,7 @@ async def run_question_debate(exp: QuestionDebateExperiment, store: Store, check
     if not run.failures:
         results = question_debate_results(store, exp.name, run.questions, run.agents, run.spec.rounds,
                                           probe=run.spec.probe)
-        store.write_result(f"{exp.name}:dynamics", exp.name, "dynamics", results)
-        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+        summary.record_results(store, "dynamics", results)
     return summary
 
 
@@ -119,17 +118,9 @@ class QuestionDebateRun:
         }, source_file=str(self.exp.source or ""))
 
     async def _each(self, stage: str, items: list[Any], work: Any) -> None:
-        async def guarded(item: Any) -> None:
-            try:
-                await work(item)
-            except Exception as exc:
-                failure = self.failures.record("questions", f"{stage} {getattr(item, 'id', item)}", exc)
-                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
-                return
-            self.progress.advance(stage)
-
         self.progress.stage(stage, total=len(items))
-        await asyncio.gather(*(guarded(i) for i in items))
+        await each_guarded(items, work, failures=self.failures, progress=self.progress, kind="questions",
+                           stage=stage, name=lambda item: f"{stage} {getattr(item, 'id', item)}")
 
     # -- debates (with or without the probe) ---------------------------------------------------------
     async def debates(self, saver: Any, *, probe: bool) -> None:

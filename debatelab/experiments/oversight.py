@@ -45,7 +45,7 @@ from debatelab.graphs import (
     sides_for,
 )
 from debatelab.judging import with_judge_defaults
-from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
 
@@ -199,17 +199,9 @@ class OversightRun:
         todo = [t for t in self.trials if any(self.verdict_id(t, j) not in done for j in t.judges)]
         self.progress.stage("oversight trials", total=len(todo))
 
-        async def guarded(trial: Trial) -> None:
-            try:
-                await self.run_trial(trial, graphs[trial.protocol])
-            except Exception as exc:
-                failure = self.failures.record("oversight", f"{trial.protocol} {trial.question.id} {trial.matchup}",
-                                               exc)
-                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
-                return
-            self.progress.advance("oversight trials")
-
-        await asyncio.gather(*(guarded(t) for t in todo))
+        await each_guarded(todo, lambda trial: self.run_trial(trial, graphs[trial.protocol]), failures=self.failures,
+                           progress=self.progress, kind="oversight", stage="oversight trials",
+                           name=lambda t: f"{t.protocol} {t.question.id} {t.matchup}")
 
     async def run_trial(self, trial: Trial, graph: Any) -> None:
         agents = self.agents_of(trial)
@@ -308,6 +300,5 @@ async def run_oversight(exp: OversightExperiment, store: Store, checkpoints: str
     summary.wall_s = round(time.monotonic() - started, 1)
     if not run.failures:
         results = oversight_results(store, exp.name)
-        store.write_result(f"{exp.name}:oversight", exp.name, "oversight", results)
-        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+        summary.record_results(store, "oversight", results)
     return summary

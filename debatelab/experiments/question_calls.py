@@ -68,6 +68,12 @@ class QuestionsSummary:
     def failed(self) -> bool:
         return bool(self.failures)
 
+    def record_results(self, store: Store, name: str, results: dict[str, Any]) -> None:
+        """Store a finished run's results under `EXPERIMENT:name` (what reports read) and keep them,
+        with this run's calls and time, for the terminal summary."""
+        store.write_result(f"{self.experiment}:{name}", self.experiment, name, results)
+        self.results = {**results, "run": {"new_calls": self.new_calls, "wall_s": self.wall_s}}
+
     def as_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "results": self.results, "new_calls": self.new_calls,
                 "wall_s": self.wall_s, "failed": self.failures.as_json()}

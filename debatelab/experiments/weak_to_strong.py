@@ -32,7 +32,7 @@ from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary, call_id
 from debatelab.experiments.spec import WeakToStrongExperiment
 from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, load_debate_config
-from debatelab.runtime import Failures, RunProgress, host_limiters, tracing_guard
+from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
 
@@ -81,8 +81,7 @@ async def run_weak_to_strong(exp: WeakToStrongExperiment, store: Store, checkpoi
     summary.wall_s = round(time.monotonic() - started, 1)
     if not run.failures:
         results = compute_results(store, exp.name, run.data, run.weak, run.facilitated, run.best())
-        store.write_result(f"{exp.name}:w2s", exp.name, "w2s", results)
-        summary.results = {**results, "run": {"new_calls": summary.new_calls, "wall_s": summary.wall_s}}
+        summary.record_results(store, "w2s", results)
     return summary
 
 
@@ -133,16 +132,8 @@ class WeakToStrongRun:
 
     async def _each(self, stage: str, items: list[Any], work: Any) -> None:
         """Run `work(item)` for every item, one failure recorded per item, the rest going on."""
-        async def guarded(item: Any) -> None:
-            try:
-                await work(item)
-            except Exception as exc:
-                failure = self.failures.record("questions", f"{stage} {_item_name(item)}", exc)
-                self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
-                return
-            self.progress.advance(stage)
-
-        await asyncio.gather(*(guarded(item) for item in items))
+        await each_guarded(items, work, failures=self.failures, progress=self.progress, kind="questions",
+                           stage=stage, name=lambda item: f"{stage} {_item_name(item)}")
 
     # -- stage 1: every agent answers every question ------------------------------------------------
     async def answers(self, saver: Any) -> None:

@@ -3,18 +3,16 @@ themselves, people's ratings (all stored as judgments in the same tables), and s
 
 from debatelab.analysis import audit_line  # re-exported: the audit runner's line lives with the analysis
 from debatelab.judging.absolute import JudgmentOutcome, judgment_id_for, load_transcript, permutation_seed, run_judgment
-from debatelab.judging.audit import ORDERS, audit_id_for, audit_metrics, logistic_slope, run_audit
+from debatelab.judging.audit import audit_metrics, logistic_slope, run_audit
 from debatelab.judging.human import (
-    CSV_COLUMNS,
     HumanRating,
     check_rater,
     export_ratings,
     import_ratings,
     parse_ratings_csv,
-    rating_rows,
     save_rating,
 )
-from debatelab.judging.judges import JUDGE_DEFAULTS, family_warnings, parse_judges, with_judge_defaults
+from debatelab.judging.judges import family_warnings, parse_judges, with_judge_defaults
 from debatelab.judging.pairwise import judge_pairs, pairwise_ratings, plan_pairs
 from debatelab.judging.runs import (
     experiment_family_warnings,
@@ -24,12 +22,9 @@ from debatelab.judging.runs import (
     transcript_family_warnings,
     transcript_reliability,
 )
-from debatelab.judging.stance import StanceReadings, reading_id_for, reading_row
+from debatelab.judging.stance import StanceReadings
 from debatelab.judging.stored import (
     StoredJudging,
-    already_judged,
-    judge_jobs,
-    judge_stored,
     judgment_rows,
     recompute_reliability,
     stored_transcript,
@@ -37,12 +32,10 @@ from debatelab.judging.stored import (
 )
 
 __all__ = [
-    "CSV_COLUMNS", "JUDGE_DEFAULTS", "ORDERS", "HumanRating", "JudgmentOutcome", "StanceReadings", "StoredJudging",
-    "reading_id_for", "reading_row", "already_judged",
-    "audit_id_for", "audit_line", "audit_metrics", "check_rater", "experiment_family_warnings", "export_ratings",
-    "family_warnings", "import_ratings", "judge_experiment", "judge_jobs", "judge_pairs", "judge_stored",
-    "judge_transcript", "judgment_id_for", "judgment_rows", "load_transcript", "logistic_slope", "pairwise_ratings",
-    "parse_judges", "parse_ratings_csv", "permutation_seed", "plan_pairs", "rating_rows", "read_transcript",
+    "HumanRating", "JudgmentOutcome", "StanceReadings", "StoredJudging", "audit_line", "audit_metrics", "check_rater",
+    "experiment_family_warnings", "export_ratings", "family_warnings", "import_ratings", "judge_experiment",
+    "judge_pairs", "judge_transcript", "judgment_id_for", "judgment_rows", "load_transcript", "logistic_slope",
+    "pairwise_ratings", "parse_judges", "parse_ratings_csv", "permutation_seed", "plan_pairs", "read_transcript",
     "recompute_reliability", "run_audit", "run_judgment", "save_rating", "stored_transcript",
     "transcript_family_warnings", "transcript_reliability", "update_reliability", "with_judge_defaults",
 ]

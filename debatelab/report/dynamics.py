@@ -15,9 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from debatelab.base import UserError
 from debatelab.report.plots import plot_rounds
-from debatelab.report.tables import CSS, Table, fmt
+from debatelab.report.tables import CSS, Table, fmt, stored_result
 from debatelab.store import Store
 
 SMALL_MODEL_NOTE = ("These figures come from the models named in the experiment. With SmolLM2-135M (the embedded "
@@ -26,10 +25,7 @@ SMALL_MODEL_NOTE = ("These figures come from the models named in the experiment.
 
 
 def load_dynamics(store: Store, experiment: str) -> dict[str, Any]:
-    value = store.result(f"{experiment}:dynamics")
-    if value is None:
-        raise UserError(f"no debate-on-questions results for {experiment!r}; run the experiment first")
-    return value
+    return stored_result(store, experiment, "dynamics", "debate-on-questions")
 
 
 def _signed(x: float | None) -> str:

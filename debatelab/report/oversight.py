@@ -14,9 +14,8 @@ from typing import Any
 
 from rich.console import Console
 
-from debatelab.base import UserError
 from debatelab.report.plots import plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
-from debatelab.report.tables import CSS, Table, fmt
+from debatelab.report.tables import CSS, Table, fmt, stored_result
 from debatelab.store import Store
 
 SMALL_MODEL_NOTE = ("With SmolLM2-135M (the embedded model) as debater and judge, accuracy is near chance (0.5 on "
@@ -28,10 +27,7 @@ ANCHORS = ("For comparison (QuALITY, two options): Khan et al. 2024 report judge
 
 
 def load_oversight(store: Store, experiment: str) -> dict[str, Any]:
-    value = store.result(f"{experiment}:oversight")
-    if value is None:
-        raise UserError(f"no oversight results for {experiment!r}; run the experiment first")
-    return value
+    return stored_result(store, experiment, "oversight", "oversight")
 
 
 def _interval(row: dict[str, Any]) -> str:

@@ -16,6 +16,16 @@ from debatelab.rubric import OVERALL  # noqa: E402
 HEATMAP_LABELLED_ROWS = 40
 
 
+
+def accuracy_axes(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str) -> str:
+    """Label a plot whose y axis is an accuracy (0 to 1), add its legend, and encode it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    return png(fig)
+
 def png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -134,12 +144,7 @@ def plot_rounds(results: dict[str, Any]) -> str | None:
         if b.get("accuracy") is not None:
             ax.axhline(b["accuracy"], linestyle="--", color=color, label=f"{b['method']} (baseline)")
     ax.set_xticks(xs)
-    ax.set_xlabel("round")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
-    ax.set_title("Debate on labelled questions, round by round")
-    return png(fig)
+    return accuracy_axes(fig, ax, "round", "accuracy", "Debate on labelled questions, round by round")
 
 
 def plot_oversight_accuracy(results: dict[str, Any]) -> str | None:
@@ -203,9 +208,5 @@ def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
         ax.scatter([p[2] for p in mine], [p[3] for p in mine], label=judge)
         for p in mine:
             ax.annotate(p[1], (p[2], p[3]), fontsize=7)
-    ax.set_xlabel("debater rating (Bradley-Terry log-strength)")
-    ax.set_ylabel("judge accuracy (self-play)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
-    ax.set_title("More persuasive debaters, better judges?")
-    return png(fig)
+    return accuracy_axes(fig, ax, "debater rating (Bradley-Terry log-strength)", "judge accuracy (self-play)",
+                         "More persuasive debaters, better judges?")

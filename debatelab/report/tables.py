@@ -8,6 +8,9 @@ from typing import Any
 
 from rich.table import Table as RichTable
 
+from debatelab.base import UserError
+from debatelab.store import Store
+
 
 def fmt(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
@@ -68,3 +71,11 @@ text-align:left}th{background:#eef1f5}.note{color:#5b6673;font-size:.85em}.turn{
 .who{font-weight:600;font-size:.85em;color:#3b4a5c}.text{white-space:pre-wrap}.flag{color:#b3261e;font-size:.8em}
 details{margin:.4em 0}pre{white-space:pre-wrap;background:#f6f7f9;padding:.5em}
 .two{display:grid;grid-template-columns:3fr 2fr;gap:1em}.judgment{font-size:.85em;margin:.4em 0}"""
+
+
+def stored_result(store: Store, experiment: str, name: str, what: str) -> dict[str, Any]:
+    """A study's stored results (`EXPERIMENT:name`), or the one line that says to run it first."""
+    value = store.result(f"{experiment}:{name}")
+    if value is None:
+        raise UserError(f"no {what} results for {experiment!r}; run the experiment first")
+    return value

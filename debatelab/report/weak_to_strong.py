@@ -14,16 +14,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from debatelab.base import UserError
-from debatelab.report.tables import CSS, Table, fmt
+from debatelab.report.tables import CSS, Table, fmt, stored_result
 from debatelab.store import Store
 
 
 def load_results(store: Store, experiment: str) -> dict[str, Any]:
-    value = store.result(f"{experiment}:w2s")
-    if value is None:
-        raise UserError(f"no weak-to-strong results for {experiment!r}; run the experiment first")
-    return value
+    return stored_result(store, experiment, "w2s", "weak-to-strong")
 
 
 def acc(entry: dict[str, Any]) -> str:

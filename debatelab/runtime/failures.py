@@ -10,10 +10,15 @@ a bug and propagates.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from debatelab.agents import describe_model_error
 from debatelab.base import UserError
+
+T = TypeVar("T")
 
 
 def failure_line(exc: BaseException) -> str | None:
@@ -73,3 +78,20 @@ class Failures:
 
     def as_json(self) -> list[dict[str, str]]:
         return [{"stage": f.stage, "item": f.item, "reason": f.reason} for f in self.items]
+
+
+async def each_guarded(items: Iterable[T], work: Callable[[T], Awaitable[Any]], *, failures: Failures,
+                       progress: Any, kind: str, stage: str, name: Callable[[T], str]) -> None:
+    """Run `work(item)` for every item at once. An item that raises is recorded in `failures` (as
+    `kind`, named `name(item)`) and logged, and the others go on: the one failure policy. A finished
+    item advances `stage` on `progress` (a `RunProgress`)."""
+    async def guarded(item: T) -> None:
+        try:
+            await work(item)
+        except Exception as exc:
+            failure = failures.record(kind, name(item), exc)
+            progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+            return
+        progress.advance(stage)
+
+    await asyncio.gather(*(guarded(item) for item in items))
