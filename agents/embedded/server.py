@@ -35,9 +35,9 @@ from debatelab.agents.embedded.translation import (
     engine_failure,
     engine_request,
     final_payload,
+    iso_now,
     loaded_entry,
     model_entry,
-    now,
     openai_to_ollama,
 )
 from debatelab.agents.embedded.validation import (
@@ -237,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             model = self._lookup(body)
             if model is not None:  # Ollama answers an empty prompt by loading the model
                 model.engine()
-                self._send_json(200, {"model": model.tag, "created_at": now(), "response": "", "done": True,
+                self._send_json(200, {"model": model.tag, "created_at": iso_now(), "response": "", "done": True,
                                       "done_reason": "load"})
             return
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
@@ -253,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         model = self._lookup(body)
         record: dict[str, Any] = {
-            "time": now(),
+            "time": iso_now(),
             "route": shape,
             "model": body.get("model"),
             "structured": body.get("format") is not None,  # judges and verdicts ask for a JSON schema
@@ -319,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "slot": result.slot if result else None,
                 "done_reason": result.done_reason if result else None,
                 "duration_s": round(time.perf_counter() - started, 4),
-                "end_time": now(),
+                "end_time": iso_now(),
             }
         )
 

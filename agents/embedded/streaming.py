@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from debatelab.agents.embedded.engine import EngineResult
-from debatelab.agents.embedded.translation import ServedModel, done_reason, final_payload, now
+from debatelab.agents.embedded.translation import ServedModel, done_reason, final_payload, iso_now
 
 
 class StreamWriter:
@@ -54,7 +54,7 @@ class StreamWriter:
             if self.shape == "openai":
                 self._write(self._openai_chunk({"role": "assistant", "content": piece}, None))
             else:
-                chunk: dict[str, Any] = {"model": self.model.tag, "created_at": now(), "done": False}
+                chunk: dict[str, Any] = {"model": self.model.tag, "created_at": iso_now(), "done": False}
                 if self.shape == "generate":
                     chunk["response"] = piece
                 else:

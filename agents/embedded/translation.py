@@ -59,14 +59,14 @@ class ServedModel:
         return self._engine is not None
 
 
-def now() -> str:
+def iso_now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 MAX_TOP_LOGPROBS = 20  # Ollama's limit
 
 
-def messages(raw: Any) -> list[dict[str, str]]:
+def chat_messages(raw: Any) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
         raise BadRequest("field 'messages': must be a non-empty list")
     clean: list[dict[str, str]] = []
@@ -82,7 +82,7 @@ def messages(raw: Any) -> list[dict[str, str]]:
     return clean
 
 
-def format(fmt: Any) -> tuple[dict[str, Any] | None, bool]:
+def ollama_format(fmt: Any) -> tuple[dict[str, Any] | None, bool]:
     """(JSON schema, plain-JSON flag) from Ollama's `format`."""
     if fmt == "json":
         return None, True
@@ -96,9 +96,9 @@ def format(fmt: Any) -> tuple[dict[str, Any] | None, bool]:
 
 def engine_request(body: dict[str, Any], messages: list[dict[str, str]] | None = None) -> EngineRequest:
     refuse_unsupported(body)
-    clean = messages if messages is not None else messages(body.get("messages"))
+    clean = messages if messages is not None else chat_messages(body.get("messages"))
     options = {**OLLAMA_DEFAULT_OPTIONS, **validate_options(body.get("options"))}
-    schema, json_object = format(body.get("format"))
+    schema, json_object = ollama_format(body.get("format"))
     top_logprobs = body.get("top_logprobs") or 0
     if not isinstance(top_logprobs, int) or isinstance(top_logprobs, bool) or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
         raise BadRequest(f"field 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}")
@@ -165,7 +165,7 @@ def model_entry(m: ServedModel) -> dict[str, Any]:
     return {
         "name": m.tag,
         "model": m.tag,
-        "modified_at": now(),
+        "modified_at": iso_now(),
         "size": m.size,
         "digest": m.digest,
         "details": details,
@@ -209,7 +209,7 @@ def final_payload(shape: str, model: ServedModel, result: EngineResult, started:
             "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.output_tokens,
                       "total_tokens": result.prompt_tokens + result.output_tokens},
         }
-    payload: dict[str, Any] = {"model": model.tag, "created_at": now()}
+    payload: dict[str, Any] = {"model": model.tag, "created_at": iso_now()}
     if shape == "generate":
         payload["response"] = result.text
     else:
