@@ -1,0 +1,27 @@
+"""report.json stays the same for the same store: the committed store (the shipped demo run with
+scripted models, tests/data/golden/make_golden.py) was reported by 0.3's code; the current code
+must write the same figures from it. A refactor that moves a number fails here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from debatelab.store import Store
+from debatelab.studies import study_of_experiment
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+def test_the_demo_store_reports_what_0_3_reported(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    shutil.copy(GOLDEN / "demo.db", db)  # a copy: the committed file stays as it is
+    with Store.open(db, create=False) as store:
+        study = study_of_experiment(store.require_experiment("demo"))
+        study.report(store, "demo", tmp_path / "report")
+    written = json.loads((tmp_path / "report" / "report.json").read_text())
+    expected = json.loads((GOLDEN / "report.json").read_text())
+    assert study.name == "debates"
+    assert written["per_config"] and written["paper_table"]  # a report with figures, not an empty one
+    assert written == expected
