@@ -30,11 +30,6 @@ from debatelab.graphs.judging import (
     criterion_schema,
 )
 from debatelab.graphs.oversight import (
-    CONSULTANCIES,
-    DEBATES,
-    INTERACTIVE,
-    OPEN,
-    PROTOCOLS,
     OversightContext,
     OversightState,
     build_oversight_graph,
@@ -45,6 +40,15 @@ from debatelab.graphs.oversight import (
 )
 from debatelab.graphs.pairwise import PairVerdict, build_pairwise_graph, compare, compile_pairwise, pair_messages
 from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, recursion_limit, topology
+from debatelab.graphs.protocols import (
+    Protocol,
+    all_protocols,
+    builtin_protocol_names,
+    forget_protocol_plugins,
+    protocol,
+    protocol_named,
+    protocol_names,
+)
 from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes, normalise_for_match, quote_verified
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.stance import (
@@ -61,18 +65,17 @@ from debatelab.graphs.voting import Answers, majority_vote, weighted_probability
 from debatelab.graphs.weighted import QAContext, build_weighted_graph
 
 __all__ = [
-    "CONSULTANCIES", "DEBATES", "INTERACTIVE", "OPEN", "PROTOCOLS", "OversightContext", "OversightState", "QUOTE_RULES",
-    "build_oversight_graph", "compile_oversight", "judge_agent", "mark_quotes", "normalise_for_match",
-    "quote_verified", "side_letters", "sides_for",
-    "ALL_CRITERIA", "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROBE_AGENT", "PROMPT_VERSIONS", "SCORE_ONLY_VERSIONS",
-    "TURN_DEFAULTS",
-    "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages", "AnswerDebateContext", "answerers_of",
-    "Answers", "as_transcript", "available_topologies", "build_answer_debate_graph", "build_graph",
-    "build_judging_graph", "build_pairwise_graph", "build_weighted_graph", "compare", "compile_debate",
-    "compile_judging", "compile_pairwise", "compiled", "criterion_messages", "criterion_schema", "debate_body",
-    "DebateConfig", "DebateContext", "DebateState", "forget_compiled", "judge_view", "JudgeContext",
-    "load_debate_config", "majority_vote", "mask_models", "model_retry_policy", "neutralise", "normalise",
-    "pair_messages", "PairVerdict", "peers_context", "QAContext", "recursion_limit", "topology", "Transcript",
-    "transcript_turn", "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",
-    "STANCE_PROMPT_VERSION", "StanceReading", "argued_turns", "could_concede", "read_stance", "stance_messages",
+    "all_protocols", "builtin_protocol_names", "forget_protocol_plugins", "protocol", "Protocol", "protocol_named",
+    "protocol_names", "OversightContext", "OversightState", "QUOTE_RULES", "build_oversight_graph", "compile_oversight",
+    "judge_agent", "mark_quotes", "normalise_for_match", "quote_verified", "side_letters", "sides_for", "ALL_CRITERIA",
+    "DEFAULT_PROMPT_VERSION", "JUDGE_AGENT", "PROBE_AGENT", "PROMPT_VERSIONS", "SCORE_ONLY_VERSIONS", "TURN_DEFAULTS",
+    "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages", "AnswerDebateContext", "answerers_of", "Answers",
+    "as_transcript", "available_topologies", "build_answer_debate_graph", "build_graph", "build_judging_graph",
+    "build_pairwise_graph", "build_weighted_graph", "compare", "compile_debate", "compile_judging", "compile_pairwise",
+    "compiled", "criterion_messages", "criterion_schema", "debate_body", "DebateConfig", "DebateContext", "DebateState",
+    "forget_compiled", "judge_view", "JudgeContext", "load_debate_config", "majority_vote", "mask_models",
+    "model_retry_policy", "neutralise", "normalise", "pair_messages", "PairVerdict", "peers_context", "QAContext",
+    "recursion_limit", "topology", "Transcript", "transcript_turn", "TranscriptTurn", "Turn",
+    "weighted_probability_vote", "weighted_vote", "STANCE_PROMPT_VERSION", "StanceReading", "argued_turns",
+    "could_concede", "read_stance", "stance_messages",
 ]

@@ -15,7 +15,8 @@ from typing import Any
 
 from debatelab.graphs.config import load_debate_config
 from debatelab.graphs.judging import compile_judging
-from debatelab.graphs.oversight import PROTOCOLS, compile_oversight
+from debatelab.graphs.oversight import compile_oversight
+from debatelab.graphs.protocols import builtin_protocol_names
 from debatelab.graphs.registry import build_graph
 
 
@@ -31,6 +32,6 @@ def _compiled(name: str) -> Any:
 SHIPPED_TOPOLOGIES = ("single", "adversarial", "critiqued", "society", "mixture", "facilitated", "weighted")
 for _name in SHIPPED_TOPOLOGIES:
     globals()[_name] = _compiled(_name)
-for _protocol in PROTOCOLS:
+for _protocol in builtin_protocol_names():
     globals()[f"oversight_{_protocol}"] = compile_oversight(_protocol)
 judging = compile_judging()

@@ -15,7 +15,7 @@ import yaml
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import dynamics, majority, paired_difference, samples_for_equal_tokens
 from debatelab.base import UserError
-from debatelab.report import write_questions_report
+from debatelab.report import write_dynamics_report
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
 from debatelab.studies import load_experiment
@@ -103,7 +103,7 @@ def test_a_rerun_makes_no_call_and_the_report_carries_dynamics_and_baselines(tmp
     again = run(path, tmp_path / "d.db", calls)
     assert len(calls) == made and again.new_calls == 0
     with Store.open(tmp_path / "d.db") as store:
-        write_questions_report(store, "dyn", tmp_path / "rep")
+        write_dynamics_report(store, "dyn", tmp_path / "rep")
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert {"rounds", "flips", "majority_adoption", "oracle_gap", "tokens_per_question"} <= set(report["dynamics"])
     assert {b["method"] for b in report["baselines"]} == {"vote", "self_consistency", "cot"}

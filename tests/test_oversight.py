@@ -19,7 +19,7 @@ from debatelab.analysis import oversight_results
 from debatelab.base import UserError
 from debatelab.experiments import two_options
 from debatelab.graphs import mark_quotes, normalise_for_match, quote_verified
-from debatelab.report import write_questions_report
+from debatelab.report import write_oversight_report
 from debatelab.runtime import RunProgress
 from debatelab.scenarios import Question
 from debatelab.store import Store
@@ -134,7 +134,7 @@ def run(path: Path, db: Path, calls: list[str]) -> dict:
         summary = asyncio.run(run_questions(exp, store, db.parent / "cp.sqlite", RunProgress(None, enabled=False),
                                             model_factory=factory(calls), preflight=False))
         assert not summary.failed, summary.failures.as_json()
-        write_questions_report(store, exp.name, db.parent / "rep")
+        write_oversight_report(store, exp.name, db.parent / "rep")
     return json.loads((db.parent / "rep" / "report.json").read_text())
 
 

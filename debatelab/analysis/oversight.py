@@ -25,8 +25,6 @@ from debatelab.analysis.pairwise_ratings import Outcome, bootstrap_bt, bradley_t
 from debatelab.analysis.stats import wilson
 from debatelab.store import Store
 
-# Comparisons read "first - second", from the most informed protocol down.
-PROTOCOL_ORDER = ["expert", "interactive_debate", "debate", "open_debate", "consultancy", "open_consultancy", "naive"]
 PRIMARY = {"-", "c0", "0v0"}
 CALIBRATION_BINS = 5
 
@@ -76,8 +74,26 @@ def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], list[di
     return out
 
 
-def _protocol_key(p: str) -> int:
-    return PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else len(PROTOCOL_ORDER)
+def _registered(name: str) -> Any:
+    """The protocol of stored trials (None for one whose plugin is not installed here). Imported
+    here, not at the top: a report reads stored verdicts and must not load LangGraph to start."""
+    from debatelab.graphs import protocol_named
+
+    try:
+        return protocol_named(name)
+    except ValueError:
+        return None
+
+
+def _protocol_key(name: str) -> int:
+    """Comparisons read "first - second", from the most informed protocol down."""
+    p = _registered(name)
+    return p.informed_rank if p is not None else 100
+
+
+def _speakers(name: str) -> int | None:
+    p = _registered(name)
+    return p.speakers if p is not None else None
 
 
 def comparisons(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -210,7 +226,7 @@ def oversight_results(store: Store, experiment: str) -> dict[str, Any]:
     for (protocol, judge), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                         key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
         rows.append(accuracy_row(protocol, judge, vs))
-        if protocol in ("consultancy", "open_consultancy"):
+        if _speakers(protocol) == 1:  # consultancy: split by the side the consultant argued
             for side in ("correct", "incorrect"):
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in vs if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],

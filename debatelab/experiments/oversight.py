@@ -35,12 +35,10 @@ from debatelab.experiments.question_calls import QuestionsSummary
 from debatelab.experiments.sections import Debater
 from debatelab.experiments.spec import OversightExperiment
 from debatelab.graphs import (
-    CONSULTANCIES,
-    DEBATES,
-    INTERACTIVE,
     OversightContext,
     compile_oversight,
     judge_agent,
+    protocol_named,
     side_letters,
     sides_for,
 )
@@ -102,7 +100,7 @@ class OversightRun:
         except UserError as exc:
             raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
         missing = [q.id for q in loaded if not q.passage.strip()]
-        if missing and any(p != "naive" for p in exp.protocols):
+        if missing and any(protocol_named(p).needs_passage for p in exp.protocols):
             raise UserError(f"{exp.source}: field 'questions.set': question {missing[0]!r} has no passage; oversight "
                             f"needs a 'passage' (or 'article') the debaters read and the judge does not")
         self.seed = sel.seed
@@ -132,26 +130,26 @@ class OversightRun:
     # -- the plan -----------------------------------------------------------------------------------
     def plan(self) -> list[Trial]:
         ids = [q.id for q in self.questions]
-        consult_right = balanced(ids, self.seed, "consultancy")
-        first_right = balanced(ids, self.seed, "debate")
+        right_first_of = {group: balanced(ids, self.seed, group) for group in ("consultancy", "debate")}
         n = len(self.exp.debaters)
         trials = []
         for protocol in self.exp.protocols:
+            p = protocol_named(protocol)
             for q in self.questions:
                 wrong = "B" if q.answer == "A" else "A"
-                right_first = consult_right[q.id] if protocol in CONSULTANCIES else first_right[q.id]
+                right_first = right_first_of[p.balance_group][q.id]
                 sides = tuple(sides_for(protocol, q.answer, wrong, correct_first=right_first))
-                if protocol == "consultancy":
+                if p.cross_play and p.speakers == 1:  # every consultant
                     matchups = [(f"c{i}", (i,)) for i in range(n)]
-                elif protocol == "debate":
+                elif p.cross_play:  # every pairing, on both sides
                     matchups = [(f"{i}v{j}", (i, j) if right_first else (j, i)) for i in range(n) for j in range(n)]
-                elif protocol in CONSULTANCIES:
+                elif p.speakers == 1:
                     matchups = [("c0", (0,))]
-                elif protocol in DEBATES:
+                elif p.speakers == 2:
                     matchups = [("0v0", (0, 0))]
                 else:
                     matchups = [("-", ())]
-                judge_sets = [(j,) for j in range(len(self.judges))] if protocol in INTERACTIVE else [
+                judge_sets = [(j,) for j in range(len(self.judges))] if p.interactive else [
                     tuple(range(len(self.judges)))]
                 for matchup, debaters in matchups:
                     for judges in judge_sets:
@@ -160,14 +158,15 @@ class OversightRun:
 
     def _trial(self, protocol: str, q: Question, matchup: str, sides: tuple[dict[str, Any], ...],
                debaters: tuple[int, ...], judges: tuple[int, ...]) -> Trial:
+        interactive = protocol_named(protocol).interactive
         content = {"question": q.model_dump(), "protocol": protocol, "sides": sides, "rounds": self.exp.rounds,
                    "simultaneous": self.exp.simultaneous, "words": self.exp.words,
                    "debaters": [{"model": _spec_key(self.exp.debaters[d].model),
                                  "best_of": self.exp.debaters[d].best_of or self.exp.best_of} for d in debaters],
                    "preference": _spec_key(self.preference) if self.preference and debaters else None,
-                   "interactive_judge": _spec_key(self.judges[judges[0]]) if protocol in INTERACTIVE else None}
+                   "interactive_judge": _spec_key(self.judges[judges[0]]) if interactive else None}
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
-        suffix = f":j{judges[0] + 1}" if protocol in INTERACTIVE else ""
+        suffix = f":j{judges[0] + 1}" if interactive else ""
         trial_id = f"{self.exp.name}:{protocol}:{q.id}:{matchup}{suffix}:{digest}"
         return Trial(protocol, q, matchup, sides, debaters, judges, trial_id)
 

@@ -4,14 +4,14 @@ debaters. Each experiment kind (`debatelab.experiments.spec`) composes the ones 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, WithJsonSchema, field_validator
 from pydantic_core import CoreSchema
 
 from debatelab.agents import ModelSpec, coerce_model
 from debatelab.base import string_or_object_schema
-from debatelab.graphs import DEFAULT_PROMPT_VERSION
+from debatelab.graphs import DEFAULT_PROMPT_VERSION, builtin_protocol_names, protocol_named
 from debatelab.judging import with_judge_defaults
 
 
@@ -181,10 +181,17 @@ class QuestionDebate(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call before unanswered")
 
 
-OVERSIGHT_PROTOCOLS = ("naive", "expert", "consultancy", "debate", "interactive_debate", "open_consultancy",
-                       "open_debate")
-OversightProtocol = Literal["naive", "expert", "consultancy", "debate", "interactive_debate", "open_consultancy",
-                            "open_debate"]
+def _known_protocol(name: str) -> str:
+    """A registered oversight protocol (`debatelab.graphs.protocol`, plugins included)."""
+    try:
+        protocol_named(name)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return name
+
+
+OversightProtocol = Annotated[str, AfterValidator(_known_protocol),
+                              WithJsonSchema({"type": "string", "examples": builtin_protocol_names()})]
 
 
 class Debater(BaseModel):

@@ -13,7 +13,6 @@ from debatelab.report.plots import (
     plot_reliability,
     plot_rounds,
 )
-from debatelab.report.questions import print_questions_summary, write_questions_report
 from debatelab.report.rubric import (
     build_tables,
     criterion_table,
@@ -32,7 +31,7 @@ __all__ = [
     "print_oversight_summary", "write_oversight_report",
     "CSS", "build_tables", "ci", "criterion_table", "fmt", "load_dynamics", "load_results", "mark",
     "pairwise_rating_tables", "pairwise_tables", "plot_cost", "plot_distributions", "plot_groups", "plot_heatmap",
-    "plot_rounds", "print_dynamics_summary", "print_questions_summary", "print_summary", "print_w2s_summary",
+    "plot_rounds", "print_dynamics_summary", "print_summary", "print_w2s_summary",
     "stance_tables", "Table",
-    "turn_label", "write_dynamics_report", "write_questions_report", "write_report", "write_w2s_report",
+    "turn_label", "write_dynamics_report", "write_report", "write_w2s_report",
 ]

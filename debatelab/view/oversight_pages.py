@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from debatelab.analysis import oversight_results
 from debatelab.base import UserError
-from debatelab.graphs import QUOTE_RULES
+from debatelab.graphs import QUOTE_RULES, protocol_named
 from debatelab.judging import check_rater
 from debatelab.report import oversight_tables
 from debatelab.store import HUMAN_PREFIX, Store
@@ -83,7 +83,7 @@ class OversightPages:
                                  key=trial_key(trial["trial_id"]), question=question,
                                  letters=[chr(65 + i) for i in range(len(question["options"]))],
                                  turns=turns, sides={s["position"]: s for s in json.loads(trial["sides"])},
-                                 show_passage=trial["protocol"] == "expert", rules=QUOTE_RULES, done=done,
+                                 show_passage=_shows_passage(trial["protocol"]), rules=QUOTE_RULES, done=done,
                                  total=len(queue))
         response.set_cookie("debatelab_rater", rater, samesite="strict", httponly=True)
         return response
@@ -141,3 +141,11 @@ def judging_queue(store: Store, experiment: str, judge: str) -> list[dict[str, A
     trials = store.oversight_trials(experiment)
     trials.sort(key=lambda t: hashlib.sha256(f"{judge}|{t['trial_id']}".encode()).hexdigest())
     return [{**t, "judged": t["trial_id"] in judged} for t in trials]
+
+
+def _shows_passage(protocol: str) -> bool:
+    """Whether a person judging under `protocol` reads the passage (the expert protocol)."""
+    try:
+        return protocol_named(protocol).shows_passage
+    except ValueError:  # a plugin protocol not installed here: never show the passage
+        return False
