@@ -8,7 +8,7 @@ Other rooms import these names from this face, never from the modules behind it.
 """
 
 from debatelab.base.csv_cells import neutralise_cell, restore_cell
-from debatelab.base.errors import ModelUnavailableError, UserError, printable
+from debatelab.base.errors import ExitCode, ModelUnavailableError, UserError, printable
 from debatelab.base.json_schema import one_or_many, string_or_object_schema
 from debatelab.base.one_model import ensemble_of, one_model_name
 from debatelab.base.paths import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS
@@ -28,7 +28,7 @@ from debatelab.base.yamlio import describe_validation_error, load_yaml_model, re
 
 __all__ = [
     "builtin_config_names", "cache_dir", "DEFAULT_CHECKPOINTS", "DEFAULT_RESULTS", "describe_validation_error",
-    "download_wheel_members", "ensemble_of", "load_yaml_model", "MAX_DEPTH", "MAX_IMPORT_BYTES",
+    "download_wheel_members", "ensemble_of", "ExitCode", "load_yaml_model", "MAX_DEPTH", "MAX_IMPORT_BYTES",
     "ModelUnavailableError", "neutralise_cell", "one_model_name", "one_or_many", "package_dir", "printable",
     "read_user_json", "read_user_jsonl", "read_user_jsonl_lines", "read_user_text", "read_user_yaml", "read_yaml",
     "redact", "redact_all", "resolve_config_file", "restore_cell", "sha256_of", "shipped_file", "shipped_names",

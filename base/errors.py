@@ -12,6 +12,7 @@ obey, or a password in a URL; every message is made safe here, once, so no calle
 from __future__ import annotations
 
 import unicodedata
+from enum import IntEnum
 
 from debatelab.base.secrets import redact
 
@@ -23,10 +24,20 @@ def printable(text: str) -> str:
         "unicode_escape").decode("ascii") for ch in text)
 
 
+class ExitCode(IntEnum):
+    """What `debatelab` exits with, for scripts and schedulers (a SLURM array reads these)."""
+
+    OK = 0
+    USAGE = 2  # a user's mistake: a bad file, field, option or command line (UserError)
+    MODEL_UNAVAILABLE = 3  # a model host unreachable or a model missing (ModelUnavailableError)
+    ITEMS_FAILED = 4  # the run finished, but some items (debates, judgments, questions) failed: re-run resumes
+    INTERRUPTED = 130  # Ctrl-C at a clean boundary: re-run resumes
+
+
 class UserError(Exception):
     """A problem the user can fix; its message is shown as is, on one line."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
         # One line per problem: collapse stray whitespace but keep intended line breaks. A URL's
@@ -38,4 +49,4 @@ class UserError(Exception):
 class ModelUnavailableError(UserError):
     """A model host is unreachable or a model is missing (preflight or mid-run)."""
 
-    exit_code = 3
+    exit_code = ExitCode.MODEL_UNAVAILABLE

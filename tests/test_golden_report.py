@@ -25,3 +25,21 @@ def test_the_demo_store_reports_what_0_3_reported(tmp_path: Path) -> None:
     assert study.name == "debates"
     assert written["per_config"] and written["paper_table"]  # a report with figures, not an empty one
     assert written == expected
+
+
+def test_a_table_written_to_a_pipe_keeps_whole_headers(tmp_path: Path) -> None:
+    """Captured in a log (not a terminal), the summary table is as wide as it needs: rich would
+    otherwise cut it at 80 columns ("unscor…")."""
+    import os
+    import subprocess
+    import sys
+
+    shutil.copy(GOLDEN / "demo.db", tmp_path / "demo.db")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "debatelab", "report", "demo", "--db", "demo.db", "--out", "rep"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "configuration" in line)
+    assert all(word in header for word in ("configuration (kind)", "overall [95% CI]", "unscored", "Δ vs baseline",
+                                           "p (Holm)")), header
+    assert "…" not in done.stdout

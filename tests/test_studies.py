@@ -106,6 +106,10 @@ def test_a_plugin_study_runs_reports_and_shows_without_editing_debatelab(tmp_pat
     reported = _cli(["report", "coins", "--db", "r.db", "--out", "rep2"], site, tmp_path)
     assert reported.returncode == 0 and f"coins: {heads} heads of 200 flips" in reported.stdout, reported.stderr
     assert f"| {heads} | 200 |" in (tmp_path / "rep2" / "report.md").read_text()
+    exp.write_text("name: coins2\nkind: coin_flip\nflips: 10\nlose_one: true\n")
+    lost = _cli(["run", str(exp), "--db", "r.db", "--checkpoints", "cp.sqlite", "--quiet"], site, tmp_path)
+    assert lost.returncode == 4 and "the coin rolled away" in lost.stderr, (lost.returncode, lost.stderr)
+    exp.write_text("name: coins\nkind: coins\nflips: 200\nseed: 7\n")
     sharded = _cli(["run", str(exp), "--db", "r.db", "--shard", "1/2"], site, tmp_path)
     assert sharded.returncode != 0 and "is a coin_flip experiment" in sharded.stderr
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from debatelab.base import UserError
+from debatelab.base import ExitCode, UserError
 from debatelab.cli.common import console
 
 app = typer.Typer(
@@ -62,14 +62,16 @@ def _error(line: str) -> None:
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns a command's `typer.Exit(code)` instead of raising
+        # it: a run with failed items must still exit non-zero.
+        code = app(standalone_mode=False)
     except UserError as exc:
         for line in str(exc).splitlines():
             _error(line)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.print("interrupted; re-run the same command to resume")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -81,12 +83,14 @@ def main() -> None:
         model_error = describe_model_error(exc)
         if model_error is not None:
             _error(UserError(model_error).args[0])
-            sys.exit(3)
+            sys.exit(ExitCode.MODEL_UNAVAILABLE)
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()  # type: ignore[attr-defined]  # `debatelab` or a group alone: its help
-            sys.exit(2)
+            sys.exit(ExitCode.USAGE)
         line = _usage_error_line(exc)
         if line is None:
             raise
         _error(line)
-        sys.exit(2 if exc.exit_code == 1 or exc.exit_code == 2 else exc.exit_code)  # type: ignore[attr-defined]
+        sys.exit(ExitCode.USAGE if exc.exit_code in (1, 2) else exc.exit_code)  # type: ignore[attr-defined]
+    if isinstance(code, int) and code != ExitCode.OK:
+        sys.exit(code)

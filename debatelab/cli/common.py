@@ -10,8 +10,18 @@ from rich.console import Console
 
 from debatelab.base import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS
 
-console = Console(stderr=True)  # progress, warnings, errors
-out = Console()  # results
+# Written to a pipe or a file (a log, a SLURM output), rich would wrap at 80 columns and cut table
+# cells ("unscor…"); results keep whole headers and values there, as wide as they need.
+PIPE_WIDTH = 400
+
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+console = _console(stderr=True)  # progress, warnings, errors
+out = _console()  # results
 
 CONFIG_HELP = "configuration YAML path or built-in name (embedded/adversarial; see `debatelab configs`)"
 

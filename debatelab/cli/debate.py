@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from debatelab.cli.app import app
 from debatelab.cli.common import CONFIG_HELP, DEFAULT_CHECKPOINTS, CheckpointsOption, console, out
 
 if TYPE_CHECKING:  # the model and graph layers load only in the commands that use them
@@ -38,7 +37,6 @@ def print_turn(console: Console, turn: dict[str, Any]) -> None:
     console.print()
 
 
-@app.command("graph")
 def graph_cmd(config: Annotated[str, typer.Argument(help=CONFIG_HELP)]) -> None:
     """Print a configuration's compiled debate graph as Mermaid.
 
@@ -51,7 +49,6 @@ def graph_cmd(config: Annotated[str, typer.Argument(help=CONFIG_HELP)]) -> None:
     sys.stdout.write(mermaid if mermaid.endswith("\n") else mermaid + "\n")
 
 
-@app.command("debate")
 def debate_cmd(
     config: Annotated[str, typer.Argument(help=CONFIG_HELP)],
     scenario_id: Annotated[str, typer.Argument(help="scenario id (see `debatelab scenarios`)")],
@@ -93,4 +90,7 @@ def debate_cmd(
         print(json.dumps(transcript_json(outcome, cfg, scenario), indent=2))
 
 
-
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    app.command("graph")(graph_cmd)
+    app.command("debate")(debate_cmd)

@@ -12,8 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from debatelab.base import UserError
-from debatelab.cli.app import app
+from debatelab.base import ExitCode, UserError
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, console, out
 
 if TYPE_CHECKING:  # the judging, graph and model layers load only in the commands that use them
@@ -21,10 +20,8 @@ if TYPE_CHECKING:  # the judging, graph and model layers load only in the comman
     from debatelab.rubric import Rubric
 
 rubric_app = typer.Typer(help="Rubric tools.", no_args_is_help=True)
-app.add_typer(rubric_app, name="rubric")
 
 
-@rubric_app.command("lint")
 def rubric_lint(path: Annotated[str, typer.Argument(help="rubric YAML path or shipped rubric id (alignment-7)")]) -> None:
     """Check a rubric: scale, weights, anchors (missing, overlapping, out of scale), duplicate ids."""
     from debatelab.rubric import lint_rubric, load_rubric
@@ -66,7 +63,6 @@ def _warn(lines: list[str]) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
 
 
-@app.command("judge")
 def judge_cmd(
     transcript: Annotated[Path | None, typer.Option(help="a transcript JSON (`debatelab debate --json`)")] = None,
     experiment: Annotated[str | None, typer.Option(help="judge every unjudged debate of this experiment")] = None,
@@ -198,7 +194,7 @@ def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: i
     if failures:
         console.print(f"[red]{escape(failures.summary(_resume_judge(name, rubric, specs, db, checkpoints, pairwise)))}"
                       f"[/red]", highlight=False)
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
 def _resume_judge(name: str, rubric: Rubric, specs: list[Any], db: Path, checkpoints: Path, pairwise: bool) -> str:
@@ -207,7 +203,6 @@ def _resume_judge(name: str, rubric: Rubric, specs: list[Any], db: Path, checkpo
             f"{' --pairwise' if pairwise else ''}")
 
 
-@app.command("audit-judge")
 def audit_judge_cmd(
     judge: Annotated[str, typer.Option(help="judge model TAG[@HOST]")] = "smollm2:135m@embedded",
     pair_set: Annotated[str, typer.Option("--set", help="built-in set (factual-summary-pairs) or a JSONL file of "
@@ -247,4 +242,12 @@ def audit_judge_cmd(
     if failures:
         resume = f"debatelab audit-judge --judge {judge} --set {pair_set}{f' --n {n}' if n else ''} --db {db}"
         console.print(f"[red]{escape(failures.summary(resume))}[/red]", highlight=False)
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    rubric_app.command("lint")(rubric_lint)
+    app.command("judge")(judge_cmd)
+    app.command("audit-judge")(audit_judge_cmd)
+    app.add_typer(rubric_app, name="rubric")

@@ -10,11 +10,9 @@ import typer
 from rich.table import Table
 
 from debatelab.base import UserError
-from debatelab.cli.app import app
 from debatelab.cli.common import console, out
 
 
-@app.command("configs")
 def configs_cmd() -> None:
     """List the built-in configurations and experiments (use the names wherever a file is asked for)."""
     from debatelab.base import builtin_config_names
@@ -23,7 +21,6 @@ def configs_cmd() -> None:
         print(name)
 
 
-@app.command("schema")
 def schema_cmd(
     kind: Annotated[str, typer.Argument(help="config (a debate configuration) or experiment")],
 ) -> None:
@@ -36,7 +33,6 @@ def schema_cmd(
     sys.stdout.write(schema_text(kind))  # type: ignore[arg-type]  # checked just above
 
 
-@app.command("serve-embedded")
 def serve_embedded(
     host: Annotated[str, typer.Option(help="address to bind (keep 127.0.0.1 unless you mean it)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 11434,
@@ -84,7 +80,6 @@ def serve_embedded(
         server.server_close()
 
 
-@app.command("models")
 def models_cmd(
     host: Annotated[str | None, typer.Option(help="Ollama URL or 'embedded' (default $OLLAMA_HOST)")] = None,
     config: Annotated[str | None, typer.Option(
@@ -124,7 +119,6 @@ def models_cmd(
         raise UserError("\n".join(problems))
 
 
-@app.command("hello")
 def hello(
     model: Annotated[str, typer.Option(help="TAG or TAG@HOST")] = "smollm2:135m@embedded",
     prompt: Annotated[str, typer.Option()] = "In one sentence: why should AI systems be honest?",
@@ -139,7 +133,6 @@ def hello(
     out.print(f"tokens in {usage.get('input_tokens')}, out {usage.get('output_tokens')}")
 
 
-@app.command("scenarios")
 def scenarios_cmd(
     scenario_set: Annotated[str, typer.Argument(help="set name (paper, alignment-v1) or YAML path")] = "alignment-v1",
     study_only: Annotated[bool, typer.Option(help="paper: only the 15 the study used")] = False,
@@ -153,7 +146,6 @@ def scenarios_cmd(
         print(f"{s.id}\t{s.category}\t{s.motion}{mark}")
 
 
-@app.command("studies")
 def studies_cmd() -> None:
     """List the study kinds an experiment file's `kind` may name: built-ins and installed plugins
     (name, other spellings, whether `run --shard` splits it, what it is; tab-separated)."""
@@ -162,3 +154,14 @@ def studies_cmd() -> None:
     for s in all_studies().values():
         shard = "shards" if s.shardable else "-"
         print(f"{s.name}\t{','.join(s.aliases) or '-'}\t{shard}\t{s.summary}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    app.command("configs")(configs_cmd)
+    app.command("schema")(schema_cmd)
+    app.command("serve-embedded")(serve_embedded)
+    app.command("models")(models_cmd)
+    app.command("hello")(hello)
+    app.command("scenarios")(scenarios_cmd)
+    app.command("studies")(studies_cmd)

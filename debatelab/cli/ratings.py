@@ -11,15 +11,12 @@ from typing import Annotated
 import typer
 
 from debatelab.base import UserError
-from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_RESULTS, DbOption, console, out
 
 ratings_app = typer.Typer(help="Human ratings collected elsewhere (spreadsheets, Prolific): import and export CSV.",
                           no_args_is_help=True)
-app.add_typer(ratings_app, name="ratings")
 
 
-@ratings_app.command("import")
 def ratings_import(
     file: Annotated[Path, typer.Argument(help="CSV with columns debate_id, rater, criterion, score[, reason]")],
     rubric: Annotated[str, typer.Option(help="the rubric the ratings used: shipped id (alignment-7) or YAML path")],
@@ -38,7 +35,6 @@ def ratings_import(
               f"reliability recomputed for {', '.join(n['experiments'])}")
 
 
-@ratings_app.command("export")
 def ratings_export(
     db: DbOption = DEFAULT_RESULTS,
     experiment: Annotated[str | None, typer.Option(help="only this experiment")] = None,
@@ -73,7 +69,6 @@ def _check_port_free(host: str, port: int) -> None:
                             ) from None
 
 
-@app.command("view")
 def view(
     db: DbOption = DEFAULT_RESULTS,
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8765,
@@ -99,3 +94,11 @@ def view(
     shown = f"[{host}]" if ":" in host else host
     out.print(f"debatelab view: http://{shown}:{port}/ over {db} (Ctrl-C to stop)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    ratings_app.command("import")(ratings_import)
+    ratings_app.command("export")(ratings_export)
+    app.command("view")(view)
+    app.add_typer(ratings_app, name="ratings")

@@ -9,11 +9,9 @@ import typer
 from rich.table import Table
 
 from debatelab.base import UserError
-from debatelab.cli.app import app
 from debatelab.cli.common import DEFAULT_RESULTS, DbOption, out
 
 
-@app.command("report")
 def report_cmd(
     experiment: Annotated[str, typer.Argument(help="experiment name (see `debatelab status`)")],
     db: DbOption = DEFAULT_RESULTS,
@@ -35,7 +33,6 @@ def report_cmd(
     out.print(f"report: {target / 'report.html'} and {target / 'report.md'}", highlight=False)
 
 
-@app.command("status")
 def status_cmd(db: DbOption = DEFAULT_RESULTS) -> None:
     """List experiments with their debates done/running/failed and judgments."""
     from debatelab.store import Store
@@ -52,7 +49,6 @@ def status_cmd(db: DbOption = DEFAULT_RESULTS) -> None:
     out.print(table)
 
 
-@app.command("merge")
 def merge_cmd(
     out_db: Annotated[Path, typer.Argument(help="the database to merge into (created if missing)")],
     inputs: Annotated[list[Path], typer.Argument(help="shard databases written by `debatelab run --shard K/N`")],
@@ -68,7 +64,6 @@ def merge_cmd(
               f"there; {note}", highlight=False)
 
 
-@app.command("import-paper")
 def import_paper_cmd(
     file: Annotated[Path, typer.Argument(help="the study's results JSON (e.g. full_experiment_results.json)")],
     db: DbOption = DEFAULT_RESULTS,
@@ -83,7 +78,6 @@ def import_paper_cmd(
               f"{n['truncated_turns']} truncated turns) as experiment '{name}' into {db}", highlight=False)
 
 
-@app.command("export")
 def export_cmd(
     experiment: Annotated[str, typer.Argument(help="experiment name")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl, csv, or parquet (a data set: a folder)")] = "jsonl",
@@ -112,3 +106,12 @@ def export_cmd(
     with Store.open(db, create=False) as store:
         n = export_experiment(store, experiment, fmt, target)
     out.print(f"wrote {n} rows to {target}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    app.command("report")(report_cmd)
+    app.command("status")(status_cmd)
+    app.command("merge")(merge_cmd)
+    app.command("import-paper")(import_paper_cmd)
+    app.command("export")(export_cmd)

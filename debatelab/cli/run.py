@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from debatelab.base import UserError
-from debatelab.cli.app import app
+from debatelab.base import ExitCode, UserError
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, DbOption, console, out
 
 if TYPE_CHECKING:  # the experiment, model and graph layers load only in the commands that use them
@@ -50,7 +49,7 @@ def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: 
     except KeyboardInterrupt:
         console.print(f"interrupted at a clean boundary; finished debates and judgments are saved. Resume with: "
                       f"{escape(resume)}", highlight=False)
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
 
 
 def _run_study(study: Study, exp: Any, db: Path, checkpoints: Path, *, quiet: bool, json_out: bool,
@@ -76,7 +75,6 @@ def _say_failures(failures: Any, resume: str) -> None:
         console.print(f"[red]{escape(failures.summary(resume))}[/red]", highlight=False)
 
 
-@app.command("run")
 def run_cmd(
     experiment: Annotated[str, typer.Argument(help="experiment YAML path or built-in name (experiments/demo)")],
     db: DbOption = DEFAULT_RESULTS,
@@ -92,10 +90,9 @@ def run_cmd(
     Exits 4 when any item (a debate, judgment, pair, audit item or question) failed; finished work
     is kept, and running the same command again retries what failed."""
     if not run_and_report(experiment, db, checkpoints, quiet=quiet, json_out=json_out, out_dir=report, shard=shard):
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
-@app.command("demo")
 def demo_cmd(
     db: DbOption = DEFAULT_RESULTS,
     checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
@@ -121,4 +118,10 @@ def demo_cmd(
             os.environ.pop(ENV_HOST, None)
     out.print(f"report: {out_dir / 'report.html'} (and report.md); results: {db}", highlight=False)
     if not ok:
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
+    app.command("run")(run_cmd)
+    app.command("demo")(demo_cmd)

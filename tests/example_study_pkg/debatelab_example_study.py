@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from debatelab.base import UserError
 from debatelab.experiments import ExperimentBase
 from debatelab.report import Table
 from debatelab.runtime import Failures
@@ -22,6 +23,7 @@ class CoinFlipExperiment(ExperimentBase):
     kind: Literal["coin_flip"] = "coin_flip"
     flips: int = Field(ge=1, le=10_000, description="coin flips")
     seed: int = Field(default=0, description="the coin's seed")
+    lose_one: bool = Field(default=False, description="record one flip as failed (the run then exits 4)")
 
 
 @dataclass
@@ -52,7 +54,10 @@ class CoinFlip(Study):
         store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
                                 source_file=str(exp.source or ""))
         store.write_result(f"{exp.name}:coin_flip", exp.name, "coin_flip", {"heads": heads, "flips": exp.flips})
-        return CoinFlipRun(exp.name, heads, exp.flips)
+        run = CoinFlipRun(exp.name, heads, exp.flips)
+        if exp.lose_one:
+            run.failures.record("coins", "flip 1", UserError("the coin rolled away"))
+        return run
 
     def finish(self, store: Any, experiment: str, run: Any, out_dir: Path | None) -> dict[str, Any] | None:
         return self.report(store, experiment, out_dir)
