@@ -50,4 +50,7 @@ def _cache_of(checkpointer: Any) -> dict[str, Any]:
             setattr(checkpointer, _ATTRIBUTE, cache)
         except AttributeError:  # a saver with __slots__: compile every time rather than leak
             return {}
+        on_close = getattr(checkpointer, "on_close", None)  # debatelab's savers say when they close
+        if callable(on_close):
+            on_close(lambda: forget_compiled(checkpointer))
     return cache

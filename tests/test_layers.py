@@ -137,3 +137,36 @@ def test_heavy_libraries_load_only_where_they_are_used(module: str, absent: list
     code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", f"importing {module} loads {out.stdout.strip()}"
+
+
+def test_closing_a_checkpointer_drops_the_graphs_compiled_for_it(tmp_path) -> None:
+    """The store closes its saver without importing the graphs: the compile cache registered a
+    close callback on the saver when it cached a graph there."""
+    import asyncio
+
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    from debatelab.graphs import compiled
+    from debatelab.store import open_checkpointer
+
+    class S(TypedDict):
+        x: int
+
+    def build() -> StateGraph:
+        g = StateGraph(S)
+        g.add_node("n", lambda s: {"x": s["x"] + 1})
+        g.add_edge(START, "n")
+        g.add_edge("n", END)
+        return g
+
+    async def go() -> tuple[bool, bool, object]:
+        async with open_checkpointer(tmp_path / "cp.sqlite") as saver:
+            first = compiled("k", build, saver, name="g")
+            again = compiled("k", build, saver, name="g") is first
+            held = hasattr(saver, "_debatelab_compiled_graphs")
+        return again, held, saver
+
+    again, held, saver = asyncio.run(go())
+    assert again and held
+    assert not hasattr(saver, "_debatelab_compiled_graphs")

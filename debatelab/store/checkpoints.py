@@ -14,7 +14,7 @@ than the hop. A kill -9 still loses nothing: a committed page is in the OS cache
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,18 @@ BUSY_TIMEOUT_S = 30.0
 
 
 class InlineSqliteSaver(SqliteSaver):
-    """SqliteSaver whose async API calls the sync methods directly (no thread hop)."""
+    """SqliteSaver whose async API calls the sync methods directly (no thread hop).
+
+    What others keep on the saver (the graphs compiled for it) registers `on_close`, so closing it
+    lets them go without the store knowing about graphs."""
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when `open_checkpointer` closes this saver."""
+        self.__dict__.setdefault("_debatelab_on_close", []).append(callback)
+
+    def run_close_callbacks(self) -> None:
+        for callback in self.__dict__.pop("_debatelab_on_close", []):
+            callback()
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)
@@ -142,7 +153,5 @@ async def open_checkpointer(path: str | Path = DEFAULT_CHECKPOINTS) -> AsyncIter
     try:
         yield saver
     finally:
-        from debatelab.graphs import forget_compiled  # here: the store loads without the graph layer
-
-        forget_compiled(saver)  # the graphs compiled for it go with it
+        saver.run_close_callbacks()  # the graphs compiled for it go with it
         saver.conn.close()
