@@ -36,30 +36,18 @@ from debatelab.agents.preflight import (
     reported_digest,
     require_models,
 )
-from debatelab.agents.roles import (
-    NodeFn,
-    RoleInstance,
-    advocate,
-    answer_question,
-    available_roles,
-    explain_without_letter,
-    role,
-    speaker_node,
-)
 from debatelab.agents.run_bindings import achat_model_for, bind_run, call_limit_for, chat_model_for
 from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
 from debatelab.agents.thinking import split_thinking
 
 __all__ = [
-    "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "advocate",
-    "affinity", "AgentSpec",
-    "answer_question", "available_roles", "bind_run", "call_limit_for", "call_on_pool", "call_structured",
-    "call_text", "CallRecord", "chat_model_for", "check_models", "coerce_model", "concurrency_for",
-    "current_affinity", "default_ollama_host", "describe_model_error", "expect_calls", "explain_without_letter",
-    "family_of", "host_registry", "is_host_failure", "is_transient", "last_call_of_affinity", "more_calls_of_affinity",
-    "list_host_models", "make_chat_model",
-    "model_call_failed", "ModelCheck", "ModelSpec", "NodeFn", "parse_structured", "pool_label", "pool_members",
-    "PooledChatModel", "reported_digest", "require_models", "resolve_host", "resolve_hosts", "resolve_url", "role",
-    "RoleInstance", "ScriptedChatModel", "set_embedded_parallel", "shared_chat_model", "single_host", "speaker_node",
-    "split_thinking", "Stance", "StructuredResult", "SwapAwareSlots", "WithLogprobs",
+    "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "affinity",
+    "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord",
+    "chat_model_for", "check_models", "coerce_model", "concurrency_for", "current_affinity", "default_ollama_host",
+    "describe_model_error", "expect_calls", "family_of", "host_registry", "is_host_failure", "is_transient",
+    "last_call_of_affinity", "more_calls_of_affinity", "list_host_models", "make_chat_model", "model_call_failed",
+    "ModelCheck", "ModelSpec", "parse_structured", "pool_label", "pool_members", "PooledChatModel", "reported_digest",
+    "require_models", "resolve_host", "resolve_hosts", "resolve_url", "ScriptedChatModel", "set_embedded_parallel",
+    "shared_chat_model", "single_host", "split_thinking", "Stance", "StructuredResult", "SwapAwareSlots",
+    "WithLogprobs",
 ]

@@ -23,7 +23,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from debatelab.agents import ModelSpec, achat_model_for, answer_question, call_limit_for
+from debatelab.agents import ModelSpec, achat_model_for, call_limit_for
+from debatelab.agents.roles import answer_question
 from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
 from debatelab.graphs.retry import model_retry_policy

@@ -37,8 +37,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from debatelab.agents import ModelSpec, achat_model_for, answer_question, call_limit_for, coerce_model
-from debatelab.agents.roles import argue, ask, best_candidate, decide, persuasiveness
+from debatelab.agents import ModelSpec, achat_model_for, call_limit_for, coerce_model
+from debatelab.agents.roles import answer_question, argue, ask, best_candidate, decide, persuasiveness
 from debatelab.graphs.judge_input import neutralise
 from debatelab.graphs.protocols import protocol_named
 from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes

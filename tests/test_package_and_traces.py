@@ -71,8 +71,8 @@ def test_no_generic_top_level_packages_in_the_source_tree_imports() -> None:
 
 
 def test_public_faces_and_one_version() -> None:
-    from debatelab.agents import AgentSpec, ModelSpec, RoleInstance, bind_run, make_chat_model, speaker_node  # noqa: F401
-    from debatelab.agents.roles import NodeFn, role  # noqa: F401
+    from debatelab.agents import AgentSpec, ModelSpec, bind_run, make_chat_model  # noqa: F401
+    from debatelab.agents.roles import NodeFn, RoleInstance, role, speaker_node  # noqa: F401
     from debatelab.graphs import DebateContext, JudgeContext, compile_judging  # noqa: F401
 
     assert debatelab.__version__ == version("debatelab")

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents import EMBEDDED, affinity, answer_question, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents import EMBEDDED, affinity, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents.roles import answer_question
 from debatelab.analysis import question_debate_results, samples_for_equal_tokens
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory

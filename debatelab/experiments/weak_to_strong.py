@@ -15,17 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents import (
-    EMBEDDED,
-    ModelSpec,
-    advocate,
-    answer_question,
-    bind_run,
-    explain_without_letter,
-    make_chat_model,
-    require_models,
-    resolve_host,
-)
+from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents.roles import advocate, answer_question, explain_without_letter
 from debatelab.analysis import best_agent, compute_results, stored_answers
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
