@@ -44,32 +44,19 @@ from debatelab.graphs.compile_cache import compiled
 from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
-from debatelab.rubric import SCORE_ONLY_VERSIONS, Rubric, anchor_levels, load_rubric
+from debatelab.rubric import (
+    DEFAULT_PROMPT_VERSION,
+    LAYOUTS,
+    Rubric,
+    anchor_levels,
+    judge_layout,
+    load_rubric,
+)
 
 JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
-# How a judge's messages are laid out, recorded with every judgment (`prompt_version`):
-#   "1": per criterion, the transcript then that criterion's question, anchors and answer format;
-#   "2": cache-first: the instructions, the whole rubric with its anchors and the answer format come
-#        first (the same for every judgment), then the transcript (the same for every criterion of a
-#        judgment), and each call ends with one short line naming its criterion. A server's prompt
-#        cache then serves all but a few tokens of every call after a judgment's first.
-#   "3": version 2's messages, the answer asked for as compact JSON: the schema carries llguidance's
-#        `x-guidance: {whitespace_flexible: false}`, so a server that decodes with llguidance (the
-#        embedded endpoint; vLLM's guidance backend) lets no whitespace in between keys and values,
-#        and the judge writes fewer tokens. Servers without llguidance ignore the keyword and answer
-#        as for version 2. A different grammar makes a small judge say different things, so this is
-#        a version of its own (docs/explanations/performance.md has the agreement).
-#   "4": version 3 with the score alone: no "reasons" are asked for or allowed, so a criterion's answer
-#        is `{"score":N}`, ~6 output tokens instead of ~30. Direct scoring, as G-Eval's form-filling
-#        judge does; it drops the judge's written reasons (the viewer then has none to show), and for
-#        a small judge the reasons are where most of its time goes. A changed judge like the others.
-PROMPT_VERSIONS = ("1", "2", "3", "4")
-CACHE_FIRST_VERSIONS = ("2", "3", "4")
-COMPACT_JSON_VERSIONS = ("3", "4")
-# SCORE_ONLY_VERSIONS ("4") lives in debatelab.rubric: the report and the viewer read it too.
+# What each judge prompt version means is its JudgeLayout (debatelab.rubric.prompt_versions).
 COMPACT_JSON = {"x-guidance": {"whitespace_flexible": False}}  # llguidance's option, at the schema's top
-DEFAULT_PROMPT_VERSION = "1"
 ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call
 
 
@@ -107,9 +94,7 @@ class JudgeContext:
                        "compact JSON) or '4' (as '3', the score alone, no reasons)"})
 
     def __post_init__(self) -> None:
-        if self.prompt_version not in PROMPT_VERSIONS:
-            raise UserError(f"context field 'prompt_version': {self.prompt_version!r} is not one of "
-                            f"{', '.join(PROMPT_VERSIONS)}")
+        judge_layout(self.prompt_version, "context field 'prompt_version':")
         at_once = self.criteria_at_once
         if at_once != ALL_CRITERIA and not (isinstance(at_once, int) and not isinstance(at_once, bool)
                                             and at_once >= 1):
@@ -147,7 +132,6 @@ def as_transcript(data: Any) -> dict[str, Any]:
 
 # Room for the reasons: version 1 asks for two or three sentences, versions 2 and 3 for one (every output
 # token costs a judge time; the grammar enforces the bound), version 4 for none (0: no reasons field).
-REASONS_CHARS = {"1": 300, "2": 160, "3": 160, "4": 0}
 
 # The cache-first system prompt's last line and the one-call instruction: what the answer holds.
 _ANSWER_WITH_REASONS = ('Answer as JSON with "reasons" (one sentence on the criterion asked about, and only that '
@@ -161,8 +145,8 @@ _ALL_SCORE_ONLY = 'For each, give "score" alone (an integer from {min} to {max})
 def criterion_schema(rubric: Rubric, prompt_version: str = DEFAULT_PROMPT_VERSION) -> type[BaseModel]:
     """Reasons first, score last (version 4: the score alone); the score's range is part of the schema
     (and of the grammar)."""
-    return _criterion_schema(rubric.scale.min, rubric.scale.max, REASONS_CHARS[prompt_version],
-                             prompt_version in COMPACT_JSON_VERSIONS)
+    layout = judge_layout(prompt_version)
+    return _criterion_schema(rubric.scale.min, rubric.scale.max, layout.reasons_chars, layout.compact_json)
 
 
 def _answer_config(compact: bool) -> ConfigDict | None:
@@ -229,10 +213,11 @@ def criterion_messages(view: str, nonce: str, rubric: Rubric, criterion: dict[st
 
     Version 1 puts the transcript first and the criterion's question, anchors and answer format
     last; versions 2 to 4 put everything but the criterion's name first (see PROMPT_VERSIONS)."""
-    if prompt_version in CACHE_FIRST_VERSIONS:
+    layout = judge_layout(prompt_version)
+    if layout.cache_first:
         # Nothing judgment-specific (not even the delimiters' code) in the system message: it is the
         # same for every judgment with this rubric, so a slot's cache serves it to all of them.
-        answer = _ANSWER_SCORE_ONLY if prompt_version in SCORE_ONLY_VERSIONS else _ANSWER_WITH_REASONS
+        answer = _ANSWER_SCORE_ONLY if layout.score_only else _ANSWER_WITH_REASONS
         system = render_template("judge_system_cached", min=rubric.scale.min, max=rubric.scale.max,
                                  criteria=rubric_text(rubric),
                                  answer=answer.format(min=rubric.scale.min, max=rubric.scale.max))
@@ -251,8 +236,8 @@ def all_criteria_messages(view: str, nonce: str, rubric: Rubric,
     """One call for every criterion (criteria_at_once 'all'): the cache-first system message, then
     the transcript and one instruction to score them all."""
     system = criterion_messages(view, nonce, rubric, rubric.criteria[0].model_dump(),
-                                prompt_version if prompt_version in CACHE_FIRST_VERSIONS else "2")[0]
-    answer = _ALL_SCORE_ONLY if prompt_version in SCORE_ONLY_VERSIONS else _ALL_WITH_REASONS
+                                prompt_version if judge_layout(prompt_version).cache_first else "2")[0]
+    answer = _ALL_SCORE_ONLY if judge_layout(prompt_version).score_only else _ALL_WITH_REASONS
     return [system, HumanMessage(render_template(
         "judge_all_criteria", view=view, answer=answer.format(min=rubric.scale.min, max=rubric.scale.max)))]
 
@@ -261,13 +246,13 @@ def all_criteria_schema(rubric: Rubric, criteria: list[str], prompt_version: str
     """{criterion id: {reasons, score}} for the given criteria, in the rubric's order (version 4:
     {criterion id: {score}})."""
     return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria),
-                                prompt_version in COMPACT_JSON_VERSIONS,
-                                0 if prompt_version in SCORE_ONLY_VERSIONS else REASONS_CHARS["2"])
+                                judge_layout(prompt_version).compact_json,
+                                0 if judge_layout(prompt_version).score_only else LAYOUTS["2"].reasons_chars)
 
 
 @functools.lru_cache(maxsize=64)
 def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False,
-                         reasons_chars: int = REASONS_CHARS["2"]) -> type[BaseModel]:
+                         reasons_chars: int = LAYOUTS["2"].reasons_chars) -> type[BaseModel]:
     one = _criterion_schema(low, high, reasons_chars)  # llguidance reads `x-guidance` at the top only
     return create_model("AllCriteriaJudgment", __config__=_answer_config(compact), **{c: (one, ...) for c in criteria})
 

@@ -1,6 +1,13 @@
 """Rubrics: HOW debates are scored. YAML files in `rubric/` and their schema and linter."""
 
-from debatelab.rubric.prompt_versions import SCORE_ONLY_VERSIONS
+from debatelab.rubric.prompt_versions import (
+    DEFAULT_PROMPT_VERSION,
+    LAYOUTS,
+    PROMPT_VERSIONS,
+    SCORE_ONLY_VERSIONS,
+    JudgeLayout,
+    judge_layout,
+)
 from debatelab.rubric.schema import (
     OVERALL,
     Rubric,
@@ -12,5 +19,8 @@ from debatelab.rubric.schema import (
     shipped_rubric_ids,
 )
 
-__all__ = ["OVERALL", "SCORE_ONLY_VERSIONS", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric",
-           "shipped_rubric", "shipped_rubric_ids"]
+__all__ = [
+    "OVERALL", "SCORE_ONLY_VERSIONS", "DEFAULT_PROMPT_VERSION", "JudgeLayout", "judge_layout", "LAYOUTS",
+    "PROMPT_VERSIONS", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric", "shipped_rubric",
+    "shipped_rubric_ids",
+]

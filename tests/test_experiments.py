@@ -334,8 +334,8 @@ def test_a_score_only_judgment_says_why_it_has_no_reasons():
     v1 = judgment_html({"judge": "j@h", "sample": 0, "overall": 5.0, "prompt_version": "1",
                         "scores": [{**scores[0], "rationale": "Clear <b>enough</b>."}]})
     assert "no reasons" not in v1 and "Clear &lt;b&gt;enough&lt;/b&gt;." in v1
-    from debatelab.graphs import SCORE_ONLY_VERSIONS
     from debatelab.report.rubric import SCORE_ONLY_VERSIONS as REPORTS_SCORE_ONLY
+    from debatelab.rubric import SCORE_ONLY_VERSIONS
     assert REPORTS_SCORE_ONLY == SCORE_ONLY_VERSIONS  # the report and the judging graph read one definition
 
 

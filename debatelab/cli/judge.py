@@ -88,9 +88,9 @@ def judge_cmd(
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = DEFAULT_RESULTS,
 ) -> None:
     """Score a transcript (or an experiment's debates) with a rubric, per criterion, never inventing a score."""
-    from debatelab.graphs import ALL_CRITERIA, DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
+    from debatelab.graphs import ALL_CRITERIA
     from debatelab.judging import parse_judges
-    from debatelab.rubric import load_rubric
+    from debatelab.rubric import DEFAULT_PROMPT_VERSION, judge_layout, load_rubric
 
     prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
     if (transcript is None) == (experiment is None):
@@ -101,8 +101,7 @@ def judge_cmd(
         raise UserError("--pairwise needs --experiment NAME (it compares an experiment's debates)")
     if against not in ("baseline", "all"):
         raise UserError(f"--against {against!r}: use baseline or all")
-    if prompt_version not in PROMPT_VERSIONS:
-        raise UserError(f"--prompt-version {prompt_version!r}: use {' or '.join(PROMPT_VERSIONS)}")
+    judge_layout(prompt_version, "--prompt-version")
     at_once: int | str = criteria_at_once
     if criteria_at_once != ALL_CRITERIA:
         if not criteria_at_once.isdigit() or int(criteria_at_once) < 1:
@@ -123,7 +122,6 @@ def judge_cmd(
 def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, samples: int, permute: bool,
                       strict: bool, fail_on_unscored: bool, json_out: bool, checkpoints: Path, dry_run: bool,
                       prompt_version: str | None = None, criteria_at_once: int | str = 1) -> None:
-    from debatelab.graphs import DEFAULT_PROMPT_VERSION
     from debatelab.judging import (
         judge_transcript,
         parse_judges,
@@ -131,6 +129,7 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
         transcript_family_warnings,
         transcript_reliability,
     )
+    from debatelab.rubric import DEFAULT_PROMPT_VERSION
     from debatelab.runtime import freeze_startup_heap
 
     prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
@@ -160,9 +159,9 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
 def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: int, permute: bool, strict: bool,
                       db: Path, checkpoints: Path, json_out: bool, pairwise: bool, against: str,
                       prompt_version: str | None = None, criteria_at_once: int | str = 1) -> None:
-    from debatelab.graphs import DEFAULT_PROMPT_VERSION
     from debatelab.judging import experiment_family_warnings, judge_experiment, pairwise_ratings
     from debatelab.report import pairwise_rating_tables
+    from debatelab.rubric import DEFAULT_PROMPT_VERSION
     from debatelab.runtime import Failures, RunProgress, freeze_startup_heap
     from debatelab.store import Store
 

@@ -11,8 +11,9 @@ from pydantic_core import CoreSchema
 
 from debatelab.agents import ModelSpec, coerce_model
 from debatelab.base import string_or_object_schema
-from debatelab.graphs import DEFAULT_PROMPT_VERSION, builtin_protocol_names, protocol_named
+from debatelab.graphs import builtin_protocol_names, protocol_named
 from debatelab.judging import with_judge_defaults
+from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
 
 
 class ScenarioSelection(BaseModel):
@@ -67,7 +68,7 @@ class Judging(BaseModel):
     audit: AuditSpec | None = Field(default=None, description="audit every judge on labelled pairs as part of the run")
     pairwise: bool = Field(default=False, description="also compare matched debates pairwise, in both orders")
     against: Literal["baseline", "all"] = Field(default="baseline", description="pairwise: matched baselines or all")
-    prompt_version: Literal["1", "2", "3", "4"] = Field(
+    prompt_version: Literal[PROMPT_VERSIONS] = Field(  # type: ignore[valid-type]
         default=DEFAULT_PROMPT_VERSION, description="the judge prompt's layout: '1' criterion last, '2' cache-first "
                                                     "(rubric and transcript first, the criterion's name last), '3' "
                                                     "as '2' with the answer asked for as compact JSON, '4' as '3' "

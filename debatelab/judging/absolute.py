@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from debatelab.agents import ModelSpec, affinity, bind_run, model_call_failed
 from debatelab.base import UserError, describe_validation_error
-from debatelab.graphs import DEFAULT_PROMPT_VERSION, JUDGE_AGENT, JudgeContext, Transcript, compile_judging
-from debatelab.rubric import Rubric
+from debatelab.graphs import JUDGE_AGENT, JudgeContext, Transcript, compile_judging
+from debatelab.rubric import DEFAULT_PROMPT_VERSION, Rubric
 from debatelab.runtime import tracing_guard
 
 
@@ -84,7 +84,7 @@ async def run_judgment(
     on one server slot reuses its prompt cache, where scoring them in parallel would re-read the
     transcript on every slot. Raise `criteria_at_once` for servers without prefix caching, or set it
     to 'all' for one call per judgment (see the bench's agreement figure first). `prompt_version`
-    chooses the prompt's layout (`debatelab.graphs.PROMPT_VERSIONS`).
+    chooses the prompt's layout (`debatelab.rubric.JudgeLayout`).
     """
     graph = compile_judging(checkpointer)
     name = judge_name or judge.identity  # results name a judge by its tag (0.1 stores: TAG@HOST, kept)

@@ -9,12 +9,12 @@ from typing import Any, Literal
 from debatelab.agents import ModelSpec, concurrency_for, make_chat_model, require_models, resolve_host
 from debatelab.analysis import ScoreRow, reliability_summary
 from debatelab.base import read_user_json
-from debatelab.graphs import DEFAULT_PROMPT_VERSION, Transcript
+from debatelab.graphs import Transcript
 from debatelab.judging.absolute import JudgmentOutcome, load_transcript, run_judgment
 from debatelab.judging.judges import family_warnings
 from debatelab.judging.pairwise import judge_pairs
 from debatelab.judging.stored import judge_stored
-from debatelab.rubric import Rubric
+from debatelab.rubric import DEFAULT_PROMPT_VERSION, Rubric
 from debatelab.runtime import Failures, RunProgress, host_limiters
 from debatelab.store import Store, open_checkpointer
 

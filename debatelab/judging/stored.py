@@ -14,9 +14,9 @@ from typing import Any
 
 from debatelab.agents import ModelSpec, make_chat_model, pool_label, reported_digest
 from debatelab.analysis import ScoreRow, flip_rate, reliability_summary, unscored_rate
-from debatelab.graphs import DEFAULT_PROMPT_VERSION, Transcript
+from debatelab.graphs import Transcript
 from debatelab.judging.absolute import JudgmentOutcome, judgment_id_for, run_judgment
-from debatelab.rubric import Rubric, shipped_rubric
+from debatelab.rubric import DEFAULT_PROMPT_VERSION, Rubric, shipped_rubric
 from debatelab.runtime import Failures, LimiterFor, RunProgress
 from debatelab.store import Store
 
