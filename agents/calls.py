@@ -24,6 +24,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError
 
 from debatelab.agents.thinking import message_text_and_thinking
+from debatelab.base import redact_known
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -100,8 +101,8 @@ def _record(reply: BaseMessage, started: float) -> CallRecord:
     if isinstance(logprobs, dict):  # OpenAI's shape: {"content": [per-token entries]}
         logprobs = logprobs.get("content")
     return CallRecord(
-        text=text,
-        thinking=thinking,
+        text=redact_known(text),  # a server that writes the API key it was sent into its reply
+        thinking=redact_known(thinking),
         input_tokens=int(usage.get("input_tokens") or 0),
         output_tokens=int(usage.get("output_tokens") or 0),
         duration_s=round(time.perf_counter() - started, 4),

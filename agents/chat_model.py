@@ -32,7 +32,7 @@ from debatelab.agents.host_liveness import CONNECT_TIMEOUT_S
 from debatelab.agents.host_pool import call_on_pool, watch_host
 from debatelab.agents.model_errors import is_host_failure
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec, default_ollama_host, default_openai_base_url
-from debatelab.base import UserError, redact
+from debatelab.base import UserError, redact, remember_secret
 
 
 def single_host(spec: ModelSpec) -> ModelSpec:
@@ -102,6 +102,7 @@ def api_key_of(spec: ModelSpec) -> SecretStr:
     if not value:
         raise UserError(f"model {spec.label}: environment variable {spec.api_key_env} (field 'api_key_env') is not "
                         f"set; export it with the server's API key")
+    remember_secret(value)  # a server that echoes it gets it redacted from every line and row
     return SecretStr(value)
 
 

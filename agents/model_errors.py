@@ -29,7 +29,9 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _is_openai_error(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] == "openai"
+    """An error of the `openai` client, or of langchain-openai's subclasses of them
+    (`OpenAIAPIError(openai.InternalServerError)`...), recognised without importing either."""
+    return any(c.__module__.split(".")[0] == "openai" for c in type(exc).__mro__)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic_core import CoreSchema
 
@@ -30,6 +31,9 @@ def family_of(tag_or_label: str) -> str:
 
 OPENAI_PREFIX = "openai:"
 Provider = Literal["ollama", "openai"]
+
+
+MAX_URL_CHARS = 2048  # what browsers and proxies take; a longer 'URL' is a mistake
 
 
 class ModelSpec(BaseModel):
@@ -121,7 +125,15 @@ class ModelSpec(BaseModel):
         if v is None or v == EMBEDDED:
             return v
         if not (v.startswith("http://") or v.startswith("https://")):
-            raise ValueError(f"host must be a URL like http://127.0.0.1:11434 or the word 'embedded', not {v!r}")
+            raise ValueError(f"host must be a URL like http://127.0.0.1:11434 or the word 'embedded', not "
+                             f"{redact(v)[:80]!r}")
+        if len(v) > MAX_URL_CHARS:
+            raise ValueError(f"host is a URL of {len(v)} characters (at most {MAX_URL_CHARS})")
+        try:
+            httpx.URL(v)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ValueError(f"host {redact(v)[:80]!r} is not a valid URL ({redact(str(exc))[:80]}); an IPv6 "
+                             f"address goes in brackets, e.g. http://[::1]:8000/v1") from None
         return v.rstrip("/")
 
     @field_validator("hosts")
@@ -143,9 +155,13 @@ class ModelSpec(BaseModel):
         provider = "ollama"
         if text.startswith(OPENAI_PREFIX):
             provider, text = "openai", text[len(OPENAI_PREFIX):]
-        tag, sep, host = text.rpartition("@") if provider == "openai" else text.partition("@")
-        if provider == "openai" and not sep:
-            tag, host = host, ""
+        if provider == "openai":  # a name may hold '@', and so may a URL's user:password@: split where the host begins
+            at = max(text.rfind(f"@{start}") for start in ("http://", "https://", EMBEDDED))
+            tag, sep, host = (text[:at], "@", text[at + 1:]) if at >= 0 else text.rpartition("@")
+            if not sep:
+                tag, host = host, ""
+        else:
+            tag, sep, host = text.partition("@")
         return cls(model=tag.strip(), host=host.strip() if sep else None, provider=provider,  # type: ignore[arg-type]
                    **options)
 

@@ -15,7 +15,7 @@ import httpx
 
 from debatelab.agents.host_liveness import mark_host_down
 from debatelab.agents.model_spec import EMBEDDED, ModelSpec
-from debatelab.base import ModelUnavailableError, redact
+from debatelab.base import ModelUnavailableError, redact, remember_secret
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,7 @@ def _key(spec: ModelSpec) -> str | None:
     if not value:
         raise ModelUnavailableError(f"model {spec.label}: environment variable {spec.api_key_env} (field "
                                     f"'api_key_env') is not set; export it with the server's API key")
+    remember_secret(value)
     return value
 
 

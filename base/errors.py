@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     """What `debatelab` exits with, for scripts and schedulers (a SLURM array reads these)."""
 
     OK = 0
+    SYSTEM = 1  # the system refused a read or a write (a full disk, a closed pipe, no permission)
     USAGE = 2  # a user's mistake: a bad file, field, option or command line (UserError)
     MODEL_UNAVAILABLE = 3  # a model host unreachable or a model missing (ModelUnavailableError)
     ITEMS_FAILED = 4  # the run finished, but some items (debates, judgments, questions) failed: re-run resumes

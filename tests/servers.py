@@ -123,3 +123,30 @@ def openai_host(reply: Callable[[dict], str], models: tuple[str, ...] = ("m",),
 
     with _serving(Handler) as url:
         yield f"{url}/v1"
+
+
+@contextmanager
+def failing_openai_host(status: int, body: Callable[[str], bytes]) -> Iterator[str]:
+    """An OpenAI-compatible server whose model list answers, and whose every chat call gets
+    `status` with `body(authorization header)` (a server that echoes the bearer key, say)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, code: int, payload: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send(200, json.dumps({"object": "list", "data": [{"id": "m", "object": "model"}]}).encode())
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(status, body(self.headers.get("Authorization", "")))
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    with _serving(Handler) as url:
+        yield f"{url}/v1"

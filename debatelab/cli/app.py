@@ -8,13 +8,16 @@ for a bad file, a dead server or a usage mistake.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
-from debatelab.base import ExitCode, UserError
+from debatelab.base import ExitCode, UserError, describe_validation_error, redact
 from debatelab.cli.common import console
 
 app = typer.Typer(
@@ -59,6 +62,15 @@ def _error(line: str) -> None:
     console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
 
 
+def _system_error(exc: OSError) -> None:
+    where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+    with contextlib.suppress(OSError):  # stdout itself may be what failed: nothing more goes there
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _error(redact(f"{exc.strerror or type(exc).__name__}{where} ({type(exc).__name__}); free space, fix the "
+                  f"permissions or write elsewhere, then run the same command again"))
+    sys.exit(ExitCode.SYSTEM)
+
+
 def main() -> None:
     """Entry point: run the app, turning UserError into one line on stderr and an exit code."""
     try:
@@ -76,6 +88,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
+    except OSError as exc:  # a full disk, a closed pipe, a folder it may not write: one line, not a traceback
+        _system_error(exc)
     except Exception as exc:
         # imported here: loading the model layer costs a second at every start, and most commands never need it
         from debatelab.agents import describe_model_error
@@ -84,6 +98,9 @@ def main() -> None:
         if model_error is not None:
             _error(UserError(model_error).args[0])
             sys.exit(ExitCode.MODEL_UNAVAILABLE)
+        if isinstance(exc, ValidationError):  # a value given on the command line (a model spec, say)
+            _error(redact(describe_validation_error("command line", exc)))
+            sys.exit(ExitCode.USAGE)
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()  # type: ignore[attr-defined]  # `debatelab` or a group alone: its help
             sys.exit(ExitCode.USAGE)

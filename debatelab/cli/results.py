@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from debatelab.base import UserError
+from debatelab.base import UserError, safe_file_name
 from debatelab.cli.common import DEFAULT_RESULTS, DbOption, out
 
 
@@ -96,13 +96,13 @@ def export_cmd(
     if fmt == "parquet":
         from debatelab.results import export_dataset, open_results
 
-        folder = output or Path(experiment)
+        folder = output or Path(safe_file_name(experiment))
         with open_results(db) as results:
             counts = export_dataset(results, experiment, folder, license=license_)
         tables = ", ".join(f"{t} {n:,}" for t, n in counts.items())
         out.print(f"wrote {len(counts)} parquet tables ({tables}) and a data-set card to {folder}/", highlight=False)
         return
-    target = output or Path(f"{experiment}.{fmt}")
+    target = output or Path(f"{safe_file_name(experiment)}.{fmt}")
     with Store.open(db, create=False) as store:
         n = export_experiment(store, experiment, fmt, target)
     out.print(f"wrote {n} rows to {target}", highlight=False)

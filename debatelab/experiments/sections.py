@@ -218,8 +218,20 @@ class Debater(BaseModel):
         return coerce_model(v)
 
 
+DEBATER_FIELDS = ("model", "best_of", "name")
+
+
 def debaters_parse(v: Any) -> Any:
-    """A debater written as its model (TAG[@HOST] or a model spec) is the same as {model: ...}."""
+    """A debater written as its model (TAG[@HOST], or the long form {model: X, provider: openai,
+    base_url: ...} the docs show) is the same as {model: ...}; best_of and name stay the debater's."""
     items = v if isinstance(v, list) else [v]
-    return [{"model": x} if isinstance(x, str) or (isinstance(x, dict) and "model" not in x) else x for x in items]
+    out = []
+    for x in items:
+        if isinstance(x, str) or (isinstance(x, dict) and "model" not in x):
+            x = {"model": x}
+        elif isinstance(x, dict) and set(x) - set(DEBATER_FIELDS):  # the model's own fields, written inline
+            x = {**{k: x[k] for k in ("best_of", "name") if k in x},
+                 "model": {k: value for k, value in x.items() if k not in ("best_of", "name")}}
+        out.append(x)
+    return out
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from pydantic import ValidationError
+
 from debatelab.agents import ModelSpec, family_of
-from debatelab.base import UserError
+from debatelab.base import UserError, describe_validation_error, redact
 
 # Judges answer deterministically unless their spec says otherwise: re-judging is reproducible.
 JUDGE_DEFAULTS = {"temperature": 0.0, "seed": 0}
@@ -23,8 +25,10 @@ def parse_judges(judges: Iterable[str], option: str = "--judge") -> list[ModelSp
     for j in judges:
         try:
             specs.append(ModelSpec.parse(j, **JUDGE_DEFAULTS))
+        except ValidationError as exc:  # one line naming the field, not pydantic's dump
+            raise UserError(redact(describe_validation_error(f"{option} {j[:100]!r}", exc))) from None
         except ValueError as exc:
-            raise UserError(f"{option} {j!r}: {exc}") from None
+            raise UserError(redact(f"{option} {j[:100]!r}: {exc}")) from None
     return specs
 
 

@@ -12,10 +12,14 @@ the database does: a model without a recorded digest is listed as such.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from debatelab import __version__
@@ -56,14 +60,29 @@ def export_dataset(results: Results, experiment: str, out_dir: Path, *, license:
         known = ", ".join(sorted(experiments["name"])) or "none yet"
         raise UserError(f"no experiment {experiment!r} in {results.path} (it has: {known})")
     frames = _frames(results, experiment)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: a file is in the way; name a directory")
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise UserError(f"--out {out_dir}: a file or a link is in the way; name a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    for table, frame in frames.items():
-        frame.to_parquet(out_dir / f"{table}.parquet", engine="pyarrow", index=False)
-        counts[table] = len(frame)
-    (out_dir / "README.md").write_text(dataset_card(results, experiment, frames, license), encoding="utf-8")
+    # Written into a fresh folder beside the target, then moved in file by file: a failure leaves
+    # no partial files, and os.replace puts a file where a link was instead of writing through it.
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        counts: dict[str, int] = {}
+        for table, frame in frames.items():
+            try:
+                frame.to_parquet(staging / f"{table}.parquet", engine="pyarrow", index=False)
+            except (pa.ArrowException, ValueError, TypeError) as exc:
+                raise UserError(f"{results.path}: table {table}: a stored value does not fit its column "
+                                f"({' '.join(str(exc).split())[:160]}); nothing was written") from None
+            counts[table] = len(frame)
+        (staging / "README.md").write_text(dataset_card(results, experiment, frames, license), encoding="utf-8")
+        for stale in TABLES:  # another export's tables would read as this one's
+            if stale not in counts and (out_dir / f"{stale}.parquet").is_file():
+                (out_dir / f"{stale}.parquet").unlink()
+        for written in staging.iterdir():
+            os.replace(written, out_dir / written.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return counts
 
 

@@ -27,6 +27,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from debatelab.base import (
     DEFAULT_CHECKPOINTS,  # re-exported
     UserError,
+    redact_exception,
 )
 from debatelab.store.contention import is_lock_contention, retry_while_locked
 
@@ -62,6 +63,15 @@ class InlineSqliteSaver(SqliteSaver):
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
         self.put_writes(config, writes, task_id, task_path)
+
+    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
+                   task_path: str = "") -> None:
+        """A failed node's error is stored with its message redacted: a server that echoes the
+        bearer key in its error body must not put the key on disk."""
+        for _, value in writes:
+            if isinstance(value, BaseException):
+                redact_exception(value)
+        super().put_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.delete_thread(thread_id)
