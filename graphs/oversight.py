@@ -173,6 +173,7 @@ def transcript_text(state: dict[str, Any], *, before_round: int | None = None, u
             side = sides[order[t["position"]]]
             letter = letters[order[t["position"]]]
             option = question["options"][ord(letter) - ord("A")] if letter else "?"
+            option = " ".join(neutralise(option).split())  # an option is data: no control token, no fake round line
             lines.append(f"[Round {t['round']}] {speaker_name(side)} (argues {letter}: {option}):\n{t['shown']}")
     return "\n\n".join(lines)
 

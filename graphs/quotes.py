@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 QUOTE = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
-# A debater's own text may try to pass off a made-up quote as verified: its tags are broken first.
-_FAKE_TAGS = re.compile(r"</?\s*[uv]_quote\s*>", re.IGNORECASE)
+# A debater's own text may try to pass off a made-up quote as verified (`<v_quote>`, with attributes,
+# or spelt with a look-alike letter): every tag but the plain <quote> and </quote> is broken first.
+_ANY_TAG = re.compile(r"<[^<>\n]{1,80}>")
+_QUOTE_TAG = re.compile(r"</?quote>", re.IGNORECASE)
 
 QUOTE_RULES = ("Quotes from the passage are marked: <v_quote>...</v_quote> was found in the passage "
                "(verified), <u_quote>...</u_quote> was not (it may be invented). Only a verified quote is "
@@ -28,8 +30,9 @@ def normalise_for_match(text: str) -> str:
 
 
 def quote_verified(quote: str, passage: str) -> bool:
+    """Whether the quote's words stand in the passage, whole words only ("rain" is not in "training")."""
     wanted = normalise_for_match(quote)
-    return bool(wanted) and wanted in normalise_for_match(passage)
+    return bool(wanted) and f" {wanted} " in f" {normalise_for_match(passage)} "
 
 
 @dataclass(frozen=True)
@@ -51,5 +54,6 @@ def mark_quotes(text: str, passage: str) -> QuoteCheck:
             return f"<v_quote>{inner}</v_quote>"
         return f"<u_quote>{inner}</u_quote>"
 
-    cleaned = _FAKE_TAGS.sub(lambda m: m.group(0).replace("<", "(").replace(">", ")"), text)
+    cleaned = _ANY_TAG.sub(lambda m: m.group(0) if _QUOTE_TAG.fullmatch(m.group(0))
+                           else "(" + m.group(0)[1:-1] + ")", text)
     return QuoteCheck(QUOTE.sub(mark, cleaned), counts[0], counts[1])

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from debatelab.agents import (
     EMBEDDED,
     ModelSpec,
@@ -374,7 +376,7 @@ class DebatePhase:
             failure = self.summary.failures.record(
                 "debates", f"{job.config.name} / {job.scenario.id} #{job.repeat} ({job.debate_id})", exc)
             store.mark_debate(debate_row(exp, job, "failed", error=failure.reason, started_at=began))
-            self.progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+            self.progress.log(f"[red]failed[/red] {escape(failure.item)}: {escape(failure.reason)}")
             return
         row, turns, calls = finished_rows(exp, job, outcome, began)
         store.write_finished_debate(row, turns, calls)

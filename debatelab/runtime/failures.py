@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from rich.markup import escape
+
 from debatelab.agents import describe_model_error
-from debatelab.base import UserError
+from debatelab.base import UserError, printable
 
 T = TypeVar("T")
 
@@ -46,7 +48,7 @@ class Failures:
         reason = failure_line(exc)
         if reason is None:
             raise exc
-        failure = Failure(stage, item, reason)
+        failure = Failure(stage, printable(item), printable(reason))  # ids and server bodies may hold escapes
         self.items.append(failure)
         return failure
 
@@ -90,7 +92,7 @@ async def each_guarded(items: Iterable[T], work: Callable[[T], Awaitable[Any]], 
             await work(item)
         except Exception as exc:
             failure = failures.record(kind, name(item), exc)
-            progress.log(f"[red]failed[/red] {failure.item}: {failure.reason}")
+            progress.log(f"[red]failed[/red] {escape(failure.item)}: {escape(failure.reason)}")
             return
         progress.advance(stage)
 

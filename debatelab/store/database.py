@@ -28,7 +28,7 @@ from debatelab.store.schema import CREATION_ORDER, MARKER_TABLE, SCHEMA_VERSION,
 BUSY_TIMEOUT_S = 30.0
 
 
-def _friendly(path: Path, exc: sqlite3.Error) -> UserError:
+def friendly_error(path: Path, exc: sqlite3.Error) -> UserError:
     msg = str(exc)
     if "readonly" in msg or "read-only" in msg:
         return UserError(f"results database {path} is read-only ({msg}); make it writable or pass another --db")
@@ -100,7 +100,7 @@ class StoreCore:
                 # an fsync per transaction; only a power cut could lose the last commits.
                 conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            raise _friendly(p, exc) from None
+            raise friendly_error(p, exc) from None
         except OSError as exc:
             raise UserError(f"cannot open results database {p} ({exc.strerror}); pass another --db") from None
         names = {n for n, kind in objects.items() if kind == "table"}
@@ -137,14 +137,14 @@ class StoreCore:
         rows = self._rows(f"select value from {MARKER_TABLE} where key = 'schema_version'")
         try:
             return int(rows[0]["value"]) if rows else 1
-        except ValueError:
+        except (ValueError, TypeError):  # a NULL or a word where the version should be
             raise UserError(f"{self.path}: unreadable schema version {rows[0]['value']!r}; pass another --db") from None
 
     def _create(self) -> None:
         try:
             retry_while_locked(self._create_tables, conn=self._db.conn, timeout_s=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
-            raise _friendly(self.path, exc) from None
+            raise friendly_error(self.path, exc) from None
 
     def _missing_columns(self) -> bool:
         return any(set(spec["columns"]) - set(self._db.table(name).columns_dict) for name, spec in TABLES.items())
@@ -195,7 +195,7 @@ class StoreCore:
             with self._db.atomic():
                 yield self._db
         except sqlite3.Error as exc:
-            raise _friendly(self.path, exc) from None
+            raise friendly_error(self.path, exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -211,7 +211,7 @@ class StoreCore:
         try:
             return list(self._db.query(sql, params or {}))
         except sqlite3.Error as exc:
-            raise _friendly(self.path, exc) from None
+            raise friendly_error(self.path, exc) from None
 
     def _frame(self, sql: str, params: dict[str, Any]) -> pd.DataFrame:
         # pandas reads the cursor directly: 210,000 score rows without a dict per row.

@@ -3,9 +3,12 @@ and every judge's verdict on them, model or person (`human:<name>`)."""
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from typing import Any
 
-from debatelab.store.database import StoreCore
+from debatelab.store.contention import retry_while_locked
+from debatelab.store.database import BUSY_TIMEOUT_S, StoreCore, friendly_error
 from debatelab.store.schema import iso_timestamp
 
 
@@ -27,9 +30,17 @@ class OversightRecords(StoreCore):
                                                           pk="verdict_id")
 
     def write_oversight_verdict(self, verdict: dict[str, Any]) -> None:
-        """One verdict on a stored trial (a person's, from the viewer)."""
-        with self._transaction() as db:
-            db.table("oversight_verdicts").upsert({**verdict, "finished_at": iso_timestamp()}, pk="verdict_id")
+        """One verdict on a stored trial (a person's, from the viewer); retried while another process
+        holds the file's write lock (the upsert is idempotent)."""
+        def write() -> None:
+            with self._db.atomic():
+                self._db.table("oversight_verdicts").upsert({**verdict, "finished_at": iso_timestamp()},
+                                                            pk="verdict_id")
+
+        try:
+            retry_while_locked(write, conn=self._db.conn, timeout_s=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise friendly_error(self.path, exc) from None
 
     def oversight_trials(self, experiment: str) -> list[dict[str, Any]]:
         return self._rows("select * from oversight_trials where experiment = :e order by protocol, question_id, "
@@ -46,5 +57,29 @@ class OversightRecords(StoreCore):
                           {"e": experiment})
 
     def oversight_verdicts(self, experiment: str) -> list[dict[str, Any]]:
-        return self._rows("select * from oversight_verdicts where experiment = :e order by protocol, judge, "
+        """The verdicts, typed: a cell that does not hold its column's kind of value (a word where a
+        probability belongs, in a file edited or made elsewhere) reads as missing, never as a crash."""
+        rows = self._rows("select * from oversight_verdicts where experiment = :e order by protocol, judge, "
                           "question_id, trial_id", {"e": experiment})
+        return [_typed_verdict(r) for r in rows]
+
+
+def _number(value: Any, kind: type[int] | type[float]) -> Any:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return kind(value) if math.isfinite(value) else None
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    return kind(number) if math.isfinite(number) else None
+
+
+def _typed_verdict(row: dict[str, Any]) -> dict[str, Any]:
+    probability = _number(row.get("probability"), float)
+    letter = row.get("letter")
+    return {**row, "probability": probability if probability is not None and 0 <= probability <= 1 else None,
+            "correct": _number(row.get("correct"), int), "letter": letter if isinstance(letter, str) and letter else None,
+            "input_tokens": _number(row.get("input_tokens"), int) or 0,
+            "output_tokens": _number(row.get("output_tokens"), int) or 0}

@@ -108,6 +108,9 @@ class Viewer(OversightPages):
         with Store.open(db, create=False):  # a missing, foreign or corrupt file is refused before serving
             pass
         self._local = threading.local()
+        # Writes from the server's threads take turns: each thread has its own SQLite connection, and
+        # many posts at once otherwise met "database is locked" and lost verdicts.
+        self.write_lock = threading.Lock()
         self.csrf = CsrfTokens()
         self.env = _templates()
         self.summaries = SummaryCache()
@@ -278,8 +281,9 @@ class Viewer(OversightPages):
                                          f"or 'no opinion' for {c.name}") from None
         reason = str(form.get("reason") or "")[:4000]
         try:
-            save_rating(self.store, HumanRating(debate_id, rater, scores, {c.id: reason for c in rubric.criteria}
-                                                if reason else {}), rubric)
+            with self.write_lock:
+                save_rating(self.store, HumanRating(debate_id, rater, scores,
+                                                    {c.id: reason for c in rubric.criteria} if reason else {}), rubric)
         except UserError as exc:
             raise HTTPException(400, str(exc)) from None
         query = urllib.parse.urlencode({"rater": rater, "rubric": rubric.id})

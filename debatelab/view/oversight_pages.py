@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import urllib.parse
 from typing import Any
 
@@ -29,6 +30,7 @@ class OversightPages:
 
     store: Store
     csrf: CsrfTokens
+    write_lock: threading.Lock
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         raise NotImplementedError
@@ -107,15 +109,16 @@ class OversightPages:
         if answer not in letters:
             raise HTTPException(400, f"answer: choose one of {', '.join(letters)}")
         raw = str(form.get("probability") or "")
-        if not (raw.isascii() and raw.isdigit() and 0 <= int(raw) <= 100):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 0 <= int(raw) <= 100):
             raise HTTPException(400, "probability: a whole number from 0 to 100 (how likely your answer is correct)")
         judge = HUMAN_PREFIX + rater
-        self.store.write_oversight_verdict({
-            "verdict_id": f"{trial_id}:{judge}", "trial_id": trial_id, "experiment": experiment,
-            "protocol": trial["protocol"], "question_id": trial["question_id"], "judge": judge, "letter": answer,
-            "truth": trial["truth"], "correct": int(answer == trial["truth"]), "probability": int(raw) / 100,
-            "reasons": str(form.get("reasons") or "")[:4000], "unanswered_reason": None, "input_tokens": 0,
-            "output_tokens": 0, "duration_s": 0.0, "calls": 0})
+        with self.write_lock:
+            self.store.write_oversight_verdict({
+                "verdict_id": f"{trial_id}:{judge}", "trial_id": trial_id, "experiment": experiment,
+                "protocol": trial["protocol"], "question_id": trial["question_id"], "judge": judge, "letter": answer,
+                "truth": trial["truth"], "correct": int(answer == trial["truth"]), "probability": int(raw) / 100,
+                "reasons": str(form.get("reasons") or "")[:4000], "unanswered_reason": None, "input_tokens": 0,
+                "output_tokens": 0, "duration_s": 0.0, "calls": 0})
         query = urllib.parse.urlencode({"rater": rater})
         return RedirectResponse(f"/judge/{urllib.parse.quote(experiment, safe='')}?{query}", status_code=303)
 
