@@ -18,6 +18,11 @@ import ollama
 from debatelab.base import ModelUnavailableError, redact
 
 
+class MalformedReplyError(Exception):
+    """A server answered, but not with what its API promises (not JSON, no choices, an empty list):
+    a broken or misaddressed server, which another host of a pool may not be."""
+
+
 def _status(exc: BaseException) -> int | None:
     """The HTTP status of a server's error reply, whichever client raised it."""
     if isinstance(exc, ollama.ResponseError):
@@ -53,7 +58,7 @@ def is_host_failure(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
         return status >= 500 or status in (404, 408, 429)
-    return _is_connection_error(exc) or isinstance(exc, httpx.HTTPError)
+    return _is_connection_error(exc) or isinstance(exc, httpx.HTTPError | MalformedReplyError)
 
 
 def describe_model_error(exc: BaseException) -> str | None:
@@ -76,6 +81,8 @@ def _describe(exc: BaseException) -> str | None:
         return f"the model host did not answer in time ({type(exc).__name__})"
     if _is_connection_error(exc):
         return f"the model host is unreachable or dropped the connection ({type(exc).__name__}: {exc})"
+    if isinstance(exc, MalformedReplyError):
+        return f"the model server's reply was not what its API promises ({exc}); is its URL the server's API address?"
     if isinstance(exc, httpx.HTTPError) or _is_openai_error(exc):
         return f"the model call failed ({type(exc).__name__}: {exc})"
     return None

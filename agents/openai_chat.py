@@ -4,6 +4,8 @@ a second to import) loads only in processes that use such a server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from langchain_core.messages import BaseMessage
@@ -12,6 +14,7 @@ from langchain_openai import ChatOpenAI
 
 from debatelab.agents.calls import held_call_slot
 from debatelab.agents.host_pool import watch_host
+from debatelab.agents.model_errors import MalformedReplyError, describe_model_error
 
 
 class HostChatOpenAI(ChatOpenAI):
@@ -46,8 +49,30 @@ class HostChatOpenAI(ChatOpenAI):
                          run_manager: Any = None, **kwargs: Any) -> ChatResult:
         async with held_call_slot():
             request = super()._agenerate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
-            return await watch_host(str(self.openai_api_base or ""), request)
+            with malformed_reply_is_a_model_error():
+                return _with_a_choice(await watch_host(str(self.openai_api_base or ""), request))
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        return super()._generate(messages, stop=stop, run_manager=run_manager, **self._openai_kwargs(kwargs))
+        with malformed_reply_is_a_model_error():
+            return _with_a_choice(super()._generate(messages, stop=stop, run_manager=run_manager,
+                                                    **self._openai_kwargs(kwargs)))
+
+
+def _with_a_choice(result: ChatResult) -> ChatResult:
+    if not result.generations:  # `choices: []`: LangChain would fail later, reading the first one
+        raise MalformedReplyError("the reply has no choices")
+    return result
+
+
+@contextmanager
+def malformed_reply_is_a_model_error() -> Iterator[None]:
+    """A reply that is not JSON, has no `choices` or an empty list of them makes the openai client
+    and langchain-openai fail while reading it (JSONDecodeError, TypeError, IndexError, KeyError):
+    that is the server's failure, reported as one line like any other, never a traceback."""
+    try:
+        yield
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        if describe_model_error(exc) is not None:  # a client error that already says what it is
+            raise
+        raise MalformedReplyError(f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}") from exc

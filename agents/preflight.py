@@ -69,8 +69,11 @@ def list_openai_models(url: str, api_key: str | None, timeout_s: float = 5.0) ->
         raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)}: GET /models answered HTTP "
                                     f"{resp.status_code}; is base_url the server's /v1 address?")
     try:
-        return [str(m.get("id")) for m in resp.json().get("data", [])]
-    except (ValueError, AttributeError):
+        data = resp.json().get("data")
+        if not isinstance(data, list):
+            raise ValueError("no list under 'data'")
+        return [str(m.get("id")) for m in data]
+    except (ValueError, AttributeError, TypeError):
         raise ModelUnavailableError(f"OpenAI-compatible server {redact(url)}: GET /models did not answer with a "
                                     f"model list; is base_url the server's /v1 address?") from None
 

@@ -88,7 +88,8 @@ def _answer_node(agent: str, spec: ModelSpec, persona: str) -> AnswerNode:
         context = peers_context(question, task["answers"], agent, round_no, task.get("probe")) if round_no else ""
         rec = await answer_question(await achat_model_for(ctx, agent, spec), question, context=context,
                                     persona=ctx.personas.get(agent, persona), limiter=call_limit_for(agent),
-                                    max_attempts=ctx.max_attempts, run_name=f"{agent}:round{round_no}")
+                                    max_attempts=ctx.max_attempts, run_name=f"{agent}:round{round_no}",
+                                    with_passage=True)
         return {"round": round_no, "answers": [{
             "agent": agent, "round": round_no, "letter": rec.letter, "reason": rec.reason,
             "unanswered_reason": rec.unanswered_reason, "input_tokens": rec.input_tokens,

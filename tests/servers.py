@@ -150,3 +150,30 @@ def failing_openai_host(status: int, body: Callable[[str], bytes]) -> Iterator[s
 
     with _serving(Handler) as url:
         yield f"{url}/v1"
+
+
+@contextmanager
+def raw_openai_host(body: bytes, models: bytes = b'{"object": "list", "data": [{"id": "m"}]}') -> Iterator[str]:
+    """An OpenAI-compatible server that answers every chat call 200 with `body` as it is (not JSON,
+    no choices...) and `GET /models` with `models`; yields the /v1 base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, payload: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send(models)
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    with _serving(Handler) as url:
+        yield f"{url}/v1"

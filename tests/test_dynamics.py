@@ -199,3 +199,30 @@ def test_the_stacked_bootstrap_fits_agree_with_one_fit_at_a_time():
             assert np.isnan(stacked).all()
         if lengths == "wide":
             assert not np.isnan(stacked).any()
+
+
+def test_a_reading_question_shows_its_passage_to_every_answer(tmp_path: Path) -> None:
+    """Reading sets (BoolQ, LogiQA, a JSONL with passages) are about their passage: every round's
+    answers and the baselines read it (0.3 showed it to none)."""
+    lines = (DATA / "questions.jsonl").read_text().splitlines()[:4]
+    rows = [{**json.loads(line), "passage": f"Passage number {i}: the answer is plain."} for i, line in enumerate(lines)]
+    path = experiment(tmp_path)
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    prompts: list[str] = []
+
+    def factory(spec: ModelSpec) -> ScriptedChatModel:
+        inner = scripted([])(spec)
+
+        def script(prompt: str, kwargs: dict) -> object:
+            prompts.append(prompt)
+            return inner.script(prompt, kwargs)
+
+        return ScriptedChatModel(name=spec.label, script=script)
+
+    with Store.open(tmp_path / "p.db") as store, RunProgress(None, enabled=False) as progress:  # type: ignore[arg-type]
+        summary = asyncio.run(run_questions(load_experiment(path), store, tmp_path / "p.sqlite", progress,
+                                            model_factory=factory, preflight=False))
+    assert not summary.failed and prompts
+    for prompt in prompts:
+        q = int(re.search(r"Which number is (\d+)", prompt).group(1))
+        assert f"Passage number {q}: the answer is plain." in prompt

@@ -259,3 +259,53 @@ def test_many_verdicts_posted_at_once_are_all_kept(tmp_path: Path) -> None:
     huge = client.post("/judge/ov", data={"csrf": csrf, "rater": "zed", "trial": trial, "answer": "A",
                                           "probability": "9" * 4301})
     assert huge.status_code == 400
+
+
+@pytest.mark.parametrize("body", [b"this is not json", b'{"id": "x"}', b'{"choices": []}', b'{"choices": null}'])
+def test_a_reply_that_is_not_a_chat_completion_is_one_line(body: bytes) -> None:
+    from debatelab.agents import is_host_failure
+    from tests.servers import raw_openai_host
+
+    with raw_openai_host(body) as url:
+        with pytest.raises(Exception) as info:
+            make_chat_model(ModelSpec(model="m", provider="openai", host=url, timeout=10)).invoke([HumanMessage("hi")])
+    line = describe_model_error(info.value)
+    assert line is not None and "not what its API promises" in line and is_host_failure(info.value)
+
+
+def test_a_model_list_of_null_is_one_line() -> None:
+    from debatelab.agents import require_models, resolve_host
+    from debatelab.base import ModelUnavailableError
+    from tests.servers import raw_openai_host
+
+    with raw_openai_host(b"{}", models=b'{"data": null}') as url:
+        with pytest.raises(ModelUnavailableError, match="did not answer with a model list"):
+            require_models([ModelSpec(model="m", provider="openai", host=url)], resolve_host)
+
+
+def test_a_changed_oversight_spec_reads_only_the_trials_it_plans(tmp_path: Path) -> None:
+    """Changing rounds (or correcting a label, or dropping a judge) keeps the old trials stored for
+    resuming, but the tables count the current plan only: n stays what one run of it gives."""
+    from debatelab.analysis import oversight_results
+    from debatelab.store import Store
+    from tests.test_oversight import ITEMS, experiment, run
+
+    def ns(path: Path) -> dict:
+        with Store.open(path) as store:
+            return {(r["protocol"], r["judge"], r.get("side")): r["n"] for r in oversight_results(store, "ov")["oversight"]}
+
+    first = experiment(tmp_path, protocols=["naive", "debate"], judges=["judge-believer", "judge-always-a"], rounds=1)
+    run(first, tmp_path / "r.db", [])
+    before = ns(tmp_path / "r.db")
+    run(experiment(tmp_path, protocols=["naive", "debate"], judges=["judge-believer", "judge-always-a"], rounds=2),
+        tmp_path / "r.db", [])
+    assert ns(tmp_path / "r.db") == before  # was doubled: both specs' trials counted
+    run(experiment(tmp_path, protocols=["naive", "debate"], judges=["judge-believer"], rounds=2), tmp_path / "r.db", [])
+    assert {j for _, j, _ in ns(tmp_path / "r.db")} == {"judge-believer"}
+    fixed = [{**i, "answer": "B" if i["answer"] == "A" else "A"} if i["id"] == "q1" else i for i in ITEMS[:2]]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in fixed))
+    path = tmp_path / "ov.yaml"
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "questions": {"set": str(tmp_path / "items.jsonl"), "seed": 0}}))
+    run(path, tmp_path / "r.db", [])
+    assert ns(tmp_path / "r.db")[("naive", "judge-believer", None)] == 2  # 2 questions, not 3 or 4

@@ -69,12 +69,16 @@ class AnswerRecord:
 async def answer_question(
     model: BaseChatModel, question: Question, *, context: str = "", persona: str = "",
     limiter: asyncio.Semaphore | None = None, max_attempts: int = 3, top_logprobs: int = 0,
-    run_name: str | None = None, step_by_step: bool = False,
+    run_name: str | None = None, step_by_step: bool = False, with_passage: bool = False,
 ) -> AnswerRecord:
     """One structured answer; with `top_logprobs` > 0 also the option probabilities behind it;
-    `step_by_step`: chain of thought (the reasoning goes option by option and may be longer)."""
+    `step_by_step`: chain of thought (the reasoning goes option by option and may be longer);
+    `with_passage`: a reading question's passage comes before it (a question without one is as is)."""
+    shown = question.render()
+    if with_passage and question.passage.strip():
+        shown = f"Passage:\n{question.passage.strip()}\n\n{shown}"
     prompt = render_template("answerer_cot" if step_by_step else "answerer", persona=persona, context=context,
-                             question=question.render(), letters=", ".join(question.letters))
+                             question=shown, letters=", ".join(question.letters))
     try:
         result = await call_structured(model, [HumanMessage(prompt)],
                                        answer_schema(question.letters, 900 if step_by_step else 300),

@@ -17,13 +17,14 @@ From the stored trials, turns and verdicts (never a model call):
 from __future__ import annotations
 
 import itertools
+import json
 from collections import defaultdict
 from typing import Any
 
 from debatelab.analysis.dynamics import paired_difference
 from debatelab.analysis.pairwise_ratings import Outcome, bootstrap_bt, bradley_terry
 from debatelab.analysis.stats import wilson
-from debatelab.store import Store
+from debatelab.store import Store, is_human
 
 PRIMARY = {"-", "c0", "0v0"}
 CALIBRATION_BINS = 5
@@ -214,11 +215,29 @@ def _rated(units: dict[str, list[Outcome]], bootstrap: int) -> list[dict[str, An
             for name, value in sorted(strengths.items(), key=lambda x: -x[1])]
 
 
+def _plan(store: Store, experiment: str) -> tuple[set[str] | None, set[str] | None]:
+    """The trial ids and judge labels the experiment's stored spec plans (None: a store from before
+    plans were recorded, read whole as it always was)."""
+    row = store.experiment(experiment) or {}
+    try:
+        spec = json.loads(row.get("spec") or "{}")
+    except ValueError:
+        spec = {}
+    planned = spec.get("planned_trials") if isinstance(spec, dict) else None
+    judges = spec.get("judge_labels") if isinstance(spec, dict) and planned is not None else None
+    return (set(map(str, planned)) if isinstance(planned, list) else None,
+            set(map(str, judges)) if isinstance(judges, list) else None)
+
+
 def oversight_results(store: Store, experiment: str) -> dict[str, Any]:
-    """Every table of an oversight experiment, from the store."""
-    trial_rows = store.oversight_trials(experiment)
+    """Every table of an oversight experiment, from the store: the trials its current spec plans,
+    and their verdicts by the spec's judges and by people (a trial or a judge of an earlier version
+    of the spec stays stored but never enters the tables)."""
+    planned, judges = _plan(store, experiment)
+    trial_rows = [t for t in store.oversight_trials(experiment) if planned is None or t["trial_id"] in planned]
     trials = {t["trial_id"]: t for t in trial_rows}
-    verdicts = [v for v in store.oversight_verdicts(experiment) if v["trial_id"] in trials]
+    verdicts = [v for v in store.oversight_verdicts(experiment) if v["trial_id"] in trials
+                and (judges is None or is_human(v["judge"]) or v["judge"] in judges)]
     turns = store.oversight_turns(experiment)
     protocol_of = {t["trial_id"]: t["protocol"] for t in trial_rows}
     turns = [{**t, "protocol": protocol_of.get(t["trial_id"])} for t in turns]

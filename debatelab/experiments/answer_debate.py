@@ -173,7 +173,7 @@ class QuestionDebateRun:
             async with self.slots:
                 rec = await answer_question(self.models[agent], q, persona=self.personas[agent],
                                             limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
-                                            step_by_step=True, run_name=f"{agent}:cot")
+                                            step_by_step=True, run_name=f"{agent}:cot", with_passage=True)
             self.calls.record(q, SPLIT, agent, "cot", 0, letter=rec.letter, text=rec.reason,
                               unanswered=rec.unanswered_reason, model=self.config.model_for(agent).label,
                               tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
@@ -205,7 +205,7 @@ class QuestionDebateRun:
                 with affinity(f"self-consistency:{q.id}"):  # one prompt for every sample: one slot's cache
                     rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
                                                 limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
-                                                run_name=f"{agent}:sc{s}")
+                                                run_name=f"{agent}:sc{s}", with_passage=True)
             self.calls.record(q, SPLIT, agent, "self_consistency", s, letter=rec.letter, text=rec.reason,
                               unanswered=rec.unanswered_reason, model=spec.label,
                               tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)

@@ -182,6 +182,9 @@ class OversightRun:
         self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
             **self.exp.spec_dict(), "provenance": set_provenance(sel.set), "debater_names": self.names,
             "judge_labels": [j.label for j in self.judges],
+            # What the current spec plans: the analysis reads these trials only (a changed spec's
+            # old trials stay stored, for resuming it, but never enter its tables).
+            "planned_trials": [t.trial_id for t in self.trials],
         }, source_file=str(self.exp.source or ""))
 
     def agents_of(self, trial: Trial) -> dict[str, ModelSpec]:
