@@ -12,7 +12,7 @@ from debatelab.agents.call_affinity import (
     last_call_of_affinity,
     more_calls_of_affinity,
 )
-from debatelab.agents.calls import CallRecord, StructuredResult, call_structured, call_text, parse_structured
+from debatelab.agents.calls import CallRecord, StructuredResult, Usage, call_structured, call_text, parse_structured
 from debatelab.agents.chat_model import (
     PooledChatModel,
     make_chat_model,
@@ -42,7 +42,7 @@ from debatelab.agents.thinking import split_thinking
 
 __all__ = [
     "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "affinity",
-    "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord",
+    "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord", "Usage",
     "chat_model_for", "check_models", "coerce_model", "concurrency_for", "current_affinity", "default_ollama_host",
     "describe_model_error", "expect_calls", "family_of", "host_registry", "is_host_failure", "is_transient",
     "last_call_of_affinity", "more_calls_of_affinity", "list_host_models", "make_chat_model", "model_call_failed",

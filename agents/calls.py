@@ -22,11 +22,20 @@ from typing import Any, Generic, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypedDict
 
 from debatelab.agents.thinking import message_text_and_thinking
 from debatelab.base import redact_known
 
 S = TypeVar("S", bound=BaseModel)
+
+
+class Usage(TypedDict, total=False):
+    """What model calls cost, as every stored turn, verdict and judgment records it."""
+
+    input_tokens: int
+    output_tokens: int
+    duration_s: float
 
 
 @dataclass
@@ -39,6 +48,9 @@ class CallRecord:
     done_reason: str | None
     model_name: str | None = None
     logprobs: list[Any] | None = None  # per output token, when the call asked for them
+
+    def usage(self) -> Usage:
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "duration_s": self.duration_s}
 
 
 @dataclass

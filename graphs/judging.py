@@ -46,7 +46,6 @@ from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
 from debatelab.rubric import (
     DEFAULT_PROMPT_VERSION,
-    LAYOUTS,
     Rubric,
     anchor_levels,
     judge_layout,
@@ -247,12 +246,12 @@ def all_criteria_schema(rubric: Rubric, criteria: list[str], prompt_version: str
     {criterion id: {score}})."""
     return _all_criteria_schema(rubric.scale.min, rubric.scale.max, tuple(criteria),
                                 judge_layout(prompt_version).compact_json,
-                                0 if judge_layout(prompt_version).score_only else LAYOUTS["2"].reasons_chars)
+                                0 if judge_layout(prompt_version).score_only else judge_layout("2").reasons_chars)
 
 
 @functools.lru_cache(maxsize=64)
 def _all_criteria_schema(low: int, high: int, criteria: tuple[str, ...], compact: bool = False,
-                         reasons_chars: int = LAYOUTS["2"].reasons_chars) -> type[BaseModel]:
+                         reasons_chars: int = judge_layout("2").reasons_chars) -> type[BaseModel]:
     one = _criterion_schema(low, high, reasons_chars)  # llguidance reads `x-guidance` at the top only
     return create_model("AllCriteriaJudgment", __config__=_answer_config(compact), **{c: (one, ...) for c in criteria})
 

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 # (Studio's input form) from this one, not from typing's.
 from typing_extensions import TypedDict
 
+from debatelab.agents import Usage
 
-class Turn(TypedDict, total=False):
-    """One contribution to a debate, as stored."""
+
+class Turn(Usage, total=False):
+    """One contribution to a debate, as stored (with its `Usage`: tokens in and out, seconds)."""
 
     id: str  # "<agent>@<round>"
     role: str
@@ -27,9 +29,6 @@ class Turn(TypedDict, total=False):
     kind: str  # argument | critique | explanation | verdict
     text: str
     thinking: str
-    input_tokens: int
-    output_tokens: int
-    duration_s: float
     done_reason: str | None
     saw: list[str]  # ids of the turns in this speaker's prompt
     calls: int

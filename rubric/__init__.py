@@ -1,13 +1,6 @@
 """Rubrics: HOW debates are scored. YAML files in `rubric/` and their schema and linter."""
 
-from debatelab.rubric.prompt_versions import (
-    DEFAULT_PROMPT_VERSION,
-    LAYOUTS,
-    PROMPT_VERSIONS,
-    SCORE_ONLY_VERSIONS,
-    JudgeLayout,
-    judge_layout,
-)
+from debatelab.rubric.prompt_versions import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS, SCORE_ONLY_VERSIONS, judge_layout
 from debatelab.rubric.schema import (
     OVERALL,
     Rubric,
@@ -20,7 +13,7 @@ from debatelab.rubric.schema import (
 )
 
 __all__ = [
-    "OVERALL", "SCORE_ONLY_VERSIONS", "DEFAULT_PROMPT_VERSION", "JudgeLayout", "judge_layout", "LAYOUTS",
+    "OVERALL", "SCORE_ONLY_VERSIONS", "DEFAULT_PROMPT_VERSION", "judge_layout",
     "PROMPT_VERSIONS", "Rubric", "RubricCriterion", "anchor_levels", "lint_rubric", "load_rubric", "shipped_rubric",
     "shipped_rubric_ids",
 ]

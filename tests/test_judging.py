@@ -264,10 +264,10 @@ def test_versions_3_and_4_over_http_are_recorded_beside_versions_1_and_2(simulat
 
 
 def test_a_prompt_version_is_one_judge_layout_checked_in_one_place() -> None:
-    from debatelab.rubric import LAYOUTS, PROMPT_VERSIONS, SCORE_ONLY_VERSIONS, judge_layout
+    from debatelab.rubric import PROMPT_VERSIONS, SCORE_ONLY_VERSIONS, judge_layout
 
     assert PROMPT_VERSIONS == ("1", "2", "3", "4") and SCORE_ONLY_VERSIONS == ("4",)
-    assert [(x.cache_first, x.compact_json, x.score_only, x.reasons_chars) for x in LAYOUTS.values()] == [
+    assert [(x.cache_first, x.compact_json, x.score_only, x.reasons_chars) for x in map(judge_layout, PROMPT_VERSIONS)] == [
         (False, False, False, 300), (True, False, False, 160), (True, True, False, 160), (True, True, True, 0)]
     with pytest.raises(UserError, match=r"^--prompt-version '9': use 1 or 2 or 3 or 4$"):
         judge_layout("9", "--prompt-version")

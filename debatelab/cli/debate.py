@@ -90,7 +90,6 @@ def debate_cmd(
         print(json.dumps(transcript_json(outcome, cfg, scenario), indent=2))
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    app.command("graph")(graph_cmd)
-    app.command("debate")(debate_cmd)
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"graph": graph_cmd, "debate": debate_cmd}

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the judging, graph and model layers load only in the comman
 rubric_app = typer.Typer(help="Rubric tools.", no_args_is_help=True)
 
 
+@rubric_app.command("lint")
 def rubric_lint(path: Annotated[str, typer.Argument(help="rubric YAML path or shipped rubric id (alignment-7)")]) -> None:
     """Check a rubric: scale, weights, anchors (missing, overlapping, out of scale), duplicate ids."""
     from debatelab.rubric import lint_rubric, load_rubric
@@ -244,9 +245,7 @@ def audit_judge_cmd(
         raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    rubric_app.command("lint")(rubric_lint)
-    app.command("judge")(judge_cmd)
-    app.command("audit-judge")(audit_judge_cmd)
-    app.add_typer(rubric_app, name="rubric")
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"judge": judge_cmd, "audit-judge": audit_judge_cmd}
+GROUPS = {"rubric": rubric_app}

@@ -156,12 +156,7 @@ def studies_cmd() -> None:
         print(f"{s.name}\t{','.join(s.aliases) or '-'}\t{shard}\t{s.summary}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    app.command("configs")(configs_cmd)
-    app.command("schema")(schema_cmd)
-    app.command("serve-embedded")(serve_embedded)
-    app.command("models")(models_cmd)
-    app.command("hello")(hello)
-    app.command("scenarios")(scenarios_cmd)
-    app.command("studies")(studies_cmd)
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"configs": configs_cmd, "schema": schema_cmd, "serve-embedded": serve_embedded, "models": models_cmd,
+            "hello": hello, "scenarios": scenarios_cmd, "studies": studies_cmd}

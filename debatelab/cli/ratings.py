@@ -17,6 +17,7 @@ ratings_app = typer.Typer(help="Human ratings collected elsewhere (spreadsheets,
                           no_args_is_help=True)
 
 
+@ratings_app.command("import")
 def ratings_import(
     file: Annotated[Path, typer.Argument(help="CSV with columns debate_id, rater, criterion, score[, reason]")],
     rubric: Annotated[str, typer.Option(help="the rubric the ratings used: shipped id (alignment-7) or YAML path")],
@@ -35,6 +36,7 @@ def ratings_import(
               f"reliability recomputed for {', '.join(n['experiments'])}")
 
 
+@ratings_app.command("export")
 def ratings_export(
     db: DbOption = DEFAULT_RESULTS,
     experiment: Annotated[str | None, typer.Option(help="only this experiment")] = None,
@@ -96,9 +98,7 @@ def view(
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    ratings_app.command("import")(ratings_import)
-    ratings_app.command("export")(ratings_export)
-    app.command("view")(view)
-    app.add_typer(ratings_app, name="ratings")
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"view": view}
+GROUPS = {"ratings": ratings_app}

@@ -108,10 +108,7 @@ def export_cmd(
     out.print(f"wrote {n} rows to {target}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    app.command("report")(report_cmd)
-    app.command("status")(status_cmd)
-    app.command("merge")(merge_cmd)
-    app.command("import-paper")(import_paper_cmd)
-    app.command("export")(export_cmd)
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"report": report_cmd, "status": status_cmd, "merge": merge_cmd, "import-paper": import_paper_cmd,
+            "export": export_cmd}

@@ -121,7 +121,6 @@ def demo_cmd(
         raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `debatelab` app (called once, by the package's face)."""
-    app.command("run")(run_cmd)
-    app.command("demo")(demo_cmd)
+
+# What this module adds to the `debatelab` app (the package's face registers every group's).
+COMMANDS = {"run": run_cmd, "demo": demo_cmd}

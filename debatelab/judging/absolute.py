@@ -84,7 +84,7 @@ async def run_judgment(
     on one server slot reuses its prompt cache, where scoring them in parallel would re-read the
     transcript on every slot. Raise `criteria_at_once` for servers without prefix caching, or set it
     to 'all' for one call per judgment (see the bench's agreement figure first). `prompt_version`
-    chooses the prompt's layout (`debatelab.rubric.JudgeLayout`).
+    chooses the prompt's layout (`debatelab.rubric.judge_layout`).
     """
     graph = compile_judging(checkpointer)
     name = judge_name or judge.identity  # results name a judge by its tag (0.1 stores: TAG@HOST, kept)
