@@ -3,7 +3,7 @@ specs, the chat-model factory, host pools and scheduling, run bindings, prefligh
 model call means, scripted models for dry runs and tests, and the embedded Ollama-compatible
 endpoint (`debatelab.agents.embedded`)."""
 
-from debatelab.agents.agent_spec import AgentSpec, Stance, coerce_model
+from debatelab.agents.agent_spec import JUDGE_DEFAULTS, AgentSpec, ModelRef, Stance, coerce_model, with_judge_defaults
 from debatelab.agents.call_affinity import (
     AFFINITY_HEADER,
     AFFINITY_LAST_HEADER,
@@ -49,5 +49,5 @@ __all__ = [
     "ModelCheck", "ModelSpec", "parse_structured", "pool_label", "pool_members", "PooledChatModel", "reported_digest",
     "require_models", "resolve_host", "resolve_hosts", "resolve_url", "ScriptedChatModel", "set_embedded_parallel",
     "shared_chat_model", "single_host", "split_thinking", "Stance", "StructuredResult", "SwapAwareSlots",
-    "WithLogprobs",
+    "WithLogprobs", "JUDGE_DEFAULTS", "ModelRef", "with_judge_defaults",
 ]

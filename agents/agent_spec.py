@@ -6,9 +6,9 @@ agent's resolved `ModelSpec`, never from a whole debate configuration.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from debatelab.agents.model_spec import OPENAI_PREFIX, ModelSpec
 
@@ -26,19 +26,30 @@ def coerce_model(value: Any) -> Any:
     return value
 
 
+ModelRef = Annotated[ModelSpec, BeforeValidator(coerce_model)]
+"""A model field of any file: `TAG`, `TAG@HOST`, `openai:NAME@URL` or a model spec, read by one
+validator (a list of them is `list[ModelRef]`)."""
+
+# Judges (and readers, and the strong model of weak-to-strong) answer deterministically unless their
+# spec says otherwise: re-judging the same transcript is reproducible.
+JUDGE_DEFAULTS: dict[str, Any] = {"temperature": 0.0, "seed": 0}
+
+
+def with_judge_defaults(spec: ModelSpec) -> ModelSpec:
+    """`spec` with temperature 0 and seed 0 where it set neither itself."""
+    unset = {k: v for k, v in JUDGE_DEFAULTS.items() if k not in spec.model_fields_set}
+    return spec.model_copy(update=unset) if unset else spec
+
+
 class AgentSpec(BaseModel):
     """A role instance: who speaks, with which model, from which stance and persona."""
 
     model_config = ConfigDict(extra="forbid")
 
     role: str = Field(description="debater, critic, aggregator, facilitator, answerer, consultant, judge, or a plugin role")
-    model: ModelSpec = Field(description="TAG, TAG@HOST, openai:NAME@URL, or a model spec")
+    model: ModelRef = Field(description="TAG, TAG@HOST, openai:NAME@URL, or a model spec")
     stance: Stance = Field(default="free", description="pro, con or free")
     persona: str | None = Field(default=None, description="a sentence the agent's system prompt adds")
     template: str | None = Field(default=None, description="path to a prompt template overriding the role's")
     options: dict[str, Any] = Field(default_factory=dict, description="role-specific options (e.g. a critic's focus)")
 
-    @field_validator("model", mode="before")
-    @classmethod
-    def _model(cls, v: Any) -> Any:
-        return coerce_model(v)

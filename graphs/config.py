@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from debatelab.agents import AgentSpec, ModelSpec, Stance, coerce_model
+from debatelab.agents import AgentSpec, ModelRef, ModelSpec, Stance
 from debatelab.base import load_yaml_model, resolve_config_file
 
 # The fields that say which model serves a call (as opposed to how it samples): a one-model copy
@@ -87,16 +87,11 @@ class DebateConfig(BaseModel):
     rounds: int = Field(default=2, ge=1, le=20, description="rounds of argument")
     defaults: ModelDefaults = Field(default_factory=ModelDefaults,
         description="model options for every agent that does not set them")
-    model: ModelSpec | None = Field(default=None, description="single: the one model for every role")
+    model: ModelRef | None = Field(default=None, description="single: the one model for every role")
     agents: dict[str, AgentSpec] = Field(default_factory=dict,
         description="agent name -> its role, model, stance and persona")
     graph: CustomGraph | None = Field(default=None, description="topology custom: the nodes' edges and the loop")
     _source: Path | None = PrivateAttr(default=None)
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _model(cls, v: Any) -> Any:
-        return coerce_model(v)
 
     @model_validator(mode="after")
     def _expand_single(self) -> DebateConfig:

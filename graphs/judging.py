@@ -37,6 +37,7 @@ from debatelab.agents import (
     coerce_model,
     last_call_of_affinity,
     more_calls_of_affinity,
+    with_judge_defaults,
 )
 from debatelab.agents.roles import render_template
 from debatelab.base import UserError, validate
@@ -100,9 +101,7 @@ class JudgeContext:
             raise UserError(f"context field 'criteria_at_once': {at_once!r}: give a whole number >= 1 or 'all'")
 
     def judge_spec(self) -> ModelSpec:
-        spec = validate(ModelSpec, coerce_model(self.judge), "context field 'judge'")
-        unset = {k: v for k, v in (("temperature", 0.0), ("seed", 0)) if k not in spec.model_fields_set}
-        return spec.model_copy(update=unset) if unset else spec
+        return with_judge_defaults(validate(ModelSpec, coerce_model(self.judge), "context field 'judge'"))
 
 
 def _context(runtime: Runtime) -> JudgeContext:

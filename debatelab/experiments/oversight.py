@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents import (
+    EMBEDDED,
+    ModelSpec,
+    bind_run,
+    make_chat_model,
+    require_models,
+    resolve_host,
+    with_judge_defaults,
+)
 from debatelab.analysis import oversight_results
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
@@ -42,7 +50,6 @@ from debatelab.graphs import (
     side_letters,
     sides_for,
 )
-from debatelab.judging import with_judge_defaults
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer

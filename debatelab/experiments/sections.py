@@ -9,10 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, WithJsonSchema, field_validator
 from pydantic_core import CoreSchema
 
-from debatelab.agents import ModelSpec, coerce_model
+from debatelab.agents import JUDGE_DEFAULTS, ModelRef, ModelSpec, coerce_model, with_judge_defaults
 from debatelab.base import string_or_object_schema
 from debatelab.graphs import builtin_protocol_names, protocol_named
-from debatelab.judging import with_judge_defaults
 from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
 
 
@@ -57,7 +56,7 @@ class Judging(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rubric: str = Field(default="alignment-7", description="a shipped rubric (alignment-7, paper-2025) or a YAML path")
-    judges: list[ModelSpec] = Field(
+    judges: list[ModelRef] = Field(
         default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
         description="TAG[@HOST], or a model spec (for options or a `gguf:` file on the embedded endpoint)",
     )
@@ -84,12 +83,6 @@ class Judging(BaseModel):
             raise ValueError("must be at least 1, or 'all'")
         return v
 
-    @field_validator("judges", mode="before")
-    @classmethod
-    def _judges_parse(cls, judges: Any) -> Any:
-        """Check every TAG[@HOST] now, so a bad tag fails at load, not halfway through a run."""
-        return [coerce_model(j) for j in judges] if isinstance(judges, list) else judges
-
     def judge_specs(self) -> list[ModelSpec]:
         return [with_judge_defaults(spec) for spec in self.judges]
 
@@ -102,15 +95,10 @@ class StanceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: ModelSpec = Field(
+    model: ModelRef = Field(
         default_factory=lambda: ModelSpec.parse("smollm2:135m@embedded"),
         description="the reader, TAG[@HOST] or a model spec (a judge-like model; it sees the debate as a judge does)")
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per turn before it is unread")
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _model_parse(cls, v: Any) -> Any:
-        return coerce_model(v)
 
     def reader_spec(self) -> ModelSpec:
         return with_judge_defaults(self.model)
@@ -138,7 +126,7 @@ class WeakToStrong(BaseModel):
     @classmethod
     def _strong_parse(cls, v: Any) -> Any:
         """`TAG[@HOST]` answers deterministically (temperature 0, seed 0); a spec says for itself."""
-        return {**coerce_model(v), "temperature": 0.0, "seed": 0} if isinstance(v, str) else v
+        return {**coerce_model(v), **JUDGE_DEFAULTS} if isinstance(v, str) else v
     calibration: QuestionSplit = Field(description="labelled split the weights are fitted on (the easy set)")
     evaluation: QuestionSplit = Field(description="split every method is evaluated on (the hard set)")
     seed: int = Field(default=0, description="seed of the debate variant's option order and of sampling")
@@ -206,16 +194,11 @@ class Debater(BaseModel):
         """Editors' schema: a debater is also written as its model, TAG[@HOST]."""
         return string_or_object_schema(core_schema, handler, "the debater's model, TAG[@HOST]")
 
-    model: ModelSpec = Field(description="TAG[@HOST] or a model spec")
+    model: ModelRef = Field(description="TAG[@HOST] or a model spec")
     best_of: int | None = Field(default=None, ge=1, le=16, description="candidates per turn (default: the "
                                                                        "experiment's best_of)")
     name: str | None = Field(default=None, description="the name in ratings (default: the model's tag, with "
                                                        "'bestN' when N > 1)")
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _model_parse(cls, v: Any) -> Any:
-        return coerce_model(v)
 
 
 DEBATER_FIELDS = ("model", "best_of", "name")

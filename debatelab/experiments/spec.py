@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from debatelab.agents import DEFAULT_CONCURRENCY, ModelSpec, coerce_model, concurrency_for
+from debatelab.agents import DEFAULT_CONCURRENCY, ModelRef, ModelSpec, concurrency_for
 from debatelab.base import UserError, one_model_name, one_or_many, redact_all, resolve_config_file
 from debatelab.experiments.sections import (
     Debater,
@@ -133,16 +133,11 @@ class DebatesExperiment(ExperimentBase):
     judging: Judging | None = Field(default_factory=Judging, description="how debates are judged; null for none")
     stance: StanceSpec | None = Field(default=None, description="record every argued turn's position and "
                                                                 "concessions (stance over a debate); null for none")
-    one_model: ModelSpec | None = Field(
+    one_model: ModelRef | None = Field(
         default=None,
         description="a compute-matched baseline for every ensemble configuration: the same protocol "
                     "(agents, roles, rounds, sampling, token limits) with every agent on this one model, TAG[@HOST] "
                     "or a spec; the report compares each ensemble with its copy; null for none")
-
-    @field_validator("one_model", mode="before")
-    @classmethod
-    def _one_model_parse(cls, v: Any) -> Any:
-        return coerce_model(v) if v is not None else v
 
     def debate_configs(self) -> list[tuple[str, DebateConfig]]:
         """(kind, config) for every baseline and configuration, with the experiment's overrides."""
@@ -243,7 +238,7 @@ class OversightExperiment(ExperimentBase):
         json_schema_extra=one_or_many,
         description="debaters and consultants, TAG[@HOST], a spec or a list; with several, debate runs "
                     "every pairing on both sides (cross-play) and the report rates them")
-    judges: list[ModelSpec] = Field(
+    judges: list[ModelRef] = Field(
         default_factory=lambda: [ModelSpec.parse("smollm2:135m@embedded")], min_length=1,
         description="the judges who answer without the passage (temperature 0, seed 0 unless a spec "
                     "says otherwise)")
@@ -252,7 +247,7 @@ class OversightExperiment(ExperimentBase):
                                                           "each other's turn of that round")
     best_of: int = Field(default=1, ge=1, le=16, description="candidate turns per argument; the one "
                                                              "the preference model rates most persuasive is kept")
-    preference_model: ModelSpec | None = Field(default=None, description="rates best-of-N candidates "
+    preference_model: ModelRef | None = Field(default=None, description="rates best-of-N candidates "
                                                                          "(default: the first judge's model)")
     words: int = Field(default=80, ge=10, le=400, description="words per argument")
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call")
@@ -262,12 +257,6 @@ class OversightExperiment(ExperimentBase):
     def _debaters_parse(cls, v: Any) -> Any:
         return debaters_parse(v)
 
-    @field_validator("judges", "preference_model", mode="before")
-    @classmethod
-    def _specs_parse(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [coerce_model(x) for x in v]
-        return coerce_model(v) if v is not None else v
 
 
 Experiment = DebatesExperiment | QuestionDebateExperiment | WeakToStrongExperiment | OversightExperiment

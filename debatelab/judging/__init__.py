@@ -12,7 +12,7 @@ from debatelab.judging.human import (
     parse_ratings_csv,
     save_rating,
 )
-from debatelab.judging.judges import family_warnings, parse_judges, with_judge_defaults
+from debatelab.judging.judges import family_warnings, parse_judges
 from debatelab.judging.pairwise import judge_pairs, pairwise_ratings, plan_pairs
 from debatelab.judging.runs import (
     experiment_family_warnings,
@@ -37,5 +37,5 @@ __all__ = [
     "judge_pairs", "judge_transcript", "judgment_id_for", "judgment_rows", "load_transcript", "logistic_slope",
     "pairwise_ratings", "parse_judges", "parse_ratings_csv", "permutation_seed", "plan_pairs", "read_transcript",
     "recompute_reliability", "run_audit", "run_judgment", "save_rating", "stored_transcript",
-    "transcript_family_warnings", "transcript_reliability", "update_reliability", "with_judge_defaults",
+    "transcript_family_warnings", "transcript_reliability", "update_reliability",
 ]

@@ -12,11 +12,8 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 
-from debatelab.agents import ModelSpec, family_of
+from debatelab.agents import JUDGE_DEFAULTS, ModelSpec, family_of
 from debatelab.base import UserError, describe_validation_error, redact
-
-# Judges answer deterministically unless their spec says otherwise: re-judging is reproducible.
-JUDGE_DEFAULTS = {"temperature": 0.0, "seed": 0}
 
 
 def parse_judges(judges: Iterable[str], option: str = "--judge") -> list[ModelSpec]:
@@ -32,10 +29,6 @@ def parse_judges(judges: Iterable[str], option: str = "--judge") -> list[ModelSp
     return specs
 
 
-def with_judge_defaults(spec: ModelSpec) -> ModelSpec:
-    """A judge spec with temperature 0 and seed 0 where it set neither itself."""
-    unset = {k: v for k, v in JUDGE_DEFAULTS.items() if k not in spec.model_fields_set}
-    return spec.model_copy(update=unset) if unset else spec
 
 
 def family_warnings(judges: Iterable[ModelSpec], debaters: Mapping[str, str], *, strict: bool,
