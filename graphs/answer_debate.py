@@ -27,6 +27,7 @@ from debatelab.agents import ModelSpec, achat_model_for, call_limit_for
 from debatelab.agents.roles import answer_question
 from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.context import context_of
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.scenarios import Question
 
@@ -81,8 +82,7 @@ AnswerNode = Callable[[dict[str, Any], Runtime[AnswerDebateContext]], Awaitable[
 
 def _answer_node(agent: str, spec: ModelSpec, persona: str) -> AnswerNode:
     async def answer(task: dict[str, Any], runtime: Runtime[AnswerDebateContext]) -> dict[str, Any]:
-        ctx = runtime.context if isinstance(runtime.context, AnswerDebateContext) else AnswerDebateContext(
-            **(runtime.context or {}))
+        ctx = context_of(runtime, AnswerDebateContext)
         question = Question.model_validate(task["question"])
         round_no = task["round"]
         context = peers_context(question, task["answers"], agent, round_no, task.get("probe")) if round_no else ""

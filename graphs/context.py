@@ -17,7 +17,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from debatelab.agents import ModelSpec, coerce_model
 from debatelab.base import UserError, validate
@@ -82,6 +82,19 @@ class DebateContext:
 
     def fingerprint(self) -> str:
         return json.dumps({"configuration": self.configuration, "models": self.models}, sort_keys=True, default=str)
+
+
+C = TypeVar("C")
+
+
+def context_of(runtime: Any, cls: type[C]) -> C:
+    """A graph's run-time context as `cls`: the object a notebook or debatelab passed, or one built
+    from the JSON Studio and LangGraph Server send (nothing: `cls`'s defaults). One way for every
+    graph, instead of one per graph."""
+    ctx = getattr(runtime, "context", None)
+    if isinstance(ctx, cls):
+        return ctx
+    return cls(**(ctx or {}))
 
 
 def as_debate_context(context: Any) -> DebateContext | None:

@@ -42,6 +42,7 @@ from debatelab.agents import (
 from debatelab.agents.roles import render_template
 from debatelab.base import UserError, validate
 from debatelab.graphs.compile_cache import compiled
+from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
@@ -105,10 +106,7 @@ class JudgeContext:
 
 
 def _context(runtime: Runtime) -> JudgeContext:
-    ctx = runtime.context
-    if ctx is None:
-        return JudgeContext()
-    return JudgeContext(**ctx) if isinstance(ctx, dict) else ctx
+    return context_of(runtime, JudgeContext)
 
 
 def as_transcript(data: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from typing_extensions import TypedDict
 
 from debatelab.agents import ModelSpec, achat_model_for, call_limit_for, coerce_model
 from debatelab.agents.roles import answer_question, argue, ask, best_candidate, decide, persuasiveness
+from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import neutralise
 from debatelab.graphs.protocols import protocol_named
 from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes
@@ -87,8 +88,7 @@ class OversightContext:
 
 
 def _context(runtime: Runtime[OversightContext]) -> OversightContext:
-    ctx = runtime.context
-    return ctx if isinstance(ctx, OversightContext) else OversightContext(**(ctx or {}))
+    return context_of(runtime, OversightContext)
 
 
 def judge_agent(index: int) -> str:

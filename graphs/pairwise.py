@@ -31,6 +31,7 @@ from typing_extensions import TypedDict
 from debatelab.agents import achat_model_for, call_limit_for, call_structured
 from debatelab.agents.roles import render_template
 from debatelab.graphs.compile_cache import compiled
+from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import debate_body, neutralise
 from debatelab.graphs.judging import JUDGE_AGENT, JudgeContext, as_transcript
 from debatelab.graphs.retry import model_retry_policy
@@ -134,7 +135,7 @@ def fan_out_pair(state: PairState) -> list[Send]:
 
 
 async def compare_criterion(task: dict[str, Any], runtime: Runtime[JudgeContext]) -> dict[str, Any]:
-    ctx = runtime.context if isinstance(runtime.context, JudgeContext) else JudgeContext(**(runtime.context or {}))
+    ctx = context_of(runtime, JudgeContext)
     prompt = f"Two debates argued this motion. Which debate argued it better?\nMotion: {task['motion']}"
     verdict = await compare(await achat_model_for(ctx, JUDGE_AGENT, ctx.judge_spec()), prompt, task["first"],
                             task["second"], criterion=task["question"], max_attempts=ctx.max_attempts,

@@ -25,6 +25,7 @@ from debatelab.agents import ModelSpec, achat_model_for, call_limit_for
 from debatelab.agents.roles import answer_question
 from debatelab.base import UserError
 from debatelab.graphs.config import DebateConfig
+from debatelab.graphs.context import context_of
 from debatelab.graphs.registry import topology
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.voting import weighted_probability_vote
@@ -53,10 +54,7 @@ class QAContext:
 
 
 def _qa_context(runtime: Runtime) -> QAContext:
-    ctx = runtime.context
-    if ctx is None:
-        return QAContext()
-    return QAContext(**ctx) if isinstance(ctx, dict) else ctx
+    return context_of(runtime, QAContext)
 
 
 AnswerNode = Callable[[QAState, Runtime[QAContext]], Awaitable[dict[str, Any]]]
