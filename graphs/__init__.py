@@ -16,7 +16,6 @@ from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext
 from debatelab.graphs.judge_input import debate_body, judge_view, mask_models, neutralise, normalise
 from debatelab.graphs.judging import (
-    ALL_CRITERIA,
     JUDGE_AGENT,
     all_criteria_messages,
     JudgeContext,
@@ -64,7 +63,7 @@ from debatelab.graphs.weighted import QAContext, build_weighted_graph
 __all__ = [
     "all_protocols", "builtin_protocol_names", "forget_protocol_plugins", "protocol", "Protocol", "protocol_named",
     "protocol_names", "OversightContext", "OversightState", "QUOTE_RULES", "build_oversight_graph", "compile_oversight",
-    "judge_agent", "mark_quotes", "normalise_for_match", "quote_verified", "side_letters", "sides_for", "ALL_CRITERIA",
+    "judge_agent", "mark_quotes", "normalise_for_match", "quote_verified", "side_letters", "sides_for",
     "JUDGE_AGENT", "PROBE_AGENT", "TURN_DEFAULTS", "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages",
     "AnswerDebateContext", "answerers_of", "Answers", "as_transcript", "available_topologies",
     "build_answer_debate_graph", "build_graph", "build_judging_graph", "build_pairwise_graph", "build_weighted_graph",

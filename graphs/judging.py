@@ -47,18 +47,19 @@ from debatelab.graphs.judge_input import judge_view
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.transcript import REQUIRED_TURN_FIELDS
 from debatelab.rubric import (
+    ALL_CRITERIA,
     DEFAULT_PROMPT_VERSION,
     Rubric,
     anchor_levels,
     judge_layout,
     load_rubric,
 )
+from debatelab.rubric import criteria_at_once as parse_criteria_at_once
 
 JUDGE_AGENT = "judge"  # the name the judge's chat model is bound and traced under
 
 # What each judge prompt version means is its JudgeLayout (debatelab.rubric.prompt_versions).
 COMPACT_JSON = {"x-guidance": {"whitespace_flexible": False}}  # llguidance's option, at the schema's top
-ALL_CRITERIA = "all"  # criteria_at_once: score every criterion in one structured call
 
 
 class JudgeState(TypedDict, total=False):
@@ -96,10 +97,7 @@ class JudgeContext:
 
     def __post_init__(self) -> None:
         judge_layout(self.prompt_version, "context field 'prompt_version':")
-        at_once = self.criteria_at_once
-        if at_once != ALL_CRITERIA and not (isinstance(at_once, int) and not isinstance(at_once, bool)
-                                            and at_once >= 1):
-            raise UserError(f"context field 'criteria_at_once': {at_once!r}: give a whole number >= 1 or 'all'")
+        parse_criteria_at_once(self.criteria_at_once, "context field 'criteria_at_once':")
 
     def judge_spec(self) -> ModelSpec:
         return with_judge_defaults(validate(ModelSpec, coerce_model(self.judge), "context field 'judge'"))

@@ -66,3 +66,18 @@ def judge_layout(version: str, where: str = "prompt_version") -> JudgeLayout:
     if version not in LAYOUTS:
         raise UserError(f"{where} {str(version)[:20]!r}: use {' or '.join(PROMPT_VERSIONS)}")
     return LAYOUTS[version]
+
+
+ALL_CRITERIA = "all"  # criteria_at_once: score every criterion of a judgment in one structured call
+
+
+def criteria_at_once(value: object, where: str = "criteria_at_once") -> int | str:
+    """How many criteria a judgment scores per call: a whole number >= 1 (a digit string from the
+    command line too) or 'all'; anything else is one line naming `where`."""
+    if value == ALL_CRITERIA:
+        return ALL_CRITERIA
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise UserError(f"{where} {str(value)[:20]!r}: give a whole number >= 1, or 'all'")

@@ -89,9 +89,9 @@ def judge_cmd(
     db: Annotated[Path, typer.Option(help="results database (with --experiment)")] = DEFAULT_RESULTS,
 ) -> None:
     """Score a transcript (or an experiment's debates) with a rubric, per criterion, never inventing a score."""
-    from debatelab.graphs import ALL_CRITERIA
     from debatelab.judging import parse_judges
     from debatelab.rubric import DEFAULT_PROMPT_VERSION, judge_layout, load_rubric
+    from debatelab.rubric import criteria_at_once as parse_at_once
 
     prompt_version = prompt_version or DEFAULT_PROMPT_VERSION
     if (transcript is None) == (experiment is None):
@@ -103,11 +103,7 @@ def judge_cmd(
     if against not in ("baseline", "all"):
         raise UserError(f"--against {against!r}: use baseline or all")
     judge_layout(prompt_version, "--prompt-version")
-    at_once: int | str = criteria_at_once
-    if criteria_at_once != ALL_CRITERIA:
-        if not criteria_at_once.isdigit() or int(criteria_at_once) < 1:
-            raise UserError(f"--criteria-at-once {criteria_at_once!r}: give a whole number >= 1, or 'all'")
-        at_once = int(criteria_at_once)
+    at_once = parse_at_once(criteria_at_once, "--criteria-at-once")
     layout = {"prompt_version": prompt_version, "criteria_at_once": at_once}
     if transcript is not None:
         _judge_transcript(transcript, load_rubric(rubric), judge, samples=samples, permute=permute, strict=strict,

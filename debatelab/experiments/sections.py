@@ -10,9 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchema
 from pydantic_core import CoreSchema
 
 from debatelab.agents import JUDGE_DEFAULTS, ModelRef, ModelSpec, coerce_model, with_judge_defaults
-from debatelab.base import string_or_object_schema
+from debatelab.base import UserError, string_or_object_schema
 from debatelab.graphs import builtin_protocol_names, protocol_named
-from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS
+from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS, criteria_at_once
 
 
 class ScenarioSelection(BaseModel):
@@ -79,9 +79,10 @@ class Judging(BaseModel):
     @field_validator("criteria_at_once")
     @classmethod
     def _at_least_one(cls, v: int | str) -> int | str:
-        if isinstance(v, int) and v < 1:
-            raise ValueError("must be at least 1, or 'all'")
-        return v
+        try:
+            return criteria_at_once(v, "")
+        except UserError as exc:
+            raise ValueError(str(exc).strip()) from None
 
     def judge_specs(self) -> list[ModelSpec]:
         return [with_judge_defaults(spec) for spec in self.judges]
