@@ -12,8 +12,8 @@ import numpy as np
 from scipy import optimize
 
 from debatelab.agents import ModelSpec, ScriptedChatModel
-from debatelab.analysis import bradley_terry, settle
-from debatelab.judging import judge_pairs, pairwise_ratings, plan_pairs
+from debatelab.analysis import bradley_terry, pairwise_ratings, settle
+from debatelab.judging import judge_pairs, plan_pairs
 from debatelab.rubric import load_rubric
 from debatelab.runtime import RunProgress, host_limiters
 from debatelab.store import Store, open_checkpointer

@@ -26,7 +26,7 @@ from debatelab.analysis.dynamics import (
 )
 from debatelab.analysis.length_control import controlled_difference, length_controlled_rows, survives_length_control
 from debatelab.analysis.oversight import oversight_results
-from debatelab.analysis.pairwise_ratings import bootstrap_bt, bradley_terry, pairwise_table, settle
+from debatelab.analysis.ratings import bootstrap_bt, bradley_terry, pairwise_ratings, pairwise_table, settle
 from debatelab.analysis.reliability import (
     ScoreRow,
     alpha_by_criterion,
@@ -68,7 +68,7 @@ __all__ = [
     "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",
     "final_answers", "fit_samme", "flip_rate", "GroupSummary", "holm", "JudgeAgreement", "JudgeKind",
     "length_controlled_rows", "load_frames", "majority", "mcnemar", "one_model_rows", "ordinal_alpha", "overall_rows",
-    "paired_difference", "paired_test", "PairedTest", "pairwise_table", "question_debate_results",
+    "paired_difference", "paired_test", "PairedTest", "pairwise_ratings", "pairwise_table", "question_debate_results",
     "reliability_summary", "round_zero_vote", "rubric_domain", "SammeFit", "samples_for_equal_tokens", "ScoreRow",
     "settle", "stored_answers", "summarise", "unscored_rate", "wilson",
 ]

@@ -22,7 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 from debatelab.analysis.dynamics import paired_difference
-from debatelab.analysis.pairwise_ratings import Outcome, bootstrap_bt, bradley_terry
+from debatelab.analysis.ratings import Outcome, bootstrap_bt, bradley_terry
 from debatelab.analysis.stats import wilson
 from debatelab.store import Store, is_human
 

@@ -156,7 +156,8 @@ def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, s
 def _judge_experiment(name: str, rubric: Rubric, specs: list[Any], *, samples: int, permute: bool, strict: bool,
                       db: Path, checkpoints: Path, json_out: bool, pairwise: bool, against: str,
                       prompt_version: str | None = None, criteria_at_once: int | str = 1) -> None:
-    from debatelab.judging import experiment_family_warnings, judge_experiment, pairwise_ratings
+    from debatelab.analysis import pairwise_ratings
+    from debatelab.judging import experiment_family_warnings, judge_experiment
     from debatelab.report import pairwise_rating_tables
     from debatelab.rubric import DEFAULT_PROMPT_VERSION
     from debatelab.runtime import Failures, RunProgress, freeze_startup_heap

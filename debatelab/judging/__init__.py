@@ -13,7 +13,7 @@ from debatelab.judging.human import (
     save_rating,
 )
 from debatelab.judging.judges import family_warnings, parse_judges
-from debatelab.judging.pairwise import judge_pairs, pairwise_ratings, plan_pairs
+from debatelab.judging.pairwise import judge_pairs, plan_pairs
 from debatelab.judging.runs import (
     experiment_family_warnings,
     judge_experiment,
@@ -35,7 +35,7 @@ __all__ = [
     "HumanRating", "JudgmentOutcome", "StanceReadings", "StoredJudging", "audit_line", "audit_metrics", "check_rater",
     "experiment_family_warnings", "export_ratings", "family_warnings", "import_ratings", "judge_experiment",
     "judge_pairs", "judge_transcript", "judgment_id_for", "judgment_rows", "load_transcript", "logistic_slope",
-    "pairwise_ratings", "parse_judges", "parse_ratings_csv", "permutation_seed", "plan_pairs", "read_transcript",
+    "parse_judges", "parse_ratings_csv", "permutation_seed", "plan_pairs", "read_transcript",
     "recompute_reliability", "run_audit", "run_judgment", "save_rating", "stored_transcript",
     "transcript_family_warnings", "transcript_reliability", "update_reliability",
 ]

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from debatelab.agents import ModelSpec, affinity, bind_run
-from debatelab.analysis import pairwise_table
 from debatelab.base import UserError
 from debatelab.graphs import JUDGE_AGENT, JudgeContext, compile_pairwise
 from debatelab.judging.audit import ORDERS
@@ -115,11 +114,3 @@ async def judge_pairs(
 
 def _judgment_id(a: dict, b: dict, rubric: Rubric, judge: ModelSpec, order: str) -> str:
     return f"{a['debate_id']}:{b['debate_id']}:{rubric.label}:{judge.identity}:{order}"
-
-
-def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, *, bootstrap: int = 200
-                     ) -> dict[str, Any]:
-    """Ratings, win/tie/loss against the baselines, consistency and n, per criterion and overall."""
-    baselines = {d["config"] for d in store.debates(experiment) if d["kind"] == "baseline"}
-    return pairwise_table(store.pair_verdict_rows(experiment, rubric_version), baselines=baselines,
-                          bootstrap=bootstrap)

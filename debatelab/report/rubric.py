@@ -19,6 +19,7 @@ from debatelab.analysis import (
     analyse,
     audit_line,
     experiment_agreement,
+    pairwise_ratings,
     stance_summary,
 )
 from debatelab.report.plots import plot_cost, plot_distributions, plot_groups, plot_heatmap
@@ -202,8 +203,6 @@ def pairwise_tables(store: Store, experiment: str, rubric_version: str | None) -
     if not versions:
         return []
     version = rubric_version if rubric_version in versions else versions[0]
-    from debatelab.judging import pairwise_ratings  # here, not at the top: the judging room loads LangGraph
-
     return pairwise_rating_tables(pairwise_ratings(store, experiment, version))
 
 

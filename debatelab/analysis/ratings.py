@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from debatelab.analysis.stats import wilson
+from debatelab.store import Store
 
 Outcome = tuple[str, str, float]  # (configuration a, configuration b, score of a: 1 win, 0.5 tie, 0 loss)
 
@@ -119,3 +120,12 @@ def pairwise_table(rows: list[dict[str, Any]], *, baselines: set[str], bootstrap
                              for c, wtl in sorted(record.items()) if sum(wtl)},
         }
     return out
+
+
+def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, *, bootstrap: int = 200
+                     ) -> dict[str, Any]:
+    """Ratings, win/tie/loss against the baselines, consistency and n, per criterion and overall,
+    from the stored pairwise verdicts (statistics: no graph, no model)."""
+    baselines = {d["config"] for d in store.debates(experiment) if d["kind"] == "baseline"}
+    return pairwise_table(store.pair_verdict_rows(experiment, rubric_version), baselines=baselines,
+                          bootstrap=bootstrap)
