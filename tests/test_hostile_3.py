@@ -309,3 +309,7 @@ def test_a_changed_oversight_spec_reads_only_the_trials_it_plans(tmp_path: Path)
     path.write_text(yaml.safe_dump({**spec, "questions": {"set": str(tmp_path / "items.jsonl"), "seed": 0}}))
     run(path, tmp_path / "r.db", [])
     assert ns(tmp_path / "r.db")[("naive", "judge-believer", None)] == 2  # 2 questions, not 3 or 4
+    from debatelab.view.oversight_pages import judging_queue
+
+    with Store.open(tmp_path / "r.db") as store:  # people are asked to judge the planned trials only
+        assert len(judging_queue(store, "ov", "human:x")) == 2 + 2 < len(store.oversight_trials("ov"))

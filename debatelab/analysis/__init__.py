@@ -25,7 +25,7 @@ from debatelab.analysis.dynamics import (
     samples_for_equal_tokens,
 )
 from debatelab.analysis.length_control import controlled_difference, length_controlled_rows, survives_length_control
-from debatelab.analysis.oversight import oversight_results
+from debatelab.analysis.oversight import oversight_results, planned_trials
 from debatelab.analysis.ratings import bootstrap_bt, bradley_terry, pairwise_ratings, pairwise_table, settle
 from debatelab.analysis.reliability import (
     ScoreRow,
@@ -62,7 +62,7 @@ from debatelab.analysis.weak_to_strong import (
 
 __all__ = [
     "stance_summary", "survives_length_control",
-    "oversight_results",
+    "oversight_results", "planned_trials",
     "accuracy", "agreement_lines", "audit_line", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",
     "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",

@@ -229,12 +229,19 @@ def _plan(store: Store, experiment: str) -> tuple[set[str] | None, set[str] | No
             set(map(str, judges)) if isinstance(judges, list) else None)
 
 
+def planned_trials(store: Store, experiment: str) -> list[dict[str, Any]]:
+    """The experiment's stored trials that its current spec plans (all of them in an older store):
+    what the tables count, the viewer lists and people are asked to judge."""
+    planned, _ = _plan(store, experiment)
+    return [t for t in store.oversight_trials(experiment) if planned is None or t["trial_id"] in planned]
+
+
 def oversight_results(store: Store, experiment: str) -> dict[str, Any]:
     """Every table of an oversight experiment, from the store: the trials its current spec plans,
     and their verdicts by the spec's judges and by people (a trial or a judge of an earlier version
     of the spec stays stored but never enters the tables)."""
-    planned, judges = _plan(store, experiment)
-    trial_rows = [t for t in store.oversight_trials(experiment) if planned is None or t["trial_id"] in planned]
+    _, judges = _plan(store, experiment)
+    trial_rows = planned_trials(store, experiment)
     trials = {t["trial_id"]: t for t in trial_rows}
     verdicts = [v for v in store.oversight_verdicts(experiment) if v["trial_id"] in trials
                 and (judges is None or is_human(v["judge"]) or v["judge"] in judges)]

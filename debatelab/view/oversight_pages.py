@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from debatelab.analysis import oversight_results
+from debatelab.analysis import oversight_results, planned_trials
 from debatelab.base import UserError
 from debatelab.graphs import QUOTE_RULES, protocol_named
 from debatelab.judging import check_rater
@@ -46,7 +46,7 @@ class OversightPages:
         exp = self.experiment_or_404(name)
         results = oversight_results(self.store, name)  # fresh: a person's verdict shows at once
         tables = [Markup(t.html()) for t in oversight_tables(results)]
-        return self.page(request, "oversight.html", exp=exp, tables=tables, trials=self.store.oversight_trials(name),
+        return self.page(request, "oversight.html", exp=exp, tables=tables, trials=planned_trials(self.store, name),
                          verdicts=_by_trial(self.store.oversight_verdicts(name)),
                          rater=request.cookies.get("debatelab_rater", ""))
 
@@ -100,7 +100,7 @@ class OversightPages:
     def _save_verdict(self, request: Request, form: Any) -> Response:
         experiment, rater = self._judging_session(request, form)
         key = str(form.get("trial") or "")
-        trial = next((t for t in self.store.oversight_trials(experiment) if trial_key(t["trial_id"]) == key), None)
+        trial = next((t for t in planned_trials(self.store, experiment) if trial_key(t["trial_id"]) == key), None)
         if trial is None:
             raise HTTPException(400, f"trial: {key[:40]!r} is not a trial of experiment {experiment!r}")
         trial_id = trial["trial_id"]
@@ -141,7 +141,7 @@ def judging_queue(store: Store, experiment: str, judge: str) -> list[dict[str, A
     the person's name and the trial (protocols interleaved, the same order on every visit), each
     marked whether this person has judged it."""
     judged = {v["trial_id"] for v in store.oversight_verdicts(experiment) if v["judge"] == judge}
-    trials = store.oversight_trials(experiment)
+    trials = planned_trials(store, experiment)
     trials.sort(key=lambda t: hashlib.sha256(f"{judge}|{t['trial_id']}".encode()).hexdigest())
     return [{**t, "judged": t["trial_id"] in judged} for t in trials]
 
