@@ -12,6 +12,7 @@ from debatelab.base.errors import ExitCode, ModelUnavailableError, UserError, pr
 from debatelab.base.json_schema import one_or_many, string_or_object_schema
 from debatelab.base.one_model import ensemble_of, one_model_name
 from debatelab.base.paths import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS
+from debatelab.base.plugins import load_plugins
 from debatelab.base.pypi_files import cache_dir, download_wheel_members, sha256_of
 from debatelab.base.secrets import redact, redact_all, redact_exception, redact_known, remember_secret
 from debatelab.base.shipped import builtin_config_names, package_dir, resolve_config_file, shipped_file, shipped_names
@@ -29,7 +30,7 @@ from debatelab.base.yamlio import describe_validation_error, load_yaml_model, re
 
 __all__ = [
     "builtin_config_names", "cache_dir", "DEFAULT_CHECKPOINTS", "DEFAULT_RESULTS", "describe_validation_error",
-    "download_wheel_members", "ensemble_of", "ExitCode", "load_yaml_model", "MAX_DEPTH", "MAX_IMPORT_BYTES",
+    "download_wheel_members", "ensemble_of", "ExitCode", "load_plugins", "load_yaml_model", "MAX_DEPTH", "MAX_IMPORT_BYTES",
     "ModelUnavailableError", "neutralise_cell", "one_model_name", "one_or_many", "package_dir", "printable",
     "read_user_json", "read_user_jsonl", "read_user_jsonl_lines", "read_user_text", "read_user_yaml", "read_yaml",
     "redact", "redact_all", "redact_exception", "redact_known", "remember_secret", "resolve_config_file",

@@ -34,9 +34,7 @@ def remember_secret(value: str | None) -> None:
 def redact(text: str) -> str:
     """`text` with every URL's password and query-string key, every `Bearer ...` credential and
     every remembered API key replaced by `***`."""
-    for secret in _SECRETS:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    text = redact_known(text)
     if "earer " in text or "Basic " in text:
         text = _BEARER.sub(lambda m: f"{m[1]} {REDACTED}", text)
     if "=" in text and ("?" in text or "&" in text):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
 
-from debatelab.base import UserError
+from debatelab.base import load_plugins
 
 ENTRY_POINT_GROUP = "debatelab.protocols"
 
@@ -70,17 +69,8 @@ def protocol(name: str) -> Callable[[Callable[[], Protocol]], Callable[[], Proto
 def _plugins() -> dict[str, Protocol]:
     global _PLUGINS
     if _PLUGINS is None:
-        found: dict[str, Protocol] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-                made = obj if isinstance(obj, Protocol) else obj()
-            except Exception as exc:  # a broken plugin is named, not a traceback
-                raise UserError(f"protocol plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-            if not isinstance(made, Protocol):
-                raise UserError(f"protocol plugin {ep.name!r} ({ep.value}) is not a debatelab Protocol")
-            found[ep.name] = replace(made, name=ep.name)
-        _PLUGINS = found
+        found = load_plugins(ENTRY_POINT_GROUP, Protocol, "protocol")
+        _PLUGINS = {name: replace(p, name=name) for name, p in found.items()}
     return _PLUGINS
 
 

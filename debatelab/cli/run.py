@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from debatelab.base import ExitCode, UserError
+from debatelab.base import ExitCode
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, DbOption, console, out
 
 if TYPE_CHECKING:  # the experiment, model and graph layers load only in the commands that use them
@@ -33,14 +33,13 @@ def run_and_report(experiment_file: str, db: Path, checkpoints: Path, *, quiet: 
     from debatelab.experiments import parse_shard
     from debatelab.runtime import freeze_startup_heap
     from debatelab.store import check_checkpoint_file
-    from debatelab.studies import load_experiment, study_of_experiment
+    from debatelab.studies import load_experiment, study_named
 
     part = parse_shard(shard)
     exp = load_experiment(experiment_file)
-    study = study_of_experiment(exp.model_dump())
+    study = study_named(exp.kind)  # a loaded experiment's kind is its study's own name
     check_checkpoint_file(checkpoints)
-    if part is not None and not study.shardable:
-        raise UserError(f"--shard: {experiment_file} is a {study.name} experiment; shards split rubric debates")
+    study.refuse_shard(part, experiment_file)
     freeze_startup_heap()
     resume = resume_command(experiment_file, db, checkpoints, shard)
     try:

@@ -8,7 +8,7 @@ from debatelab.agents import ModelSpec
 from debatelab.base import read_yaml, resolve_config_file
 from debatelab.graphs import load_debate_config
 from debatelab.studies.loading import load_experiment
-from debatelab.studies.registry import study_of_experiment
+from debatelab.studies.registry import study_named
 
 # Fields only an experiment file has (a debate configuration has agents, a topology, rounds...).
 EXPERIMENT_FIELDS = ("kind", "configurations", "baselines", "w2s", "questions", "debaters")
@@ -21,7 +21,7 @@ def model_specs_in_file(ref: str | Path) -> list[ModelSpec]:
     data = read_yaml(path)
     if isinstance(data, dict) and any(k in data for k in EXPERIMENT_FIELDS):
         exp = load_experiment(path)
-        specs = study_of_experiment(exp.model_dump()).model_specs(exp)
+        specs = study_named(exp.kind).model_specs(exp)
     else:
         config = load_debate_config(path)
         specs = [config.model_for(a) for a in config.agents]

@@ -41,8 +41,6 @@ class QuestionStudy(Study):
     async def run(self, exp: Any, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                   model_factory: ModelFactory = make_chat_model, preflight: bool = True,
                   shard: tuple[int, int] | None = None) -> QuestionsSummary:
-        if shard is not None:
-            raise UserError(f"--shard: {exp.name} is a {self.name} experiment; shards split rubric debates")
         return await type(self).runner(exp, store, checkpoints, progress, model_factory=model_factory,
                                        preflight=preflight)
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from rich.console import Console
 
 from debatelab.agents import ModelSpec, make_chat_model
-from debatelab.base import UserError
+from debatelab.base import UserError, load_plugins
 from debatelab.experiments import ExperimentBase, ModelFactory
 from debatelab.runtime import RunProgress
 from debatelab.store import Store
@@ -69,6 +68,11 @@ class Study:
     view_page: ClassVar[str | None] = None
     judged_by_people: ClassVar[bool] = False
     summary: ClassVar[str] = ""
+
+    def refuse_shard(self, shard: tuple[int, int] | None, where: str) -> None:
+        """One line when a shard is asked of a study that cannot be split."""
+        if shard is not None and not self.shardable:
+            raise UserError(f"--shard: {where} is a {self.name} experiment; shards split rubric debates")
 
     def claims(self, data: Mapping[str, Any]) -> bool:
         """Whether a file or stored spec written with a shared alias is this study's (its own section is set)."""
@@ -121,17 +125,7 @@ def _plugins() -> dict[str, Study]:
     """Studies from installed packages' `debatelab.studies` entry points, loaded once."""
     global _PLUGINS
     if _PLUGINS is None:
-        found: dict[str, Study] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-            except Exception as exc:  # a broken plugin is named, not a traceback
-                raise UserError(f"study plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-            instance = obj() if isinstance(obj, type) else obj
-            if not isinstance(instance, Study):
-                raise UserError(f"study plugin {ep.name!r} ({ep.value}) is not a debatelab Study")
-            found[instance.name] = instance
-        _PLUGINS = found
+        _PLUGINS = {s.name: s for s in load_plugins(ENTRY_POINT_GROUP, Study, "study").values()}
     return _PLUGINS
 
 
@@ -191,5 +185,7 @@ async def run_study(exp: ExperimentBase, store: Store, checkpoints: str | Path, 
                     model_factory: ModelFactory = make_chat_model, preflight: bool = True,
                     shard: tuple[int, int] | None = None) -> StudyRun:
     """Run what is missing of a loaded experiment, whichever study it is (resumable; see each study)."""
-    return await study_named(exp.kind).run(exp, store, checkpoints, progress, model_factory=model_factory,
+    chosen = study_named(exp.kind)
+    chosen.refuse_shard(shard, exp.name)
+    return await chosen.run(exp, store, checkpoints, progress, model_factory=model_factory,
                                            preflight=preflight, shard=shard)

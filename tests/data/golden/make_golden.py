@@ -19,6 +19,8 @@ from pathlib import Path
 os.environ.setdefault("DEBATELAB_EMBEDDED_HOST", "http://127.0.0.1:9")  # scripted: never start a server
 
 
+# A copy of tests/test_experiments.deterministic, not an import of it: this script must also run
+# against an older debatelab (the golden files came from 0.3), whose tests module it cannot load.
 def deterministic(spec):  # noqa: ANN001, ANN201 - a script, not the package
     from debatelab.agents import ScriptedChatModel
 
