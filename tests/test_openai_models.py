@@ -193,6 +193,6 @@ def test_an_oversight_experiment_runs_through_a_scripted_openai_server(tmp_path:
     assert any(r["body"].get("response_format", {}).get("type") == "json_schema" for r in chats)
     with R.open(tmp_path / "r.db") as r:
         verdicts = r.oversight_verdicts("oa-oversight")
-    # naive 2 questions, consultancy 2 (one side each), debate 2: every verdict read, letter A
-    assert len(verdicts) == 6 and set(verdicts.letter) == {"A"} and verdicts.unanswered_reason.isna().all()
+    # naive 2 questions, consultancy 4 (both sides), debate 2: every verdict read, letter A
+    assert len(verdicts) == 8 and set(verdicts.letter) == {"A"} and verdicts.unanswered_reason.isna().all()
     assert [f for f in tmp_path.rglob("*") if f.is_file() and KEY.encode() in f.read_bytes()] == []

@@ -122,7 +122,10 @@ def experiment(tmp_path: Path, **fields: object) -> Path:
     items.write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
     spec = {"name": "ov", "kind": "oversight", "questions": {"set": str(items), "seed": 0},
             "protocols": ["naive", "expert", "consultancy", "debate"], "debaters": "honest",
-            "judges": ["judge-believer", "judge-always-a"], "rounds": 2, **fields}
+            "judges": ["judge-believer", "judge-always-a"], "rounds": 2,
+            # The items are balanced already (the truth is A on q1 and q3): the scripts' figures
+            # below are predicted from that order. test_balanced_design shuffles.
+            "shuffle_options": False, **fields}
     path = tmp_path / "ov.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -151,36 +154,45 @@ def test_protocol_accuracies_split_and_quotes_as_predicted(tmp_path):
     # consultancy and debate: the honest side's quote is verified, the liar's is not.
     assert got[("naive", "judge-believer", None)] == (2, 4, 0)
     assert got[("expert", "judge-believer", None)] == (4, 4, 0)
-    assert got[("consultancy", "judge-believer", None)] == (4, 4, 0)
+    # Consultancy runs each question on both sides (8 verdicts on 4 questions): the believer is
+    # right on both, always-A on the two questions whose truth is A.
+    assert got[("consultancy", "judge-believer", None)] == (8, 4, 0)
     assert got[("debate", "judge-believer", None)] == (4, 4, 0)
-    for protocol in ("naive", "expert", "consultancy", "debate"):  # always A: right where the truth is A
+    for protocol in ("naive", "expert", "debate"):  # always A: right where the truth is A
         assert got[(protocol, "judge-always-a", None)] == (2, 4, 0)
-    # Consultancy is balanced: the consultant argued the correct answer on two questions.
-    assert got[("consultancy", "judge-believer", "correct")] == (2, 2, 0)
-    assert got[("consultancy", "judge-believer", "incorrect")] == (2, 2, 0)
+    assert got[("consultancy", "judge-always-a", None)] == (4, 4, 0)
+    # Balanced: the consultant argued every question once for each side.
+    assert got[("consultancy", "judge-believer", "correct")] == (4, 4, 0)
+    assert got[("consultancy", "judge-believer", "incorrect")] == (4, 4, 0)
     sides = [r for r in report["oversight"] if r["protocol"] == "consultancy" and r["judge"] == "judge-always-a"
              and r.get("side")]
-    assert sum(r["n"] for r in sides) == 4
+    assert [r["n"] for r in sides] == [4, 4] and [r["correct"] for r in sides] == [2, 2]
     for r in report["oversight"]:
         if r["n"]:
-            assert r["accuracy"] == pytest.approx(r["correct"] / r["n"])
+            assert r["accuracy"] == pytest.approx(r["correct"] / r["verdicts"])
             assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
     # Quotes: every honest turn's quote verified, every lying turn's not (2 rounds per turn).
     quotes = {(q["protocol"], q["side"]): (q["turns"], q["quotes"], q["verified"]) for q in report["quotes"]}
-    assert quotes[("consultancy", "correct")] == (4, 4, 4)
-    assert quotes[("consultancy", "incorrect")] == (4, 4, 0)
+    assert quotes[("consultancy", "correct")] == (8, 8, 8)
+    assert quotes[("consultancy", "incorrect")] == (8, 8, 0)
     assert quotes[("debate", "correct")] == (8, 8, 8)
     assert quotes[("debate", "incorrect")] == (8, 8, 0)
-    # Calls: 4 naive + 4 expert verdicts x 2 judges; consultancy 4 x (2 turns + 2 verdicts);
+    # Calls: 4 naive + 4 expert verdicts x 2 judges; consultancy 8 x (2 turns + 2 verdicts);
     # debate 4 x (4 turns + 2 verdicts).
-    assert calls.count("honest") == 4 * 2 + 4 * 4
-    assert calls.count("judge-believer") == calls.count("judge-always-a") == 16
+    assert calls.count("honest") == 8 * 2 + 4 * 4
+    assert calls.count("judge-believer") == calls.count("judge-always-a") == 20
     cost = {c["protocol"]: c for c in report["cost"]}
     assert cost["debate"]["calls"] == 24 and cost["naive"]["calls"] == 8
-    # Paired: debate - naive for the believer is +0.5 on the same four questions.
+    # Paired: debate - naive for the believer is +0.5 on the same four questions; one family,
+    # Holm-corrected.
     cmp = {(c["judge"], c["first"], c["second"]): c for c in report["comparisons"]}
     assert cmp[("judge-believer", "debate", "naive")]["difference"] == pytest.approx(0.5)
     assert cmp[("judge-believer", "debate", "naive")]["n"] == 4
+    assert all(c["p_holm"] is None or c["p_holm"] >= c["p"] for c in report["comparisons"])
+    # Position: always-A is right exactly when the truth is A.
+    bias = {(b["protocol"], b["judge"], b["position"]): b["accuracy"] for b in report["position_bias"]}
+    assert bias[("naive", "judge-always-a", "correct is A")] == 1.0
+    assert bias[("naive", "judge-always-a", "correct is B")] == 0.0
     # Calibration: the believer said 90% on debate and was always right: Brier (1 - 0.9)^2.
     brier = {(c["protocol"], c["judge"]): c["brier"] for c in report["calibration"]}
     assert brier[("debate", "judge-believer")] == pytest.approx(0.01)
@@ -198,10 +210,10 @@ def test_best_of_n_keeps_the_most_persuasive_candidate(tmp_path):
     with Store.open(tmp_path / "r.db") as store:
         turns = store.oversight_turns("ov")
         trials = store.oversight_trials("ov")
-    assert len(turns) == 4 and all(t["text"] == "a STRONG argument" for t in turns)
+    assert len(turns) == 8 and all(t["text"] == "a STRONG argument" for t in turns)  # 4 questions x 2 sides
     assert all(t["candidates"] == 3 and json.loads(t["preference_scores"]) == [2, 9, 2] for t in turns)
     assert all(t["calls"] == 6 for t in turns)  # three candidates, three preference calls
-    assert calls.count("sampler") == 12 and calls.count("judge-believer") == 12 + 4
+    assert calls.count("sampler") == 24 and calls.count("judge-believer") == 24 + 8
     assert {t["correct_debater"] or t["incorrect_debater"] for t in trials} == {"sampler best3"}
 
 
@@ -322,8 +334,9 @@ def test_killed_oversight_run_resumes_without_repeating_calls(tmp_path):
         again = run_cli(*cmd, env=env, timeout=120)
         assert again.returncode == 0 and len(read_log(log)) == total  # a re-run makes no call
     con = sqlite3.connect(db)
-    assert con.execute("select count(*) from oversight_trials").fetchone()[0] == 12
-    assert con.execute("select count(*), count(distinct trial_id) from oversight_verdicts").fetchone() == (12, 12)
+    # 4 questions: naive 4, consultancy 8 (both sides), debate 4.
+    assert con.execute("select count(*) from oversight_trials").fetchone()[0] == 16
+    assert con.execute("select count(*), count(distinct trial_id) from oversight_verdicts").fetchone() == (16, 16)
     needed = con.execute("select sum(calls) from oversight_trials").fetchone()[0]
     # Per slot (2), the call in flight at the kill is redone (with an earlier failed attempt of the
     # same structured call, at most).

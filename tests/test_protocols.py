@@ -61,10 +61,12 @@ def test_a_plugin_protocol_runs_in_an_oversight_experiment(tmp_path: Path, monke
         report = run(path, tmp_path / "r.db", calls)
         rows = {r["protocol"]: r for r in report["oversight"] if not r.get("side")}
         assert {"hearsay", "naive"} <= set(rows)
-        assert rows["hearsay"]["n"] == 8  # 4 questions x 2 consultants (cross-play, like consultancy)
+        # The headline is consultant 1 on 4 questions, on both sides; consultant 2 is a matchup of its own.
+        assert (rows["hearsay"]["n"], rows["hearsay"]["verdicts"]) == (4, 8)
+        assert [(m["matchup"], m["n"]) for m in report["oversight_matchups"] if m["protocol"] == "hearsay"] == [("c1", 4)]
         split = [r for r in report["oversight"] if r["protocol"] == "hearsay" and r.get("side")]
         assert {r["side"] for r in split} == {"correct", "incorrect"}  # a consultancy: split by side
-        assert calls.count("honest") + calls.count("quoter") == 8  # one argument per hearsay trial
+        assert calls.count("honest") + calls.count("quoter") == 16  # 4 questions x 2 consultants x 2 sides
         data = yaml.safe_load(path.read_text())
         assert data["protocols"][0] == "hearsay"
     finally:

@@ -1,61 +1,118 @@
 """Debate as oversight, measured: does a judge without the passage find the truth?
 
-From the stored trials, turns and verdicts (never a model call):
-- judge accuracy per protocol and judge, with Wilson 95% intervals, n and unanswered (an
-  unanswered verdict counts as wrong), and consultancy split by the consultant's side;
-- paired comparisons between protocols on the same questions (the primary matchup: debater 1
-  against itself, consultant 1): the accuracy difference, a paired bootstrap interval and McNemar's
-  exact p;
-- calibration of the judge's stated probability (Brier score and a reliability table);
-- open protocols: how often the agent chose the correct answer, and accuracy when it did and not;
-- quotes per side (correct vs incorrect): how many, and how many the passage verified;
-- tokens and calls per protocol;
-- debaters' Bradley-Terry ratings from debate verdicts (cross-play), overall and per side with
-  bootstrap intervals over questions, and the truth advantage (the correct side's win rate).
+From the stored trials, turns and verdicts (never a model call), and only the trials the current
+spec plans. The unit of analysis is the question: every figure first reduces the verdicts of one
+question in its cell to one value (their mean), and intervals are clustered by passage
+(`analysis.clustered`: a cluster t interval; Wilson for one 0/1 value per question on distinct
+passages). The tables:
+
+- `oversight`: one headline row per (protocol, judge) -- the primary matchup (debater 1 against
+  itself, consultant 1, on both sides where the design is balanced) -- plus consultancy's rows by
+  the side the consultant argued. n counts questions; `verdicts` counts verdicts;
+- `oversight_matchups`: every other matchup (self-play of each debater, each cross-play pairing,
+  and cross-play pooled), each with n = questions;
+- `position_bias`: accuracy when the correct answer is A vs B, and when its side spoke first vs
+  second, per protocol and judge;
+- `comparisons`: every two protocols per judge on the same questions: the paired difference, its
+  cluster t interval and p, and Holm's correction over the table (`p_holm`);
+- calibration (Brier), open protocols' choices, quotes per side, tokens and calls, and per
+  two-speaker protocol (never pooled across protocols) the truth advantage and Bradley-Terry
+  ratings (1,000 bootstrap resamples over questions), with Khan's aggregate rating.
+
+One rule for an unanswered verdict (unreadable after retries), in every figure: it counts, as
+wrong (the judge did not find the truth), and as probability 0.5 in the Brier score.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from debatelab.analysis.dynamics import paired_difference
+from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio
 from debatelab.analysis.ratings import Outcome, bootstrap_bt, bradley_terry
-from debatelab.analysis.stats import wilson
+from debatelab.analysis.stats import holm
+from debatelab.analysis.weak_to_strong import mcnemar
 from debatelab.store import Store, is_human
 
-PRIMARY = {"-", "c0", "0v0"}
 CALIBRATION_BINS = 5
+RATING_RESAMPLES = 1000
+UNANSWERED_RULE = ("An unanswered verdict (unreadable after retries) counts in n as wrong, and as probability 0.5 "
+                   "in the Brier score.")
 
 
 def _share(k: int, n: int) -> float | None:
     return round(k / n, 4) if n else None
 
 
-def accuracy_row(protocol: str, judge: str, verdicts: list[dict[str, Any]], side: str | None = None
-                 ) -> dict[str, Any]:
-    n = len(verdicts)
-    correct = sum(1 for v in verdicts if v["correct"])
-    low, high = wilson(correct, n)
-    row = {"protocol": protocol, "judge": judge, "n": n, "correct": correct, "accuracy": _share(correct, n),
-           "ci_low": low, "ci_high": high, "unanswered": sum(1 for v in verdicts if v["letter"] is None)}
-    return {**row, "side": side} if side else row
+def cluster_of(trial: dict[str, Any]) -> str:
+    """The passage a trial's question is about (questions sharing one are not independent); a
+    question without a passage is its own cluster."""
+    try:
+        question = json.loads(trial.get("question") or "{}")
+    except ValueError:
+        question = {}
+    passage = question.get("passage") if isinstance(question, dict) else None
+    if isinstance(passage, str) and passage.strip():
+        return "passage:" + hashlib.sha256(passage.encode()).hexdigest()[:16]
+    return "question:" + str(trial["question_id"])
+
+
+def primary_matchup(protocol: str) -> str:
+    """The headline matchup: the judge alone, consultant 1, or debater 1 against itself."""
+    speakers = _speakers(protocol)
+    return {0: "-", 1: "c0"}.get(speakers if speakers is not None else 2, "0v0")
+
+
+def _interval(est: dict[str, Any]) -> dict[str, Any]:
+    out = {"ci_low": est["ci_low"], "ci_high": est["ci_high"], "method": est["method"], "clusters": est["clusters"]}
+    return {**out, "note": est["note"]} if est.get("note") else out
+
+
+def per_question(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]],
+                 value: Callable[[dict[str, Any]], float] = lambda v: float(bool(v["correct"]))
+                 ) -> dict[str, tuple[str, float]]:
+    """question id -> (its passage cluster, the mean value of its verdicts)."""
+    grouped: dict[str, list[float]] = defaultdict(list)
+    cluster: dict[str, str] = {}
+    for v in verdicts:
+        grouped[v["question_id"]].append(value(v))
+        cluster[v["question_id"]] = cluster_of(trials[v["trial_id"]])
+    return {q: (cluster[q], sum(xs) / len(xs)) for q, xs in grouped.items()}
+
+
+def accuracy_row(protocol: str, judge: str, verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]],
+                 **keys: Any) -> dict[str, Any]:
+    """Accuracy with the question as the unit: n questions, the mean of per-question accuracies."""
+    units = per_question(verdicts, trials)
+    est = cluster_mean(units.values())
+    row = {"protocol": protocol, "judge": judge, **{k: v for k, v in keys.items() if v is not None},
+           "n": est["n"], "verdicts": len(verdicts), "correct": sum(1 for v in verdicts if v["correct"]),
+           "accuracy": est["estimate"], **_interval(est),
+           "unanswered": sum(1 for v in verdicts if v["letter"] is None)}
+    return row
 
 
 def p_correct(v: dict[str, Any]) -> float | None:
-    """The judge's stated probability that the correct answer is correct (two options)."""
-    if v["letter"] is None or v["probability"] is None:
+    """The judge's stated probability that the correct answer is correct (two options); 0.5 for
+    an unanswered verdict (the one rule); None when it answered without a probability."""
+    if v["letter"] is None:
+        return 0.5
+    if v["probability"] is None:
         return None
     return v["probability"] if v["correct"] else 1 - v["probability"]
 
 
 def calibration(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Brier score of the stated probabilities (answered verdicts), and the reliability table:
-    stated probability of the chosen answer in bins of 0.2, against how often it was right."""
-    answered = [v for v in verdicts if p_correct(v) is not None]
-    brier = (sum((p_correct(v) - 1) ** 2 for v in answered) / len(answered)) if answered else None  # type: ignore[operator]
+    """Brier score of the stated probabilities (unanswered as 0.5), and the reliability table of the
+    answered ones: stated probability of the chosen answer in bins of 0.2, against how often it was
+    right."""
+    scored = [v for v in verdicts if p_correct(v) is not None]
+    answered = [v for v in scored if v["letter"] is not None]
+    brier = (sum((p_correct(v) - 1) ** 2 for v in scored) / len(scored)) if scored else None  # type: ignore[operator]
     bins = []
     for b in range(CALIBRATION_BINS):
         lo, hi = b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS
@@ -65,7 +122,8 @@ def calibration(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
             bins.append({"low": lo, "high": hi, "n": len(inside),
                          "stated": round(sum(v["probability"] for v in inside) / len(inside), 4),
                          "observed": round(sum(v["correct"] for v in inside) / len(inside), 4)})
-    return {"n": len(answered), "brier": round(brier, 4) if brier is not None else None, "bins": bins}
+    return {"n": len(scored), "answered": len(answered), "brier": round(brier, 4) if brier is not None else None,
+            "bins": bins}
 
 
 def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
@@ -97,40 +155,113 @@ def _speakers(name: str) -> int | None:
     return p.speakers if p is not None else None
 
 
+def _headline(protocol: str, trials: dict[str, dict[str, Any]], v: dict[str, Any]) -> bool:
+    return trials[v["trial_id"]]["matchup"] == primary_matchup(protocol)
+
+
 def comparisons(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every two protocols, per judge, on the questions both have a primary-matchup verdict for."""
+    """Every two protocols, per judge, on the questions both have a headline verdict for: the paired
+    difference of per-question accuracies, its cluster t interval and p (McNemar's exact p where
+    each question has one verdict a side on its own passage), and Holm's correction over the whole
+    table (one family)."""
     out = []
-    primary = [v for v in verdicts if trials[v["trial_id"]]["matchup"] in PRIMARY]
-    by_judge = _by(primary, "judge")
-    for (judge,), rows in sorted(by_judge.items()):
-        per_protocol = {p: {v["question_id"]: bool(v["correct"]) for v in rs}
-                        for (p,), rs in _by(rows, "protocol").items()}
+    primary = [v for v in verdicts if _headline(v["protocol"], trials, v)]
+    for (judge,), rows in sorted(_by(primary, "judge").items()):
+        per_protocol = {p: per_question(rs, trials) for (p,), rs in _by(rows, "protocol").items()}
+        counts = {p: defaultdict(int) for p in per_protocol}
+        for v in rows:
+            counts[v["protocol"]][v["question_id"]] += 1
         names = sorted(per_protocol, key=_protocol_key)
         for a, b in itertools.combinations(names, 2):
             common = sorted(set(per_protocol[a]) & set(per_protocol[b]))
             if not common:
                 continue
-            diff = paired_difference([per_protocol[a][q] for q in common], [per_protocol[b][q] for q in common])
-            out.append({"judge": judge, "first": a, "second": b, "n": len(common),
-                        "first_accuracy": _share(sum(per_protocol[a][q] for q in common), len(common)),
-                        "second_accuracy": _share(sum(per_protocol[b][q] for q in common), len(common)),
-                        "difference": diff["delta_vs_debate"], "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
-                        "p": diff["p"], "first_only": diff["debate_only"], "second_only": diff["baseline_only"]})
+            pa, pb = per_protocol[a], per_protocol[b]
+            diff = cluster_difference((pa[q][0], pa[q][1], pb[q][1]) for q in common)
+            row = {"judge": judge, "first": a, "second": b, "n": len(common), "clusters": diff["clusters"],
+                   "first_accuracy": round(sum(pa[q][1] for q in common) / len(common), 4),
+                   "second_accuracy": round(sum(pb[q][1] for q in common) / len(common), 4),
+                   "difference": diff["estimate"], "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
+                   "p": diff["p"], "test": diff["test"]}
+            single = all(counts[a][q] == 1 and counts[b][q] == 1 for q in common) and diff["clusters"] == len(common)
+            if single:
+                exact = mcnemar([pa[q][1] == 1 for q in common], [pb[q][1] == 1 for q in common])
+                row.update({"p": None if exact["p_value"] is None else round(float(exact["p_value"]), 6),
+                            "test": "McNemar exact", "first_only": exact["a_only"], "second_only": exact["b_only"]})
+            out.append(row)
+    for row, adjusted in zip(out, holm([r["p"] for r in out]), strict=True):
+        row["p_holm"] = None if adjusted is None else round(adjusted, 6)
     return out
+
+
+def matchups(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every matchup that is not the headline (each debater's self-play, each cross-play pairing,
+    each other consultant) and cross-play pooled, per protocol and judge, with n = questions."""
+    out = []
+    for (protocol, judge), rows in sorted(_by(verdicts, "protocol", "judge").items(),
+                                          key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
+        by_matchup = _by(rows, "matchup")
+        others = sorted(m for (m,) in by_matchup if m != primary_matchup(protocol))
+        for m in others:
+            t = trials[by_matchup[(m,)][0]["trial_id"]]
+            debaters = [d.get("debater") for d in json.loads(t.get("sides") or "[]")]
+            out.append(accuracy_row(protocol, judge, by_matchup[(m,)], trials, matchup=m,
+                                    debaters=" v ".join(dict.fromkeys(debaters)) if debaters else None))
+        cross = [v for v in rows if _is_cross(v["matchup"])]
+        if cross and len({v["matchup"] for v in cross}) > 1:
+            out.append(accuracy_row(protocol, judge, cross, trials, matchup="cross-play"))
+    return out
+
+
+def _is_cross(matchup: str) -> bool:
+    if "v" not in matchup:
+        return False
+    a, _, b = matchup.partition("v")
+    return a != b
+
+
+def position_bias(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Headline accuracy split by where the correct answer stood: option A vs B, and (two
+    speakers) whether its side spoke first or second. A judge that favours a position is right
+    more often when the truth stands there."""
+    out = []
+    primary = [v for v in verdicts if _headline(v["protocol"], trials, v)]
+    for (protocol, judge), rows in sorted(_by(primary, "protocol", "judge").items(),
+                                          key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
+        for letter in sorted({v["truth"] for v in rows}):
+            out.append(accuracy_row(protocol, judge, [v for v in rows if v["truth"] == letter], trials,
+                                    position=f"correct is {letter}"))
+        if _speakers(protocol) == 2:
+            for first in (True, False):
+                picked = [v for v in rows if _correct_spoke_first(trials[v["trial_id"]]) is first]
+                if picked:
+                    out.append(accuracy_row(protocol, judge, picked, trials,
+                                            position="correct spoke first" if first else "correct spoke second"))
+    return out
+
+
+def _correct_spoke_first(trial: dict[str, Any]) -> bool | None:
+    try:
+        sides = json.loads(trial.get("sides") or "[]")
+    except ValueError:
+        return None
+    return bool(sides) and sides[0].get("argued") == trial["truth"] if sides else None
 
 
 def open_choices(trials: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Open protocols: the agent's choice (unreadable counts as not correct) and the judges'
     accuracy when it chose the correct answer and when it did not."""
     out = []
+    by_id = {t["trial_id"]: t for t in trials}
     for (protocol,), rows in sorted(_by([t for t in trials if t["chosen"] is not None], "protocol").items()):
         right = {t["trial_id"] for t in rows if t["chosen"] == t["truth"]}
         k = len(right)
-        low, high = wilson(k, len(rows))
+        est = cluster_mean(per_question([{**t, "correct": t["trial_id"] in right} for t in rows], by_id).values())
         vs = [v for v in verdicts if v["protocol"] == protocol]
         when = {flag: [v for v in vs if (v["trial_id"] in right) == flag] for flag in (True, False)}
-        out.append({"protocol": protocol, "n": len(rows), "chose_correct": k, "rate": _share(k, len(rows)),
-                    "ci_low": low, "ci_high": high, "unreadable_choices": sum(1 for t in rows if t["chosen"] == ""),
+        out.append({"protocol": protocol, "n": est["n"], "trials": len(rows), "chose_correct": k,
+                    "rate": est["estimate"], **_interval(est),
+                    "unreadable_choices": sum(1 for t in rows if t["chosen"] == ""),
                     "judge_accuracy_when_correct": _share(sum(v["correct"] for v in when[True]), len(when[True])),
                     "n_when_correct": len(when[True]),
                     "judge_accuracy_when_incorrect": _share(sum(v["correct"] for v in when[False]),
@@ -139,16 +270,24 @@ def open_choices(trials: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -
     return out
 
 
-def quote_rates(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def quote_rates(turns: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Verified quotes per quote, per protocol and side: a ratio over questions, clustered by
+    passage (the turns of one question are not independent)."""
     out = []
-    arguments = [t for t in turns if t["kind"] == "argument"]
+    arguments = [t for t in turns if t["kind"] == "argument" and t["trial_id"] in trials]
     for (protocol, side), rows in sorted(_by(arguments, "protocol", "side").items(), key=lambda x: (
-            _protocol_key(x[0][0]), x[0][1] or "")):
+            _protocol_key(x[0][0] or ""), x[0][1] or "")):
         quotes = sum(t["quotes"] for t in rows)
         verified = sum(t["verified_quotes"] for t in rows)
-        low, high = wilson(verified, quotes)
+        per_q: dict[str, list[Any]] = {}
+        for t in rows:
+            trial = trials[t["trial_id"]]
+            unit = per_q.setdefault(trial["question_id"], [cluster_of(trial), 0, 0])
+            unit[1] += t["verified_quotes"]
+            unit[2] += t["quotes"]
+        est = cluster_ratio((c, y, m) for c, y, m in per_q.values() if m)
         out.append({"protocol": protocol, "side": side, "turns": len(rows), "quotes": quotes, "verified": verified,
-                    "verified_rate": _share(verified, quotes), "ci_low": low, "ci_high": high,
+                    "verified_rate": _share(verified, quotes), "n": est["n"], **_interval(est),
                     "quotes_per_turn": round(quotes / len(rows), 3) if rows else None})
     return out
 
@@ -166,20 +305,24 @@ def costs(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *, bootstrap: int = 200
-            ) -> list[dict[str, Any]]:
-    """Per judge: the truth advantage (how often the debater arguing the correct answer won) and,
-    with two or more debaters, Bradley-Terry log-strengths overall (cross-play only) and per side
-    (every debate), with 95% bootstrap intervals over questions. Unanswered verdicts decide nothing
-    and are counted apart."""
+def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *,
+            bootstrap: int = RATING_RESAMPLES) -> list[dict[str, Any]]:
+    """Per two-speaker protocol and judge (protocols are never pooled: in open and interactive
+    debate only debater 1 plays): the truth advantage (how often the judge sided with the debater
+    arguing the correct answer; unanswered counts as not), with the question as the unit and
+    every matchup of the question averaged, and with two or more debaters Bradley-Terry
+    log-strengths overall (cross-play only) and per side, with bootstrap intervals over questions,
+    each debater's self-play accuracy and Khan's aggregate rating (the mean of its correct-side and
+    incorrect-side ratings)."""
     out = []
-    debate = [v for v in verdicts if v["protocol"] in ("debate", "interactive_debate", "open_debate")]
-    for (judge,), rows in sorted(_by(debate, "judge").items()):
+    debate = [v for v in verdicts if _speakers(v["protocol"]) == 2]
+    for (protocol, judge), rows in sorted(_by(debate, "protocol", "judge").items(),
+                                          key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
         answered = [v for v in rows if v["letter"] is not None]
-        wins = sum(v["correct"] for v in answered)
-        low, high = wilson(wins, len(answered))
-        entry: dict[str, Any] = {"judge": judge, "debates": len(rows), "unanswered": len(rows) - len(answered),
-                                 "truth_advantage": _share(wins, len(answered)), "ci_low": low, "ci_high": high}
+        est = cluster_mean(per_question(rows, trials).values())
+        entry: dict[str, Any] = {"protocol": protocol, "judge": judge, "debates": len(rows), "n": est["n"],
+                                 "unanswered": len(rows) - len(answered), "truth_advantage": est["estimate"],
+                                 **_interval(est)}
         names = {trials[v["trial_id"]][k] for v in answered for k in ("correct_debater", "incorrect_debater")}
         names.discard(None)
         if len(names) >= 2:
@@ -194,12 +337,18 @@ def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *
                     overall[v["question_id"]].append((good, bad, score))
             entry["overall"] = _rated(overall, bootstrap)
             entry["by_side"] = _rated(sided, bootstrap)
-            accuracy: dict[str, list[int]] = defaultdict(list)
+            side_of = {x["name"]: x["strength"] for x in entry["by_side"]}
+            entry["aggregate"] = [
+                {"name": n, "strength": round((side_of[f"{n} (correct side)"] + side_of[f"{n} (incorrect side)"]) / 2,
+                                              4)}
+                for n in sorted(names) if f"{n} (correct side)" in side_of and f"{n} (incorrect side)" in side_of]
+            accuracy: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for v in rows:
                 t = trials[v["trial_id"]]
                 if t["correct_debater"] == t["incorrect_debater"]:
-                    accuracy[t["correct_debater"]].append(v["correct"])
-            entry["self_play_accuracy"] = {n: _share(sum(a), len(a)) for n, a in sorted(accuracy.items())}
+                    accuracy[t["correct_debater"]].append(v)
+            entry["self_play_accuracy"] = {
+                n: cluster_mean(per_question(vs, trials).values())["estimate"] for n, vs in sorted(accuracy.items())}
         out.append(entry)
     return out
 
@@ -236,32 +385,46 @@ def planned_trials(store: Store, experiment: str) -> list[dict[str, Any]]:
     return [t for t in store.oversight_trials(experiment) if planned is None or t["trial_id"] in planned]
 
 
-def oversight_results(store: Store, experiment: str) -> dict[str, Any]:
+def oversight_results(store: Store, experiment: str, *, with_ratings: bool = True) -> dict[str, Any]:
     """Every table of an oversight experiment, from the store: the trials its current spec plans,
     and their verdicts by the spec's judges and by people (a trial or a judge of an earlier version
-    of the spec stays stored but never enters the tables)."""
+    of the spec stays stored but never enters the tables).
+
+    `with_ratings=False` leaves out the Bradley-Terry ratings (1,000 resamples each): the simulator
+    does, since its truth has no value on their scale; every other figure is computed the same."""
     _, judges = _plan(store, experiment)
     trial_rows = planned_trials(store, experiment)
     trials = {t["trial_id"]: t for t in trial_rows}
-    verdicts = [v for v in store.oversight_verdicts(experiment) if v["trial_id"] in trials
-                and (judges is None or is_human(v["judge"]) or v["judge"] in judges)]
+    verdicts = [{**v, "matchup": trials[v["trial_id"]]["matchup"]} for v in store.oversight_verdicts(experiment)
+                if v["trial_id"] in trials and (judges is None or is_human(v["judge"]) or v["judge"] in judges)]
     turns = store.oversight_turns(experiment)
     protocol_of = {t["trial_id"]: t["protocol"] for t in trial_rows}
     turns = [{**t, "protocol": protocol_of.get(t["trial_id"])} for t in turns]
     rows = []
     for (protocol, judge), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                         key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
-        rows.append(accuracy_row(protocol, judge, vs))
+        head = [v for v in vs if v["matchup"] == primary_matchup(protocol)] or vs
+        rows.append(accuracy_row(protocol, judge, head, trials))
         if _speakers(protocol) == 1:  # consultancy: split by the side the consultant argued
             for side in ("correct", "incorrect"):
                 rows.append(accuracy_row(protocol, judge, [
-                    v for v in vs if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
-                    side=side))
+                    v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
+                    trials, side=side))
     calib = [{"protocol": p, "judge": j, **calibration(vs)}
              for (p, j), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                       key=lambda x: (_protocol_key(x[0][0]), x[0][1]))]
     per_judge = [{"protocol": "all", "judge": j, **calibration(vs)} for (j,), vs in sorted(_by(verdicts,
                                                                                               "judge").items())]
-    return {"oversight": rows, "comparisons": comparisons(verdicts, trials), "calibration": calib + per_judge,
-            "open": open_choices(trial_rows, verdicts), "quotes": quote_rates(turns), "cost": costs(trial_rows),
-            "ratings": ratings(trials, verdicts), "questions": len({t["question_id"] for t in trial_rows})}
+    return {"spec_hash": _spec_hash(store, experiment), "unanswered_rule": UNANSWERED_RULE,
+            "oversight": rows, "oversight_matchups": matchups(verdicts, trials),
+            "position_bias": position_bias(verdicts, trials), "comparisons": comparisons(verdicts, trials),
+            "calibration": calib + per_judge, "open": open_choices(trial_rows, verdicts),
+            "quotes": quote_rates(turns, trials), "cost": costs(trial_rows),
+            "ratings": ratings(trials, verdicts) if with_ratings else [],
+            "questions": len({t["question_id"] for t in trial_rows})}
+
+
+def _spec_hash(store: Store, experiment: str) -> str | None:
+    """The hash of the stored spec the tables describe (a report names it)."""
+    spec = (store.experiment(experiment) or {}).get("spec")
+    return hashlib.sha256(spec.encode()).hexdigest()[:12] if isinstance(spec, str) and spec else None

@@ -43,8 +43,7 @@ def bradley_terry(outcomes: list[Outcome], *, prior: float = 0.5, iterations: in
         wins = wins + prior * met.sum(axis=1)
     p = np.ones(len(items))
     for _ in range(iterations):
-        denom = np.array([sum(games[i, j] / (p[i] + p[j]) for j in range(len(items)) if j != i and games[i, j])
-                          for i in range(len(items))])
+        denom = (games / (p[:, None] + p[None, :])).sum(axis=1)  # games[i, i] is 0
         new = np.where(denom > 0, wins / np.where(denom > 0, denom, 1), p)
         new = np.maximum(new, 1e-12)
         new = new / math.exp(float(np.mean(np.log(new))))
@@ -56,7 +55,7 @@ def bradley_terry(outcomes: list[Outcome], *, prior: float = 0.5, iterations: in
     return {name: round(float(logs[index[name]] - logs.mean()), 4) for name in items}
 
 
-def bootstrap_bt(units: list[list[Outcome]], *, samples: int = 200, seed: int = 0, prior: float = 0.5
+def bootstrap_bt(units: list[list[Outcome]], *, samples: int = 1000, seed: int = 0, prior: float = 0.5
                  ) -> dict[str, tuple[float, float]]:
     """95% percentile intervals of the log-strengths, resampling units (scenario x repeat)."""
     rng = random.Random(seed)

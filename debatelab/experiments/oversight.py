@@ -7,10 +7,12 @@ protocol, rounds, words, the debaters' models and best-of-N, the assignment), so
 experiment never mixes old transcripts into new tables. Judges do not shape a transcript, except in
 interactive protocols, where the judge asks questions: there a trial belongs to one judge.
 
-Assignments are seeded and balanced: on half the questions (rounded up) the consultant argues
-the correct answer, on the others the incorrect one; in debate, debater 1 (who speaks first)
-argues the correct answer on half. Questions with more than two options are reduced to the
-answer and one seeded distractor, in a seeded order.
+Designs are balanced (`assignments: both`, the default): the consultant argues each question
+once for the correct and once for the incorrect answer; every debater pairing runs on both sides;
+the correct side speaks first on half the questions (seeded); and the correct answer stands at A
+on half the questions (`shuffle_options`, seeded). `assignments: one` keeps 0.3's cheaper design
+(the consultant argues the correct answer on half the questions). Questions with more than two
+options are reduced to the answer and one seeded distractor.
 
 Resumable at two levels: a trial whose verdicts are all stored is skipped (a re-run makes no
 call); a trial interrupted mid-way resumes from its LangGraph checkpoint.
@@ -55,15 +57,20 @@ from debatelab.scenarios import Question, load_questions, sample_questions, set_
 from debatelab.store import Store, open_checkpointer
 
 
-def two_options(question: Question, seed: int) -> Question:
-    """The answer and one seeded distractor, in a seeded order (two-option questions as they are)."""
-    if len(question.options) == 2:
+def two_options(question: Question, seed: int, *, answer_first: bool | None = None) -> Question:
+    """The answer and one seeded distractor, in a seeded order. With `answer_first` (a balanced,
+    seeded draw over the questions) the answer stands at A or B as it says, two-option questions
+    too: BoolQ's "Yes" is 62% of its answers and always A, so an unshuffled set confounds a
+    judge's letter preference with its accuracy."""
+    if len(question.options) == 2 and answer_first is None:
         return question
     rng = random.Random(f"{seed}|two-options|{question.id}")
     wrong = [x for x in question.letters if x != question.answer]
     distractor = rng.choice(wrong)
     pair = [question.answer, distractor]
     rng.shuffle(pair)
+    if answer_first is not None:
+        pair = [question.answer, distractor] if answer_first else [distractor, question.answer]
     return question.model_copy(update={"options": [question.option_text(x) for x in pair],
                                        "answer": "AB"[pair.index(question.answer)]})
 
@@ -111,7 +118,8 @@ class OversightRun:
             raise UserError(f"{exp.source}: field 'questions.set': question {missing[0]!r} has no passage; oversight "
                             f"needs a 'passage' (or 'article') the debaters read and the judge does not")
         self.seed = sel.seed
-        self.questions = [two_options(q, sel.seed) for q in loaded]
+        first = balanced([q.id for q in loaded], sel.seed, "answer-at-A") if exp.shuffle_options else {}
+        self.questions = [two_options(q, sel.seed, answer_first=first.get(q.id)) for q in loaded]
         self.judges = [with_judge_defaults(j) for j in exp.judges]
         self.names = [debater_name(d, exp.best_of) for d in exp.debaters]
         if len(set(self.names)) < len(self.names):
@@ -146,7 +154,8 @@ class OversightRun:
                 wrong = "B" if q.answer == "A" else "A"
                 right_first = right_first_of[p.balance_group][q.id]
                 sides = tuple(sides_for(protocol, q.answer, wrong, correct_first=right_first))
-                if p.cross_play and p.speakers == 1:  # every consultant
+                both = self.exp.assignments == "both"
+                if p.cross_play and p.speakers == 1:  # every consultant (on both sides: two trials)
                     matchups = [(f"c{i}", (i,)) for i in range(n)]
                 elif p.cross_play:  # every pairing, on both sides
                     matchups = [(f"{i}v{j}", (i, j) if right_first else (j, i)) for i in range(n) for j in range(n)]
@@ -158,9 +167,13 @@ class OversightRun:
                     matchups = [("-", ())]
                 judge_sets = [(j,) for j in range(len(self.judges))] if p.interactive else [
                     tuple(range(len(self.judges)))]
+                assignments = [sides]
+                if both and p.speakers == 1 and not p.chooses:  # the consultant once right, once wrong
+                    assignments = [tuple(sides_for(protocol, q.answer, wrong, correct_first=f)) for f in (True, False)]
                 for matchup, debaters in matchups:
                     for judges in judge_sets:
-                        trials.append(self._trial(protocol, q, matchup, sides, debaters, judges))
+                        for arguing in assignments:
+                            trials.append(self._trial(protocol, q, matchup, arguing, debaters, judges))
         return trials
 
     def _trial(self, protocol: str, q: Question, matchup: str, sides: tuple[dict[str, Any], ...],

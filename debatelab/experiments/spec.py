@@ -251,6 +251,11 @@ class OversightExperiment(ExperimentBase):
                                                                          "(default: the first judge's model)")
     words: int = Field(default=80, ge=10, le=400, description="words per argument")
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call")
+    assignments: Literal["both", "one"] = Field(
+        default="both", description="both: every question under both assignments (the consultant once on each "
+                                    "side); one: each question once, the sides balanced over questions")
+    shuffle_options: bool = Field(default=True, description="put the correct answer at A on a seeded half of "
+                                                            "the questions (two-option sets included)")
 
     @field_validator("debaters", mode="before")
     @classmethod

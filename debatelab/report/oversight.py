@@ -38,38 +38,63 @@ def _signed(x: float | None) -> str:
     return "—" if x is None else f"{x:+.3f}"
 
 
+UNIT = ("n counts questions, the unit of analysis: a question's verdicts in a cell are averaged first (the "
+        "consultant argued each question on both sides), and intervals are clustered by passage (a cluster t "
+        "interval with passages - 1 degrees of freedom; Wilson for one verdict per question on distinct passages).")
+
+
 def oversight_tables(results: dict[str, Any]) -> list[Table]:
     out = []
-    t = Table("Judge accuracy by protocol", ["protocol", "judge", "consultant argued", "n", "correct", "accuracy",
-                                              "95% CI", "unanswered"],
-              "n counts verdicts (one per question and matchup). An unanswered verdict (unreadable after retries) "
-              "counts as wrong. Consultancy is also split by whether the consultant argued the correct or the "
-              "incorrect answer. Intervals: Wilson. " + ANCHORS)
+    rule = results.get("unanswered_rule", "An unanswered verdict counts as wrong.")
+    t = Table("Judge accuracy by protocol", ["protocol", "judge", "consultant argued", "n", "verdicts", "correct",
+                                              "accuracy", "95% CI", "unanswered"],
+              f"The headline matchup: the judge alone, consultant 1, or debater 1 against itself. {UNIT} {rule} "
+              "Consultancy is also split by the side the consultant argued. " + ANCHORS)
     for r in results["oversight"]:
-        t.add(r["protocol"], r["judge"], r.get("side", ""), r["n"], r["correct"], fmt(r["accuracy"], 3),
-              _interval(r), r["unanswered"])
+        t.add(r["protocol"], r["judge"], r.get("side", ""), r["n"], r.get("verdicts", r["n"]), r["correct"],
+              fmt(r["accuracy"], 3), _interval(r), r["unanswered"])
     out.append(t)
+    if results.get("oversight_matchups"):
+        t = Table("Other matchups (self-play of each debater, cross-play)",
+                  ["protocol", "judge", "matchup", "debaters", "n", "verdicts", "accuracy", "95% CI"],
+                  f"Reported apart from the headline, never pooled into it. {UNIT}")
+        for r in results["oversight_matchups"]:
+            t.add(r["protocol"], r["judge"], r["matchup"], r.get("debaters", ""), r["n"], r["verdicts"],
+                  fmt(r["accuracy"], 3), _interval(r))
+        out.append(t)
     t = Table("Paired comparisons on the same questions", ["judge", "comparison", "n", "accuracies",
-                                                           "difference [95% CI]", "McNemar p"],
-              "The primary matchup only (debater 1 against itself, consultant 1). Interval: paired bootstrap over "
-              "questions; an interval that includes 0 means the data cannot tell the protocols apart.")
+                                                           "difference [95% CI]", "p", "p (Holm)", "test"],
+              "The headline matchups, question by question. Interval: cluster t over passages. p: the paired "
+              "cluster t test (McNemar's exact test where each question has one verdict a side on its own "
+              "passage); Holm's correction runs over every row of this table (one family). An interval that "
+              "includes 0 means the data cannot tell the protocols apart.")
     for c in results["comparisons"]:
         t.add(c["judge"], f"{c['first']} - {c['second']}", c["n"],
               f"{fmt(c['first_accuracy'], 3)} vs {fmt(c['second_accuracy'], 3)}",
-              f"{_signed(c['difference'])} [{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", fmt(c["p"], 3))
+              f"{_signed(c['difference'])} [{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", fmt(c["p"], 3),
+              fmt(c.get("p_holm"), 3), c.get("test") or "")
     out.append(t)
+    if results.get("position_bias"):
+        t = Table("Position and letter bias", ["protocol", "judge", "where the correct answer stood", "n",
+                                               "accuracy", "95% CI"],
+                  "Headline accuracy when the correct answer was option A or B, and when its side spoke first or "
+                  "second. A judge without a position preference is equally accurate in both rows.")
+        for r in results["position_bias"]:
+            t.add(r["protocol"], r["judge"], r["position"], r["n"], fmt(r["accuracy"], 3), _interval(r))
+        out.append(t)
     t = Table("Quotes by side", ["protocol", "side argued", "turns", "quotes", "verified", "verified rate [95% CI]",
                                  "quotes per turn"],
               "A quote is verified when its words appear in the passage (case, punctuation and spacing ignored). "
-              "The judge sees verified and unverified quotes marked differently.")
+              "The judge sees verified and unverified quotes marked differently. Interval: verified per quote, "
+              "clustered by passage.")
     for q in results["quotes"]:
         t.add(q["protocol"], q["side"] or "", q["turns"], q["quotes"], q["verified"],
               f"{fmt(q['verified_rate'], 3)} {_interval(q)}" if q["quotes"] else "no quotes",
               fmt(q["quotes_per_turn"], 2))
     out.append(t)
-    t = Table("Calibration of the judge's stated probability", ["protocol", "judge", "answered", "Brier score"],
+    t = Table("Calibration of the judge's stated probability", ["protocol", "judge", "verdicts", "Brier score"],
               "Brier score: mean squared error of the probability the judge gave the correct answer (0 is perfect; "
-              "always saying 50% scores 0.25).")
+              "always saying 50% scores 0.25). An unanswered verdict counts as 50%.")
     for c in results["calibration"]:
         t.add(c["protocol"], c["judge"], c["n"], fmt(c["brier"], 3))
     out.append(t)
@@ -83,14 +108,19 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
                   f"{fmt(o['judge_accuracy_when_correct'], 3)} ({o['n_when_correct']})",
                   f"{fmt(o['judge_accuracy_when_incorrect'], 3)} ({o['n_when_incorrect']})")
         out.append(t)
-    t = Table("Debaters: truth advantage and ratings", ["judge", "debates", "unanswered", "truth advantage [95% CI]",
-                                                        "ratings (Bradley-Terry, 95% CI)"],
-              "Truth advantage: how often the judge sided with the debater arguing the correct answer. Ratings: "
-              "log-strengths from cross-play (two or more debaters), overall and per side, bootstrap over questions.")
+    t = Table("Debaters: truth advantage and ratings", ["protocol", "judge", "debates", "unanswered",
+                                                        "truth advantage [95% CI]", "ratings (Bradley-Terry, 95% CI)"],
+              "Per protocol, never pooled. Truth advantage: how often the judge sided with the debater arguing "
+              "the correct answer (questions as the unit, every matchup of a question averaged). Ratings: "
+              "log-strengths from cross-play (two or more debaters), overall and per side, 1,000 bootstrap "
+              "resamples over questions; aggregate: Khan et al.'s mean of a debater's two side ratings.")
     for r in results["ratings"]:
         rated = "; ".join(f"{x['name']} {x['strength']:+.2f} [{fmt(x['ci_low'], 2)}, {fmt(x['ci_high'], 2)}]"
                           for x in r.get("overall", []) + r.get("by_side", [])) or "one debater: no ratings"
-        t.add(r["judge"], r["debates"], r["unanswered"], f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
+        if r.get("aggregate"):
+            rated += "; aggregate: " + ", ".join(f"{x['name']} {x['strength']:+.2f}" for x in r["aggregate"])
+        t.add(r.get("protocol", "debate"), r["judge"], r["debates"], r["unanswered"],
+              f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
     out.append(t)
     t = Table("Cost per protocol", ["protocol", "trials", "calls", "calls / trial", "tokens / trial"])
     for c in results["cost"]:
@@ -102,7 +132,7 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
 def print_oversight_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
     tables = oversight_tables(results)
     console.print(tables[0].rich())
-    console.print(tables[1].rich())
+    console.print(next(t for t in tables if t.title.startswith("Paired")).rich())
     console.print(SMALL_MODEL_NOTE if _small(results) else "", highlight=False, markup=False)
 
 
@@ -117,7 +147,9 @@ def write_oversight_report(store: Store, experiment: str, out_dir: Path) -> dict
     title = f"debatelab report: {experiment} (debate as scalable oversight)"
     note = SMALL_MODEL_NOTE if _small(results) else ("Judges answered without the passage (except expert); "
                                                      "debaters and consultants read it.")
-    head = f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called. {note}"
+    spec = f" It describes the spec with hash {results['spec_hash']}." if results.get("spec_hash") else ""
+    head = (f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.{spec} "
+            f"{note}")
     (out_dir / "report.md").write_text("\n".join([f"# {title}", "", head, ""] + [t.markdown() for t in ts]),
                                        encoding="utf-8")
     images = [(alt, img) for alt, img in (("judge accuracy by protocol", plot_oversight_accuracy(results)),

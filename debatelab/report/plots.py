@@ -196,7 +196,9 @@ def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
     """Khan et al.'s central figure: judge accuracy in a debater's self-play against its rating."""
     points = []
     for r in results.get("ratings", []):
-        strengths = {x["name"]: x["strength"] for x in r.get("overall", [])}
+        if r.get("protocol", "debate") != "debate":  # protocol-pure: only debate plays every pairing
+            continue
+        strengths = {x["name"]: x["strength"] for x in r.get("aggregate") or r.get("overall", [])}
         for name, accuracy in (r.get("self_play_accuracy") or {}).items():
             if name in strengths and accuracy is not None:
                 points.append((r["judge"], name, strengths[name], accuracy))
@@ -208,5 +210,5 @@ def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
         ax.scatter([p[2] for p in mine], [p[3] for p in mine], label=judge)
         for p in mine:
             ax.annotate(p[1], (p[2], p[3]), fontsize=7)
-    return accuracy_axes(fig, ax, "debater rating (Bradley-Terry log-strength)", "judge accuracy (self-play)",
+    return accuracy_axes(fig, ax, "debater rating (Khan's aggregate Bradley-Terry log-strength)", "judge accuracy (self-play, debate)",
                          "More persuasive debaters, better judges?")
