@@ -6,10 +6,12 @@ story). Treating each verdict as a draw makes intervals two to three times too n
 
 - every figure is first reduced to one value per question (the mean of its verdicts in the cell);
 - the interval is the cluster-robust one for a ratio mean over passages: the estimate is
-  Σ y_g / Σ n_g over passages g, its variance G/(G-1) · Σ (y_g - mean·n_g)² / N², and the 95%
-  interval uses Student's t with G - 1 degrees of freedom (with equal-sized passages this is the
-  t interval on passage means). The simulator (`debatelab simulate`) measures its coverage: it
-  holds 95% down to about 15 passages;
+  Σ y_g / Σ n_g over passages g, its variance G/(G-1) · Σ (y_g - mean·n_g)² / N². A proportion
+  gets Wilson's score interval at the effective sample size p(1-p)/variance with Student's t
+  quantile of G - 1 degrees of freedom (after Korn & Graubard's effective-n intervals for
+  clustered proportions); a difference gets the t interval, G - 1 degrees of freedom. The
+  simulator (`debatelab simulate`) measures their coverage: they hold 95% down to about 15
+  passages;
 - a plain binomial (one 0/1 value per question, no passage shared) keeps Wilson's interval, which
   is exact enough at any n and never leaves [0, 1].
 
@@ -87,13 +89,30 @@ def cluster_ratio(items: Iterable[tuple[Hashable, float, float]], *, bounds: tup
         low, high = wilson(int(sum(y for _, y, _ in rows)), n)
         return {**out, "ci_low": low, "ci_high": high, "method": "wilson",
                 "note": "no spread between passages: Wilson interval on the questions"}
-    half = t_quantile(g - 1) * se
+    q = t_quantile(g - 1)
     lo, hi = bounds
+    if bounds == (0.0, 1.0) and 0 < mean < 1 and se > 0:
+        low, high = _wilson_effective(mean, mean * (1 - mean) / se ** 2, q)
+        out.update({"ci_low": _round(low), "ci_high": _round(high), "se": se,
+                    "method": f"cluster Wilson ({g - 1} df)" if g < n else f"Wilson, effective n ({g - 1} df)"})
+        return out
+    half = q * se
     out.update({"ci_low": _round(max(lo, mean - half)), "ci_high": _round(min(hi, mean + half)),
                 "method": f"cluster t ({g - 1} df)" if g < n else f"t ({g - 1} df)", "se": se})
     if se == 0:
         out["note"] = "the data have no spread: the interval is the point"
     return out
+
+
+def _wilson_effective(p: float, n_eff: float, q: float) -> tuple[float, float]:
+    """Wilson's score interval at the effective sample size p(1-p)/se² (the clustered variance),
+    with the t quantile of G - 1 degrees of freedom in place of z: it stays inside [0, 1] and keeps
+    its coverage for skewed proportions (near 0.8) on 15-30 passages, where the symmetric t
+    interval falls to ~0.90 (measured by `debatelab simulate`)."""
+    q2 = q * q
+    centre = (p + q2 / (2 * n_eff)) / (1 + q2 / n_eff)
+    half = q * math.sqrt(p * (1 - p) / n_eff + q2 / (4 * n_eff ** 2)) / (1 + q2 / n_eff)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def cluster_difference(pairs: Iterable[tuple[Hashable, float, float]]) -> dict[str, Any]:

@@ -325,7 +325,7 @@ def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *
                                  **_interval(est)}
         names = {trials[v["trial_id"]][k] for v in answered for k in ("correct_debater", "incorrect_debater")}
         names.discard(None)
-        if len(names) >= 2:
+        if len(names) >= 2 and bootstrap:
             overall: dict[str, list[Outcome]] = defaultdict(list)
             sided: dict[str, list[Outcome]] = defaultdict(list)
             for v in answered:
@@ -390,8 +390,9 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     and their verdicts by the spec's judges and by people (a trial or a judge of an earlier version
     of the spec stays stored but never enters the tables).
 
-    `with_ratings=False` leaves out the Bradley-Terry ratings (1,000 resamples each): the simulator
-    does, since its truth has no value on their scale; every other figure is computed the same."""
+    `with_ratings=False` leaves out the Bradley-Terry fits (1,000 resamples each; the truth
+    advantage stays): the simulator does, since its truth has no value on their scale; every other
+    figure is computed the same."""
     _, judges = _plan(store, experiment)
     trial_rows = planned_trials(store, experiment)
     trials = {t["trial_id"]: t for t in trial_rows}
@@ -420,7 +421,7 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             "position_bias": position_bias(verdicts, trials), "comparisons": comparisons(verdicts, trials),
             "calibration": calib + per_judge, "open": open_choices(trial_rows, verdicts),
             "quotes": quote_rates(turns, trials), "cost": costs(trial_rows),
-            "ratings": ratings(trials, verdicts) if with_ratings else [],
+            "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings else 0),
             "questions": len({t["question_id"] for t in trial_rows})}
 
 

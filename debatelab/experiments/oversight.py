@@ -105,12 +105,15 @@ class Trial:
 class OversightRun:
     """One oversight experiment's questions, trials, models and call limits."""
 
-    def __init__(self, exp: OversightExperiment, store: Store, progress: RunProgress, model_factory: ModelFactory) -> None:
+    def __init__(self, exp: OversightExperiment, store: Store, progress: RunProgress, model_factory: ModelFactory,
+                 *, questions: list[Question] | None = None) -> None:
+        """`questions` replaces the experiment's question set (the simulator plans its design on
+        synthetic questions; everything else is planned as for a run)."""
         self.exp, self.store, self.progress, self.model_factory = exp, store, progress, model_factory
         sel = exp.questions
         assert sel is not None
         try:
-            loaded = sample_questions(load_questions(sel.set), sel.n, sel.seed)
+            loaded = questions if questions is not None else sample_questions(load_questions(sel.set), sel.n, sel.seed)
         except UserError as exc:
             raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
         missing = [q.id for q in loaded if not q.passage.strip()]
@@ -129,11 +132,15 @@ class OversightRun:
             (d.best_of or exp.best_of) > 1 for d in exp.debaters) else None)
         self.failures = Failures()
         self.new_calls = 0
-        limiter_for = host_limiters(exp.limit_for)
-        self.limiter_for = limiter_for
-        hosts = {resolve_host(s): s for s in self.specs}
-        self.slots = asyncio.Semaphore(max(1, sum(exp.limit_for(u, s.host == EMBEDDED) for u, s in hosts.items())))
         self.trials = self.plan()
+
+    def _limits(self) -> None:
+        """Call slots per host: resolved when a run starts (the word `embedded` starts the endpoint,
+        which planning alone, as in `debatelab simulate`, must never do)."""
+        self.limiter_for = host_limiters(self.exp.limit_for)
+        hosts = {resolve_host(s): s for s in self.specs}
+        self.slots = asyncio.Semaphore(max(1, sum(self.exp.limit_for(u, s.host == EMBEDDED)
+                                                  for u, s in hosts.items())))
 
     def _twice(self) -> str:
         return next(n for n in self.names if self.names.count(n) > 1)
@@ -216,6 +223,7 @@ class OversightRun:
         return agents
 
     async def run_all(self, saver: Any) -> None:
+        self._limits()
         graphs = {p: compile_oversight(p, saver) for p in self.exp.protocols}
         done = self.store.oversight_verdict_ids(self.exp.name)
         todo = [t for t in self.trials if any(self.verdict_id(t, j) not in done for j in t.judges)]
@@ -250,6 +258,16 @@ class OversightRun:
         self.write(trial, values, agents)
 
     def write(self, trial: Trial, values: dict[str, Any], agents: dict[str, ModelSpec]) -> None:
+        trial_row, turn_rows, verdict_rows = self.rows(trial, values, agents)
+        self.store.write_oversight_trial(trial_row, turn_rows, verdict_rows)
+        new = sum(r["calls"] for r in turn_rows) + sum(r["calls"] for r in verdict_rows)
+        self.new_calls += new
+        self.progress.count_calls(new, sum(r["output_tokens"] for r in turn_rows + verdict_rows))
+
+    def rows(self, trial: Trial, values: dict[str, Any], agents: dict[str, ModelSpec]
+             ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The stored rows of a finished trial (its graph's final values): the trial, its turns and
+        its verdicts. The simulator stores its drawn verdicts through this same code."""
         q = trial.question
         by_agent = {side["agent"]: d for side, d in zip(trial.sides, trial.debaters, strict=True)}
         letters = side_letters(values)
@@ -301,10 +319,7 @@ class OversightRun:
             "calls": sum(x["calls"] for x in every), "input_tokens": sum(x["input_tokens"] for x in every),
             "output_tokens": sum(x["output_tokens"] for x in every),
             "duration_s": round(sum(x["duration_s"] for x in every), 4)}
-        self.store.write_oversight_trial(trial_row, turn_rows, verdict_rows)
-        new = sum(r["calls"] for r in turn_rows) + sum(r["calls"] for r in verdict_rows)
-        self.new_calls += new
-        self.progress.count_calls(new, sum(r["output_tokens"] for r in turn_rows + verdict_rows))
+        return trial_row, turn_rows, verdict_rows
 
 
 async def run_oversight(exp: OversightExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,

@@ -29,6 +29,20 @@ class OversightRecords(StoreCore):
                 db.table("oversight_verdicts").upsert_all([{**v, "finished_at": stamp} for v in verdicts],
                                                           pk="verdict_id")
 
+    def write_oversight_trials(self, trials: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]
+                               ) -> None:
+        """Many trials (each with its turns and verdicts) in one transaction and one insert per
+        table: what the simulator stores a whole simulated study with."""
+        stamp = iso_timestamp()
+        with self._transaction() as db:
+            db.table("oversight_trials").upsert_all([{**t, "finished_at": stamp} for t, _, _ in trials], pk="trial_id")
+            turns = [x for _, ts, _ in trials for x in ts]
+            if turns:
+                db.table("oversight_turns").upsert_all(turns, pk="turn_id")
+            verdicts = [{**v, "finished_at": stamp} for _, _, vs in trials for v in vs]
+            if verdicts:
+                db.table("oversight_verdicts").upsert_all(verdicts, pk="verdict_id")
+
     def write_oversight_verdict(self, verdict: dict[str, Any]) -> None:
         """One verdict on a stored trial (a person's, from the viewer); retried while another process
         holds the file's write lock (the upsert is idempotent)."""

@@ -35,6 +35,11 @@ class Oversight(QuestionStudy):
 
         print_oversight_summary(console, experiment, results)
 
+    def simulate(self, exp: Any, truth: Path, *, studies: int, seed: int) -> dict[str, Any]:
+        from debatelab.studies.simulate_oversight import simulate_oversight
+
+        return simulate_oversight(exp, truth, studies=studies, seed=seed)
+
     def model_specs(self, exp: Any) -> list[ModelSpec]:
         extra = [exp.preference_model] if exp.preference_model is not None else []
         return [d.model for d in exp.debaters] + list(exp.judges) + extra

@@ -109,6 +109,12 @@ class Study:
         `view_page` is "study" gets without writing a template."""
         return []
 
+    def simulate(self, exp: Any, truth: Path, *, studies: int, seed: int) -> dict[str, Any]:
+        """`debatelab simulate`: the study's design and analysis on outcomes drawn from a declared
+        truth (no model call); the tally of coverage, widths, power and family-wise error."""
+        raise UserError(f"kind: {self.name} has no simulator; `debatelab simulate` runs kind: oversight and the "
+                        f"rubric study (kind: debates)")
+
 
 S = TypeVar("S", bound=type[Study])
 _BUILTIN: dict[str, Study] = {}
