@@ -31,7 +31,8 @@ from debatelab.experiments.weak_to_strong import run_weak_to_strong, strong_spec
 
 __all__ = [
     "collapse", "debate_id_for", "DebatesExperiment", "Experiment", "ExperimentBase", "in_shard", "load_plan",
-    "majority_merge", "ModelFactory", "OversightExperiment", "OversightRun", "parse_shard", "plan_debates", "question_debate_config",
+    "majority_merge", "ModelFactory", "OversightExperiment", "OversightRun", "parse_shard", "plan_debates",
+    "question_debate_config",
     "QuestionDebateExperiment", "QuestionsSummary", "run_debate", "run_experiment", "run_oversight",
     "run_question_debate", "run_weak_to_strong", "RunSummary", "shortest_supersequence", "strong_spec",
     "transcript_json", "two_options", "weak_config", "WeakToStrongExperiment",

@@ -210,5 +210,6 @@ def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
         ax.scatter([p[2] for p in mine], [p[3] for p in mine], label=judge)
         for p in mine:
             ax.annotate(p[1], (p[2], p[3]), fontsize=7)
-    return accuracy_axes(fig, ax, "debater rating (Khan's aggregate Bradley-Terry log-strength)", "judge accuracy (self-play, debate)",
+    return accuracy_axes(fig, ax, "debater rating (Khan's aggregate Bradley-Terry log-strength)",
+                         "judge accuracy (self-play, debate)",
                          "More persuasive debaters, better judges?")
