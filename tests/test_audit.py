@@ -125,7 +125,7 @@ def test_wilson_interval_is_scipys_without_importing_it() -> None:
     """The closed form gives scipy's Wilson interval to the 4 places reported, for every k of n <= 40."""
     from scipy import stats
 
-    from debatelab.analysis.stats import wilson
+    from debatelab.analysis.clustered import wilson
     for n in range(1, 41):
         for k in range(n + 1):
             ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")

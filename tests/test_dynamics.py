@@ -138,67 +138,72 @@ def test_a_debate_without_questions_names_the_field(tmp_path: Path) -> None:
 
 
 def test_the_report_says_plainly_whether_a_gain_survives_length_control():
-    """A gain that is all length does not survive; one that holds at every length does."""
+    """A gain that is all length does not survive; one that holds at every length does; too few
+    scenarios or lengths that do not overlap give no number, with the reason."""
     import numpy as np
 
     from debatelab.analysis import controlled_difference, survives_length_control
 
     rng = np.random.default_rng(0)
-    base_len, ens_len = rng.uniform(200, 600, 40), rng.uniform(400, 800, 40)
+    scenario = np.repeat(np.arange(40), 2)
+    ensemble = np.tile([1.0, 0.0], 40)
+    hard = rng.normal(0, 0.5, 40)[scenario]
+    length = np.where(ensemble == 1, 600, 400) * 2 ** rng.normal(0, 0.4, 80)
     # scores that follow length only: the ensemble's raw gain is its longer transcripts
-    length_only = controlled_difference(ens_len / 100 + rng.normal(0, 0.3, 40), ens_len,
-                                        base_len / 100 + rng.normal(0, 0.3, 40), base_len)
-    assert length_only["raw_delta"] > 1
+    length_only = controlled_difference(np.log2(length) + hard + rng.normal(0, 0.2, 80), ensemble, length, scenario)
+    assert length_only["raw_delta"] > 0.4
     assert survives_length_control(length_only) == (False, "does not survive length control (interval includes 0)")
     # a gain of 1 point at every length
-    real = controlled_difference(5 + rng.normal(0, 0.3, 40), ens_len, 4 + rng.normal(0, 0.3, 40), base_len)
+    real = controlled_difference(4 + ensemble + hard + rng.normal(0, 0.3, 80), ensemble, length, scenario)
     assert survives_length_control(real) == (True, "survives length control (interval excludes 0)")
-    assert survives_length_control({"raw_delta": 0.5, "controlled_delta": None, "ci_low": None, "ci_high": None})[0] \
-        is None
+    assert abs(real["controlled_delta"] - 1) < 0.2
+    few = controlled_difference(real_scores := 4 + ensemble[:4], ensemble[:4], length[:4], scenario[:4])
+    assert few["controlled_delta"] is None and few["ci_low"] is None and "too few (n = 2" in few["reason"]
+    assert few["raw_delta"] == round(float(real_scores[0] - real_scores[1]), 4)
+    apart = controlled_difference(4 + ensemble, ensemble, np.where(ensemble == 1, 5000, 100.0) + scenario, scenario)
+    assert apart["controlled_delta"] is None and "do not overlap" in apart["reason"]
+    assert survives_length_control(apart)[0] is None
 
 
-def test_the_bootstrap_draws_what_it_always_drew():
-    """The resample indices come from one vectorised call; they must equal the per-resample loop
-    every earlier report drew from (two calls per resample: the ensemble's, then the baselines'), so
-    a report's length-controlled intervals do not move."""
+def test_the_fixed_effects_fit_and_its_clustered_error_match_a_direct_regression():
+    """The sufficient-statistics solve (what the bootstrap re-weights) equals ordinary least squares
+    with one dummy per scenario, and its CR1 error equals the sandwich computed by hand; a resample
+    that draws scenario 0 twice equals the regression on the data with scenario 0 copied."""
     import numpy as np
 
-    from debatelab.analysis.length_control import RESAMPLES, resample_indices
-
-    for seed, ne, nb in [(0, 2, 2), (0, 4, 2), (1, 9, 31), (7, 64, 5), (3, 333, 500)]:
-        rng = np.random.default_rng(seed)
-        ie, ib = np.empty((RESAMPLES, ne), dtype=int), np.empty((RESAMPLES, nb), dtype=int)
-        for r in range(RESAMPLES):
-            ie[r], ib[r] = rng.integers(0, ne, ne), rng.integers(0, nb, nb)
-        got_e, got_b = resample_indices(ne, nb, seed)
-        assert np.array_equal(got_e, ie) and np.array_equal(got_b, ib), (seed, ne, nb)
-
-
-def test_the_stacked_bootstrap_fits_agree_with_one_fit_at_a_time():
-    """The bootstrap solves its resamples in one stacked call; each must equal the single fit,
-    including the designs that cannot identify the difference (constant or collinear lengths)."""
-    import numpy as np
-
-    from debatelab.analysis.length_control import _fit, _fits
+    from debatelab.analysis.length_control import _cluster_parts, _solve
 
     rng = np.random.default_rng(3)
-    for n_ens, n_base, lengths in [(2, 2, "few"), (3, 4, "few"), (6, 5, "wide"), (4, 4, "flat"), (30, 20, "wide")]:
-        group = np.r_[np.ones(n_ens), np.zeros(n_base)]
-        scores = rng.integers(1, 8, (200, n_ens + n_base)).astype(float)
-        if lengths == "few":  # two or three distinct lengths: many resamples are collinear with the group
-            length = rng.integers(100, 102, (200, n_ens + n_base)).astype(float)
-        elif lengths == "flat":
-            length = np.full((200, n_ens + n_base), 300.0)
-        else:
-            length = rng.normal(500, 100, (200, n_ens + n_base))
-        stacked = _fits(scores, group, length)
-        single = [_fit(scores[r], group, length[r]) for r in range(200)]
-        assert [None if np.isnan(b) else round(float(b), 9) for b in stacked] == \
-            [None if b is None else round(b, 9) for b in single]
-        if lengths == "flat":
-            assert np.isnan(stacked).all()
-        if lengths == "wide":
-            assert not np.isnan(stacked).any()
+    g = 12
+    scenario = np.repeat(np.arange(g), 3)
+    ensemble = np.tile([1.0, 0.0, 0.0], g)
+    loglen = rng.normal(0, 0.5, 3 * g) + 0.4 * ensemble
+    score = rng.normal(0, 1, g)[scenario] + 0.7 * ensemble + 0.3 * loglen + rng.normal(0, 0.5, 3 * g)
+
+    def direct(sc: np.ndarray, e: np.ndarray, ll: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        labels = np.unique(sc)
+        x = np.column_stack([e, ll] + [(sc == k).astype(float) for k in labels])
+        bread = np.linalg.inv(x.T @ x)
+        b = bread @ x.T @ y
+        meat = sum(np.outer(x[sc == k].T @ (y - x @ b)[sc == k], x[sc == k].T @ (y - x @ b)[sc == k])
+                   for k in labels)
+        cov = bread @ meat @ bread * len(labels) / (len(labels) - 1)
+        return float(b[0]), float(np.sqrt(cov[0, 0]))
+
+    xx, xy, _ = _cluster_parts(score, ensemble, loglen, scenario)
+    b, se = _solve(xx, xy, np.ones((1, g)))
+    assert np.allclose((b[0], se[0]), direct(scenario, ensemble, loglen, score))
+    weights = np.ones((1, g))
+    weights[0, 0], weights[0, 1] = 2, 0  # scenario 0 twice, scenario 1 not at all
+    keep = scenario != 1
+    copy = scenario == 0
+    sc2 = np.r_[scenario[keep], np.full(copy.sum(), 99)]
+
+    def cat(v: np.ndarray) -> np.ndarray:
+        return np.r_[v[keep], v[copy]]
+
+    b2, se2 = _solve(xx, xy, weights)
+    assert np.allclose((b2[0], se2[0]), direct(sc2, cat(ensemble), cat(loglen), cat(score)))
 
 
 def test_a_reading_question_shows_its_passage_to_every_answer(tmp_path: Path) -> None:

@@ -235,8 +235,9 @@ def test_report_html_parses_with_tables_and_images(tmp_path):
     parser = _Tags()
     parser.feed(page.split("<h2>Transcripts</h2>")[0])
     tags = [t for t, _ in parser.tags]
-    # six result tables (one raw and length-controlled), criterion x configuration, the judge audits
-    assert tags.count("table") == 8
+    # six result tables (one raw and length-controlled), the judge diagnostics, criterion x
+    # configuration, the judge audits
+    assert tags.count("table") == 9
     rows = analysis["length_controlled"]
     assert {r["configuration"] for r in rows} == {"adversarial", "society"} and all(
         {"raw_delta", "controlled_delta", "ci_low", "ci_high", "tokens_ratio"} <= r.keys() for r in rows)

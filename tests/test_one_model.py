@@ -92,17 +92,19 @@ def test_the_report_compares_each_ensemble_with_its_copy_exactly(tmp_path):
     assert set(rows) == set(report["metrics"])  # overall and the seven criteria
     for r in rows.values():
         assert (r["configuration"], r["baseline"]) == ("adversarial", "adversarial-one-model")
-        assert r["paired_delta"] == 2.0 and r["raw_delta"] == 2.0 and r["pairs"] == 4
-        # lengths vary by scenario only, so the regression separates them: all of the gain is left
-        assert r["controlled_delta"] == pytest.approx(2.0) and r["ci_low"] == pytest.approx(2.0)
-        assert r["survives"] is True and r["n"] == r["n_baseline"] == 4
+        # Pairs are scenarios (the unit of analysis; repeats averaged first): 2 of them.
+        assert r["paired_delta"] == 2.0 and r["raw_delta"] == 2.0 and r["pairs"] == 2
+        # Two scenarios are too few for a length-controlled difference: no number, the reason instead.
+        assert r["controlled_delta"] is None and r["ci_low"] is None and r["ci_high"] is None
+        assert r["reason"] == "too few (n = 2 scenarios with both; needs ≥ 10)"
+        assert r["survives"] is None and r["n"] == r["n_baseline"] == 4
         assert r["tokens_ratio"] == pytest.approx(1.0, abs=0.05)  # the copy spent the ensemble's budget
-        assert r["test_note"] == "only 4 pairs: the test has little power"
+        assert r["test_note"] == "only 2 pairs: the test has little power"
     # the copy is no baseline: the paper's view and the length-controlled table (vs baselines) ignore it
     assert report["length_controlled"] == [] and "baseline" not in report["groups"]
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "Ensembles vs the same protocol on one model (compute-matched)" in md
-    assert "survives length control (interval excludes 0)" in md
+    assert "not estimable: too few (n = 2 scenarios with both; needs ≥ 10)" in md
     assert json.loads((tmp_path / "rep" / "report.json").read_text())["one_model"][0]["baseline"] == \
         "adversarial-one-model"
     again = run(experiment(tmp_path), db)

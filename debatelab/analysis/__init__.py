@@ -13,6 +13,7 @@ from debatelab.analysis.agreement import (
 )
 from debatelab.analysis.alpha import alpha_of_counts, ordinal_alpha
 from debatelab.analysis.audits import audit_line
+from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio, wilson
 from debatelab.analysis.dynamics import (
     Dynamics,
     conformity,
@@ -24,6 +25,7 @@ from debatelab.analysis.dynamics import (
     round_zero_vote,
     samples_for_equal_tokens,
 )
+from debatelab.analysis.judge_diagnostics import diagnostic_lines, position_diagnostics, rubric_diagnostics
 from debatelab.analysis.length_control import controlled_difference, length_controlled_rows, survives_length_control
 from debatelab.analysis.oversight import oversight_results, planned_trials
 from debatelab.analysis.ratings import bootstrap_bt, bradley_terry, pairwise_ratings, pairwise_table, settle
@@ -47,7 +49,6 @@ from debatelab.analysis.stats import (
     one_model_rows,
     paired_test,
     summarise,
-    wilson,
 )
 from debatelab.analysis.weak_to_strong import (
     SammeFit,
@@ -70,5 +71,6 @@ __all__ = [
     "length_controlled_rows", "load_frames", "majority", "mcnemar", "one_model_rows", "ordinal_alpha", "overall_rows",
     "paired_difference", "paired_test", "PairedTest", "pairwise_ratings", "pairwise_table", "question_debate_results",
     "reliability_summary", "round_zero_vote", "rubric_domain", "SammeFit", "samples_for_equal_tokens", "ScoreRow",
-    "settle", "stored_answers", "summarise", "unscored_rate", "wilson",
+    "cluster_difference", "cluster_mean", "cluster_ratio", "settle", "stored_answers", "summarise", "unscored_rate",
+    "wilson", "diagnostic_lines", "position_diagnostics", "rubric_diagnostics",
 ]

@@ -2,19 +2,25 @@
 
 LLM judges favour longer answers, and an ensemble's transcript is longer than a single model's. For
 every ensemble configuration against the single-model baselines (pooled), on the overall score and
-each criterion, the debate's score is regressed on whether it is the ensemble's and on its
-transcript's length (ordinary least squares, length standardised):
+each criterion, the debate's score is regressed, within scenarios, on whether it is the
+ensemble's and on the log of its transcript's length:
 
-    score = b0 + b1 * ensemble + b2 * length
+    score[s, d] = a[s] + b1 * ensemble[d] + b2 * log2(length[d]) + e
 
-`raw_delta` is the plain difference of means; `controlled_delta` is b1, the difference at equal
-length. Its 95% interval is a bootstrap over debates (each group resampled within itself); it is
-undefined (None) when the data cannot separate the two effects (too few debates, or lengths that do
-not vary). `tokens_ratio` is the ensemble's mean tokens per debate over the baselines': what the
-difference cost. `survives` says plainly what is left of a raw gain at equal length: True when the
-controlled interval excludes 0 on the raw difference's side, False when it includes 0 or lies on
-the other side, None when the controlled difference is undefined. After AlpacaEval 2's
-length-controlled win rates, for absolute scores.
+with scenario fixed effects a[s] (each scenario compared with itself, so a hard scenario with long
+transcripts does not pass for a length effect). `controlled_delta` is b1, the difference at equal
+length; `raw_delta` the plain difference of means. Its 95% interval is a cluster bootstrap-t over
+scenarios (scenarios resampled; the t statistic studentised with the scenario-clustered (CR1)
+standard error; 1,000 resamples), which `debatelab simulate` shows holds its coverage from about
+15 scenarios.
+
+The difference is *not estimable* -- `controlled_delta`, `ci_low` and `ci_high` are null and
+`reason` says why -- below `MIN_SCENARIOS` scenarios with both an ensemble and a baseline debate,
+when the two groups' lengths do not overlap (the regression would extrapolate: no debate of one
+group is as long as any of the other), or when length does not vary within scenarios.
+`survives` says plainly what is left of a raw gain at equal length. This is a fixed-effects
+regression adjustment, not AlpacaEval 2's length-controlled win rate (a GLM on pairwise
+preferences).
 """
 
 from __future__ import annotations
@@ -25,96 +31,98 @@ import numpy as np
 import pandas as pd
 
 RESAMPLES = 1000
+MIN_SCENARIOS = 10  # below this a controlled difference is "too few", never a number
 
 
-def _fit(score: np.ndarray, ensemble: np.ndarray, length: np.ndarray) -> float | None:
-    """b1 of the regression, or None when the design cannot identify it."""
-    if len(score) < 4 or ensemble.min() == ensemble.max() or np.std(length) == 0:
-        return None
-    z = (length - length.mean()) / length.std()
-    design = np.column_stack([np.ones_like(z), ensemble, z])
-    if np.linalg.matrix_rank(design) < 3:
-        return None
-    coef, *_ = np.linalg.lstsq(design, score, rcond=None)
-    return float(coef[1])
+def _within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Values minus their group's mean (the fixed effects swept out)."""
+    frame = pd.DataFrame({"v": values, "g": groups})
+    return (frame["v"] - frame.groupby("g")["v"].transform("mean")).to_numpy()
 
 
-STACKED_MAX_DEBATES = 512  # up to this many debates, one stacked solve beats a loop of fits (bench: 4x at 30)
-CHUNK_CELLS = 2_000_000  # resamples x debates fitted at once: bounds the memory of the stacked designs
+def _cluster_parts(score: np.ndarray, ensemble: np.ndarray, loglen: np.ndarray, scenario: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per scenario: X'X (2x2) and X'y (2) of the demeaned design, and its members' count.
+    A resampled scenario is a copy, so its demeaned parts are the same: the bootstrap only
+    re-weights these sums."""
+    x = np.column_stack([_within(ensemble, scenario), _within(loglen, scenario)])
+    y = _within(score, scenario)
+    codes, index = np.unique(scenario, return_inverse=True)
+    g = len(codes)
+    xx = np.zeros((g, 2, 2))
+    xy = np.zeros((g, 2))
+    np.add.at(xx, index, x[:, :, None] * x[:, None, :])
+    np.add.at(xy, index, x * y[:, None])
+    return xx, xy, np.bincount(index, minlength=g)
 
 
-def _fits(scores: np.ndarray, ensemble: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """b1 for every row of `scores` and `lengths` (resamples x debates; `ensemble` is shared), NaN
-    where that row's design cannot identify it.
-
-    One stacked least-squares solve instead of a Python loop of `lstsq` calls: the demo's report
-    bootstraps 16 comparisons x 1000 resamples, which took 4.5 s one fit at a time. The same rank
-    test (`matrix_rank`'s SVD tolerance) and the same solution (the pseudo-inverse of a design of
-    full column rank is its least-squares solve) as the single fit."""
-    rows, n = scores.shape
-    out = np.full(rows, np.nan)
-    if n > STACKED_MAX_DEBATES:  # tall designs: one lstsq per resample is faster than stacked SVDs
-        for r in range(rows):
-            b1 = _fit(scores[r], ensemble, lengths[r])
-            out[r] = np.nan if b1 is None else b1
-        return out
-    if n < 4 or ensemble.min() == ensemble.max():
-        return out
-    step = max(1, CHUNK_CELLS // n)
-    for start in range(0, rows, step):
-        y, length = scores[start:start + step], lengths[start:start + step]
-        spread = length.std(axis=1)
-        varies = np.flatnonzero(spread != 0)
-        if not len(varies):
-            continue
-        z = (length[varies] - length[varies].mean(axis=1, keepdims=True)) / spread[varies, None]
-        design = np.stack([np.ones_like(z), np.broadcast_to(ensemble, z.shape), z], axis=2)
-        full = np.linalg.matrix_rank(design) == 3
-        if full.any():
-            coef = np.linalg.pinv(design[full]) @ y[varies][full][:, :, None]
-            out[start + varies[full]] = coef[:, 1, 0]
-    return out
+def _solve(xx: np.ndarray, xy: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """b and its CR1 standard errors for each row of `weights` (resamples x scenarios)."""
+    a = np.einsum("rg,gij->rij", weights, xx)
+    c = np.einsum("rg,gi->ri", weights, xy)
+    det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    ok = np.abs(det) > 1e-12
+    inv = np.zeros_like(a)
+    inv[ok, 0, 0], inv[ok, 1, 1] = a[ok, 1, 1] / det[ok], a[ok, 0, 0] / det[ok]
+    inv[ok, 0, 1], inv[ok, 1, 0] = -a[ok, 0, 1] / det[ok], -a[ok, 1, 0] / det[ok]
+    b = np.einsum("rij,rj->ri", inv, c)
+    scores = xy[None, :, :] - np.einsum("gij,rj->rgi", xx, b)  # each scenario's X'(y - Xb)
+    meat = np.einsum("rg,rgi,rgj->rij", weights, scores, scores)
+    g = weights.sum(axis=1)
+    scale = np.where(g > 1, g / np.maximum(g - 1, 1), np.nan)
+    cov = np.einsum("rij,rjk,rlk->ril", inv, meat, inv) * scale[:, None, None]
+    se = np.sqrt(np.maximum(cov[:, 0, 0], 0))
+    b[~ok] = np.nan
+    return b[:, 0], np.where(ok, se, np.nan)
 
 
-def resample_indices(ne: int, nb: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The bootstrap's draws: per resample, `ne` indices into the ensemble's debates, then `nb` into
-    the baselines'.
+def not_estimable(raw: float | None, reason: str) -> dict[str, Any]:
+    return {"raw_delta": None if raw is None else round(raw, 4), "controlled_delta": None, "ci_low": None,
+            "ci_high": None, "reason": reason}
 
-    One `integers` call with per-column bounds draws exactly what a loop of two calls per resample
-    drew (the order every report so far used; a test checks it) in ~1/40 of the time: the loop's
-    32,000 calls were most of the demo report's length-control time (~0.45 s)."""
+
+def controlled_difference(score: np.ndarray, ensemble: np.ndarray, length: np.ndarray, scenario: np.ndarray,
+                          *, seed: int = 0) -> dict[str, Any]:
+    """b1 with its cluster bootstrap-t interval, or null figures with the `reason`."""
+    score, ensemble = np.asarray(score, float), np.asarray(ensemble, float)
+    length, scenario = np.asarray(length, float), np.asarray(scenario)
+    is_e = ensemble == 1
+    raw = float(score[is_e].mean() - score[~is_e].mean()) if is_e.any() and (~is_e).any() else None
+    both = {s for s in scenario[is_e]} & {s for s in scenario[~is_e]}
+    if len(both) < MIN_SCENARIOS:
+        return not_estimable(raw, f"too few (n = {len(both)} scenarios with both; needs ≥ {MIN_SCENARIOS})")
+    keep = np.isin(scenario, list(both)) & np.isfinite(length) & (length > 0)
+    score, ensemble, length, scenario = score[keep], ensemble[keep], length[keep], scenario[keep]
+    loglen = np.log2(length)
+    e_len, b_len = loglen[ensemble == 1], loglen[ensemble == 0]
+    if e_len.min() > b_len.max() or b_len.min() > e_len.max():
+        return not_estimable(raw, f"lengths do not overlap (ensemble {2 ** e_len.min():.0f}-{2 ** e_len.max():.0f} "
+                                  f"characters, baselines {2 ** b_len.min():.0f}-{2 ** b_len.max():.0f}): the "
+                                  f"regression would extrapolate")
+    xx, xy, _ = _cluster_parts(score, ensemble, loglen, scenario)
+    g = len(xy)
+    b, se = _solve(xx, xy, np.ones((1, g)))
+    if not np.isfinite(b[0]) or not np.isfinite(se[0]) or se[0] == 0:
+        return not_estimable(raw, "length does not vary within scenarios apart from the ensemble's: the two effects "
+                                  "cannot be separated")
     rng = np.random.default_rng(seed)
-    bounds = np.concatenate([np.full(ne, ne), np.full(nb, nb)])
-    drawn = rng.integers(0, np.broadcast_to(bounds, (RESAMPLES, ne + nb)))
-    return drawn[:, :ne], drawn[:, ne:]
-
-
-def controlled_difference(ensemble_scores: np.ndarray, ensemble_lengths: np.ndarray, base_scores: np.ndarray,
-                          base_lengths: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
-    score = np.concatenate([ensemble_scores, base_scores])
-    group = np.concatenate([np.ones(len(ensemble_scores)), np.zeros(len(base_scores))])
-    length = np.concatenate([ensemble_lengths, base_lengths]).astype(float)
-    raw = float(ensemble_scores.mean() - base_scores.mean()) if len(ensemble_scores) and len(base_scores) else None
-    controlled = _fit(score, group, length)
-    low = high = None
-    if controlled is not None:
-        ie, ib = resample_indices(len(ensemble_scores), len(base_scores), seed)
-        fitted = _fits(np.concatenate([ensemble_scores[ie], base_scores[ib]], axis=1), group,
-                       np.concatenate([ensemble_lengths[ie], base_lengths[ib]], axis=1).astype(float))
-        draws = fitted[~np.isnan(fitted)]
-        if len(draws) >= RESAMPLES // 2:
-            low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
-            low, high = min(low, controlled), max(high, controlled)
-    return {"raw_delta": None if raw is None else round(raw, 4),
-            "controlled_delta": None if controlled is None else round(controlled, 4),
-            "ci_low": None if low is None else round(low, 4), "ci_high": None if high is None else round(high, 4)}
+    weights = rng.multinomial(g, np.full(g, 1 / g), size=RESAMPLES).astype(float)
+    bb, sb = _solve(xx, xy, weights)
+    t = (bb - b[0]) / sb
+    t = t[np.isfinite(t)]
+    if len(t) < RESAMPLES // 2:
+        return not_estimable(raw, "the bootstrap could not refit most resamples")
+    lo_q, hi_q = np.quantile(t, [0.025, 0.975])
+    return {"raw_delta": None if raw is None else round(raw, 4), "controlled_delta": round(float(b[0]), 4),
+            "ci_low": round(float(b[0] - hi_q * se[0]), 4), "ci_high": round(float(b[0] - lo_q * se[0]), 4),
+            "scenarios": g, "method": f"scenario fixed effects, log2 length; cluster bootstrap-t over {g} scenarios"}
 
 
 def survives_length_control(diff: dict[str, Any]) -> tuple[bool | None, str]:
     """Whether a raw difference survives length control, and the report's words for it."""
     raw, low, high = diff["raw_delta"], diff["ci_low"], diff["ci_high"]
     if diff["controlled_delta"] is None or low is None or high is None or raw is None:
-        return None, "too few debates, or lengths that do not vary"
+        return None, "not estimable: " + (diff.get("reason") or "too few debates, or lengths that do not vary")
     if raw == 0:
         return None, "no raw difference"
     if (raw > 0 and low > 0) or (raw < 0 and high < 0):
@@ -139,11 +147,14 @@ def length_controlled_rows(table: pd.DataFrame, metrics: list[str], lengths: pd.
         for metric in metrics:
             e = group[group[metric].notna()]
             b = base[base[metric].notna()]
-            diff = controlled_difference(e[metric].to_numpy(float), lengths.reindex(e.debate_id).to_numpy(float),
-                                         b[metric].to_numpy(float), lengths.reindex(b.debate_id).to_numpy(float))
+            both = pd.concat([e, b])
+            diff = controlled_difference(both[metric].to_numpy(float),
+                                         np.r_[np.ones(len(e)), np.zeros(len(b))],
+                                         lengths.reindex(both.debate_id).to_numpy(float),
+                                         both.scenario_id.astype(str).to_numpy())
             survives, note = survives_length_control(diff)
-            rows.append({"configuration": config, "baseline": "all baselines", "criterion": metric, **diff,
-                         "survives": survives,
+            rows.append({"configuration": config, "baseline": "all baselines", "criterion": metric,
+                         "reason": None, "scenarios": None, "method": None, **diff, "survives": survives,
                          "tokens_ratio": None if ratio is None or np.isnan(ratio) else round(float(ratio), 2),
                          "n": int(len(e)), "n_baseline": int(len(b)), "note": note})
     return rows

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from debatelab.analysis.stats import wilson
+from debatelab.analysis.clustered import wilson
 from debatelab.store import Store
 
 Outcome = tuple[str, str, float]  # (configuration a, configuration b, score of a: 1 win, 0.5 tie, 0 loss)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from debatelab.analysis.stats import wilson
+from debatelab.analysis.clustered import wilson
 
 POSITIONS = ("for", "against", "mixed")
 ASSIGNED = {"pro": "for", "con": "against"}

@@ -1,16 +1,17 @@
 """Statistics a reader can defend: means with n and unscored counts, bootstrap intervals, paired
 tests on matched scenario/repeat with Holm correction, and effect sizes.
 
-The unit of analysis is a debate: its score on a criterion is the mean over judges and samples
-of the scored judgments; a debate with no scored judgment is *unscored* and counted as such,
-never filled in. Comparisons pair an ensemble's debate with the baseline's debate on the same
-scenario and repeat. scipy does the statistics; nothing here re-implements a test.
+A debate's score on a criterion is the mean over judges and samples of the scored judgments; a
+debate with no scored judgment is *unscored* and counted as such, never filled in. The unit of
+analysis is the scenario: intervals are t intervals on per-scenario means (repeats and
+configurations of a group averaged first), and comparisons pair a group's mean with the other's on
+the same scenario. Effect sizes below `MIN_EFFECT_PAIRS` pairs are "too few" (null with a
+reason), never a finding. scipy does the statistics; nothing here re-implements a test.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -18,7 +19,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from debatelab.analysis.length_control import length_controlled_rows
+from debatelab.analysis.clustered import cluster_mean
+from debatelab.analysis.judge_diagnostics import position_diagnostics, rubric_diagnostics
+from debatelab.analysis.length_control import MIN_SCENARIOS, length_controlled_rows
 from debatelab.base import ensemble_of
 from debatelab.rubric import OVERALL
 from debatelab.store import Store
@@ -31,6 +34,8 @@ class GroupSummary:
     unscored: int
     ci_low: float | None
     ci_high: float | None
+    scenarios: int | None = None
+    method: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +57,7 @@ class PairedTest:
     cohens_dz: float | None
     rank_biserial: float | None
     note: str = ""
+    effect_size_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,29 +154,23 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
     return None, None
 
 
-_Z95 = statistics.NormalDist().inv_cdf(0.975)
-
-
-def wilson(k: int, n: int) -> list[float | None]:
-    """Wilson 95% score interval of a proportion k/n, rounded to 4 places; [None, None] when n = 0.
-
-    The closed form (scipy's `binomtest(k, n).proportion_ci(method="wilson")` gives the same; a test
-    checks it): no scipy import, which costs ~1.5 s and, in a run, would stall every call in flight
-    while an audit's figures are computed."""
-    if n == 0:
-        return [None, None]
-    z2 = _Z95 * _Z95
-    centre = (k + z2 / 2) / (n + z2)
-    half = _Z95 * math.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
-
-
-def summarise(series: pd.Series, *, with_ci: bool = True) -> GroupSummary:
+def summarise(series: pd.Series, *, with_ci: bool = True, scenarios: pd.Series | None = None) -> GroupSummary:
+    """Mean of the scored debates, n and unscored. With `scenarios` (the debates' scenario ids) the
+    unit is the scenario: the interval is a t interval (scenarios - 1 degrees of freedom) on
+    per-scenario means, so repeats and several configurations of one scenario are not counted as
+    independent; without it, a bootstrap over debates."""
     values = series.to_numpy(dtype=float)
-    scored = values[~np.isnan(values)]
-    lo, hi = bootstrap_ci(scored) if with_ci else (None, None)
-    return GroupSummary(float(scored.mean()) if len(scored) else None, int(len(scored)),
-                        int(np.isnan(values).sum()), lo, hi)
+    mask = ~np.isnan(values)
+    scored = values[mask]
+    mean = float(scored.mean()) if len(scored) else None
+    if scenarios is None:
+        lo, hi = bootstrap_ci(scored) if with_ci else (None, None)
+        return GroupSummary(mean, int(len(scored)), int((~mask).sum()), lo, hi)
+    per = pd.Series(scored).groupby(scenarios.to_numpy()[mask]).mean()
+    est = cluster_mean(((str(k), float(v)) for k, v in per.items()), bounds=(-math.inf, math.inf),
+                       binary_wilson=False) if with_ci and len(per) else None
+    return GroupSummary(mean, int(len(scored)), int((~mask).sum()), est["ci_low"] if est else None,
+                        est["ci_high"] if est else None, int(len(per)), est["method"] if est else None)
 
 
 def holm(p_values: list[float | None]) -> list[float | None]:
@@ -185,9 +185,13 @@ def holm(p_values: list[float | None]) -> list[float | None]:
     return adjusted
 
 
+MIN_EFFECT_PAIRS = 10  # below this an effect size is "too few", never a number
+
+
 def paired_values(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series) -> pd.DataFrame:
-    """Mean metric of group a and group b per (scenario, repeat), dropping unmatched or unscored pairs."""
-    keys = ["scenario_id", "repeat"]
+    """Mean metric of group a and group b per scenario (the unit of analysis: repeats and
+    configurations of a group are averaged first), dropping unmatched or unscored scenarios."""
+    keys = ["scenario_id"]
     left = table[a].groupby(keys)[metric].mean().rename("a")
     right = table[b].groupby(keys)[metric].mean().rename("b")
     return pd.concat([left, right], axis=1).dropna()
@@ -222,7 +226,12 @@ def paired_test(table: pd.DataFrame, metric: str, a: pd.Series, b: pd.Series, a_
         p = float(res.pvalue)
     if n < 6 and p is not None:
         note = f"only {n} pairs: the test has little power"
-    return PairedTest(metric, a_label, b_label, n, mean_a, mean_b, float(d.mean()), gain, p, None, method, dz, rb, note)
+    reason = None
+    if n < MIN_EFFECT_PAIRS:
+        dz = rb = None
+        reason = f"too few (n = {n}; needs ≥ {MIN_EFFECT_PAIRS})"
+    return PairedTest(metric, a_label, b_label, n, mean_a, mean_b, float(d.mean()), gain, p, None, method, dz, rb, note,
+                      reason)
 
 
 def with_holm(tests: list[PairedTest]) -> list[PairedTest]:
@@ -246,6 +255,11 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
                     "finished": int((frames["debates"].status == "finished").sum()) if len(frames["debates"]) else 0,
                     "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},
     }
+    result["judge_diagnostics"] = rubric_diagnostics(frames["scores"], frames["judgments"])
+    if frames["rubric_version"]:
+        result["judge_diagnostics"] += position_diagnostics(store.pair_verdict_rows(experiment,
+                                                                                   frames["rubric_version"]))
+    result["minimum_n"] = {"effect_sizes": MIN_EFFECT_PAIRS, "length_control_scenarios": MIN_SCENARIOS}
     if table.empty:
         result.update(groups={}, paper_table=[], per_config=[], per_category=[], cost=[], per_debate=[],
                       length_controlled=[], one_model=[])
@@ -253,7 +267,8 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
     is_base = table.kind == "baseline"
     is_ens = table.kind == "ensemble"
     result["groups"] = {
-        kind: {m: summarise(table[table.kind == kind][m]).as_dict() for m in metrics}
+        kind: {m: summarise(table[table.kind == kind][m], scenarios=table[table.kind == kind].scenario_id).as_dict()
+               for m in metrics}
         for kind in ("baseline", "ensemble") if (table.kind == kind).any()
     }
     result["paper_table"] = [t.as_dict() for t in with_holm(
@@ -263,7 +278,8 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
         kind = rows.kind.iloc[0]
         # Intervals for the overall score (the table shows them); criteria get mean, n, unscored.
         entry = {"config": config, "kind": kind, "topology": rows.topology.iloc[0],
-                 **{m: summarise(rows[m], with_ci=m == OVERALL).as_dict() for m in metrics}}
+                 **{m: summarise(rows[m], with_ci=m == OVERALL, scenarios=rows.scenario_id).as_dict()
+                    for m in metrics}}
         per_config.append(entry)
     config_tests = with_holm([
         paired_test(table, OVERALL, is_base, table.config == e["config"], "baseline", e["config"], method)
@@ -276,7 +292,8 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
     per_cat = []
     for category, rows in table.groupby("category", sort=True):
         per_cat.append({"category": category,
-                        **{kind: summarise(rows[rows.kind == kind][OVERALL]).as_dict()
+                        **{kind: summarise(rows[rows.kind == kind][OVERALL],
+                                           scenarios=rows[rows.kind == kind].scenario_id).as_dict()
                            for kind in ("baseline", "ensemble")}})
     result["per_category"] = per_cat
     # Per-debate overall scores: the report's distributions and its scenario x configuration heatmap.

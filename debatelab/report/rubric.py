@@ -18,6 +18,7 @@ from debatelab.analysis import (
     agreement_lines,
     analyse,
     audit_line,
+    diagnostic_lines,
     experiment_agreement,
     pairwise_ratings,
     stance_summary,
@@ -33,29 +34,46 @@ MAX_TRANSCRIPTS = 200
 def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[Table]:
     tables: list[Table] = []
     groups = a.get("groups") or {}
+    flags = diagnostic_lines(a.get("judge_diagnostics") or [])
     t = Table("Ensembles vs single-model baselines (the paper's view)",
               ["metric", "baseline mean", "n / unscored", "ensemble mean", "n / unscored", "gain %", "pairs",
                f"p ({a['method']})", "p (Holm)", "Cohen's dz", "rank-biserial"],
-              "Pairs match an ensemble's debates with the baselines' debates on the same scenario and repeat. "
-              "* p(Holm) < 0.05, ** < 0.01. Unscored debates are counted, never filled in.")
+              "The unit is the scenario: pairs match the ensembles' mean with the baselines' mean on the same "
+              "scenario (repeats averaged), and intervals are t intervals on scenario means. Holm's correction runs "
+              "over the metrics of this table. * p(Holm) < 0.05, ** < 0.01. Effect sizes need "
+              f"{(a.get('minimum_n') or {}).get('effect_sizes', 10)} pairs or more. Unscored debates are counted, "
+              "never filled in." + ("" if not flags else " JUDGE WARNING: " + "; ".join(flags) + "."))
     for row in a.get("paper_table", []):
         m = row["metric"]
         b, e = groups.get("baseline", {}).get(m, {}), groups.get("ensemble", {}).get(m, {})
+        few = row.get("effect_size_reason")
         t.add(m, ci(b) if b else "—", f"{b.get('n', 0)} / {b.get('unscored', 0)}", ci(e) if e else "—",
               f"{e.get('n', 0)} / {e.get('unscored', 0)}", fmt(row["gain_pct"], 1), row["n_pairs"],
-              fmt(row["p_value"], 3), fmt(row["p_holm"], 3) + mark(row["p_holm"]), fmt(row["cohens_dz"]),
-              fmt(row["rank_biserial"]))
+              fmt(row["p_value"], 3), fmt(row["p_holm"], 3) + mark(row["p_holm"]), few or fmt(row["cohens_dz"]),
+              few or fmt(row["rank_biserial"]))
     tables.append(t)
+    if a.get("judge_diagnostics"):
+        t = Table("Judge diagnostics", ["judge", "judgments", "flat across criteria", "debates",
+                                        "distinct overall scores", "flags"],
+                  "A judge that gives every criterion one score, every debate one score, or always prefers one "
+                  "position is not measuring what the tables above name.")
+        for d in a["judge_diagnostics"]:
+            t.add(d["judge"], d.get("judgments", d.get("pairwise_verdicts", "")), d.get("flat_judgments", ""),
+                  d.get("debates", ""), d.get("distinct_overall_scores", ""), "; ".join(d["flags"]) or "none")
+        tables.append(t)
     t = Table("Raw and length-controlled differences from the baselines",
               ["configuration", "criterion", "raw difference", "at equal length [95% CI]", "tokens / baseline's",
                "n (ensemble / baselines)", "note"],
-              "LLM judges favour longer transcripts. 'At equal length' is the ensemble's coefficient in a regression "
-              "of each debate's score on being the ensemble's and on its transcript's length (bootstrap interval "
-              "over debates); a difference that shrinks here was partly length. 'Tokens / baseline's' is what "
-              "the difference cost.")
+              "LLM judges favour longer transcripts. 'At equal length' is the ensemble's coefficient in a regression, "
+              "within scenarios (scenario fixed effects), of each debate's score on being the ensemble's and on the "
+              "log of its transcript's length; its interval is a cluster bootstrap-t over scenarios. A difference "
+              "that shrinks here was partly length. It is 'not estimable' below "
+              f"{(a.get('minimum_n') or {}).get('length_control_scenarios', 10)} scenarios or when the lengths do "
+              "not overlap (never extrapolated). 'Tokens / baseline's' is what the difference cost.")
     for r in a.get("length_controlled", []):
         interval = (f" [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
-        t.add(r["configuration"], r["criterion"], fmt(r["raw_delta"]), fmt(r["controlled_delta"]) + interval,
+        t.add(r["configuration"], r["criterion"], fmt(r["raw_delta"]),
+              fmt(r["controlled_delta"]) + interval if r["controlled_delta"] is not None else "not estimable",
               fmt(r["tokens_ratio"]), f"{r['n']} / {r['n_baseline']}", r["note"])
     tables.append(t)
     if a.get("one_model"):
@@ -69,7 +87,8 @@ def build_tables(a: dict[str, Any], reliability: list[dict[str, Any]]) -> list[T
         for r in a["one_model"]:
             interval = (f" [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
             t.add(r["configuration"], r["baseline"], r["criterion"], fmt(r["paired_delta"]), r["pairs"],
-                  fmt(r["p_holm"], 3) + mark(r["p_holm"]), fmt(r["controlled_delta"]) + interval,
+                  fmt(r["p_holm"], 3) + mark(r["p_holm"]),
+                  fmt(r["controlled_delta"]) + interval if r["controlled_delta"] is not None else "not estimable",
                   fmt(r["tokens_ratio"]), r["note"] + (f"; {r['test_note']}" if r["test_note"] else ""))
         tables.append(t)
     t = Table("Per configuration (overall score)",

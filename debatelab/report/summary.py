@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from debatelab.analysis import diagnostic_lines
 from debatelab.report.tables import ci, fmt, mark
 from debatelab.rubric import OVERALL
 
@@ -34,6 +35,8 @@ def print_summary(console: Console, a: dict[str, Any], run: Any | None = None) -
         table.caption = (f"ensemble - baseline: {fmt(r['mean_diff'])} over {r['n_pairs']} matched pairs, "
                          f"p(Holm) {fmt(r['p_holm'], 3)}{' - ' + r['note'] if r['note'] else ''}")
     console.print(table)
+    for line in diagnostic_lines(a.get("judge_diagnostics") or []):
+        console.print(f"JUDGE WARNING {line}", highlight=False, markup=False)
     if run is not None:
         d = a["debates"]
         failed = run.failures.counts()
