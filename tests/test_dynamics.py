@@ -165,13 +165,13 @@ def test_the_report_says_plainly_whether_a_gain_survives_length_control():
     assert survives_length_control(apart)[0] is None
 
 
-def test_the_fixed_effects_fit_and_its_clustered_error_match_a_direct_regression():
-    """The sufficient-statistics solve (what the bootstrap re-weights) equals ordinary least squares
-    with one dummy per scenario, and its CR1 error equals the sandwich computed by hand; a resample
-    that draws scenario 0 twice equals the regression on the data with scenario 0 copied."""
+def test_the_cr2_fit_matches_a_direct_regression_and_the_paired_t_test():
+    """The within-scenario coefficient equals least squares with one dummy per scenario; with two
+    debates a scenario and no other regressor, CR2 with Bell-McCaffrey degrees of freedom is
+    exactly the paired t test (standard error sd/sqrt(G), G - 1 df)."""
     import numpy as np
 
-    from debatelab.analysis.length_control import _cluster_parts, _solve
+    from debatelab.analysis.length_control import cr2_coefficient
 
     rng = np.random.default_rng(3)
     g = 12
@@ -179,31 +179,17 @@ def test_the_fixed_effects_fit_and_its_clustered_error_match_a_direct_regression
     ensemble = np.tile([1.0, 0.0, 0.0], g)
     loglen = rng.normal(0, 0.5, 3 * g) + 0.4 * ensemble
     score = rng.normal(0, 1, g)[scenario] + 0.7 * ensemble + 0.3 * loglen + rng.normal(0, 0.5, 3 * g)
-
-    def direct(sc: np.ndarray, e: np.ndarray, ll: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        labels = np.unique(sc)
-        x = np.column_stack([e, ll] + [(sc == k).astype(float) for k in labels])
-        bread = np.linalg.inv(x.T @ x)
-        b = bread @ x.T @ y
-        meat = sum(np.outer(x[sc == k].T @ (y - x @ b)[sc == k], x[sc == k].T @ (y - x @ b)[sc == k])
-                   for k in labels)
-        cov = bread @ meat @ bread * len(labels) / (len(labels) - 1)
-        return float(b[0]), float(np.sqrt(cov[0, 0]))
-
-    xx, xy, _ = _cluster_parts(score, ensemble, loglen, scenario)
-    b, se = _solve(xx, xy, np.ones((1, g)))
-    assert np.allclose((b[0], se[0]), direct(scenario, ensemble, loglen, score))
-    weights = np.ones((1, g))
-    weights[0, 0], weights[0, 1] = 2, 0  # scenario 0 twice, scenario 1 not at all
-    keep = scenario != 1
-    copy = scenario == 0
-    sc2 = np.r_[scenario[keep], np.full(copy.sum(), 99)]
-
-    def cat(v: np.ndarray) -> np.ndarray:
-        return np.r_[v[keep], v[copy]]
-
-    b2, se2 = _solve(xx, xy, weights)
-    assert np.allclose((b2[0], se2[0]), direct(sc2, cat(ensemble), cat(loglen), cat(score)))
+    dummies = (scenario[:, None] == np.arange(g)[None, :]).astype(float)
+    direct = np.linalg.lstsq(np.column_stack([ensemble, loglen, dummies]), score, rcond=None)[0][0]
+    b, se, df = cr2_coefficient(score, np.column_stack([ensemble, loglen]), scenario)
+    assert np.isclose(b, direct) and se > 0 and 1 < df < g
+    pairs = np.repeat(np.arange(g), 2)
+    treated = np.tile([1.0, 0.0], g)
+    y = rng.normal(0, 1, g)[pairs] + 0.5 * treated + rng.normal(0, 0.4, 2 * g)
+    d = y[treated == 1] - y[treated == 0]
+    b, se, df = cr2_coefficient(y, treated[:, None], pairs)
+    assert np.isclose(b, d.mean()) and np.isclose(se, d.std(ddof=1) / np.sqrt(g)) and np.isclose(df, g - 1)
+    assert np.isnan(cr2_coefficient(y, np.column_stack([treated, treated]), pairs)[0])  # inseparable columns
 
 
 def test_a_reading_question_shows_its_passage_to_every_answer(tmp_path: Path) -> None:

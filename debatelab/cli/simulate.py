@@ -54,7 +54,8 @@ def simulate_cmd(
               f"{result['mean_coverage']}); family-wise error {fwer}", highlight=False)
     powered = [t for t in result["tests"] if t["true_difference"]]
     for t in sorted(powered, key=lambda t: -t["power"])[:6]:
-        out.print(f"  power {t['power']:.2f}: {t['comparison']} ({t.get('judge', '')}), true difference "
+        where = t.get("judge") or t.get("criterion") or "all"
+        out.print(f"  power {t['power']:.2f}: {t['comparison']} ({where}), true difference "
                   f"{t['true_difference']:+.3f}", highlight=False)
     out.print(f"written: {out_file}", highlight=False)
 

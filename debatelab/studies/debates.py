@@ -50,6 +50,11 @@ class RubricDebates(Study):
     def run_json(self, run: StudyRun, results: dict[str, Any] | None) -> dict[str, Any]:
         return {**run.as_json(), "analysis": results}
 
+    def simulate(self, exp: Any, truth: Path, *, studies: int, seed: int) -> dict[str, Any]:
+        from debatelab.studies.simulate_rubric import simulate_rubric
+
+        return simulate_rubric(exp, truth, studies=studies, seed=seed)
+
     def model_specs(self, exp: Any) -> list[ModelSpec]:
         specs = [config.model_for(a) for _, config in exp.debate_configs() for a in config.agents]
         return specs + (exp.judging.judge_specs() if exp.judging is not None else [])
