@@ -14,6 +14,7 @@ import yaml
 
 from debatelab.agents import ModelSpec, ScriptedChatModel
 from debatelab.analysis import dynamics, majority, paired_difference, samples_for_equal_tokens
+from debatelab.analysis.dynamics import vote
 from debatelab.base import UserError
 from debatelab.report import write_dynamics_report
 from debatelab.runtime import RunProgress
@@ -75,15 +76,20 @@ def test_every_figure_equals_the_hand_computed_value(tmp_path: Path) -> None:
     r = summary.results
     assert sorted({int(c.split(":")[2]) for c in calls}) == [0, 1, 2, 3]
     dyn = r["dynamics"]
+    # Round 0 on q2 and q3 is a three-way tie (A, B, C): the seeded draw gives B and C there (the
+    # earliest-letter rule of 0.3 gave A, the truth, and called the vote 1.0).
+    assert [vote(["A", "B", "C"], f"{q}|0|vote")[0] for q in ("q2", "q3")] == ["B", "C"]
     assert [(x["round"], x["accuracy"], x["vote_accuracy"], x["n"]) for x in dyn["rounds"]] == [
-        (0, 0.5, 1.0, 4), (1, 0.6667, 1.0, 4), (2, 0.6667, 1.0, 4)]
+        (0, 0.5, 0.5, 4), (1, 0.6667, 1.0, 4), (2, 0.6667, 1.0, 4)]
     assert dyn["flips"] == {"cc": 12, "ci": 2, "ic": 4, "ii": 6}
-    assert dyn["majority_adoption"] == 0.4 and dyn["majority_adoption_n"] == 10
+    # Ties are left out of adoption: quick gives in on q0-q1 (2 of 2), sceptic never (0 of 4 in round 1).
+    assert dyn["majority_adoption"] == 0.3333 and dyn["majority_adoption_n"] == 6
     assert dyn["disagreement_collapse"] == 0.0 and dyn["disagreements"] == 4 and dyn["collapsed_right"] is None
     assert dyn["oracle_gap"] == 0.0
     assert r["debate"]["accuracy"] == 1.0
     base = {b["method"]: b for b in r["baselines"]}
-    assert (base["vote"]["accuracy"], base["vote"]["delta_vs_debate"]) == (1.0, 0.0)
+    assert (base["vote"]["accuracy"], base["vote"]["delta_vs_debate"]) == (0.5, 0.5)
+    assert all(b["p_holm"] >= b["p"] for b in base.values() if b["p"] is not None)
     assert (base["self_consistency"]["accuracy"], base["self_consistency"]["delta_vs_debate"]) == (0.5, 0.5)
     assert base["self_consistency"]["p"] == 0.5  # McNemar exact: 2 discordant questions, both the debate's
     assert (base["cot"]["accuracy"], base["cot"]["delta_vs_debate"]) == (0.25, 0.75)
@@ -121,7 +127,11 @@ def test_the_conformity_probe_counts_agents_that_give_in(tmp_path: Path) -> None
 
 
 def test_the_building_blocks() -> None:
-    assert majority(["B", "A", None, "B"]) == "B" and majority(["C", "A"]) == "A" and majority([None]) is None
+    assert majority(["B", "A", None, "B"]) == "B" and majority([None]) is None
+    # A tie is a seeded draw, the same for the same key, and not always the earliest letter.
+    draws = [majority(["C", "A"], tie_key=f"q{i}") for i in range(40)]
+    assert draws == [majority(["A", "C"], tie_key=f"q{i}") for i in range(40)]
+    assert set(draws) == {"A", "C"} and 10 <= draws.count("A") <= 30
     d = dynamics({"q": {0: {"x": "A", "y": None}, 1: {"x": "A", "y": "A"}}}, {"q": "A"})
     assert d.flips == {"cc": 1, "ci": 0, "ic": 1, "ii": 0} and d.rounds[0]["accuracy"] == 0.5
     assert d.majority_adoption_n == 0  # an unanswered agent is not "in the minority"

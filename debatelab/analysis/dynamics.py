@@ -21,6 +21,7 @@ A majority vote's ties go to the earliest option letter, the same rule everywher
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from debatelab.analysis.stats import holm
 from debatelab.analysis.weak_to_strong import mcnemar
 from debatelab.scenarios import Question
 from debatelab.store import Store
@@ -37,16 +39,29 @@ Letter = str | None
 RoundAnswers = Mapping[str, Mapping[int, Mapping[str, Letter]]]
 
 
-def majority(letters: Sequence[Letter], options: Sequence[str] | None = None) -> Letter:
-    """The most given answer (ties: the earliest option letter); None when nobody answered."""
+TIE_RULE = ("A tie in a vote is broken by a seeded random draw among the tied letters (the seed is the "
+            "question id, the round and the vote's purpose, so a re-analysis draws the same); ties are left out "
+            "of majority adoption.")
+
+
+def vote(letters: Sequence[Letter], tie_key: str = "") -> tuple[Letter, bool]:
+    """The most given answer and whether it was tied; a tie is broken by a seeded draw (`tie_key`)
+    -- never by the earliest letter, which would favour option A in every tied vote."""
     counts = Counter(x for x in letters if x is not None)
     if not counts:
-        return None
+        return None, False
     best = max(counts.values())
     tied = sorted(x for x, n in counts.items() if n == best)
-    if options:
-        tied.sort(key=lambda x: options.index(x) if x in options else len(options))
-    return tied[0]
+    if len(tied) == 1:
+        return tied[0], False
+    digest = hashlib.sha256(f"tie|{tie_key}|{','.join(tied)}".encode()).digest()
+    return tied[int.from_bytes(digest[:8], "big") % len(tied)], True
+
+
+def majority(letters: Sequence[Letter], options: Sequence[str] | None = None, tie_key: str = "") -> Letter:
+    """The most given answer (a tie: a seeded draw, see `vote`); None when nobody answered.
+    `options` is accepted for callers of 0.3 and no longer orders ties."""
+    return vote(letters, tie_key)[0]
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,8 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
     rounds = []
     for r in range(last + 1):
         right = [a == truth[q] for q in questions for a in answers[q].get(r, {}).values()]
-        votes = [majority(list(answers[q].get(r, {}).values())) == truth[q] for q in questions]
+        votes = [majority(list(answers[q].get(r, {}).values()), tie_key=f"{q}|{r}|vote") == truth[q]
+                 for q in questions]
         rounds.append({"round": r, "accuracy": round(float(np.mean(right)), 4) if right else 0.0,
                        "vote_accuracy": round(float(np.mean(votes)), 4) if votes else 0.0, "n": len(questions),
                        "answers": len(right)})
@@ -89,7 +105,9 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
     for q in questions:
         for r in range(last):
             now, nxt = answers[q].get(r, {}), answers[q].get(r + 1, {})
-            crowd = majority(list(now.values()))
+            crowd, tied = vote(list(now.values()), f"{q}|{r}|adoption")
+            if tied:
+                crowd = None  # no majority to adopt: ties are left out of majority adoption
             for agent, letter in now.items():
                 if agent not in nxt:
                     continue
@@ -101,9 +119,10 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
     disagreed = [q for q in questions if len({a for a in answers[q].get(0, {}).values()}) > 1]
     collapsed = [q for q in disagreed if len({a for a in answers[q].get(last, {}).values()}) == 1
                  and None not in answers[q].get(last, {}).values()]
-    collapsed_right = [q for q in collapsed if majority(list(answers[q][last].values())) == truth[q]]
+    collapsed_right = [q for q in collapsed if majority(list(answers[q][last].values()), tie_key=f"{q}|{last}|final")
+                       == truth[q]]
     lost = [q for q in questions if truth[q] in answers[q].get(0, {}).values()
-            and majority(list(answers[q].get(last, {}).values())) != truth[q]]
+            and majority(list(answers[q].get(last, {}).values()), tie_key=f"{q}|{last}|final") != truth[q]]
     return Dynamics(rounds, flips, _share(adopted, minority), minority, _share(len(collapsed), len(disagreed)),
                     _share(len(collapsed_right), len(collapsed)), len(disagreed), _share(len(lost), len(questions)),
                     len(lost), len(questions))
@@ -111,12 +130,13 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
 
 def final_answers(answers: RoundAnswers) -> dict[str, Letter]:
     """The debate's answer per question: the final round's majority vote."""
-    return {q: majority(list(rounds[max(rounds)].values())) for q, rounds in answers.items()}
+    return {q: majority(list(rounds[max(rounds)].values()), tie_key=f"{q}|{max(rounds)}|final")
+            for q, rounds in answers.items()}
 
 
 def round_zero_vote(answers: RoundAnswers) -> dict[str, Letter]:
     """Choi et al.'s "vote": the majority of the agents' first, independent answers."""
-    return {q: majority(list(rounds.get(0, {}).values())) for q, rounds in answers.items()}
+    return {q: majority(list(rounds.get(0, {}).values()), tie_key=f"{q}|0|vote") for q, rounds in answers.items()}
 
 
 def paired_difference(debate: Sequence[bool], baseline: Sequence[bool], *, resamples: int = 2000,
@@ -194,7 +214,8 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
     sc_rows = rows["self_consistency"]
     sc_agent = sc_rows[0]["agent"] if sc_rows else None
     sc_samples = len({r["sample"] for r in sc_rows})
-    sc_answers = {q: majority([r["letter"] for r in sc_rows if r["question_id"] == q]) for q in ids}
+    sc_answers = {q: majority([r["letter"] for r in sc_rows if r["question_id"] == q], tie_key=f"{q}|sc")
+                  for q in ids}
     cot = {r["question_id"]: r["letter"] for r in rows["cot"]}
     vote = round_zero_vote(debate)
     methods = {
@@ -210,7 +231,10 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
         baselines.append({"method": method, "what": what, "accuracy": round(float(np.mean(right)), 4) if n else None,
                           "n": n, "unanswered": sum(answers.get(q) is None for q in ids), "tokens_per_question": tokens,
                           **paired_difference(debate_right, right)})
+    for b, adjusted in zip(baselines, holm([b["p"] for b in baselines]), strict=True):
+        b["p_holm"] = None if adjusted is None else round(adjusted, 6)
     results: dict[str, Any] = {
+        "tie_rule": TIE_RULE,
         "dynamics": {**figures.as_dict(), "tokens_per_question": debate_tokens},
         "debate": {"accuracy": round(float(np.mean(debate_right)), 4) if n else None, "n": n,
                    "unanswered": sum(final.get(q) is None for q in ids), "tokens_per_question": debate_tokens,
