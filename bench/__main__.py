@@ -12,11 +12,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import embedded_e2e, engine_limit, injection, overhead, resume, scaling, store_scale, swaps, viewer
+from bench import embedded_e2e, engine_limit, injection, overhead, resume, scaling, simulate, store_scale, swaps, viewer
 
 SUITES = {"overhead": overhead, "scaling": scaling, "resume": resume, "report": store_scale,
           "embedded": embedded_e2e, "injection": injection,
-          "viewer": viewer, "swaps": swaps, "engine": engine_limit}
+          "viewer": viewer, "swaps": swaps, "engine": engine_limit, "simulate": simulate}
 
 
 def machine() -> str:

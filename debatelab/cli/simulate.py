@@ -11,21 +11,20 @@ import typer
 from debatelab.base import UserError
 from debatelab.cli.common import out
 
-HELP = """Run the experiment's own design and analysis on outcomes drawn from a declared truth.
-
-No model is called, no endpoint starts and no preflight runs: the models the experiment names
-need not exist. Each simulated study is stored and analysed by the same code as a real run's
-report. sim.json holds, for every interval the report prints, its true value, coverage and mean
-width; for every comparison its power (on the Holm-corrected p); and the family-wise error of
-every family whose true differences are all zero.
-
-Plan a human study with it: declare the accuracies you expect (e.g. debate 0.76, naive 0.48),
-your judges and the questions per passage, and raise `questions` in the truth file until the
-comparison's power reaches 0.8. See docs/explanation/simulation.md for the truth files
-(oversight and rubric) and how true values are computed.
-
-Example: debatelab simulate experiments/oversight-demo.yaml --truth truth.yaml --studies 500 --seed 0 --out sim.json
-"""
+HELP = (
+    "Run the experiment's own design and analysis on outcomes drawn from a declared truth.\n\n"
+    "No model is called, no endpoint starts and no preflight runs: the models the experiment names need not "
+    "exist. Each simulated study is stored and analysed by the same code as a real run's report. sim.json "
+    "holds, for every interval the report prints, its true value, coverage and mean width; for every "
+    "comparison its power (on the Holm-corrected p); and the family-wise error of every family whose true "
+    "differences are all zero.\n\n"
+    "Plan a human study with it: declare the accuracies you expect (e.g. debate 0.76, naive 0.48), your judges "
+    "and the questions per passage, and raise `questions` in the truth file until the comparison's power "
+    "reaches 0.8. docs/explanations/simulation.md describes the truth files (oversight and rubric) and how "
+    "true values are computed.\n\n"
+    "Example: debatelab simulate experiments/oversight-demo --truth truth.yaml --studies 500 --seed 0 "
+    "--out sim.json"
+)
 
 
 def simulate_cmd(
