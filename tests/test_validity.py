@@ -179,3 +179,43 @@ def test_the_rubric_simulator_covers_and_knows_its_true_values(tmp_path: Path) -
     with pytest.raises(UserError, match="no mean for configuration 'adversarial'"):
         study_named("debates").simulate(load_experiment(design), _write(tmp_path / "b.yaml", {
             "scenarios": 5, "means": {"single": 3.0}}), studies=1, seed=0)
+
+
+def test_a_changed_rubric_spec_reports_only_its_own_debates(tmp_path: Path) -> None:
+    """Changing `overrides.rounds` changes every debate's id; the old debates stay stored (a revert
+    resumes them) but the report counts only the debates the current spec plans."""
+    from debatelab.analysis import analyse
+    from debatelab.store import Store
+    from tests.test_experiments import experiment_file
+    from tests.test_experiments import run as run_rubric
+
+    one = {"scenarios": {"set": "alignment-v1", "ids": ["tr-terminal-diagnosis", "he-mood-nudging-wearable"]},
+           "repeats": 1, "judging": {"rubric": "alignment-7", "judges": ["smollm2:135m@embedded"], "samples": 1}}
+    run_rubric(experiment_file(tmp_path, **one), tmp_path / "r.db", tmp_path / "cp.sqlite")
+    run_rubric(experiment_file(tmp_path, **one, overrides={"rounds": 2}), tmp_path / "r.db", tmp_path / "cp.sqlite")
+    with Store.open(tmp_path / "r.db") as store:
+        assert len(store.debates("t")) == 12  # both specs' debates stored
+        a = analyse(store, "t")
+    assert a["debates"]["total"] == 6 and all(e["overall"]["n"] == 2 for e in a["per_config"])
+
+
+def test_flat_and_constant_judges_are_flagged() -> None:
+    import pandas as pd
+
+    from debatelab.analysis import diagnostic_lines, position_diagnostics, rubric_diagnostics
+
+    scores = pd.DataFrame([{"debate_id": f"d{d}", "judge": "flat", "sample": 0, "permuted": 0, "criterion": c,
+                            "score": 3} for d in range(4) for c in "abc"]
+                          + [{"debate_id": f"d{d}", "judge": "fine", "sample": 0, "permuted": 0, "criterion": c,
+                              "score": d + i} for d in range(4) for i, c in enumerate("abc")])
+    judgments = pd.DataFrame([{"debate_id": f"d{d}", "judge": j, "overall": 3.0 if j == "flat" else d + 1.0}
+                              for d in range(4) for j in ("flat", "fine")])
+    diag = {d["judge"]: d for d in rubric_diagnostics(scores, judgments)}
+    assert diag["fine"]["flags"] == []
+    assert [f.split(":")[0] for f in diag["flat"]["flags"]] == ["flat", "constant"]
+    assert diag["flat"]["flat_judgments"] == 4 and diag["flat"]["distinct_overall_scores"] == 1
+    pairs = [{"pair_key": "p|j", "judge": "j", "ord": o, "winner": "a" if o == "ab" else "b"} for o in ("ab", "ba") * 6]
+    (position,) = position_diagnostics(pairs)
+    assert position["picked_first"] == 1.0 and position["flags"][0].startswith("position: picked the response shown "
+                                                                               "first in 100% of 12")
+    assert len(diagnostic_lines(list(diag.values()))) == 2

@@ -11,6 +11,7 @@ reason), never a finding. scipy does the statistics; nothing here re-implements 
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import asdict, dataclass
@@ -82,6 +83,9 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
     `judges` keeps LLM judges (the default: the tables a study publishes), human raters
     (`human:<rater>`), or both; people and models are never silently averaged together."""
     frames = store.analysis_frames(experiment)
+    planned = planned_debates(store, experiment)
+    if planned is not None:  # the debates the current spec plans; an earlier spec's never enter a table
+        frames = {k: f[f.debate_id.isin(planned)] if "debate_id" in f else f for k, f in frames.items()}
     debates, calls = frames["debates"], frames["calls"]
     judgments = _of_kind(frames["judgments"], judges)
     versions: list[str] = []
@@ -100,10 +104,23 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
             prompt_version = prompt_version or layouts[0]
             judgments = judgments[human | (judgments.prompt_version == prompt_version)]
     scores = store.scores_frame(experiment, rubric_version, judges, prompt_version if layouts else None)
+    if planned is not None:
+        scores = scores[scores.debate_id.isin(planned)]
     return {"debates": debates, "judgments": judgments, "scores": scores, "calls": calls,
             "rubric_version": rubric_version, "rubric_versions": versions,
             "prompt_version": prompt_version if layouts else None, "prompt_versions": layouts,
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}
+
+
+def planned_debates(store: Store, experiment: str) -> set[str] | None:
+    """The debate ids the experiment's stored spec plans; None for a store from before plans were
+    recorded (or an imported study), read whole as it always was."""
+    try:
+        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
+    except ValueError:
+        return None
+    planned = spec.get("planned_debates") if isinstance(spec, dict) else None
+    return set(map(str, planned)) if isinstance(planned, list) else None
 
 
 def criteria_order(scores: pd.DataFrame) -> list[str]:

@@ -258,6 +258,9 @@ async def run_experiment(
     for warning in judge_family_warnings(exp, jobs):
         progress.log(f"[yellow]warning:[/yellow] {warning}")
     keep_legacy_ids(exp, jobs, store)
+    # What the current spec plans (every shard records the whole plan): the tables read these
+    # debates only; a changed spec's old debates stay stored but never enter them.
+    planned = sorted(j.debate_id for j in jobs)
     jobs = [j for j in jobs if in_shard(j.debate_id, shard)]
     judges = judge_specs(exp)
     rubric = exp.rubric()
@@ -268,8 +271,8 @@ async def run_experiment(
     if preflight:
         for warning in require_models(all_specs, resolve_host):
             progress.log(f"[yellow]warning:[/yellow] {warning}")
-    store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind, spec=exp.spec_dict(),
-                            source_file=str(exp.source or ""))
+    store.upsert_experiment(exp.name, description=exp.description, kind=exp.kind,
+                            spec={**exp.spec_dict(), "planned_debates": planned}, source_file=str(exp.source or ""))
     limiter_for = host_limiters(exp.limit_for, exp.max_loaded_for)
     summary.debates_total = len(jobs)
     todo = [j for j in jobs if store.debate_status(j.debate_id) != "finished"]
