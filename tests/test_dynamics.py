@@ -84,6 +84,15 @@ def test_every_figure_equals_the_hand_computed_value(tmp_path: Path) -> None:
     assert dyn["flips"] == {"cc": 12, "ci": 2, "ic": 4, "ii": 6}
     # Ties are left out of adoption: quick gives in on q0-q1 (2 of 2), sceptic never (0 of 4 in round 1).
     assert dyn["majority_adoption"] == 0.3333 and dyn["majority_adoption_n"] == 6
+    iv = dyn["intervals"]  # every figure has its interval, questions as the unit
+    assert iv["majority_adoption"]["estimate"] == 0.3333 and iv["majority_adoption"]["n"] == 4
+    assert iv["right_to_wrong"]["estimate"] == round(2 / 14, 4) and iv["wrong_to_right"]["estimate"] == 0.4
+    assert all(r["ci_low"] <= r["accuracy"] <= r["ci_high"] for r in dyn["rounds"])
+    # The self-consistency curve: the baseline agent (the first answerer, fixed in advance) says A on
+    # q0-q1 and D on q2-q3 in every sample, so 0.5 at every k; the last k spends the debate's tokens.
+    curve = r["self_consistency_curve"]
+    assert [c["k"] for c in curve] == list(range(1, r["self_consistency_samples"] + 1))
+    assert {c["accuracy"] for c in curve} == {0.5} and [c["equal_compute"] for c in curve][-1] is True
     assert dyn["disagreement_collapse"] == 0.0 and dyn["disagreements"] == 4 and dyn["collapsed_right"] is None
     assert dyn["oracle_gap"] == 0.0
     assert r["debate"]["accuracy"] == 1.0

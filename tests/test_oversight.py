@@ -156,11 +156,12 @@ def test_protocol_accuracies_split_and_quotes_as_predicted(tmp_path):
     assert got[("expert", "judge-believer", None)] == (4, 4, 0)
     # Consultancy runs each question on both sides (8 verdicts on 4 questions): the believer is
     # right on both, always-A on the two questions whose truth is A.
-    assert got[("consultancy", "judge-believer", None)] == (8, 4, 0)
+    assert got[("consultancy", "judge-believer", None)] == (4, 4, 0)
     assert got[("debate", "judge-believer", None)] == (4, 4, 0)
     for protocol in ("naive", "expert", "debate"):  # always A: right where the truth is A
         assert got[(protocol, "judge-always-a", None)] == (2, 4, 0)
-    assert got[("consultancy", "judge-always-a", None)] == (4, 4, 0)
+    assert got[("consultancy", "judge-always-a", None)] == (2, 4, 0)
+    assert rows[("consultancy", "judge-believer", None)]["correct_verdicts"] == 8  # of 8 verdicts
     # Balanced: the consultant argued every question once for each side.
     assert got[("consultancy", "judge-believer", "correct")] == (4, 4, 0)
     assert got[("consultancy", "judge-believer", "incorrect")] == (4, 4, 0)
@@ -169,7 +170,8 @@ def test_protocol_accuracies_split_and_quotes_as_predicted(tmp_path):
     assert [r["n"] for r in sides] == [4, 4] and [r["correct"] for r in sides] == [2, 2]
     for r in report["oversight"]:
         if r["n"]:
-            assert r["accuracy"] == pytest.approx(r["correct"] / r["verdicts"])
+            assert r["accuracy"] == pytest.approx(r["correct"] / r["n"])
+            assert r["accuracy"] == pytest.approx(r["correct_verdicts"] / r["verdicts"])
             assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
     # Quotes: every honest turn's quote verified, every lying turn's not (2 rounds per turn).
     quotes = {(q["protocol"], q["side"]): (q["turns"], q["quotes"], q["verified"]) for q in report["quotes"]}

@@ -14,9 +14,12 @@ correct) and the answer key:
 - the oracle gap: questions some agent answered right at round 0 whose final majority is wrong;
 - the debate's answer is the final round's majority vote.
 
+Every figure has a 95% interval with the question as the unit: per-round accuracy (a question's
+agents averaged first), flips and majority adoption (rates over a question's answers, clustered by
+question), and Wilson intervals for the vote, collapse and oracle gap (one value per question).
 Baselines are compared with the debate on the same questions (paired): the difference in accuracy
-(debate - baseline) with a paired bootstrap interval over questions, and McNemar's exact test.
-A majority vote's ties go to the earliest option letter, the same rule everywhere.
+(debate - baseline) with a t interval over questions, and McNemar's exact test, Holm-corrected
+over the baselines. A vote's ties are a seeded draw (`TIE_RULE`), the same rule everywhere.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio, wilson
 from debatelab.analysis.stats import holm
 from debatelab.analysis.weak_to_strong import mcnemar
 from debatelab.scenarios import Question
@@ -76,12 +80,14 @@ class Dynamics:
     oracle_gap: float | None
     oracle_gap_n: int
     n: int
+    intervals: dict[str, dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "flips": self.flips, "majority_adoption": self.majority_adoption,
                 "majority_adoption_n": self.majority_adoption_n, "disagreement_collapse": self.disagreement_collapse,
                 "collapsed_right": self.collapsed_right, "disagreements": self.disagreements,
-                "oracle_gap": self.oracle_gap, "oracle_gap_n": self.oracle_gap_n, "n": self.n}
+                "oracle_gap": self.oracle_gap, "oracle_gap_n": self.oracle_gap_n, "n": self.n,
+                "intervals": self.intervals}
 
 
 def _share(k: int, n: int) -> float | None:
@@ -97,11 +103,17 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
         right = [a == truth[q] for q in questions for a in answers[q].get(r, {}).values()]
         votes = [majority(list(answers[q].get(r, {}).values()), tie_key=f"{q}|{r}|vote") == truth[q]
                  for q in questions]
+        per_q = [(q, float(np.mean([a == truth[q] for a in answers[q].get(r, {}).values()])))
+                 for q in questions if answers[q].get(r)]
+        acc = cluster_mean(per_q)
+        vote_ci = wilson(sum(votes), len(votes))
         rounds.append({"round": r, "accuracy": round(float(np.mean(right)), 4) if right else 0.0,
                        "vote_accuracy": round(float(np.mean(votes)), 4) if votes else 0.0, "n": len(questions),
-                       "answers": len(right)})
+                       "answers": len(right), "ci_low": acc["ci_low"], "ci_high": acc["ci_high"],
+                       "vote_ci_low": vote_ci[0], "vote_ci_high": vote_ci[1]})
     flips = {"cc": 0, "ci": 0, "ic": 0, "ii": 0}
     adopted = minority = 0
+    per_q_flips: dict[str, list[int]] = {q: [0, 0, 0, 0, 0, 0] for q in questions}  # cc ci ic ii adopted minority
     for q in questions:
         for r in range(last):
             now, nxt = answers[q].get(r, {}), answers[q].get(r + 1, {})
@@ -112,10 +124,14 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
                 if agent not in nxt:
                     continue
                 before, after = letter == truth[q], nxt[agent] == truth[q]
-                flips[("c" if before else "i") + ("c" if after else "i")] += 1
+                kind = ("c" if before else "i") + ("c" if after else "i")
+                flips[kind] += 1
+                per_q_flips[q][("cc", "ci", "ic", "ii").index(kind)] += 1
                 if crowd is not None and letter is not None and letter != crowd:
                     minority += 1
                     adopted += nxt[agent] == crowd
+                    per_q_flips[q][4] += nxt[agent] == crowd
+                    per_q_flips[q][5] += 1
     disagreed = [q for q in questions if len({a for a in answers[q].get(0, {}).values()}) > 1]
     collapsed = [q for q in disagreed if len({a for a in answers[q].get(last, {}).values()}) == 1
                  and None not in answers[q].get(last, {}).values()]
@@ -123,9 +139,21 @@ def dynamics(answers: RoundAnswers, truth: Mapping[str, str]) -> Dynamics:
                        == truth[q]]
     lost = [q for q in questions if truth[q] in answers[q].get(0, {}).values()
             and majority(list(answers[q].get(last, {}).values()), tie_key=f"{q}|{last}|final") != truth[q]]
+    def ratio(num: int, den: int) -> dict[str, Any]:
+        """A rate over answers, with questions as the unit (the answers of one question cluster)."""
+        est = cluster_ratio((q, c[num], c[den] + (c[num] if den != num else 0)) for q, c in per_q_flips.items()
+                            if c[den] + (c[num] if den != num else 0))
+        return {k: est[k] for k in ("estimate", "ci_low", "ci_high", "n", "method")}
+
+    intervals = {"right_to_wrong": ratio(1, 0), "wrong_to_right": ratio(2, 3), "majority_adoption": {
+        k: v for k, v in cluster_ratio((q, c[4], c[5]) for q, c in per_q_flips.items() if c[5]).items()
+        if k in ("estimate", "ci_low", "ci_high", "n", "method")},
+        "disagreement_collapse": dict(zip(("ci_low", "ci_high"), wilson(len(collapsed), len(disagreed)), strict=True)),
+        "collapsed_right": dict(zip(("ci_low", "ci_high"), wilson(len(collapsed_right), len(collapsed)), strict=True)),
+        "oracle_gap": dict(zip(("ci_low", "ci_high"), wilson(len(lost), len(questions)), strict=True))}
     return Dynamics(rounds, flips, _share(adopted, minority), minority, _share(len(collapsed), len(disagreed)),
                     _share(len(collapsed_right), len(collapsed)), len(disagreed), _share(len(lost), len(questions)),
-                    len(lost), len(questions))
+                    len(lost), len(questions), intervals)
 
 
 def final_answers(answers: RoundAnswers) -> dict[str, Letter]:
@@ -139,24 +167,17 @@ def round_zero_vote(answers: RoundAnswers) -> dict[str, Letter]:
     return {q: majority(list(rounds.get(0, {}).values()), tie_key=f"{q}|0|vote") for q, rounds in answers.items()}
 
 
-def paired_difference(debate: Sequence[bool], baseline: Sequence[bool], *, resamples: int = 2000,
-                      seed: int = 0) -> dict[str, Any]:
-    """Accuracy difference (debate - baseline) on the same questions: the difference, a 95% paired
-    bootstrap interval over questions, and McNemar's exact p."""
+def paired_difference(debate: Sequence[bool], baseline: Sequence[bool]) -> dict[str, Any]:
+    """Accuracy difference (debate - baseline) on the same questions: the difference, its 95% t
+    interval over questions (n - 1 degrees of freedom, within [-1, 1]), and McNemar's exact p."""
     a = np.asarray(debate, dtype=float)
     b = np.asarray(baseline, dtype=float)
-    delta = float(a.mean() - b.mean()) if len(a) else 0.0
-    if len(a) >= 2:
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, len(a), size=(resamples, len(a)))
-        diffs = a[idx].mean(axis=1) - b[idx].mean(axis=1)
-        low, high = (float(x) for x in np.percentile(diffs, [2.5, 97.5]))
-    else:
-        low = high = delta
+    diff = cluster_difference((i, float(x), float(y)) for i, (x, y) in enumerate(zip(a, b, strict=True)))
     test = mcnemar(list(map(bool, debate)), list(map(bool, baseline)))
-    return {"delta_vs_debate": round(delta, 4), "ci_low": round(min(low, delta), 4),
-            "ci_high": round(max(high, delta), 4), "p": test["p_value"], "debate_only": test["a_only"],
-            "baseline_only": test["b_only"]}
+    delta = float(a.mean() - b.mean()) if len(a) else 0.0
+    return {"delta_vs_debate": round(delta, 4), "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
+            "p": test["p_value"], "debate_only": test["a_only"], "baseline_only": test["b_only"],
+            **({"note": diff["note"]} if diff.get("note") else {})}
 
 
 def samples_for_equal_tokens(debate_tokens_per_question: float, tokens_per_sample: float) -> int:
@@ -211,11 +232,23 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
     final = final_answers(debate)
     debate_right = [final.get(q) == truth[q] for q in ids]
     debate_tokens = per_question_tokens(rows["debate"])
-    sc_rows = rows["self_consistency"]
-    sc_agent = sc_rows[0]["agent"] if sc_rows else None
-    sc_samples = len({r["sample"] for r in sc_rows})
+    all_sc = rows["self_consistency"]
+    sc_agent = all_sc[0]["agent"] if all_sc else None
+    drawn = len({r["sample"] for r in all_sc})
+    first = [_tokens(r) for r in rows["debate"] if r["agent"] == sc_agent and r["sample"] == 0]
+    exact = sum(_tokens(r) for r in rows["debate"]) / n if n else 0.0  # unrounded: the runner's own figure
+    budget = samples_for_equal_tokens(exact, sum(first) / len(first)) if first else drawn
+    sc_samples = min(drawn, budget)  # the equal-compute baseline; extra samples only extend the curve
+    sc_rows = [r for r in all_sc if r["sample"] < sc_samples]
     sc_answers = {q: majority([r["letter"] for r in sc_rows if r["question_id"] == q], tie_key=f"{q}|sc")
                   for q in ids}
+    curve = []
+    for k in range(1, drawn + 1):
+        right = [majority([r["letter"] for r in all_sc if r["question_id"] == q and r["sample"] < k],
+                          tie_key=f"{q}|sc") == truth[q] for q in ids]
+        ci = wilson(sum(right), len(right))
+        curve.append({"k": k, "accuracy": round(float(np.mean(right)), 4) if right else None, "ci_low": ci[0],
+                      "ci_high": ci[1], "equal_compute": k == sc_samples})
     cot = {r["question_id"]: r["letter"] for r in rows["cot"]}
     vote = round_zero_vote(debate)
     methods = {
@@ -241,6 +274,7 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
                    "agents": list(agents), "rounds": rounds, "answer": "the final round's majority vote"},
         "baselines": baselines,
         "self_consistency_samples": sc_samples,
+        "self_consistency_curve": curve,
     }
     if probe:
         results["conformity"] = conformity(debate, _round_answers(rows["debate_probe"]), truth)

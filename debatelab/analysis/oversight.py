@@ -89,9 +89,12 @@ def accuracy_row(protocol: str, judge: str, verdicts: list[dict[str, Any]], tria
     """Accuracy with the question as the unit: n questions, the mean of per-question accuracies."""
     units = per_question(verdicts, trials)
     est = cluster_mean(units.values())
+    # correct in question units (accuracy = correct / n): a question judged right on one of its two
+    # consultancy sides counts 0.5; with one verdict per question it is the count of correct verdicts.
+    correct = round(sum(value for _, value in units.values()), 4)
     row = {"protocol": protocol, "judge": judge, **{k: v for k, v in keys.items() if v is not None},
-           "n": est["n"], "verdicts": len(verdicts), "correct": sum(1 for v in verdicts if v["correct"]),
-           "accuracy": est["estimate"], **_interval(est),
+           "n": est["n"], "verdicts": len(verdicts), "correct": int(correct) if correct == int(correct) else correct,
+           "correct_verdicts": sum(1 for v in verdicts if v["correct"]), "accuracy": est["estimate"], **_interval(est),
            "unanswered": sum(1 for v in verdicts if v["letter"] is None)}
     return row
 

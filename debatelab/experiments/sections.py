@@ -164,8 +164,11 @@ class QuestionDebate(BaseModel):
     rounds: int = Field(default=2, ge=1, le=10, description="rounds of debate after the first answers")
     self_consistency_temperature: float = Field(default=0.8, ge=0.0, le=2.0,
         description="temperature of the equal-budget self-consistency baseline")
-    baseline_agent: str | None = Field(default=None, description="the agent of the single-model baselines "
-                                                                 "(default: the most accurate at round 0)")
+    baseline_agent: str | None = Field(default=None, description="the agent of the single-model baselines, "
+                                                                 "fixed in advance (default: the first answerer)")
+    self_consistency_extra: int = Field(default=0, ge=0, le=64,
+        description="samples beyond the debate's token budget, for the self-consistency curve (accuracy against "
+                    "k) past equal compute; the equal-compute baseline uses the budget's samples only")
     probe: bool = Field(default=False, description="also run every debate with a peer that states a wrong answer "
                                                    "with confidence from round 1 (a conformity probe)")
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call before unanswered")

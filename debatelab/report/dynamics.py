@@ -28,6 +28,10 @@ def load_dynamics(store: Store, experiment: str) -> dict[str, Any]:
     return stored_result(store, experiment, "dynamics", "debate-on-questions")
 
 
+def _ci(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"[{fmt(low, 3)}, {fmt(high, 3)}]"
+
+
 def _signed(x: float | None) -> str:
     return "—" if x is None else f"{x:+.3f}"
 
@@ -37,35 +41,57 @@ def dynamics_tables(results: dict[str, Any]) -> list[Table]:
     out = []
     t = Table(f"Debate - baseline on the same {debate['n']} questions (accuracy; paired)",
               ["method", "accuracy", "unanswered", "tokens / question", "debate - method [95% CI]", "McNemar p",
-               "what"],
+               "p (Holm)", "what"],
               f"The debate answers with its final round's majority ({debate['accuracy']} accuracy, "
               f"{debate['tokens_per_question']} tokens per question, {debate['unanswered']} unanswered). Intervals: "
-              f"paired bootstrap over questions. An unanswered question counts as wrong. A positive difference "
+              f"t over questions; p: McNemar's exact test, with Holm's correction over the baselines. An "
+              f"unanswered question counts as wrong. {results.get('tie_rule', '')} A positive difference "
               f"means debate did better than that baseline; an interval that includes 0 means the data cannot "
               f"tell them apart.")
     for b in results["baselines"]:
         t.add(b["method"], fmt(b["accuracy"], 3), b["unanswered"], b["tokens_per_question"],
               f"{_signed(b['delta_vs_debate'])} [{_signed(b['ci_low'])}, {_signed(b['ci_high'])}]",
-              fmt(b["p"], 3), b["what"])
+              fmt(b["p"], 3), fmt(b.get("p_holm"), 3), b["what"])
     out.append(t)
-    t = Table("Round by round", ["round", "accuracy (mean over agents)", "majority-vote accuracy", "questions"],
-              "Round 0: every agent alone. Later rounds: each agent read the others' previous answers.")
+    t = Table("Round by round", ["round", "accuracy (mean over agents) [95% CI]", "majority-vote accuracy [95% CI]",
+                                 "questions"],
+              "Round 0: every agent alone. Later rounds: each agent read the others' previous answers. Intervals: "
+              "questions as the unit (a question's agents averaged first); Wilson for the vote.")
     for r in dyn["rounds"]:
-        t.add(r["round"], fmt(r["accuracy"], 3), fmt(r["vote_accuracy"], 3), r["n"])
+        t.add(r["round"], f"{fmt(r['accuracy'], 3)} {_ci(r.get('ci_low'), r.get('ci_high'))}",
+              f"{fmt(r['vote_accuracy'], 3)} {_ci(r.get('vote_ci_low'), r.get('vote_ci_high'))}", r["n"])
     out.append(t)
     f = dyn["flips"]
     t = Table("What changed between rounds", ["figure", "value", "out of"],
               "Flips count each agent's answer from one round to the next (unanswered counts as wrong). "
               "Majority adoption: agents in the minority who took the majority's answer next round. "
               "Oracle gap: questions some agent answered right at round 0 that the final majority got wrong.")
-    t.add("right -> right / right -> wrong", f"{f['cc']} / {f['ci']}", f["cc"] + f["ci"])
-    t.add("wrong -> right / wrong -> wrong", f"{f['ic']} / {f['ii']}", f["ic"] + f["ii"])
-    t.add("majority adoption", fmt(dyn["majority_adoption"], 3), dyn["majority_adoption_n"])
-    t.add("disagreement collapse (ends unanimous)", fmt(dyn["disagreement_collapse"], 3), dyn["disagreements"])
-    t.add("... of those, unanimous and right", fmt(dyn["collapsed_right"], 3), "")
-    t.add("oracle gap", fmt(dyn["oracle_gap"], 3), dyn["n"])
+    iv = dyn.get("intervals") or {}
+
+    def with_ci(value: float | None, key: str) -> str:
+        x = iv.get(key) or {}
+        return f"{fmt(value, 3)} {_ci(x.get('ci_low'), x.get('ci_high'))}"
+
+    t.add("right -> right / right -> wrong", f"{f['cc']} / {f['ci']} (right -> wrong "
+          f"{with_ci((iv.get('right_to_wrong') or {}).get('estimate'), 'right_to_wrong')})", f["cc"] + f["ci"])
+    t.add("wrong -> right / wrong -> wrong", f"{f['ic']} / {f['ii']} (wrong -> right "
+          f"{with_ci((iv.get('wrong_to_right') or {}).get('estimate'), 'wrong_to_right')})", f["ic"] + f["ii"])
+    t.add("majority adoption (ties left out)", with_ci(dyn["majority_adoption"], "majority_adoption"),
+          dyn["majority_adoption_n"])
+    t.add("disagreement collapse (ends unanimous)", with_ci(dyn["disagreement_collapse"], "disagreement_collapse"),
+          dyn["disagreements"])
+    t.add("... of those, unanimous and right", with_ci(dyn["collapsed_right"], "collapsed_right"), "")
+    t.add("oracle gap", with_ci(dyn["oracle_gap"], "oracle_gap"), dyn["n"])
     t.add("tokens per question (debate)", dyn["tokens_per_question"], "")
     out.append(t)
+    if results.get("self_consistency_curve"):
+        t = Table("Self-consistency against k", ["samples (k)", "accuracy [95% CI]", ""],
+                  "The baseline agent's majority of its first k samples (ties: a seeded draw). The marked row spends "
+                  "the debate's tokens; `self_consistency_extra` draws samples beyond it.")
+        for c in results["self_consistency_curve"]:
+            t.add(c["k"], f"{fmt(c['accuracy'], 3)} {_ci(c['ci_low'], c['ci_high'])}",
+                  "equal compute" if c["equal_compute"] else "")
+        out.append(t)
     if "conformity" in results:
         c = results["conformity"]
         t = Table("Conformity probe: a peer states a wrong answer with confidence from round 1",
