@@ -219,3 +219,18 @@ def test_flat_and_constant_judges_are_flagged() -> None:
     assert position["picked_first"] == 1.0 and position["flags"][0].startswith("position: picked the response shown "
                                                                                "first in 100% of 12")
     assert len(diagnostic_lines(list(diag.values()))) == 2
+
+
+def test_a_failed_trial_is_reported_missing_from_its_balanced_pair(tmp_path: Path) -> None:
+    from debatelab.store import Store
+
+    calls: list[str] = []
+    path = oversight_experiment(tmp_path, protocols=["consultancy"], judges=["judge-believer"], rounds=1)
+    run_oversight_scripted(path, tmp_path / "r.db", calls)
+    with Store.open(tmp_path / "r.db") as store:
+        assert [r["missing"] for r in oversight_results(store, "ov")["oversight"] if not r.get("side")] == [0]
+        victim = store.oversight_verdicts("ov")[0]["verdict_id"]
+        store._db.execute("delete from oversight_verdicts where verdict_id = ?", [victim])
+        store._db.conn.commit()
+        (head,) = [r for r in oversight_results(store, "ov")["oversight"] if not r.get("side")]
+    assert head["missing"] == 1 and head["verdicts"] == 7 and head["n"] == 4

@@ -397,6 +397,7 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     advantage stays): the simulator does, since its truth has no value on their scale; every other
     figure is computed the same."""
     _, judges = _plan(store, experiment)
+    judge_order = _judge_order(store, experiment)
     trial_rows = planned_trials(store, experiment)
     trials = {t["trial_id"]: t for t in trial_rows}
     verdicts = [{**v, "matchup": trials[v["trial_id"]]["matchup"]} for v in store.oversight_verdicts(experiment)
@@ -405,10 +406,18 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     protocol_of = {t["trial_id"]: t["protocol"] for t in trial_rows}
     turns = [{**t, "protocol": protocol_of.get(t["trial_id"])} for t in turns]
     rows = []
+    judged = {(v["trial_id"], v["judge"]) for v in verdicts}
     for (protocol, judge), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                         key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
         head = [v for v in vs if v["matchup"] == primary_matchup(protocol)] or vs
-        rows.append(accuracy_row(protocol, judge, head, trials))
+        row = accuracy_row(protocol, judge, head, trials)
+        if judges is not None and judge in judges:
+            # A planned headline trial without this judge's verdict (it failed): reported, never
+            # silently unbalancing the design (a consultancy question then has one side only).
+            row["missing"] = sum(1 for t in trial_rows if t["protocol"] == protocol
+                                 and t["matchup"] == primary_matchup(protocol) and _judged_by(t, judge, judge_order)
+                                 and (t["trial_id"], judge) not in judged)
+        rows.append(row)
         if _speakers(protocol) == 1:  # consultancy: split by the side the consultant argued
             for side in ("correct", "incorrect"):
                 rows.append(accuracy_row(protocol, judge, [
@@ -426,6 +435,26 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             "quotes": quote_rates(turns, trials), "cost": costs(trial_rows),
             "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings else 0),
             "questions": len({t["question_id"] for t in trial_rows})}
+
+
+def _judge_order(store: Store, experiment: str) -> list[str]:
+    try:
+        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
+    except ValueError:
+        return []
+    labels = spec.get("judge_labels") if isinstance(spec, dict) else None
+    return [str(x) for x in labels] if isinstance(labels, list) else []
+
+
+def _judged_by(trial: dict[str, Any], judge: str, order: list[str]) -> bool:
+    """Whether the plan asks `judge` for a verdict on `trial`: every judge, except in interactive
+    protocols, whose trials belong to one judge (`...:jN:` in the trial id)."""
+    p = _registered(trial["protocol"])
+    if p is None or not p.interactive:
+        return True
+    parts = str(trial["trial_id"]).split(":")
+    tag = next((x for x in parts if x.startswith("j") and x[1:].isdigit()), None)
+    return tag is not None and judge in order and order.index(judge) == int(tag[1:]) - 1
 
 
 def _spec_hash(store: Store, experiment: str) -> str | None:

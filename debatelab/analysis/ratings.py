@@ -78,7 +78,7 @@ def settle(verdicts: dict[str, str | None]) -> tuple[str | None, bool]:
     return "tie", False
 
 
-def pairwise_table(rows: list[dict[str, Any]], *, baselines: set[str], bootstrap: int = 200) -> dict[str, Any]:
+def pairwise_table(rows: list[dict[str, Any]], *, baselines: set[str], bootstrap: int = 1000) -> dict[str, Any]:
     """Per criterion: Bradley-Terry strengths [CI], win/tie/loss vs baselines, consistency and n.
 
     `rows`: one per (pair, judge, order, criterion) with pair_key, unit, config_a, config_b, ord, winner.
@@ -121,7 +121,7 @@ def pairwise_table(rows: list[dict[str, Any]], *, baselines: set[str], bootstrap
     return out
 
 
-def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, *, bootstrap: int = 200
+def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, *, bootstrap: int = 1000
                      ) -> dict[str, Any]:
     """Ratings, win/tie/loss against the baselines, consistency and n, per criterion and overall,
     from the stored pairwise verdicts (statistics: no graph, no model)."""
