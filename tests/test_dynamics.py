@@ -125,6 +125,30 @@ def test_a_rerun_makes_no_call_and_the_report_carries_dynamics_and_baselines(tmp
     assert "near chance" in (tmp_path / "rep" / "report.md").read_text()
 
 
+def test_an_edited_question_is_asked_again_and_its_old_answers_never_read(tmp_path: Path) -> None:
+    """Answers are keyed by the question's content: editing q0's passage re-asks q0 only; the
+    other questions resume; the results read q0's new answers, never the old ones (still stored)."""
+    calls: list[str] = []
+    path = experiment(tmp_path)
+    first = run(path, tmp_path / "d.db", calls)
+    questions = tmp_path / "q.jsonl"
+    lines = questions.read_text().splitlines(keepends=True)
+    item = json.loads(lines[0])
+    questions.write_text(json.dumps({**item, "passage": "A new passage about the number 0."}) + "\n"
+                         + "".join(lines[1:]))
+    calls.clear()
+    second = run(path, tmp_path / "d.db", calls)
+    assert calls and {c.split(":")[2] for c in calls} == {"0"}  # only q0 asked again
+    with Store.open(tmp_path / "d.db") as store:
+        stored = [r for r in store._db.execute("select question_id, content_key from qa_calls").fetchall()]
+        current = store.qa_calls("dyn", kind="debate")
+    keys_q0 = {k for q, k in stored if q == "q0"}
+    assert len(keys_q0) == 2  # the old answers are kept, under their own key
+    assert len({r["content_key"] for r in current if r["question_id"] == "q0"}) == 1
+    assert len(current) == 4 * 3 * 3  # 4 questions x 3 agents x rounds 0-2: the current rows only
+    assert second.results["debate"]["n"] == first.results["debate"]["n"] == 4
+
+
 def test_the_conformity_probe_counts_agents_that_give_in(tmp_path: Path) -> None:
     calls: list[str] = []
     summary = run(experiment(tmp_path, probe=True), tmp_path / "d.db", calls)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import time
 from pathlib import Path
@@ -107,7 +108,8 @@ class QuestionDebateRun:
         self.slots = asyncio.Semaphore(max(1, sum(exp.limit_for(u, s.host == EMBEDDED) for u, s in hosts.items())))
         self.models = {a: model_factory(self.config.model_for(a)) for a in self.agents}
         self.personas = {a: self.config.agents[a].persona or "" for a in self.agents}
-        self.calls = QuestionCalls(exp, store, progress)
+        self.calls = QuestionCalls(exp, store, progress, fingerprint=json.dumps(
+            [self.config.fingerprint(), self.spec.self_consistency_temperature, self.spec.max_attempts]))
         self.failures = Failures()
 
     def record_experiment(self) -> None:
@@ -116,6 +118,7 @@ class QuestionDebateRun:
         self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
             **self.exp.spec_dict(), "provenance": set_provenance(sel.set),
             "agents": {a: self.config.model_for(a).label for a in self.agents},
+            "question_keys": self.calls.keys(self.questions),
         }, source_file=str(self.exp.source or ""))
 
     async def _each(self, stage: str, items: list[Any], work: Any) -> None:

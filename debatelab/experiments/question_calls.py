@@ -1,12 +1,18 @@
 """The record of a question experiment's model calls, and what its run reports.
 
 Every answer is a row in `qa_calls`, written as soon as its call returns and keyed by (experiment,
-split, question, agent, kind, sample): a re-run skips what is there, so a killed run resumes
-without repeating a finished call. Shared by the weak-to-strong and the debate-on-questions runners.
+split, question, agent, kind, sample) and by a content key: a hash of the question's content
+(text, options, answer, passage) and of what shapes the answers (the configuration's models and
+personas, sampling settings). A re-run skips what is there, so a killed run resumes without
+repeating a finished call; an edited question or a changed configuration is asked again, never
+answered from the old rows. The runner records each question's current key in the stored spec
+(`question_keys`); the store then reads the current rows only. Shared by the weak-to-strong and
+the debate-on-questions runners.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,22 +23,40 @@ from debatelab.scenarios import Question
 from debatelab.store import Store
 
 
-def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int = 0) -> str:
-    return f"{exp}:{split}:{qid}:{agent}:{kind}:{sample}"
+def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int = 0, key: str = "") -> str:
+    base = f"{exp}:{split}:{qid}:{agent}:{kind}:{sample}"
+    return f"{base}:{key}" if key else base
+
+
+def content_key(question: Question, fingerprint: str) -> str:
+    """What a question's answers depend on: its content and the run's fingerprint."""
+    text = json.dumps(question.model_dump(), sort_keys=True) + "|" + fingerprint
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class QuestionCalls:
     """One experiment's calls: skip what the store has, record what returns."""
 
-    def __init__(self, exp: ExperimentBase, store: Store, progress: RunProgress) -> None:
-        self.exp, self.store, self.progress = exp, store, progress
+    def __init__(self, exp: ExperimentBase, store: Store, progress: RunProgress, fingerprint: str = "") -> None:
+        self.exp, self.store, self.progress, self.fingerprint = exp, store, progress, fingerprint
         self.done = store.qa_call_ids(exp.name)
         self.new_calls = 0
+
+    def key(self, q: Question) -> str:
+        return content_key(q, self.fingerprint)
+
+    def id_of(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> str:
+        return call_id(self.exp.name, split, q.id, agent, kind, sample, self.key(q))
+
+    def keys(self, questions: list[Question]) -> dict[str, str]:
+        """Each question's current key, for the stored spec (`question_keys`)."""
+        return {q.id: self.key(q) for q in questions}
 
     def record(self, q: Question, split: str, agent: str, kind: str, sample: int, *, letter: str | None,
                text: str, unanswered: str | None, model: str, tokens: tuple[int, int], seconds: float,
                calls: int, option_probs: dict[str, float] | None = None, option_mass: float | None = None) -> None:
-        row = {"call_id": call_id(self.exp.name, split, q.id, agent, kind, sample), "experiment": self.exp.name,
+        row = {"call_id": self.id_of(q, split, agent, kind, sample), "content_key": self.key(q),
+               "experiment": self.exp.name,
                "split": split, "question_id": q.id, "agent": agent, "kind": kind, "sample": sample, "letter": letter,
                "truth": q.answer, "correct": int(letter == q.answer) if kind not in ("explanation", "advocate") else None,
                "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],
@@ -44,10 +68,10 @@ class QuestionCalls:
         self.progress.count_calls(calls, tokens[1])
 
     def has(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> bool:
-        return call_id(self.exp.name, split, q.id, agent, kind, sample) in self.done
+        return self.id_of(q, split, agent, kind, sample) in self.done
 
     def stored_letter(self, q: Question, split: str, agent: str, kind: str, sample: int = 0) -> str | None:
-        row = self.store.qa_call(call_id(self.exp.name, split, q.id, agent, kind, sample))
+        row = self.store.qa_call(self.id_of(q, split, agent, kind, sample))
         return row["letter"] if row else None
 
 

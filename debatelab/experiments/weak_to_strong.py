@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from debatelab.agents.roles import advocate, answer_question, explain_without_le
 from debatelab.analysis import best_agent, compute_results, stored_answers
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
-from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary, call_id
+from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import WeakToStrongExperiment
 from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, load_debate_config
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
@@ -106,7 +107,9 @@ class WeakToStrongRun:
         self.models = {a: model_factory(self.config.model_for(a)) for a in self.weak}
         self.strong_model = model_factory(self.strong)
         self.personas = {a: self.config.agents[a].persona or "" for a in self.weak}
-        self.calls = QuestionCalls(exp, store, progress)
+        self.calls = QuestionCalls(exp, store, progress, fingerprint=json.dumps(
+            [self.config.fingerprint(), self.strong.label, self.strong.temperature, self.strong.seed,
+             self.w.model_dump(exclude={"calibration", "evaluation"})], default=str))
         self.failures = Failures()
 
     def record_experiment(self) -> None:
@@ -115,6 +118,7 @@ class WeakToStrongRun:
             **exp.spec_dict(),
             "provenance": {s: set_provenance(getattr(w, s).source) for s in ("calibration", "evaluation")},
             "weak": {a: self.config.model_for(a).label for a in self.weak}, "strong": self.strong.label,
+            "question_keys": self.calls.keys([q for split in self.data.values() for q in split]),
         }, source_file=str(exp.source or ""))
 
     def best(self) -> str:
@@ -196,7 +200,7 @@ class WeakToStrongRun:
                              unanswered=None if ex.text else f"withheld: named a letter in {ex.leaked_attempts} tries",
                              model=self.strong.label, tokens=(ex.input_tokens, ex.output_tokens),
                              seconds=ex.duration_s, calls=ex.attempts)
-            explanation = self.store.qa_call(call_id(exp.name, "evaluation", q.id, "strong", "explanation"))["text"]
+            explanation = self.store.qa_call(calls.id_of(q, "evaluation", "strong", "explanation"))["text"]
             strong_letter = calls.stored_letter(q, "evaluation", "strong", "answer")
             if w.debate_variant and strong_letter is not None:
                 distractor = next(x for x in q.letters if x != strong_letter)

@@ -26,7 +26,30 @@ class QuestionRecords(StoreCore):
             if value is not None:
                 where.append(f"{column} = :{column}")
                 params[column] = value
-        return self._rows(f"select * from qa_calls where {' and '.join(where)} order by sample, call_id", params)
+        rows = self._rows(f"select * from qa_calls where {' and '.join(where)} order by sample, call_id", params)
+        keys = self._question_keys(experiment)
+        if keys is None:  # a store from before content keys: every row, as it was always read
+            return rows
+        # The current rows only: an edited question's or a changed configuration's old answers stay
+        # stored, under their own key, but are never read as this spec's.
+        return [r for r in rows if r.get("content_key") is not None and keys.get(r["question_id"]) == r["content_key"]]
+
+    def _question_keys(self, experiment: str) -> dict[str, str] | None:
+        row = self._rows("select spec from experiments where name = :e", {"e": experiment})
+        text = row[0]["spec"] if row else None
+        cached = getattr(self, "_keys_cache", {}).get(experiment)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        try:
+            spec = json.loads(text or "{}")
+        except ValueError:
+            spec = {}
+        keys = spec.get("question_keys") if isinstance(spec, dict) else None
+        value = {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else None
+        if not hasattr(self, "_keys_cache"):
+            self._keys_cache: dict[str, tuple[str | None, dict[str, str] | None]] = {}
+        self._keys_cache[experiment] = (text, value)
+        return value
 
     def write_qa_call(self, row: dict[str, Any]) -> None:
         with self._transaction() as db:
