@@ -1,6 +1,8 @@
 """Scenarios: WHAT is debated or asked. Scenario sets (YAML), labelled multiple-choice question sets
 and labelled pairs for judge audits (shipped from PyPI wheels with provenance, or users' files)."""
 
+from debatelab.scenarios.michael2023 import PROVENANCE as MICHAEL2023_PROVENANCE
+from debatelab.scenarios.michael2023 import Room, metadata_file, read_rooms
 from debatelab.scenarios.pairs import (
     LabelledPair,
     PairSet,
@@ -19,6 +21,7 @@ from debatelab.scenarios.questions import (
 from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 __all__ = [
+    "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms",
     "LabelledPair", "PairSet", "Question", "Scenario", "content_key", "load_pair_set", "load_pairs", "load_questions",
     "load_scenario_set", "parse_answer", "parse_options", "sample_questions", "set_provenance",
 ]

@@ -140,11 +140,11 @@ def test_an_edited_question_is_asked_again_and_its_old_answers_never_read(tmp_pa
     second = run(path, tmp_path / "d.db", calls)
     assert calls and {c.split(":")[2] for c in calls} == {"0"}  # only q0 asked again
     with Store.open(tmp_path / "d.db") as store:
-        stored = [r for r in store._db.execute("select question_id, content_key from qa_calls").fetchall()]
+        stored = [(q, c.rsplit(":", 1)[-1]) for q, c in store._db.execute("select question_id, call_id from qa_calls")]
         current = store.qa_calls("dyn", kind="debate")
     keys_q0 = {k for q, k in stored if q == "q0"}
     assert len(keys_q0) == 2  # the old answers are kept, under their own key
-    assert len({r["content_key"] for r in current if r["question_id"] == "q0"}) == 1
+    assert len({r["call_id"].rsplit(":", 1)[-1] for r in current if r["question_id"] == "q0"}) == 1
     assert len(current) == 4 * 3 * 3  # 4 questions x 3 agents x rounds 0-2: the current rows only
     assert second.results["debate"]["n"] == first.results["debate"]["n"] == 4
 

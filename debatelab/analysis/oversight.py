@@ -29,133 +29,30 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio
-from debatelab.analysis.ratings import Outcome, bootstrap_bt, bradley_terry
+from debatelab.analysis.debater_ratings import ratings
+from debatelab.analysis.oversight_cells import (
+    RATING_RESAMPLES,
+    UNANSWERED_RULE,
+    _by,
+    _interval,
+    _protocol_key,
+    _registered,
+    _setting,
+    _share,
+    _speakers,
+    accuracy_row,
+    calibration,
+    cluster_of,
+    per_question,
+    primary_matchup,
+)
+from debatelab.analysis.reproduction import reproduction_rows
 from debatelab.analysis.stats import holm
 from debatelab.analysis.weak_to_strong import mcnemar
 from debatelab.store import Store, is_human
-
-CALIBRATION_BINS = 5
-RATING_RESAMPLES = 1000
-UNANSWERED_RULE = ("An unanswered verdict (unreadable after retries) counts in n as wrong, and as probability 0.5 "
-                   "in the Brier score.")
-
-
-def _share(k: int, n: int) -> float | None:
-    return round(k / n, 4) if n else None
-
-
-def cluster_of(trial: dict[str, Any]) -> str:
-    """The passage a trial's question is about (questions sharing one are not independent); a
-    question without a passage is its own cluster."""
-    try:
-        question = json.loads(trial.get("question") or "{}")
-    except ValueError:
-        question = {}
-    passage = question.get("passage") if isinstance(question, dict) else None
-    if isinstance(passage, str) and passage.strip():
-        return "passage:" + hashlib.sha256(passage.encode()).hexdigest()[:16]
-    return "question:" + str(trial["question_id"])
-
-
-def primary_matchup(protocol: str) -> str:
-    """The headline matchup: the judge alone, consultant 1, or debater 1 against itself."""
-    speakers = _speakers(protocol)
-    return {0: "-", 1: "c0"}.get(speakers if speakers is not None else 2, "0v0")
-
-
-def _interval(est: dict[str, Any]) -> dict[str, Any]:
-    out = {"ci_low": est["ci_low"], "ci_high": est["ci_high"], "method": est["method"], "clusters": est["clusters"]}
-    return {**out, "note": est["note"]} if est.get("note") else out
-
-
-def per_question(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]],
-                 value: Callable[[dict[str, Any]], float] = lambda v: float(bool(v["correct"]))
-                 ) -> dict[str, tuple[str, float]]:
-    """question id -> (its passage cluster, the mean value of its verdicts)."""
-    grouped: dict[str, list[float]] = defaultdict(list)
-    cluster: dict[str, str] = {}
-    for v in verdicts:
-        grouped[v["question_id"]].append(value(v))
-        cluster[v["question_id"]] = cluster_of(trials[v["trial_id"]])
-    return {q: (cluster[q], sum(xs) / len(xs)) for q, xs in grouped.items()}
-
-
-def accuracy_row(protocol: str, judge: str, verdicts: list[dict[str, Any]], trials: dict[str, dict[str, Any]],
-                 **keys: Any) -> dict[str, Any]:
-    """Accuracy with the question as the unit: n questions, the mean of per-question accuracies."""
-    units = per_question(verdicts, trials)
-    est = cluster_mean(units.values())
-    # correct in question units (accuracy = correct / n): a question judged right on one of its two
-    # consultancy sides counts 0.5; with one verdict per question it is the count of correct verdicts.
-    correct = round(sum(value for _, value in units.values()), 4)
-    row = {"protocol": protocol, "judge": judge, **{k: v for k, v in keys.items() if v is not None},
-           "n": est["n"], "verdicts": len(verdicts), "correct": int(correct) if correct == int(correct) else correct,
-           "correct_verdicts": sum(1 for v in verdicts if v["correct"]), "accuracy": est["estimate"], **_interval(est),
-           "unanswered": sum(1 for v in verdicts if v["letter"] is None)}
-    return row
-
-
-def p_correct(v: dict[str, Any]) -> float | None:
-    """The judge's stated probability that the correct answer is correct (two options); 0.5 for
-    an unanswered verdict (the one rule); None when it answered without a probability."""
-    if v["letter"] is None:
-        return 0.5
-    if v["probability"] is None:
-        return None
-    return v["probability"] if v["correct"] else 1 - v["probability"]
-
-
-def calibration(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Brier score of the stated probabilities (unanswered as 0.5), and the reliability table of the
-    answered ones: stated probability of the chosen answer in bins of 0.2, against how often it was
-    right."""
-    scored = [v for v in verdicts if p_correct(v) is not None]
-    answered = [v for v in scored if v["letter"] is not None]
-    brier = (sum((p_correct(v) - 1) ** 2 for v in scored) / len(scored)) if scored else None  # type: ignore[operator]
-    bins = []
-    for b in range(CALIBRATION_BINS):
-        lo, hi = b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS
-        inside = [v for v in answered if lo <= v["probability"] < hi or (b == CALIBRATION_BINS - 1
-                                                                         and v["probability"] == 1.0)]
-        if inside:
-            bins.append({"low": lo, "high": hi, "n": len(inside),
-                         "stated": round(sum(v["probability"] for v in inside) / len(inside), 4),
-                         "observed": round(sum(v["correct"] for v in inside) / len(inside), 4)})
-    return {"n": len(scored), "answered": len(answered), "brier": round(brier, 4) if brier is not None else None,
-            "bins": bins}
-
-
-def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-    out: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        out[tuple(r[k] for k in keys)].append(r)
-    return out
-
-
-def _registered(name: str) -> Any:
-    """The protocol of stored trials (None for one whose plugin is not installed here). Imported
-    here, not at the top: a report reads stored verdicts and must not load LangGraph to start."""
-    from debatelab.graphs import protocol_named
-
-    try:
-        return protocol_named(name)
-    except ValueError:
-        return None
-
-
-def _protocol_key(name: str) -> int:
-    """Comparisons read "first - second", from the most informed protocol down."""
-    p = _registered(name)
-    return p.informed_rank if p is not None else 100
-
-
-def _speakers(name: str) -> int | None:
-    p = _registered(name)
-    return p.speakers if p is not None else None
 
 
 def _headline(protocol: str, trials: dict[str, dict[str, Any]], v: dict[str, Any]) -> bool:
@@ -308,65 +205,6 @@ def costs(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *,
-            bootstrap: int = RATING_RESAMPLES) -> list[dict[str, Any]]:
-    """Per two-speaker protocol and judge (protocols are never pooled: in open and interactive
-    debate only debater 1 plays): the truth advantage (how often the judge sided with the debater
-    arguing the correct answer; unanswered counts as not), with the question as the unit and
-    every matchup of the question averaged, and with two or more debaters Bradley-Terry
-    log-strengths overall (cross-play only) and per side, with bootstrap intervals over questions,
-    each debater's self-play accuracy and Khan's aggregate rating (the mean of its correct-side and
-    incorrect-side ratings)."""
-    out = []
-    debate = [v for v in verdicts if _speakers(v["protocol"]) == 2]
-    for (protocol, judge), rows in sorted(_by(debate, "protocol", "judge").items(),
-                                          key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
-        answered = [v for v in rows if v["letter"] is not None]
-        est = cluster_mean(per_question(rows, trials).values())
-        entry: dict[str, Any] = {"protocol": protocol, "judge": judge, "debates": len(rows), "n": est["n"],
-                                 "unanswered": len(rows) - len(answered), "truth_advantage": est["estimate"],
-                                 **_interval(est)}
-        names = {trials[v["trial_id"]][k] for v in answered for k in ("correct_debater", "incorrect_debater")}
-        names.discard(None)
-        if len(names) >= 2 and bootstrap:
-            overall: dict[str, list[Outcome]] = defaultdict(list)
-            sided: dict[str, list[Outcome]] = defaultdict(list)
-            for v in answered:
-                t = trials[v["trial_id"]]
-                good, bad = t["correct_debater"], t["incorrect_debater"]
-                score = 1.0 if v["correct"] else 0.0
-                sided[v["question_id"]].append((f"{good} (correct side)", f"{bad} (incorrect side)", score))
-                if good != bad:
-                    overall[v["question_id"]].append((good, bad, score))
-            entry["overall"] = _rated(overall, bootstrap)
-            entry["by_side"] = _rated(sided, bootstrap)
-            side_of = {x["name"]: x["strength"] for x in entry["by_side"]}
-            entry["aggregate"] = [
-                {"name": n, "strength": round((side_of[f"{n} (correct side)"] + side_of[f"{n} (incorrect side)"]) / 2,
-                                              4)}
-                for n in sorted(names) if f"{n} (correct side)" in side_of and f"{n} (incorrect side)" in side_of]
-            accuracy: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for v in rows:
-                t = trials[v["trial_id"]]
-                if t["correct_debater"] == t["incorrect_debater"]:
-                    accuracy[t["correct_debater"]].append(v)
-            entry["self_play_accuracy"] = {
-                n: cluster_mean(per_question(vs, trials).values())["estimate"] for n, vs in sorted(accuracy.items())}
-        out.append(entry)
-    return out
-
-
-def _rated(units: dict[str, list[Outcome]], bootstrap: int) -> list[dict[str, Any]]:
-    outcomes = [o for u in units.values() for o in u]
-    if not outcomes:
-        return []
-    strengths = bradley_terry(outcomes)
-    intervals = bootstrap_bt(list(units.values()), samples=bootstrap)
-    return [{"name": name, "strength": value, "ci_low": intervals.get(name, (None, None))[0],
-             "ci_high": intervals.get(name, (None, None))[1]}
-            for name, value in sorted(strengths.items(), key=lambda x: -x[1])]
-
-
 def _plan(store: Store, experiment: str) -> tuple[set[str] | None, set[str] | None]:
     """The trial ids and judge labels the experiment's stored spec plans (None: a store from before
     plans were recorded, read whole as it always was)."""
@@ -398,6 +236,7 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     figure is computed the same."""
     _, judges = _plan(store, experiment)
     judge_order = _judge_order(store, experiment)
+    imported = _imported(store, experiment)
     trial_rows = planned_trials(store, experiment)
     trials = {t["trial_id"]: t for t in trial_rows}
     verdicts = [{**v, "matchup": trials[v["trial_id"]]["matchup"]} for v in store.oversight_verdicts(experiment)
@@ -407,10 +246,12 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     turns = [{**t, "protocol": protocol_of.get(t["trial_id"])} for t in turns]
     rows = []
     judged = {(v["trial_id"], v["judge"]) for v in verdicts}
-    for (protocol, judge), vs in sorted(_by(verdicts, "protocol", "judge").items(),
-                                        key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
+    settings = {t["trial_id"]: _setting(t) for t in trial_rows}  # imported studies: human or AI debaters
+    keyed = [{**v, "setting": settings.get(v["trial_id"]) or ""} for v in verdicts]
+    for (protocol, setting, judge), vs in sorted(_by(keyed, "protocol", "setting", "judge").items(),
+                                                 key=lambda x: (_protocol_key(x[0][0]), x[0][1], x[0][2])):
         head = [v for v in vs if v["matchup"] == primary_matchup(protocol)] or vs
-        row = accuracy_row(protocol, judge, head, trials)
+        row = accuracy_row(protocol, judge, head, trials, debaters=setting or None)
         if judges is not None and judge in judges:
             # A planned headline trial without this judge's verdict (it failed): reported, never
             # silently unbalancing the design (a consultancy question then has one side only).
@@ -422,7 +263,9 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             for side in ("correct", "incorrect"):
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
-                    trials, side=side))
+                    trials, side=side, debaters=setting or None))
+    if any(_setting(t) for t in trial_rows):
+        rows = reproduction_rows(verdicts, trials) + rows
     calib = [{"protocol": p, "judge": j, **calibration(vs)}
              for (p, j), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                       key=lambda x: (_protocol_key(x[0][0]), x[0][1]))]
@@ -433,7 +276,9 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             "position_bias": position_bias(verdicts, trials), "comparisons": comparisons(verdicts, trials),
             "calibration": calib + per_judge, "open": open_choices(trial_rows, verdicts),
             "quotes": quote_rates(turns, trials), "cost": costs(trial_rows),
-            "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings else 0),
+            # Imported studies rate no debaters (people, anonymised; and 1,000 fits over 20 of them take
+            # a minute): their truth advantage stays.
+            "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings and not imported else 0),
             "questions": len({t["question_id"] for t in trial_rows})}
 
 
@@ -444,6 +289,14 @@ def _judge_order(store: Store, experiment: str) -> list[str]:
         return []
     labels = spec.get("judge_labels") if isinstance(spec, dict) else None
     return [str(x) for x in labels] if isinstance(labels, list) else []
+
+
+def _imported(store: Store, experiment: str) -> bool:
+    try:
+        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
+    except ValueError:
+        return False
+    return isinstance(spec, dict) and bool(spec.get("imported"))
 
 
 def _judged_by(trial: dict[str, Any], judge: str, order: list[str]) -> bool:

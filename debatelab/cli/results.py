@@ -64,6 +64,35 @@ def merge_cmd(
               f"there; {note}", highlight=False)
 
 
+DATASETS = ("michael2023",)
+
+
+def import_cmd(
+    dataset: Annotated[str, typer.Argument(help="a released study: michael2023 (the NYU debates)")],
+    location: Annotated[Path | None, typer.Argument(help="the released pub/ folder, the repository or the metadata "
+                                                         "file (default: the copy shipped with debatelab)")] = None,
+    db: DbOption = DEFAULT_RESULTS,
+) -> None:
+    """Import a released study as an oversight experiment and compute its tables (no model call).
+
+    michael2023: the NYU debates (Michael et al. 2023, CC-BY 4.0). Without LOCATION the room
+    metadata shipped with debatelab is read: every judged room's live human verdict, no
+    transcripts. `debatelab report michael2023` then reproduces the paper's table."""
+    from debatelab.experiments import import_michael2023
+    from debatelab.store import Store
+
+    if dataset not in DATASETS:
+        raise UserError(f"unknown dataset {dataset!r}; one of: {', '.join(DATASETS)}")
+    with Store.open(db) as store:
+        n = import_michael2023(store, location)
+    for line in n["skipped"]:
+        out.print(f"skipped: {line}", highlight=False, markup=False)
+    out.print(f"imported {n['judged']} judged rooms ({n['in_paper']} in the paper) of {n['rooms']} from {n['file']} "
+              f"as experiment 'michael2023' into {db}; not imported: {n['unfinished']} unfinished, "
+              f"{n['without_live_verdict']} ended without a live judge, {len(n['skipped'])} malformed lines. "
+              f"The metadata holds verdicts, not transcripts.", highlight=False, markup=False)
+
+
 def import_paper_cmd(
     file: Annotated[Path, typer.Argument(help="the study's results JSON (e.g. full_experiment_results.json)")],
     db: DbOption = DEFAULT_RESULTS,
@@ -110,5 +139,5 @@ def export_cmd(
 
 
 # What this module adds to the `debatelab` app (the package's face registers every group's).
-COMMANDS = {"report": report_cmd, "status": status_cmd, "merge": merge_cmd, "import-paper": import_paper_cmd,
-            "export": export_cmd}
+COMMANDS = {"report": report_cmd, "status": status_cmd, "merge": merge_cmd, "import": import_cmd,
+            "import-paper": import_paper_cmd, "export": export_cmd}

@@ -9,6 +9,7 @@ from debatelab.experiments.debate import (
     run_debate,
     transcript_json,
 )
+from debatelab.experiments.michael2023 import import_michael2023
 from debatelab.experiments.oversight import OversightRun, run_oversight, two_options
 from debatelab.experiments.question_calls import QuestionsSummary
 from debatelab.experiments.runner import (
@@ -30,7 +31,8 @@ from debatelab.experiments.swap_plan import collapse, load_plan, majority_merge,
 from debatelab.experiments.weak_to_strong import run_weak_to_strong, strong_spec, weak_config
 
 __all__ = [
-    "collapse", "debate_id_for", "DebatesExperiment", "Experiment", "ExperimentBase", "in_shard", "load_plan",
+    "collapse", "debate_id_for", "import_michael2023",
+    "DebatesExperiment", "Experiment", "ExperimentBase", "in_shard", "load_plan",
     "majority_merge", "ModelFactory", "OversightExperiment", "OversightRun", "parse_shard", "plan_debates",
     "question_debate_config",
     "QuestionDebateExperiment", "QuestionsSummary", "run_debate", "run_experiment", "run_oversight",

@@ -55,8 +55,7 @@ class QuestionCalls:
     def record(self, q: Question, split: str, agent: str, kind: str, sample: int, *, letter: str | None,
                text: str, unanswered: str | None, model: str, tokens: tuple[int, int], seconds: float,
                calls: int, option_probs: dict[str, float] | None = None, option_mass: float | None = None) -> None:
-        row = {"call_id": self.id_of(q, split, agent, kind, sample), "content_key": self.key(q),
-               "experiment": self.exp.name,
+        row = {"call_id": self.id_of(q, split, agent, kind, sample), "experiment": self.exp.name,
                "split": split, "question_id": q.id, "agent": agent, "kind": kind, "sample": sample, "letter": letter,
                "truth": q.answer, "correct": int(letter == q.answer) if kind not in ("explanation", "advocate") else None,
                "text": text, "unanswered_reason": unanswered, "model": model, "input_tokens": tokens[0],

@@ -46,14 +46,14 @@ UNIT = ("n counts questions, the unit of analysis: a question's verdicts in a ce
 def oversight_tables(results: dict[str, Any]) -> list[Table]:
     out = []
     rule = results.get("unanswered_rule", "An unanswered verdict counts as wrong.")
-    t = Table("Judge accuracy by protocol", ["protocol", "judge", "consultant argued", "n", "verdicts",
+    t = Table("Judge accuracy by protocol", ["protocol", "judge", "debaters", "consultant argued", "n", "verdicts",
                                               "correct verdicts", "accuracy", "95% CI", "unanswered", "missing"],
               f"The headline matchup: the judge alone, consultant 1, or debater 1 against itself. {UNIT} {rule} "
               "A planned trial whose verdict failed is counted as missing (the row says how many), never dropped "
               "from its balanced pair in silence. "
               "Consultancy is also split by the side the consultant argued. " + ANCHORS)
     for r in results["oversight"]:
-        t.add(r["protocol"], r["judge"], r.get("side", ""), r["n"], r.get("verdicts", r["n"]),
+        t.add(r["protocol"], r["judge"], r.get("debaters", ""), r.get("side", ""), r["n"], r.get("verdicts", r["n"]),
               r.get("correct_verdicts", r["correct"]),
               fmt(r["accuracy"], 3), _interval(r), r["unanswered"], r.get("missing", "") or "")
     out.append(t)

@@ -32,7 +32,8 @@ class QuestionRecords(StoreCore):
             return rows
         # The current rows only: an edited question's or a changed configuration's old answers stay
         # stored, under their own key, but are never read as this spec's.
-        return [r for r in rows if r.get("content_key") is not None and keys.get(r["question_id"]) == r["content_key"]]
+        # The key is the call id's last part (ids of 0.3 end with the sample number instead).
+        return [r for r in rows if str(r["call_id"]).rsplit(":", 1)[-1] == keys.get(r["question_id"])]
 
     def _question_keys(self, experiment: str) -> dict[str, str] | None:
         row = self._rows("select spec from experiments where name = :e", {"e": experiment})

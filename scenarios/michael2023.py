@@ -1,0 +1,122 @@
+"""The NYU debates' room metadata (Michael et al. 2023), read line by line into validated rooms.
+
+One room per line of `debates-metadata.jsonl`. A line that is not JSON, or a room without the
+fields the paper's analysis needs, is named by its line and skipped, never guessed. A room that
+has not finished (waiting, in progress) is valid but has no verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debatelab.base import UserError
+
+SHIPPED = Path(__file__).parent / "data" / "michael2023" / "debates-metadata.jsonl"
+PROVENANCE = {"repository": "https://github.com/julianmichael/debate", "branch": "2023-nyu-experiments",
+              "commit": "dafd201de160da7e3a1e2257270752e33c82a845", "file": "pub/debates-metadata.jsonl",
+              "sha256": "29c96624ad698ee4b6bbcbe8ac305becf7f714aa6f3fc1039e9c04198a6d7571",
+              "licence": "CC-BY 4.0", "citation": "Michael et al. 2023, Debate Helps Supervise Unreliable Experts, "
+                                                  "arXiv:2311.08702"}
+
+
+@dataclass(frozen=True)
+class Room:
+    """One debate room: its setting, story, question, people and (when finished) the live judge's
+    final probabilities."""
+
+    name: str
+    human: bool  # human debaters (else GPT-4)
+    debate: bool  # two debaters (else consultancy)
+    story_id: str
+    story_title: str
+    question: str
+    debaters: dict[str, str]  # "A" / "B" -> the anonymised name (or GPT-4)
+    judge: str | None
+    finished: bool  # ended; `final_judgement` is None when no live judge decided it
+    correct_index: int | None
+    final_judgement: tuple[float, ...] | None
+    included_in_paper: bool
+    line: int
+
+    @property
+    def protocol(self) -> str:
+        return "debate" if self.debate else "consultancy"
+
+    @property
+    def setting(self) -> str:
+        return "human" if self.human else "ai"
+
+
+def _room(data: Any, line: int) -> Room:
+    if not isinstance(data, dict):
+        raise ValueError("a room is a JSON object")
+    setting, roles = data.get("setting"), data.get("roleAssignments")
+    story = (data.get("sourceMaterialId") or {}).get("QuALITYStory") if isinstance(data.get("sourceMaterialId"),
+                                                                                  dict) else None
+    status = data.get("status")
+    for field, value, kind in (("setting", setting, dict), ("roleAssignments", roles, dict), ("status", status, dict),
+                               ("name", data.get("name"), str), ("question", data.get("question"), str)):
+        if not isinstance(value, kind):
+            raise ValueError(f"field '{field}' is missing or not a {kind.__name__}")
+    if not isinstance(story, dict) or not isinstance(story.get("id"), str):
+        raise ValueError("field 'sourceMaterialId.QuALITYStory.id' is missing")
+    if not isinstance(setting.get("isHuman"), bool) or not isinstance(setting.get("isDebate"), bool):
+        raise ValueError("field 'setting' lacks isHuman/isDebate")
+    finished = "Complete" in status
+    info = ((status.get("Complete") or {}).get("result") or {}).get("judgingInfo") if finished else None
+    index = final = None
+    if finished and info is not None:  # a room can end without a live judge (mutual agreement, time up)
+        if not isinstance(info, dict):
+            raise ValueError("'status.Complete.result.judgingInfo' is not an object")
+        index, final = info.get("correctAnswerIndex"), info.get("finalJudgement")
+        if not isinstance(index, int) or not isinstance(final, list) or not final or index >= len(final) or not all(
+                isinstance(p, int | float) and 0 <= p <= 1 for p in final):
+            raise ValueError("judgingInfo's correctAnswerIndex or finalJudgement is malformed")
+    debaters = {k.removeprefix("Debater "): str(v) for k, v in roles.items() if k.startswith("Debater ")}
+    return Room(name=data["name"], human=setting["isHuman"], debate=setting["isDebate"], story_id=story["id"],
+                story_title=str(story.get("title") or data.get("storyTitle") or ""), question=data["question"],
+                debaters=debaters, judge=str(roles["Judge"]) if roles.get("Judge") else None, finished=finished,
+                correct_index=index, final_judgement=tuple(float(p) for p in final) if final else None,
+                included_in_paper=bool(data.get("includedInPaper")), line=line)
+
+
+def metadata_file(location: Path | None) -> Path:
+    """The metadata file of a downloaded `pub/` folder or repository (or the file itself); the
+    shipped copy without a location."""
+    if location is None:
+        return SHIPPED
+    for candidate in (location, location / "debates-metadata.jsonl", location / "pub" / "debates-metadata.jsonl"):
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"{location}: no debates-metadata.jsonl there (pass the released pub/ folder, the repository, "
+                    f"or the file)")
+
+
+def read_rooms(path: Path) -> tuple[list[Room], list[str]]:
+    """The valid rooms, and one line per skipped line naming it and why."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); pass the metadata file") from None
+    rooms, skipped = [], []
+    seen: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            room = _room(json.loads(raw), number)
+        except json.JSONDecodeError:
+            skipped.append(f"{path}:{number}: line {number} is not JSON; skipped")
+            continue
+        except ValueError as exc:
+            skipped.append(f"{path}:{number}: line {number}: {exc}; skipped")
+            continue
+        if room.name in seen:
+            skipped.append(f"{path}:{number}: line {number}: room {room.name!r} appears twice; the second is skipped")
+            continue
+        seen.add(room.name)
+        rooms.append(room)
+    return rooms, skipped

@@ -1,0 +1,76 @@
+"""The NYU debates (Michael et al. 2023): the shipped room metadata reproduces the paper's
+headline exactly, a re-import adds nothing, malformed lines are named and skipped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from debatelab.analysis import oversight_results
+from debatelab.experiments import import_michael2023
+from debatelab.scenarios import MICHAEL2023_PROVENANCE, metadata_file, read_rooms
+from debatelab.store import Store
+from tests.conftest import run_cli
+
+
+def _counts(db: Path) -> int:
+    con = sqlite3.connect(db)
+    tables = [t for (t,) in con.execute("select name from sqlite_master where type='table'")]
+    return sum(con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables)
+
+
+def test_the_shipped_metadata_reproduces_the_papers_table_exactly(tmp_path: Path) -> None:
+    import hashlib
+
+    shipped = metadata_file(None)
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() == MICHAEL2023_PROVENANCE["sha256"]
+    with Store.open(tmp_path / "m.db") as store:
+        n = import_michael2023(store)
+        rows = oversight_results(store, "michael2023")["oversight"]
+    assert (n["rooms"], n["in_paper"], n["skipped"]) == (631, 413, [])
+    got = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in rows if r["judge"] == "human"}
+    # The paper: human judges 84% with human debaters (130/154), 74% with human consultants (71/96).
+    assert got[("debate", "human")] == (130, 154) and got[("consultancy", "human")] == (71, 96)
+    assert got[("debate", "ai")] == (68, 87) and got[("consultancy", "ai")] == (61, 76)
+    for r in rows:
+        if r["judge"] == "human":
+            assert r["unit"] == "debate" and r["ci_low"] < r["accuracy"] < r["ci_high"]
+            assert r["clusters"] < r["n"]  # clustered by story
+    before = _counts(tmp_path / "m.db")
+    with Store.open(tmp_path / "m.db") as store:
+        import_michael2023(store)
+    assert _counts(tmp_path / "m.db") == before
+
+
+def test_a_room_is_read_as_its_line_says() -> None:
+    rooms, _ = read_rooms(metadata_file(None))
+    room = next(r for r in rooms if r.name == "ambition-8")
+    assert (room.protocol, room.setting, room.story_id, room.correct_index) == ("consultancy", "human", "51274", 1)
+    assert room.final_judgement == (0.010000000000000009, 0.99) and room.judge == "Hopsy Hummingbird"
+    assert room.included_in_paper and room.debaters == {"A": "Gigglesworth Grapevine"}
+
+
+def test_malformed_lines_are_named_and_skipped(tmp_path: Path) -> None:
+    good = metadata_file(None).read_text().splitlines()[1]
+    folder = tmp_path / "pub"
+    folder.mkdir()
+    (folder / "debates-metadata.jsonl").write_text("\n".join([
+        good, "not json", json.dumps({"setting": {"isHuman": True, "isDebate": True}, "name": "x"}), good]) + "\n")
+    done = run_cli("import", "michael2023", str(folder), "--db", str(tmp_path / "b.db"))
+    assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout
+    assert "line 2 is not JSON" in done.stdout and "line 3:" in done.stdout and "appears twice" in done.stdout
+    missing = run_cli("import", "michael2023", str(tmp_path / "nowhere"), "--db", str(tmp_path / "c.db"))
+    assert missing.returncode != 0 and "no debates-metadata.jsonl" in missing.stderr
+    unknown = run_cli("import", "khan2099", "--db", str(tmp_path / "c.db"))
+    assert unknown.returncode != 0 and "unknown dataset 'khan2099'" in unknown.stderr
+
+
+def test_the_report_of_the_import_names_its_rows(tmp_path: Path) -> None:
+    shutil.copy(metadata_file(None), tmp_path / "meta.jsonl")
+    assert run_cli("import", "michael2023", str(tmp_path / "meta.jsonl"), "--db", str(tmp_path / "m.db")).returncode == 0
+    rep = run_cli("report", "michael2023", "--db", str(tmp_path / "m.db"), "--out", str(tmp_path / "rep"))
+    assert rep.returncode == 0, rep.stderr
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "| debate | human | human |  | 154 |" in md
