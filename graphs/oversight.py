@@ -31,13 +31,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from langgraph.func import task
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from debatelab.agents import ModelSpec, achat_model_for, call_limit_for, coerce_model
+from debatelab.agents import CallRecord, ModelSpec, achat_model_for, call_limit_for, coerce_model
 from debatelab.agents.roles import answer_question, argue, ask, best_candidate, decide, persuasiveness
 from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import neutralise
@@ -248,8 +249,14 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
     records, candidates = [], []
     for k in range(n):
         model_spec = spec if k == 0 else spec.with_options(seed=(spec.seed or 0) + 7919 * k)
-        rec = await argue(await achat_model_for(ctx, agent, model_spec), run_name=f"{agent}:round{round_no}",
-                          **common)
+        model = await achat_model_for(ctx, agent, model_spec)
+
+        async def one_argument(model: Any = model) -> CallRecord:
+            return await argue(model, run_name=f"{agent}:round{round_no}", **common)
+
+        # Best-of-N: each candidate is a LangGraph task, checkpointed as it finishes, so a run
+        # killed mid-way resumes with the candidates it had (only the missing ones are drawn).
+        rec = await _checkpointed_call(one_argument) if n > 1 else await one_argument()
         records.append(rec)
         candidates.append(rec.text.strip())
     scores: list[int | None] = []
@@ -257,10 +264,11 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
         rater_agent = "preference" if "preference" in ctx.models else agent
         rater = await achat_model_for(ctx, rater_agent, ctx.spec(rater_agent))
         for text in candidates:
-            score, calls = await persuasiveness(rater, question=rendered_question(q), letter=letter, option=option,
-                                                argument=neutralise(text), limiter=call_limit_for(rater_agent))
-            scores.append(score)
-            records.extend(calls)
+            rated = await _checkpointed_score(lambda text=text: persuasiveness(
+                rater, question=rendered_question(q), letter=letter, option=option, argument=neutralise(text),
+                limiter=call_limit_for(rater_agent)))
+            scores.append(rated["score"])
+            records.extend(CallRecord(**c) for c in rated["calls"])
     kept = candidates[best_candidate(scores)] if n > 1 else candidates[0]
     check = mark_quotes(neutralise(kept), q["passage"])
     return {"turns": [{
@@ -269,6 +277,32 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
         "preference_scores": scores, "unanswered_reason": None,
         "input_tokens": sum(r.input_tokens for r in records), "output_tokens": sum(r.output_tokens for r in records),
         "duration_s": round(sum(r.duration_s for r in records), 4), "calls": len(records)}]}
+
+
+def _record_data(rec: CallRecord) -> dict[str, Any]:
+    """A call's record as plain data (what a checkpoint holds: data, never code)."""
+    return {"text": rec.text, "thinking": rec.thinking, "input_tokens": rec.input_tokens,
+            "output_tokens": rec.output_tokens, "duration_s": rec.duration_s, "done_reason": rec.done_reason,
+            "model_name": rec.model_name}
+
+
+@task(name="best_of_n_candidate")
+async def _candidate_task(call: Callable[[], Awaitable[CallRecord]]) -> dict[str, Any]:
+    return _record_data(await call())
+
+
+@task(name="best_of_n_score")
+async def _score_task(call: Callable[[], Awaitable[tuple[int | None, list[CallRecord]]]]) -> dict[str, Any]:
+    score, calls = await call()
+    return {"score": score, "calls": [_record_data(c) for c in calls]}
+
+
+async def _checkpointed_call(call: Callable[[], Awaitable[CallRecord]]) -> CallRecord:
+    return CallRecord(**(await _candidate_task(call)))
+
+
+async def _checkpointed_score(call: Callable[[], Awaitable[tuple[int | None, list[CallRecord]]]]) -> dict[str, Any]:
+    return await _score_task(call)
 
 
 def _whom(protocol: str) -> str:

@@ -388,3 +388,44 @@ def test_viewer_shows_tables_marks_quotes_and_lets_a_person_judge_blind(tmp_path
         rows = {(r["protocol"], r["judge"]): r for r in oversight_results(store, "ov")["oversight"]}
     assert (rows[("debate", "human:ann")]["n"], rows[("debate", "human:ann")]["correct"]) == (4, 2)
     assert "human:ann" in client.get("/experiments/ov").text
+
+
+def test_best_of_n_resumes_with_the_candidates_it_had(tmp_path):
+    """A run that dies while drawing a turn's third candidate keeps the two it drew (each candidate
+    is a checkpointed LangGraph task): the re-run draws one candidate, not three."""
+    calls: list[str] = []
+    crashed = [False]
+    base = factory(calls)
+
+    def crashing(spec: ModelSpec) -> ScriptedChatModel:
+        model = base(spec)
+        if spec.model != "sampler":
+            return model
+        inner = model.script
+
+        def script(prompt: str, kwargs: dict) -> object:
+            if calls.count("sampler") == 2 and not crashed[0]:  # the first turn's third candidate
+                crashed[0] = True
+                from ollama import ResponseError  # a model error the run records as the trial's failure
+
+                raise ResponseError("the server went away here", 404)
+            return inner(prompt, kwargs)
+
+        model.script = script
+        return model
+
+    path = experiment(tmp_path, protocols=["consultancy"], debaters=[{"model": "sampler", "best_of": 3}],
+                      judges=["judge-believer"], rounds=1, concurrency={"embedded": 1})
+    exp = load_experiment(path)
+    with Store.open(tmp_path / "r.db") as store:
+        first = asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", RunProgress(None, enabled=False),
+                                          model_factory=crashing, preflight=False))
+        assert first.failed and crashed[0]
+        drawn_before = calls.count("sampler")
+        again = asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", RunProgress(None, enabled=False),
+                                          model_factory=crashing, preflight=False))
+        assert not again.failed
+        turns = store.oversight_turns("ov")
+    # 8 turns x 3 candidates in all; the crashed turn's first two candidates were not drawn again.
+    assert calls.count("sampler") - drawn_before == 1 and len(turns) == 8
+    assert calls.count("sampler") == 8 * 3  # every candidate drawn once (the failed call never returned)
