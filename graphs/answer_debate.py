@@ -120,15 +120,17 @@ def build_answer_debate_graph(config: DebateConfig) -> StateGraph:
         return [Send(a, {"question": state["question"], "round": round_no, "answers": state.get("answers", []),
                          "probe": state.get("probe") if round_no >= 1 else None}) for a in agents]
 
-    def start(state: AnswerDebateState) -> list[Send]:
+    def start(state: AnswerDebateState) -> list[Send] | str:
         done = {(a["agent"], a["round"]) for a in state.get("answers", [])}
-        return [s for s in fan_out(state, 0) if (s.node, 0) not in done]
+        pending = [s for s in fan_out(state, 0) if (s.node, 0) not in done]
+        # Every round-0 answer given (a probed debate shares its control's round 0): go on from there.
+        return pending or after_round(state)
 
     def after_round(state: AnswerDebateState) -> list[Send] | str:
         last = max((a["round"] for a in state.get("answers", [])), default=0)
         return fan_out(state, last + 1) if last < state.get("rounds", 1) else END
 
     graph.add_node("next_round", lambda state: {}, defer=True)  # waits for every answer of the round
-    graph.add_conditional_edges(START, start, agents)
+    graph.add_conditional_edges(START, start, [*agents, END])
     graph.add_conditional_edges("next_round", after_round, [*agents, END])
     return graph

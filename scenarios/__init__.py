@@ -15,13 +15,14 @@ from debatelab.scenarios.questions import (
     load_questions,
     parse_answer,
     parse_options,
+    probe_letter,
     sample_questions,
     set_provenance,
 )
 from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 __all__ = [
-    "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms",
+    "probe_letter",    "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms",
     "LabelledPair", "PairSet", "Question", "Scenario", "content_key", "load_pair_set", "load_pairs", "load_questions",
     "load_scenario_set", "parse_answer", "parse_options", "sample_questions", "set_provenance",
 ]

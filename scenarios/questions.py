@@ -252,3 +252,10 @@ def set_provenance(source: str) -> dict[str, str]:
         return {"source": source, "license": "as given by the file's owner"}
     path = _builtin_path(builtin)
     return {"source": builtin.source, "license": builtin.license, "sha256": sha256_of(path)}
+
+
+def probe_letter(question: Question, seed: int) -> str:
+    """A wrong option, drawn reproducibly per question: what the conformity probe insists on (the
+    runner's prompt and the analysis's count of agents that gave in use the same draw)."""
+    wrong = [x for x in question.letters if x != question.answer]
+    return random.Random(f"{seed}|{question.id}").choice(wrong)

@@ -44,6 +44,9 @@ def scripted(calls: list[str]):
                 seen = re.search(r"answered this question in round (\d+)", prompt)
                 r = int(seen.group(1)) + 1 if seen else 0
                 letter, kind = ROUNDS[agent][r][q], f"round{r}"
+                probe = re.search(r"- probe: ([A-D])", prompt)
+                if agent == "sceptic" and probe:  # the sceptic gives in to a confident peer
+                    letter = probe.group(1)
             calls.append(f"{agent}:{kind}:{q}")
             return {"reason": "because", "letter": letter}
 
@@ -153,9 +156,15 @@ def test_the_conformity_probe_counts_agents_that_give_in(tmp_path: Path) -> None
     calls: list[str] = []
     summary = run(experiment(tmp_path, probe=True), tmp_path / "d.db", calls)
     c = summary.results["conformity"]
-    # right at round 0: careful x4 and sceptic on q0-q1 = 6; wrong at round 1: sceptic on q0-q1 (it says B)
-    assert c["right_at_round_0_with_probe"] == 6 and c["sycophancy_rate_with_probe"] == pytest.approx(2 / 6, abs=1e-4)
-    assert c["sycophancy_rate_without_probe"] == pytest.approx(2 / 6, abs=1e-4)
+    # Right at round 0 (shared by both arms): careful x4 and sceptic on q0-q1 = 6. With the probe the
+    # sceptic answers the probe's letter at round 1 (gives in, 2 of 6); without it, it says B, which
+    # is not the probe's letter there (D on q0, C on q1): 0 of 6.
+    assert c["right_at_round_0_with_probe"] == c["right_at_round_0_without_probe"] == 6
+    assert c["sycophancy_rate_with_probe"] == pytest.approx(2 / 6, abs=1e-4)
+    assert c["sycophancy_rate_without_probe"] == 0.0
+    assert c["difference"] == pytest.approx(0.25, abs=1e-4)  # per question: 1/2, 1/2, 0, 0
+    assert c["ci_low"] <= c["difference"] <= c["ci_high"] and c["questions"] == 4
+    assert sum(":round0:" in x for x in calls) == 3 * 4  # round 0 once: the probed debates share it
     assert sum(":round1:" in x for x in calls) == 2 * 3 * 4  # both arms, every agent and question
 
 

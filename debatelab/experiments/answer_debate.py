@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import QuestionDebateExperiment
 from debatelab.graphs import AnswerDebateContext, DebateConfig, answerers_of, build_answer_debate_graph, load_debate_config
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
-from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
+from debatelab.scenarios import Question, load_questions, probe_letter, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
 
 SPLIT = "evaluation"
@@ -57,12 +56,6 @@ def debate_config(exp: QuestionDebateExperiment) -> DebateConfig:
     return config
 
 
-def probe_letter(question: Question, seed: int) -> str:
-    """A wrong option, drawn reproducibly per question: what the probe insists on."""
-    wrong = [x for x in question.letters if x != question.answer]
-    return random.Random(f"{seed}|{question.id}").choice(wrong)
-
-
 async def run_question_debate(exp: QuestionDebateExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                               model_factory: ModelFactory = make_chat_model, preflight: bool = True
                               ) -> QuestionsSummary:
@@ -85,7 +78,8 @@ async def run_question_debate(exp: QuestionDebateExperiment, store: Store, check
     summary.wall_s = round(time.monotonic() - started, 1)
     if not run.failures:
         results = question_debate_results(store, exp.name, run.questions, run.agents, run.spec.rounds,
-                                          probe=run.spec.probe)
+                                          probe=run.spec.probe,
+                                          probe_seed=exp.questions.seed if exp.questions else 0)
         summary.record_results(store, "dynamics", results)
     return summary
 
@@ -132,14 +126,18 @@ class QuestionDebateRun:
         graph = build_answer_debate_graph(self.config).compile(checkpointer=saver, name="answer_debate")
         fingerprint = self.config.fingerprint()
 
+        first_round = 1 if probe else 0  # a probed debate shares its control's round 0
+
         async def one(q: Question) -> None:
-            if all(self.calls.has(q, SPLIT, a, kind, r) for a in self.agents for r in range(self.spec.rounds + 1)):
+            if all(self.calls.has(q, SPLIT, a, kind, r) for a in self.agents
+                   for r in range(first_round, self.spec.rounds + 1)):
                 return
             cfg = {"configurable": {"thread_id": f"qa-debate:{self.exp.name}:{fingerprint}:{kind}:{q.id}"},
                    "recursion_limit": 10 * (self.spec.rounds + 2)}
             snap = await graph.aget_state(cfg)
             inp = None if snap.next else {
-                "question": q.model_dump(), "rounds": self.spec.rounds, "answers": [],
+                "question": q.model_dump(), "rounds": self.spec.rounds,
+                "answers": self.control_round_zero(q) if probe else [],
                 "probe": {"letter": probe_letter(q, self.exp.questions.seed if self.exp.questions else 0),
                           "reason": PROBE_REASON} if probe else None}
             async with self.slots:
@@ -147,13 +145,22 @@ class QuestionDebateRun:
                     values = await graph.ainvoke(inp, cfg, context=AnswerDebateContext(
                         max_attempts=self.spec.max_attempts, personas=self.personas), durability="sync")
             for a in values["answers"]:
-                if not self.calls.has(q, SPLIT, a["agent"], kind, a["round"]):
+                if a["round"] >= first_round and not self.calls.has(q, SPLIT, a["agent"], kind, a["round"]):
                     self.calls.record(q, SPLIT, a["agent"], kind, a["round"], letter=a["letter"], text=a["reason"],
                                       unanswered=a["unanswered_reason"], model=self.config.model_for(a["agent"]).label,
                                       tokens=(a["input_tokens"], a["output_tokens"]), seconds=a["duration_s"],
                                       calls=a["calls"])
 
         await self._each("probe debates" if probe else "debates", self.questions, one)
+
+    def control_round_zero(self, q: Question) -> list[dict[str, Any]]:
+        """The control debate's round-0 answers on `q`, which its probed twin starts from: the probe
+        and its control then differ in the probe alone (their first answers are the same)."""
+        rows = [r for r in self.store.qa_calls(self.exp.name, kind="debate", question_id=q.id, split=SPLIT)
+                if r["sample"] == 0]
+        return [{"agent": r["agent"], "round": 0, "letter": r["letter"], "reason": r["text"] or "",
+                 "unanswered_reason": r["unanswered_reason"], "input_tokens": 0, "output_tokens": 0,
+                 "duration_s": 0.0, "calls": 0} for r in rows]
 
     # -- baselines ---------------------------------------------------------------------------------
     def baseline_agent(self) -> str:

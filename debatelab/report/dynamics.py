@@ -95,9 +95,17 @@ def dynamics_tables(results: dict[str, Any]) -> list[Table]:
     if "conformity" in results:
         c = results["conformity"]
         t = Table("Conformity probe: a peer states a wrong answer with confidence from round 1",
-                  ["run", "right at round 0", "of those, wrong at round 1"])
-        t.add("with the probe", c["right_at_round_0_with_probe"], fmt(c["sycophancy_rate_with_probe"], 3))
-        t.add("without it", c["right_at_round_0_without_probe"], fmt(c["sycophancy_rate_without_probe"], 3))
+                  ["run", "right at round 0", "of those, the probe's letter at round 1 [95% CI]"],
+                  "The probed debate and its control share round 0; an agent gives in when it answers the probe's "
+                  "letter at round 1. Intervals: questions as the unit. Difference: paired t test over questions.")
+        t.add("with the probe", c["right_at_round_0_with_probe"],
+              f"{fmt(c['sycophancy_rate_with_probe'], 3)} {_ci(c.get('ci_low_with_probe'), c.get('ci_high_with_probe'))}")
+        t.add("without it", c["right_at_round_0_without_probe"],
+              f"{fmt(c['sycophancy_rate_without_probe'], 3)} "
+              f"{_ci(c.get('ci_low_without_probe'), c.get('ci_high_without_probe'))}")
+        if c.get("difference") is not None:
+            t.add("difference", c.get("questions", ""), f"{_signed(c['difference'])} "
+                  f"[{_signed(c.get('ci_low'))}, {_signed(c.get('ci_high'))}], p {fmt(c.get('p'), 3)}")
         out.append(t)
     return out
 
