@@ -269,3 +269,23 @@ def test_a_reading_question_shows_its_passage_to_every_answer(tmp_path: Path) ->
     for prompt in prompts:
         q = int(re.search(r"Which number is (\d+)", prompt).group(1))
         assert f"Passage number {q}: the answer is plain." in prompt
+
+
+def test_a_multi_model_debate_is_compared_with_its_models_voting_alone(tmp_path: Path) -> None:
+    """Three different models: besides one model's self-consistency, every model samples alone,
+    round-robin, at the debate's budget, and the samples vote (model diversity without debate)."""
+    config = yaml.safe_load((Path(__file__).parent.parent / "configs/embedded/weighted.yaml").read_text())
+    for i, agent in enumerate(config["agents"].values()):
+        agent["model"]["model"] = f"model-{i}"
+    (tmp_path / "three.yaml").write_text(yaml.safe_dump(config))
+    calls: list[str] = []
+    summary = run(experiment(tmp_path, agents=str(tmp_path / "three.yaml")), tmp_path / "d.db", calls)
+    assert not summary.failed
+    base = {b["method"]: b for b in summary.results["baselines"]}
+    multi = base["multi_model_vote"]
+    assert multi["accuracy"] == 0.5 and multi["n"] == 4  # every sample: A on q0-q1, D on q2-q3
+    assert 0.5 <= multi["tokens_per_question"] / summary.results["dynamics"]["tokens_per_question"] <= 1.5
+    with Store.open(tmp_path / "d.db") as store:
+        voters = {r["agent"] for r in store.qa_calls("dyn", kind="multi_vote")}
+    assert voters == {"careful", "quick", "sceptic"}
+    assert all(b["p_holm"] is None or b["p_holm"] >= b["p"] for b in base.values())

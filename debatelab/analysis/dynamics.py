@@ -237,7 +237,7 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
     truth = {q.id: q.answer for q in questions}
     ids = [q.id for q in questions]
     rows = {kind: [r for r in store.qa_calls(experiment, kind=kind) if r["question_id"] in truth]
-            for kind in ("debate", "debate_probe", "self_consistency", "cot")}
+            for kind in ("debate", "debate_probe", "self_consistency", "cot", "multi_vote")}
     debate = _round_answers(rows["debate"])
     figures = dynamics(debate, truth)
     n = len(ids)
@@ -274,6 +274,12 @@ def question_debate_results(store: Store, experiment: str, questions: Sequence[Q
                              f"{sc_agent}: majority of {sc_samples} samples, the debate's tokens per question"),
         "cot": (cot, per_question_tokens(rows["cot"]), f"{sc_agent}: one chain-of-thought answer"),
     }
+    if rows["multi_vote"]:  # a multi-model debate: every model samples alone, the debate's budget in all
+        multi = {q: majority([r["letter"] for r in rows["multi_vote"] if r["question_id"] == q],
+                             tie_key=f"{q}|multi") for q in ids}
+        methods["multi_model_vote"] = (multi, per_question_tokens(rows["multi_vote"]),
+                                       f"every answerer alone, round-robin, {len({r['sample'] for r in rows['multi_vote']})}"
+                                       f" samples in all: the debate's models without the debate")
     baselines = []
     for method, (answers, tokens, what) in methods.items():
         right = [answers.get(q) == truth[q] for q in ids]

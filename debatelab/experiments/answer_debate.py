@@ -69,7 +69,7 @@ async def run_question_debate(exp: QuestionDebateExperiment, store: Store, check
         stages = [lambda: run.debates(saver, probe=False)]
         if run.spec.probe:
             stages.append(lambda: run.debates(saver, probe=True))
-        stages += [run.chain_of_thought, run.self_consistency]
+        stages += [run.chain_of_thought, run.self_consistency, run.multi_model_vote]
         for stage in stages:
             await stage()
             if run.failures:
@@ -221,3 +221,37 @@ class QuestionDebateRun:
                               tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
 
         await self._each("self-consistency", items, one)
+
+    def distinct_models(self) -> bool:
+        return len({self.config.model_for(a).identity for a in self.agents}) > 1
+
+    async def multi_model_vote(self) -> None:
+        """A multi-model debate's own baseline: every answerer samples alone, round-robin, until the
+        debate's token budget is spent, and the samples vote. Without it a debate of several
+        models is compared with one model's self-consistency, confounding model diversity with
+        debate. (A single-model configuration skips it: self-consistency is that vote.)"""
+        if not self.distinct_models():
+            return
+        rows = self.store.qa_calls(self.exp.name, kind="debate", split=SPLIT)
+        per_question = sum((r["input_tokens"] or 0) + (r["output_tokens"] or 0) for r in rows) / len(self.questions)
+        first = [(r["input_tokens"] or 0) + (r["output_tokens"] or 0) for r in rows if r["sample"] == 0]
+        k = samples_for_equal_tokens(per_question, sum(first) / len(first) if first else 0)
+        items = [(q, s) for q in self.questions for s in range(k)]
+
+        async def one(item: tuple[Question, int]) -> None:
+            q, s = item
+            agent = self.agents[s % len(self.agents)]
+            if self.calls.has(q, SPLIT, agent, "multi_vote", s):
+                return
+            base = self.config.model_for(agent)
+            seed = int(hashlib.sha256(f"{base.seed}|multi|{s}".encode()).hexdigest()[:6], 16)
+            spec = base.with_options(temperature=self.spec.self_consistency_temperature, seed=seed)
+            async with self.slots:
+                rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
+                                            limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
+                                            run_name=f"{agent}:vote{s}", with_passage=True)
+            self.calls.record(q, SPLIT, agent, "multi_vote", s, letter=rec.letter, text=rec.reason,
+                              unanswered=rec.unanswered_reason, model=spec.label,
+                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
+
+        await self._each("multi-model vote", items, one)
