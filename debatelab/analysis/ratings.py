@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from debatelab.analysis.clustered import wilson
+from debatelab.analysis.stats import planned_debates
 from debatelab.store import Store
 
 Outcome = tuple[str, str, float]  # (configuration a, configuration b, score of a: 1 win, 0.5 tie, 0 loss)
@@ -126,5 +127,8 @@ def pairwise_ratings(store: Store, experiment: str, rubric_version: str | None, 
     """Ratings, win/tie/loss against the baselines, consistency and n, per criterion and overall,
     from the stored pairwise verdicts (statistics: no graph, no model)."""
     baselines = {d["config"] for d in store.debates(experiment) if d["kind"] == "baseline"}
-    return pairwise_table(store.pair_verdict_rows(experiment, rubric_version), baselines=baselines,
-                          bootstrap=bootstrap)
+    rows = store.pair_verdict_rows(experiment, rubric_version)
+    planned = planned_debates(store, experiment)
+    if planned is not None:  # pairs of debates an earlier spec planned never enter the table
+        rows = [r for r in rows if r["debate_a"] in planned and r["debate_b"] in planned]
+    return pairwise_table(rows, baselines=baselines, bootstrap=bootstrap)

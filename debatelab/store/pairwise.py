@@ -27,7 +27,7 @@ class PairwiseRecords(StoreCore):
     def pair_verdict_rows(self, experiment: str, rubric_version: str | None) -> list[dict[str, Any]]:
         """One row per (pair, judge, order, criterion), with the pair's configurations and unit."""
         return self._rows(
-            "select j.pair_key || '|' || j.judge as pair_key, j.config_a, j.config_b, "
+            "select j.pair_key || '|' || j.judge as pair_key, j.config_a, j.config_b, j.debate_a, j.debate_b, "
             "j.scenario_id || '#' || j.repeat as unit, j.judge, j.ord, "
             "v.criterion, v.winner from pair_verdicts v join pair_judgments j using (pair_judgment_id) "
             "where j.experiment = :e and j.rubric_version = :v", {"e": experiment, "v": rubric_version or ""})
