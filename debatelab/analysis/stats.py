@@ -11,6 +11,7 @@ reason), never a finding. scipy does the statistics; nothing here re-implements 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import warnings
@@ -24,7 +25,7 @@ from debatelab.analysis.clustered import cluster_mean
 from debatelab.analysis.judge_diagnostics import position_diagnostics, rubric_diagnostics
 from debatelab.analysis.length_control import MIN_SCENARIOS, length_controlled_rows
 from debatelab.base import ensemble_of
-from debatelab.rubric import OVERALL
+from debatelab.rubric import OVERALL, shipped_rubric
 from debatelab.store import Store
 
 
@@ -37,6 +38,7 @@ class GroupSummary:
     ci_high: float | None
     scenarios: int | None = None
     method: str | None = None
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +114,16 @@ def load_frames(store: Store, experiment: str, rubric_version: str | None = None
             "rubric": judgments["rubric"].iloc[0] if not judgments.empty else None}
 
 
+def scale_bounds(frames: dict[str, Any]) -> tuple[float, float]:
+    """The rubric's scale (a shipped rubric's), else the range of the scores themselves: an interval
+    never leaves the scale it estimates."""
+    rubric = shipped_rubric(frames.get("rubric"))
+    if rubric is not None:
+        return float(rubric.scale.min), float(rubric.scale.max)
+    scores = frames["scores"]["score"].dropna() if not frames["scores"].empty else pd.Series(dtype=float)
+    return (float(scores.min()), float(scores.max())) if len(scores) else (-math.inf, math.inf)
+
+
 def planned_debates(store: Store, experiment: str) -> set[str] | None:
     """The debate ids the experiment's stored spec plans; None for a store from before plans were
     recorded (or an imported study), read whole as it always was."""
@@ -171,7 +183,8 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
     return None, None
 
 
-def summarise(series: pd.Series, *, with_ci: bool = True, scenarios: pd.Series | None = None) -> GroupSummary:
+def summarise(series: pd.Series, *, with_ci: bool = True, scenarios: pd.Series | None = None,
+              bounds: tuple[float, float] = (-math.inf, math.inf)) -> GroupSummary:
     """Mean of the scored debates, n and unscored. With `scenarios` (the debates' scenario ids) the
     unit is the scenario: the interval is a t interval (scenarios - 1 degrees of freedom) on
     per-scenario means, so repeats and several configurations of one scenario are not counted as
@@ -180,14 +193,17 @@ def summarise(series: pd.Series, *, with_ci: bool = True, scenarios: pd.Series |
     mask = ~np.isnan(values)
     scored = values[mask]
     mean = float(scored.mean()) if len(scored) else None
+    flat = "the data had no spread: the interval is the point" if len(scored) > 1 and np.all(scored == scored[0]) \
+        else None
     if scenarios is None:
         lo, hi = bootstrap_ci(scored) if with_ci else (None, None)
-        return GroupSummary(mean, int(len(scored)), int((~mask).sum()), lo, hi)
+        return GroupSummary(mean, int(len(scored)), int((~mask).sum()), lo, hi, note=flat if with_ci else None)
     per = pd.Series(scored).groupby(scenarios.to_numpy()[mask]).mean()
-    est = cluster_mean(((str(k), float(v)) for k, v in per.items()), bounds=(-math.inf, math.inf),
+    est = cluster_mean(((str(k), float(v)) for k, v in per.items()), bounds=bounds,
                        binary_wilson=False) if with_ci and len(per) else None
     return GroupSummary(mean, int(len(scored)), int((~mask).sum()), est["ci_low"] if est else None,
-                        est["ci_high"] if est else None, int(len(per)), est["method"] if est else None)
+                        est["ci_high"] if est else None, int(len(per)), est["method"] if est else None,
+                        (est.get("note") or flat) if est else None)
 
 
 def holm(p_values: list[float | None]) -> list[float | None]:
@@ -272,6 +288,8 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
                     "finished": int((frames["debates"].status == "finished").sum()) if len(frames["debates"]) else 0,
                     "failed": int((frames["debates"].status == "failed").sum()) if len(frames["debates"]) else 0},
     }
+    spec = (store.experiment(experiment) or {}).get("spec")
+    result["spec_hash"] = hashlib.sha256(spec.encode()).hexdigest()[:12] if isinstance(spec, str) and spec else None
     result["judge_diagnostics"] = rubric_diagnostics(frames["scores"], frames["judgments"])
     if frames["rubric_version"]:
         result["judge_diagnostics"] += position_diagnostics(store.pair_verdict_rows(experiment,
@@ -283,8 +301,10 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
         return result
     is_base = table.kind == "baseline"
     is_ens = table.kind == "ensemble"
+    scale = scale_bounds(frames)
     result["groups"] = {
-        kind: {m: summarise(table[table.kind == kind][m], scenarios=table[table.kind == kind].scenario_id).as_dict()
+        kind: {m: summarise(table[table.kind == kind][m], scenarios=table[table.kind == kind].scenario_id,
+                            bounds=scale).as_dict()
                for m in metrics}
         for kind in ("baseline", "ensemble") if (table.kind == kind).any()
     }
@@ -295,7 +315,7 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
         kind = rows.kind.iloc[0]
         # Intervals for the overall score (the table shows them); criteria get mean, n, unscored.
         entry = {"config": config, "kind": kind, "topology": rows.topology.iloc[0],
-                 **{m: summarise(rows[m], with_ci=m == OVERALL, scenarios=rows.scenario_id).as_dict()
+                 **{m: summarise(rows[m], with_ci=m == OVERALL, scenarios=rows.scenario_id, bounds=scale).as_dict()
                     for m in metrics}}
         per_config.append(entry)
     config_tests = with_holm([
@@ -310,7 +330,7 @@ def analyse(store: Store, experiment: str, *, rubric_version: str | None = None,
     for category, rows in table.groupby("category", sort=True):
         per_cat.append({"category": category,
                         **{kind: summarise(rows[rows.kind == kind][OVERALL],
-                                           scenarios=rows[rows.kind == kind].scenario_id).as_dict()
+                                           scenarios=rows[rows.kind == kind].scenario_id, bounds=scale).as_dict()
                            for kind in ("baseline", "ensemble")}})
     result["per_category"] = per_cat
     # Per-debate overall scores: the report's distributions and its scenario x configuration heatmap.
