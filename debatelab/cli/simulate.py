@@ -36,11 +36,11 @@ def simulate_cmd(
 ) -> None:
     from debatelab.studies import load_experiment, study_for
 
+    if out_file.is_dir():  # before the simulation, not after it
+        raise UserError(f"--out {out_file} is a directory; pass a file name such as sim.json")
     exp = load_experiment(experiment)
     study = study_for(exp.kind, {"kind": exp.kind}, str(experiment))
     result = study.simulate(exp, truth, studies=studies, seed=seed)
-    if out_file.is_dir():
-        raise UserError(f"--out {out_file} is a directory; pass a file name such as sim.json")
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(result, indent=2), encoding="utf-8")
