@@ -44,7 +44,12 @@ class OversightPages:
     def oversight(self, request: Request) -> Response:
         name = request.path_params["name"]
         exp = self.experiment_or_404(name)
-        results = oversight_results(self.store, name)  # fresh: a person's verdict shows at once
+        # Fresh (a person's verdict shows at once), except the Bradley-Terry ratings: their 1,000
+        # resamples take seconds per judge, so the page shows those of the last run's results.
+        results = oversight_results(self.store, name, with_ratings=False)
+        stored = self.store.result(f"{name}:oversight") or {}
+        fitted = {(r.get("protocol"), r.get("judge")): r for r in stored.get("ratings", []) if r.get("overall")}
+        results["ratings"] = [fitted.get((r.get("protocol"), r.get("judge")), r) for r in results["ratings"]]
         tables = [Markup(t.html()) for t in oversight_tables(results)]
         return self.page(request, "oversight.html", exp=exp, tables=tables, trials=planned_trials(self.store, name),
                          verdicts=_by_trial(self.store.oversight_verdicts(name)),
