@@ -120,3 +120,91 @@ def read_rooms(path: Path) -> tuple[list[Room], list[str]]:
         seen.add(room.name)
         rooms.append(room)
     return rooms, skipped
+
+
+# -- the debate files (a downloaded pub/debates/official/) -------------------------------------------
+_PTB = {"-LSB-": "[", "-RSB-": "]", "-LRB-": "(", "-RRB-": ")", "-LCB-": "{", "-RCB-": "}", "``": '"', "''": '"'}
+_NO_SPACE_BEFORE = {",", ".", ";", ":", "!", "?", "%", ")", "]", "}", "'s", "n't", "'re", "'ve", "'ll", "'d", "'m", '"'}
+
+
+def detokenize(tokens: list[str]) -> str:
+    """The story's text from its tokens (QuALITY's, Penn Treebank style): spaces between words,
+    none before punctuation; the same rendering for the story and its quoted spans, so a quote
+    is found verbatim in the passage."""
+    out: list[str] = []
+    glue = True  # no space before the next token (start, a new line, after an opening mark)
+    for raw in tokens:
+        token = _PTB.get(raw, raw)
+        if token == "\n":
+            out.append("\n")
+            glue = True
+            continue
+        out.append(token if glue or (token in _NO_SPACE_BEFORE and raw != "``") else " " + token)
+        glue = raw in ("``", "-LRB-", "-LSB-", "-LCB-")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Speech:
+    round: int  # 1-based speech round
+    debater: str  # "A" or "B"
+    speaker: str
+    text: str  # with <quote>...</quote> around the story's spans
+    quotes: int
+
+
+@dataclass(frozen=True)
+class DebateFile:
+    """A released debate: the story, the answers, the speeches and the live judge's beliefs."""
+
+    passage: str
+    question: str
+    answers: tuple[str, ...]
+    correct_index: int
+    speeches: tuple[Speech, ...]
+    beliefs: tuple[tuple[int, tuple[float, ...]], ...]  # (after how many speech rounds, distribution)
+
+
+def read_debate(path: Path) -> DebateFile:
+    """One debate file; a malformed file raises ValueError naming what is missing."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        setup = data["setup"]
+        tokens = setup["sourceMaterial"]["QuALITYSourceMaterial"]["contents"]
+        answers = tuple(str(a) for a in setup["answers"])
+        correct = int(setup["correctAnswerIndex"])
+        rounds = data["rounds"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a debate file ({type(exc).__name__}: {exc})") from None
+    speeches: list[Speech] = []
+    beliefs: list[tuple[int, tuple[float, ...]]] = []
+    speech_round = 0
+    for entry in rounds:
+        kind, body = next(iter(entry.items())) if isinstance(entry, dict) and entry else ("", None)
+        if kind in ("SequentialSpeeches", "SimultaneousSpeeches") and isinstance(body, dict):
+            speech_round += 1
+            for index, speech in sorted((body.get("speeches") or {}).items()):
+                parts, quotes = [], 0
+                for piece in speech.get("content") or []:
+                    if "Text" in piece:
+                        parts.append(str(piece["Text"].get("text", "")))
+                    elif "Quote" in piece:
+                        a, b = piece["Quote"]["span"]
+                        parts.append(f"<quote>{detokenize(tokens[a:b])}</quote>")
+                        quotes += 1
+                speeches.append(Speech(speech_round, "AB"[int(index)] if str(index).isdigit() and int(index) < 2
+                                       else str(index), str(speech.get("speaker", "")), "".join(parts), quotes))
+        elif kind == "JudgeFeedback" and isinstance(body, dict) and isinstance(body.get("distribution"), list):
+            beliefs.append((speech_round, tuple(float(p) for p in body["distribution"])))
+    return DebateFile(detokenize(tokens), str(setup.get("question", "")), answers, correct, tuple(speeches),
+                      tuple(beliefs))
+
+
+def debate_files(location: Path | None) -> Path | None:
+    """The folder of debate files under a downloaded pub/ folder or repository, if any."""
+    if location is None or location.is_file():
+        return None
+    for candidate in (location / "debates" / "official", location / "pub" / "debates" / "official", location):
+        if candidate.is_dir() and any(candidate.glob("*.json")):
+            return candidate
+    return None

@@ -14,6 +14,8 @@ from debatelab.scenarios import MICHAEL2023_PROVENANCE, metadata_file, read_room
 from debatelab.store import Store
 from tests.conftest import run_cli
 
+FIXTURES = Path(__file__).parent / "fixtures" / "michael2023"
+
 
 def _counts(db: Path) -> int:
     con = sqlite3.connect(db)
@@ -74,3 +76,33 @@ def test_the_report_of_the_import_names_its_rows(tmp_path: Path) -> None:
     assert rep.returncode == 0, rep.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "| debate | human | human |  | 154 |" in md
+
+
+def test_released_debate_files_give_speeches_verified_quotes_and_the_judges_beliefs(tmp_path: Path) -> None:
+    """With the released pub/ folder, a judged room's file becomes its transcript: the story as the
+    passage, the answers as options, each speech with its quotes (the story's own spans, so all
+    verified), and the live judge's belief after every round, equal to the file's."""
+    from debatelab.scenarios import read_debate
+
+    folder = tmp_path / "pub"
+    shutil.copytree(FIXTURES, folder)
+    shutil.copy(metadata_file(None), folder / "debates-metadata.jsonl")
+    done = run_cli("import", "michael2023", str(folder), "--db", str(tmp_path / "m.db"))
+    assert done.returncode == 0 and "2 transcripts read" in done.stdout, done.stdout + done.stderr
+    debate = read_debate(FIXTURES / "debates" / "official" / "ambition-8.json")
+    assert [round(b[1][1], 2) for b in debate.beliefs] == [0.37, 0.67, 0.7, 0.78, 0.99]  # the file's own
+    with Store.open(tmp_path / "m.db") as store:
+        turns = store.oversight_turns("michael2023", "michael2023:ambition-8")
+        trial = store.oversight_trial("michael2023:ambition-8")
+        results = oversight_results(store, "michael2023")
+    speeches = [t for t in turns if t["kind"] == "argument"]
+    beliefs = [json.loads(t["text"]) for t in turns if t["kind"] == "belief"]
+    question = json.loads(trial["question"])
+    assert question["options"][1].startswith("They got along very well") and len(question["passage"]) > 30_000
+    assert len(speeches) == 4 and sum(t["quotes"] for t in speeches) == sum(t["verified_quotes"] for t in speeches) > 0
+    assert [round(b[1], 2) for b in beliefs] == [0.37, 0.67, 0.7, 0.78, 0.99]
+    trajectory = [r for r in results["beliefs"]["rounds"] if r["protocol"] == "consultancy"]
+    assert [r["mean_p_correct"] for r in trajectory] == [0.37, 0.67, 0.7, 0.78, 0.99]
+    # The reproduction rows do not move: the transcripts add turns, not verdicts.
+    got = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in results["oversight"] if r["judge"] == "human"}
+    assert got[("debate", "human")] == (130, 154) and got[("consultancy", "human")] == (71, 96)

@@ -28,3 +28,52 @@ def reproduction_rows(verdicts: list[dict[str, Any]], trials: dict[str, dict[str
                     "questions": len({v["question_id"] for v in vs}),
                     "unanswered": sum(1 for v in vs if v["letter"] is None)})
     return out
+
+
+def belief_rounds(trials: dict[str, dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The judge's belief turn by turn (imported debates with transcripts): per protocol, who
+    debated and after how many speech rounds, the mean probability on the correct answer and the
+    share above 0.5, over the debates that reached that point (a debate the judge ended early
+    drops out: the later rounds are conditional on continuing). And the drift from the first
+    belief to the last, per debate, with a paired t over stories (debate alone should not move
+    the expected belief on the truth: Choi et al. 2025's martingale argument)."""
+    import json
+
+    from debatelab.analysis.clustered import cluster_difference
+
+    beliefs: dict[str, list[tuple[int, float]]] = {}
+    for t in turns:
+        if t.get("kind") != "belief" or t["trial_id"] not in trials:
+            continue
+        trial = trials[t["trial_id"]]
+        try:
+            dist = json.loads(t["text"])
+            p = float(dist["ABCDEFGH".index(trial["truth"])])
+        except (ValueError, IndexError, TypeError, KeyError):
+            continue
+        beliefs.setdefault(t["trial_id"], []).append((int(t["round"]), p))
+    cells: dict[tuple[str, str, int], list[tuple[str, float]]] = {}
+    drift: dict[tuple[str, str], list[tuple[str, float, float]]] = {}
+    for trial_id, points in beliefs.items():
+        trial = trials[trial_id]
+        key = (trial["protocol"], _setting(trial) or "")
+        for round_no, p in points:
+            cells.setdefault((*key, round_no), []).append((cluster_of(trial), p))
+        points.sort()
+        if len(points) >= 2:
+            drift.setdefault(key, []).append((cluster_of(trial), points[-1][1], points[0][1]))
+    rounds = []
+    for (protocol, setting, round_no), values in sorted(cells.items(), key=lambda x: (_protocol_key(x[0][0]),
+                                                                                      x[0][1], x[0][2])):
+        mean = cluster_mean(values, binary_wilson=False)
+        right = cluster_mean((c, float(p > 0.5)) for c, p in values)
+        rounds.append({"protocol": protocol, "debaters": setting, "after_round": round_no, "n": mean["n"],
+                       "mean_p_correct": mean["estimate"], "ci_low": mean["ci_low"], "ci_high": mean["ci_high"],
+                       "accuracy": right["estimate"], "accuracy_ci_low": right["ci_low"],
+                       "accuracy_ci_high": right["ci_high"]})
+    drifts = []
+    for (protocol, setting), values in sorted(drift.items(), key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
+        d = cluster_difference(values)
+        drifts.append({"protocol": protocol, "debaters": setting, "n": d["n"], "drift": d["estimate"],
+                       "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p": d["p"], "test": d["test"]})
+    return {"rounds": rounds, "drift": drifts}

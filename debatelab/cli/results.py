@@ -89,8 +89,10 @@ def import_cmd(
         out.print(f"skipped: {line}", highlight=False, markup=False)
     out.print(f"imported {n['judged']} judged rooms ({n['in_paper']} in the paper) of {n['rooms']} from {n['file']} "
               f"as experiment 'michael2023' into {db}; not imported: {n['unfinished']} unfinished, "
-              f"{n['without_live_verdict']} ended without a live judge, {len(n['skipped'])} malformed lines. "
-              f"The metadata holds verdicts, not transcripts.", highlight=False, markup=False)
+              f"{n['without_live_verdict']} ended without a live judge, {len(n['skipped'])} skipped lines or files. "
+              + (f"{n['transcripts']} transcripts read (speeches, quotes, the judge's beliefs)." if n["transcripts"]
+                 else "The metadata holds verdicts, not transcripts: pass the released pub/ folder for those."),
+              highlight=False, markup=False)
 
 
 def import_paper_cmd(

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from debatelab.analysis import oversight_results
-from debatelab.scenarios import MICHAEL2023_PROVENANCE, Room, metadata_file, read_rooms
+from debatelab.graphs import mark_quotes, neutralise
+from debatelab.scenarios import (
+    MICHAEL2023_PROVENANCE,
+    DebateFile,
+    Room,
+    debate_files,
+    metadata_file,
+    read_debate,
+    read_rooms,
+)
 from debatelab.store import Store
 
 EXPERIMENT = "michael2023"
@@ -28,17 +37,21 @@ def _question_id(room: Room) -> str:
     return f"{room.story_id}:{hashlib.sha256(room.question.encode()).hexdigest()[:8]}"
 
 
-def trial_rows(room: Room) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The trial and the live judge's verdict of one finished, judged room."""
+def trial_rows(room: Room, debate: DebateFile | None = None
+               ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The trial, its turns (with the debate file: the speeches, quotes verified against the story,
+    and the live judge's belief after each round) and the live judge's verdict of one judged room."""
     assert room.final_judgement is not None and room.correct_index is not None and room.judge is not None
     letters = LETTERS[: len(room.final_judgement)]
     truth = letters[room.correct_index]
     trial_id = f"{EXPERIMENT}:{room.name}"
     question = {"id": _question_id(room), "question": room.question,
-                "options": [f"answer {x} (its text is not in the metadata file)" for x in letters], "answer": truth,
-                "passage": f"QuALITY story {room.story_id}: {room.story_title} (the text is not in the metadata file)",
+                "options": list(debate.answers) if debate else [f"answer {x} (its text is not in the metadata file)"
+                                                                 for x in letters], "answer": truth,
+                "passage": debate.passage if debate else f"QuALITY story {room.story_id}: {room.story_title} (the "
+                                                         f"text is not in the metadata file)",
                 "source": "michael2023", "setting": room.setting, "room": room.name,
-                "included_in_paper": room.included_in_paper}
+                "included_in_paper": room.included_in_paper, "story": room.story_id}
     sides = [{"position": x, "debater": room.debaters[x], "argued": x} for x in letters if x in room.debaters]
     correct = next((s["debater"] for s in sides if s["argued"] == truth), None)
     incorrect = next((s["debater"] for s in sides if s["argued"] != truth), None)
@@ -56,7 +69,31 @@ def trial_rows(room: Room) -> tuple[dict[str, Any], list[dict[str, Any]], list[d
                "probability": None if tied else best, "reasons": None,
                "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
                "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
-    return trial, [], [verdict]
+    return trial, _turns(trial_id, debate, truth, f"human:{room.judge}") if debate else [], [verdict]
+
+
+def _turns(trial_id: str, debate: DebateFile, truth: str, judge: str) -> list[dict[str, Any]]:
+    """Speeches as argument turns (the judge's view: quotes marked verified against the story) and
+    each belief the live judge reported as a `belief` turn (its text the distribution, as JSON)."""
+    rows: list[dict[str, Any]] = []
+    events = sorted([(s.round, 0, s) for s in debate.speeches] + [(r, 1, b) for r, b in debate.beliefs],
+                    key=lambda x: (x[0], x[1]))
+    for idx, (round_no, kind, item) in enumerate(events):
+        base = {"turn_id": f"{trial_id}:{idx}", "trial_id": trial_id, "experiment": EXPERIMENT, "idx": idx,
+                "round": round_no, "candidates": 1, "preference_scores": "[]", "unanswered_reason": None,
+                "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
+        if kind == 0:
+            check = mark_quotes(neutralise(item.text), debate.passage)
+            rows.append({**base, "kind": "argument", "position": item.debater, "agent": f"debater_{item.debater}",
+                         "debater": item.speaker, "model": "human" if item.speaker != "GPT-4" else "GPT-4",
+                         "letter": item.debater, "side": "correct" if item.debater == truth else "incorrect",
+                         "text": item.text, "shown": check.text, "quotes": check.quotes,
+                         "verified_quotes": check.verified})
+        else:
+            rows.append({**base, "kind": "belief", "position": "judge", "agent": "judge", "debater": None,
+                         "model": judge, "letter": None, "side": None, "text": json.dumps(list(item)),
+                         "shown": json.dumps(list(item)), "quotes": 0, "verified_quotes": 0})
+    return rows
 
 
 def import_michael2023(store: Store, location: Path | None = None) -> dict[str, Any]:
@@ -65,7 +102,16 @@ def import_michael2023(store: Store, location: Path | None = None) -> dict[str, 
     path = metadata_file(location)
     rooms, skipped = read_rooms(path)
     judged = [r for r in rooms if r.finished and r.final_judgement is not None and r.judge]
-    rows = [trial_rows(r) for r in judged]
+    folder = debate_files(location)
+    debates: dict[str, DebateFile] = {}
+    for room in judged if folder is not None else []:
+        file = folder / f"{room.name}.json"
+        if file.is_file():
+            try:
+                debates[room.name] = read_debate(file)
+            except ValueError as exc:
+                skipped.append(f"{file}: {exc}; its verdict is imported without a transcript")
+    rows = [trial_rows(r, debates.get(r.name)) for r in judged]
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     provenance = {**MICHAEL2023_PROVENANCE, "read_from": "the copy shipped with debatelab" if location is None
                   else str(path), "sha256": sha, "shipped_sha256_matches": sha == MICHAEL2023_PROVENANCE["sha256"]}
@@ -75,11 +121,11 @@ def import_michael2023(store: Store, location: Path | None = None) -> dict[str, 
                                 "planned_trials": sorted(t["trial_id"] for (t, _, _), r in zip(rows, judged,
                                                                                               strict=True)
                                                          if r.included_in_paper),
-                                "transcripts": False}, source_file=str(path))
+                                "transcripts": len(debates)}, source_file=str(path))
     store.write_oversight_trials(rows)
     results = oversight_results(store, EXPERIMENT)
     store.write_result(f"{EXPERIMENT}:oversight", EXPERIMENT, "oversight", results)
     return {"rooms": len(rooms), "judged": len(judged), "in_paper": sum(r.included_in_paper for r in judged),
             "unfinished": sum(not r.finished for r in rooms),
             "without_live_verdict": sum(r.finished and r.final_judgement is None for r in rooms),
-            "skipped": skipped, "file": str(path)}
+            "skipped": skipped, "file": str(path), "transcripts": len(debates)}

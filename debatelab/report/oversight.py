@@ -125,6 +125,25 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
         t.add(r.get("protocol", "debate"), r["judge"], r["debates"], r["unanswered"],
               f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
     out.append(t)
+    beliefs = results.get("beliefs") or {}
+    if beliefs.get("rounds"):
+        t = Table("The judge's belief, turn by turn (imported debates)",
+                  ["protocol", "debaters", "after speech round", "debates", "mean P(correct) [95% CI]",
+                   "P(correct) > 0.5 [95% CI]"],
+                  "Over the debates that reached that round (a judge who ended early drops out). Intervals clustered "
+                  "by story.")
+        for r in beliefs["rounds"]:
+            t.add(r["protocol"], r["debaters"], r["after_round"], r["n"], f"{fmt(r['mean_p_correct'], 3)} {_interval(r)}",
+                  f"{fmt(r['accuracy'], 3)} {_interval({'ci_low': r['accuracy_ci_low'], 'ci_high': r['accuracy_ci_high']})}")
+        out.append(t)
+        t = Table("Drift of the belief on the correct answer (last - first)", ["protocol", "debaters", "debates",
+                                                                             "drift [95% CI]", "p"],
+                  "Per debate, the last reported probability on the correct answer minus the first; paired t over "
+                  "stories. Debate alone should not move the expected belief on the truth unless it informs the judge.")
+        for r in beliefs["drift"]:
+            t.add(r["protocol"], r["debaters"], r["n"], f"{_signed(r['drift'])} [{_signed(r['ci_low'])}, "
+                  f"{_signed(r['ci_high'])}]", fmt(r["p"], 3))
+        out.append(t)
     t = Table("Cost per protocol", ["protocol", "trials", "calls", "calls / trial", "tokens / trial"])
     for c in results["cost"]:
         t.add(c["protocol"], c["trials"], c["calls"], c["calls_per_trial"], c["tokens_per_trial"])
