@@ -106,3 +106,13 @@ def test_released_debate_files_give_speeches_verified_quotes_and_the_judges_beli
     # The reproduction rows do not move: the transcripts add turns, not verdicts.
     got = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in results["oversight"] if r["judge"] == "human"}
     assert got[("debate", "human")] == (130, 154) and got[("consultancy", "human")] == (71, 96)
+
+
+def test_every_judged_room_with_all_and_brier_per_setting(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "m.db") as store:
+        import_michael2023(store, every_room=True)
+        rows = {(r["protocol"], r["debaters"]): r for r in oversight_results(store, "michael2023")["oversight"]
+                if r["judge"] == "human"}
+    assert (rows[("debate", "human")]["correct"], rows[("debate", "human")]["n"]) == (193, 222)
+    assert sum(r["n"] for r in rows.values()) == 517
+    assert all(0 < r["brier"] < 0.25 for r in rows.values())  # better than always saying 50%

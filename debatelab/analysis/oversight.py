@@ -49,7 +49,7 @@ from debatelab.analysis.oversight_cells import (
     per_question,
     primary_matchup,
 )
-from debatelab.analysis.reproduction import belief_rounds, reproduction_rows
+from debatelab.analysis.reproduction import belief_rounds, debate_lengths, reproduction_rows
 from debatelab.analysis.stats import holm
 from debatelab.analysis.weak_to_strong import mcnemar
 from debatelab.store import Store, is_human
@@ -264,10 +264,11 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
                     trials, side=side, debaters=setting or None))
-    beliefs = None
+    beliefs, lengths = None, []
     if any(_setting(t) for t in trial_rows):
         rows = reproduction_rows(verdicts, trials) + rows
         beliefs = belief_rounds(trials, turns)
+        lengths = debate_lengths(trials, turns)
     calib = [{"protocol": p, "judge": j, **calibration(vs)}
              for (p, j), vs in sorted(_by(verdicts, "protocol", "judge").items(),
                                       key=lambda x: (_protocol_key(x[0][0]), x[0][1]))]
@@ -282,7 +283,8 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             # a minute): their truth advantage stays.
             "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings and not imported else 0),
             "questions": len({t["question_id"] for t in trial_rows}),
-            **({"beliefs": beliefs} if beliefs and beliefs["rounds"] else {})}
+            **({"beliefs": beliefs} if beliefs and beliefs["rounds"] else {}),
+            **({"lengths": lengths} if lengths else {})}
 
 
 def _judge_order(store: Store, experiment: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from debatelab.analysis.clustered import cluster_mean
-from debatelab.analysis.oversight_cells import _by, _interval, _protocol_key, _setting, cluster_of
+from debatelab.analysis.oversight_cells import _by, _interval, _protocol_key, _setting, calibration, cluster_of
 from debatelab.store import is_human
 
 
@@ -22,7 +22,9 @@ def reproduction_rows(verdicts: list[dict[str, Any]], trials: dict[str, dict[str
                                           key=lambda x: (_protocol_key(x[0][0]), x[0][1])):
         est = cluster_mean((cluster_of(trials[v["trial_id"]]), float(bool(v["correct"]))) for v in vs)
         correct = sum(1 for v in vs if v["correct"])
+        brier = calibration(vs)
         out.append({"protocol": protocol, "judge": "human", "debaters": setting, "unit": "debate", "n": len(vs),
+                    "brier": brier["brier"],
                     "verdicts": len(vs), "correct": correct, "correct_verdicts": correct,
                     "accuracy": est["estimate"], **_interval(est), "judges": len({v["judge"] for v in vs}),
                     "questions": len({v["question_id"] for v in vs}),
@@ -77,3 +79,19 @@ def belief_rounds(trials: dict[str, dict[str, Any]], turns: list[dict[str, Any]]
         drifts.append({"protocol": protocol, "debaters": setting, "n": d["n"], "drift": d["estimate"],
                        "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p": d["p"], "test": d["test"]})
     return {"rounds": rounds, "drift": drifts}
+
+
+def debate_lengths(trials: dict[str, dict[str, Any]], turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How long the imported debates were, per protocol and who debated: speeches and characters
+    per debate (the paper compares them: its human debates were shorter than consultancies)."""
+    per: dict[str, list[int]] = {}
+    for t in turns:
+        if t.get("kind") == "argument" and t["trial_id"] in trials:
+            per.setdefault(t["trial_id"], []).append(len(t.get("text") or ""))
+    cells: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for trial_id, lengths in per.items():
+        trial = trials[trial_id]
+        cells.setdefault((trial["protocol"], _setting(trial) or ""), []).append((len(lengths), sum(lengths)))
+    return [{"protocol": p, "debaters": s, "debates": len(v), "speeches_per_debate": round(sum(a for a, _ in v) / len(v), 2),
+             "characters_per_debate": round(sum(b for _, b in v) / len(v), 1)}
+            for (p, s), v in sorted(cells.items(), key=lambda x: (_protocol_key(x[0][0]), x[0][1]))]

@@ -72,6 +72,8 @@ def import_cmd(
     location: Annotated[Path | None, typer.Argument(help="the released pub/ folder, the repository or the metadata "
                                                          "file (default: the copy shipped with debatelab)")] = None,
     db: DbOption = DEFAULT_RESULTS,
+    every_room: Annotated[bool, typer.Option("--all", help="analyse every judged room, not only the paper's "
+                                                           "(includedInPaper)")] = False,
 ) -> None:
     """Import a released study as an oversight experiment and compute its tables (no model call).
 
@@ -84,7 +86,7 @@ def import_cmd(
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; one of: {', '.join(DATASETS)}")
     with Store.open(db) as store:
-        n = import_michael2023(store, location)
+        n = import_michael2023(store, location, every_room=every_room)
     for line in n["skipped"]:
         out.print(f"skipped: {line}", highlight=False, markup=False)
     out.print(f"imported {n['judged']} judged rooms ({n['in_paper']} in the paper) of {n['rooms']} from {n['file']} "

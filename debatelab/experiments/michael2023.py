@@ -96,9 +96,10 @@ def _turns(trial_id: str, debate: DebateFile, truth: str, judge: str) -> list[di
     return rows
 
 
-def import_michael2023(store: Store, location: Path | None = None) -> dict[str, Any]:
+def import_michael2023(store: Store, location: Path | None = None, *, every_room: bool = False) -> dict[str, Any]:
     """Import the rooms (from the shipped metadata, or a downloaded `pub/` folder's) and compute
-    the report's tables. Returns counts and the skipped lines."""
+    the report's tables: on the paper's debates (`includedInPaper`), or with `every_room` on every
+    judged room. Returns counts and the skipped lines."""
     path = metadata_file(location)
     rooms, skipped = read_rooms(path)
     judged = [r for r in rooms if r.finished and r.final_judgement is not None and r.judge]
@@ -118,9 +119,10 @@ def import_michael2023(store: Store, location: Path | None = None) -> dict[str, 
     store.upsert_experiment(EXPERIMENT, description="Michael et al. 2023: the NYU debates (human judges; human "
                             "and GPT-4 debaters and consultants), imported", kind="oversight", spec={
                                 "imported": "michael2023", "provenance": provenance,
+                                "rooms": "every judged room" if every_room else "the paper's (includedInPaper)",
                                 "planned_trials": sorted(t["trial_id"] for (t, _, _), r in zip(rows, judged,
                                                                                               strict=True)
-                                                         if r.included_in_paper),
+                                                         if r.included_in_paper or every_room),
                                 "transcripts": len(debates)}, source_file=str(path))
     store.write_oversight_trials(rows)
     results = oversight_results(store, EXPERIMENT)

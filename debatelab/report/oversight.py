@@ -125,6 +125,12 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
         t.add(r.get("protocol", "debate"), r["judge"], r["debates"], r["unanswered"],
               f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
     out.append(t)
+    if results.get("lengths"):
+        t = Table("Debate length (imported debates)", ["protocol", "debaters", "debates", "speeches / debate",
+                                                        "characters / debate"])
+        for r in results["lengths"]:
+            t.add(r["protocol"], r["debaters"], r["debates"], r["speeches_per_debate"], r["characters_per_debate"])
+        out.append(t)
     beliefs = results.get("beliefs") or {}
     if beliefs.get("rounds"):
         t = Table("The judge's belief, turn by turn (imported debates)",
