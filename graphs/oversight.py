@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from langgraph.func import task
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -40,6 +39,8 @@ from typing_extensions import TypedDict
 
 from debatelab.agents import CallRecord, ModelSpec, achat_model_for, call_limit_for, coerce_model
 from debatelab.agents.roles import answer_question, argue, ask, best_candidate, decide, persuasiveness
+from debatelab.graphs.best_of import checkpointed_call as _checkpointed_call
+from debatelab.graphs.best_of import checkpointed_score as _checkpointed_score
 from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import neutralise
 from debatelab.graphs.protocols import protocol_named
@@ -277,32 +278,6 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
         "preference_scores": scores, "unanswered_reason": None,
         "input_tokens": sum(r.input_tokens for r in records), "output_tokens": sum(r.output_tokens for r in records),
         "duration_s": round(sum(r.duration_s for r in records), 4), "calls": len(records)}]}
-
-
-def _record_data(rec: CallRecord) -> dict[str, Any]:
-    """A call's record as plain data (what a checkpoint holds: data, never code)."""
-    return {"text": rec.text, "thinking": rec.thinking, "input_tokens": rec.input_tokens,
-            "output_tokens": rec.output_tokens, "duration_s": rec.duration_s, "done_reason": rec.done_reason,
-            "model_name": rec.model_name}
-
-
-@task(name="best_of_n_candidate")
-async def _candidate_task(call: Callable[[], Awaitable[CallRecord]]) -> dict[str, Any]:
-    return _record_data(await call())
-
-
-@task(name="best_of_n_score")
-async def _score_task(call: Callable[[], Awaitable[tuple[int | None, list[CallRecord]]]]) -> dict[str, Any]:
-    score, calls = await call()
-    return {"score": score, "calls": [_record_data(c) for c in calls]}
-
-
-async def _checkpointed_call(call: Callable[[], Awaitable[CallRecord]]) -> CallRecord:
-    return CallRecord(**(await _candidate_task(call)))
-
-
-async def _checkpointed_score(call: Callable[[], Awaitable[tuple[int | None, list[CallRecord]]]]) -> dict[str, Any]:
-    return await _score_task(call)
 
 
 def _whom(protocol: str) -> str:
