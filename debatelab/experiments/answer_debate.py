@@ -202,25 +202,27 @@ class QuestionDebateRun:
     async def self_consistency(self) -> None:
         agent = self.baseline_agent()
         k = self.self_consistency_samples(agent) + self.spec.self_consistency_extra
-        base = self.config.model_for(agent)
         items = [(q, s) for q in self.questions for s in range(k)]
+        await self._each("self-consistency", items,
+                         lambda item: self.sample(item[0], item[1], agent, "self_consistency", f"{agent}:sc{item[1]}",
+                                                  salt=""))
 
-        async def one(item: tuple[Question, int]) -> None:
-            q, s = item
-            if self.calls.has(q, SPLIT, agent, "self_consistency", s):
-                return
-            seed = int(hashlib.sha256(f"{base.seed}|{s}".encode()).hexdigest()[:6], 16)
-            spec = base.with_options(temperature=self.spec.self_consistency_temperature, seed=seed)
-            async with self.slots:
-                with affinity(f"self-consistency:{q.id}"):  # one prompt for every sample: one slot's cache
-                    rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
-                                                limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
-                                                run_name=f"{agent}:sc{s}", with_passage=True)
-            self.calls.record(q, SPLIT, agent, "self_consistency", s, letter=rec.letter, text=rec.reason,
-                              unanswered=rec.unanswered_reason, model=spec.label,
-                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
-
-        await self._each("self-consistency", items, one)
+    async def sample(self, q: Question, s: int, agent: str, kind: str, run_name: str, *, salt: str) -> None:
+        """One hot sample of `agent` alone on `q` (sample `s`, its own seed), recorded as `kind`:
+        self-consistency's and the multi-model vote's unit of work."""
+        if self.calls.has(q, SPLIT, agent, kind, s):
+            return
+        base = self.config.model_for(agent)
+        seed = int(hashlib.sha256(f"{base.seed}|{salt}{s}".encode()).hexdigest()[:6], 16)
+        spec = base.with_options(temperature=self.spec.self_consistency_temperature, seed=seed)
+        async with self.slots:
+            with affinity(f"{kind}:{q.id}"):  # one prompt for every sample: one slot's cache
+                rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
+                                            limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
+                                            run_name=run_name, with_passage=True)
+        self.calls.record(q, SPLIT, agent, kind, s, letter=rec.letter, text=rec.reason,
+                          unanswered=rec.unanswered_reason, model=spec.label,
+                          tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
 
     def distinct_models(self) -> bool:
         return len({self.config.model_for(a).identity for a in self.agents}) > 1
@@ -237,21 +239,6 @@ class QuestionDebateRun:
         first = [(r["input_tokens"] or 0) + (r["output_tokens"] or 0) for r in rows if r["sample"] == 0]
         k = samples_for_equal_tokens(per_question, sum(first) / len(first) if first else 0)
         items = [(q, s) for q in self.questions for s in range(k)]
-
-        async def one(item: tuple[Question, int]) -> None:
-            q, s = item
-            agent = self.agents[s % len(self.agents)]
-            if self.calls.has(q, SPLIT, agent, "multi_vote", s):
-                return
-            base = self.config.model_for(agent)
-            seed = int(hashlib.sha256(f"{base.seed}|multi|{s}".encode()).hexdigest()[:6], 16)
-            spec = base.with_options(temperature=self.spec.self_consistency_temperature, seed=seed)
-            async with self.slots:
-                rec = await answer_question(self.model_factory(spec), q, persona=self.personas[agent],
-                                            limiter=self.limits[agent], max_attempts=self.spec.max_attempts,
-                                            run_name=f"{agent}:vote{s}", with_passage=True)
-            self.calls.record(q, SPLIT, agent, "multi_vote", s, letter=rec.letter, text=rec.reason,
-                              unanswered=rec.unanswered_reason, model=spec.label,
-                              tokens=(rec.input_tokens, rec.output_tokens), seconds=rec.duration_s, calls=rec.calls)
-
-        await self._each("multi-model vote", items, one)
+        await self._each("multi-model vote", items, lambda item: self.sample(
+            item[0], item[1], self.agents[item[1] % len(self.agents)], "multi_vote",
+            f"{self.agents[item[1] % len(self.agents)]}:vote{item[1]}", salt="multi|"))

@@ -51,6 +51,11 @@ from debatelab.studies.simulation import (
 )
 
 ROW_KEYS = ("protocol", "judge", "side", "matchup", "position")
+INTERVAL_NOTE = ("Intervals: per-question values clustered by passage; proportions get Wilson's interval at the "
+                 "effective sample size with t quantiles (passages - 1 df), differences a cluster t interval; Wilson "
+                 "for one verdict per question on distinct passages. Tests: the p the report prints, after Holm over "
+                 "the comparisons table. The Bradley-Terry ratings are not simulated (the truth has no value on their "
+                 "scale).")
 
 
 class OversightTruth(BaseModel):
@@ -255,12 +260,6 @@ def simulate_oversight(exp: OversightExperiment, truth_path: Path, *, studies: i
                            "judges": model.judge_labels, "debaters": run.names, "assignments": exp.assignments,
                            "trials_per_study": len(run.trials), "verdicts_per_study": len(base)},
                 **simulate_many(one, studies, model.true_value, note=INTERVAL_NOTE)}
-
-
-INTERVAL_NOTE = ("Intervals: a cluster t interval over passages (passages - 1 degrees of freedom) on per-question "
-                 "values; Wilson for one verdict per question on distinct passages. Tests: the p the report prints, "
-                 "after Holm over the comparisons table. The Bradley-Terry ratings are not simulated (the truth has "
-                 "no value on their scale).")
 
 
 def outcome_of(results: dict[str, Any]) -> StudyOutcome:

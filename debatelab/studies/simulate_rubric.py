@@ -39,6 +39,10 @@ from debatelab.store import Store
 from debatelab.studies.simulation import Interval, StudyOutcome, Test, keyed, load_truth, simulate_many
 
 CATEGORIES = ("simulated-a", "simulated-b", "simulated-c")
+INTERVAL_NOTE = ("Intervals: t intervals on per-scenario means (scenarios - 1 degrees of freedom); length-controlled "
+                 "differences: scenario fixed effects on log2 length, CR2 errors with Bell-McCaffrey degrees of "
+                 "freedom. Tests: the p the report prints after Holm (over the metrics of the paper's table; over "
+                 "the configurations against the baselines).")
 
 
 class RubricTruth(BaseModel):
@@ -159,12 +163,6 @@ def simulate_rubric(exp: DebatesExperiment, truth_path: Path, *, studies: int, s
                 "design": {"scenarios": truth.scenarios, "repeats": exp.repeats, "configurations": names,
                            "judges": judges, "rubric": rubric.label, "criteria": criteria},
                 **simulate_many(one, studies, true_value, note=INTERVAL_NOTE)}
-
-
-INTERVAL_NOTE = ("Intervals: t intervals on per-scenario means (scenarios - 1 degrees of freedom); length-controlled "
-                 "differences: scenario fixed effects on log2 length, cluster bootstrap-t over scenarios. Tests: the "
-                 "p the report prints after Holm (over the metrics of the paper's table; over the configurations "
-                 "against the baselines).")
 
 
 def outcome_of(results: dict[str, Any]) -> StudyOutcome:
