@@ -2,7 +2,16 @@
 and labelled pairs for judge audits (shipped from PyPI wheels with provenance, or users' files)."""
 
 from debatelab.scenarios.michael2023 import PROVENANCE as MICHAEL2023_PROVENANCE
-from debatelab.scenarios.michael2023 import DebateFile, Room, debate_files, metadata_file, read_debate, read_rooms
+from debatelab.scenarios.michael2023 import RELEASE_URL as MICHAEL2023_RELEASE_URL
+from debatelab.scenarios.michael2023 import (
+    DebateFile,
+    Room,
+    debate_files,
+    fetch_release,
+    metadata_file,
+    read_debate,
+    read_rooms,
+)
 from debatelab.scenarios.pairs import (
     LabelledPair,
     PairSet,
@@ -23,7 +32,7 @@ from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 __all__ = [
     "probe_letter", "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms", "DebateFile", "debate_files",
-    "read_debate",
+    "read_debate", "fetch_release", "MICHAEL2023_RELEASE_URL",
     "LabelledPair", "PairSet", "Question", "Scenario", "content_key", "load_pair_set", "load_pairs", "load_questions",
     "load_scenario_set", "parse_answer", "parse_options", "sample_questions", "set_provenance",
 ]

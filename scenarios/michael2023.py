@@ -7,6 +7,7 @@ has not finished (waiting, in progress) is valid but has no verdict.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,65 @@ def debate_files(location: Path | None) -> Path | None:
         if candidate.is_dir() and any(candidate.glob("*.json")):
             return candidate
     return None
+
+
+# -- fetching the release ----------------------------------------------------------------------------
+RELEASE_URL = f"https://codeload.github.com/julianmichael/debate/tar.gz/{PROVENANCE['commit']}"
+FETCH_TIMEOUT_S = 600.0
+
+
+def fetch_release(dest: Path, url: str = RELEASE_URL) -> Path:
+    """Download the repository at the pinned commit and keep its `pub/` folder under `dest`
+    (`dest/pub/`); the metadata file's sha256 must be the pinned one, else nothing is kept. `url`
+    may be a local .tar.gz (a mirror, or a test). Returns the pub/ folder."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    import httpx
+
+    target = dest / "pub"
+    if target.exists():
+        raise UserError(f"{target} exists already; import it (`debatelab import michael2023 {target}`) or pass "
+                        f"another --to")
+    with tempfile.TemporaryDirectory(prefix="debatelab-fetch-") as tmp:
+        archive = Path(tmp) / "release.tar.gz"
+        local = Path(url.removeprefix("file://"))
+        if local.is_file():
+            shutil.copyfile(local, archive)
+        else:
+            try:
+                with httpx.stream("GET", url, follow_redirects=True, timeout=FETCH_TIMEOUT_S) as reply:
+                    if reply.status_code != 200:
+                        raise UserError(f"{url}: HTTP {reply.status_code}; try again later, or download the "
+                                        f"repository yourself and pass its pub/ folder to `debatelab import`")
+                    with archive.open("wb") as fh:
+                        for chunk in reply.iter_bytes():
+                            fh.write(chunk)
+            except httpx.HTTPError as exc:
+                raise UserError(f"cannot download {url} ({type(exc).__name__}); check the network, or download "
+                                f"the repository yourself and pass its pub/ folder to `debatelab import`") from None
+        staging = Path(tmp) / "staging"
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                members = [m for m in tar.getmembers() if "/pub/" in f"/{m.name}" and (m.isfile() or m.isdir())]
+                if not members:
+                    raise UserError(f"{url}: the archive has no pub/ folder; is it the julianmichael/debate "
+                                    f"repository?")
+                if hasattr(tarfile, "data_filter"):  # no links, no paths outside (Python >= 3.11.4)
+                    tar.extractall(staging, members=members, filter="data")
+                else:
+                    safe = [m for m in members if not m.name.startswith("/") and ".." not in Path(m.name).parts]
+                    tar.extractall(staging, members=safe)  # noqa: S202 - members checked above
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise UserError(f"{url}: not a readable .tar.gz ({exc})") from None
+        pub = next((p for p in staging.rglob("pub") if p.is_dir() and (p / "debates-metadata.jsonl").is_file()), None)
+        if pub is None:
+            raise UserError(f"{url}: the archive's pub/ folder has no debates-metadata.jsonl")
+        digest = hashlib.sha256((pub / "debates-metadata.jsonl").read_bytes()).hexdigest()
+        if digest != PROVENANCE["sha256"]:
+            raise UserError(f"{url}: debates-metadata.jsonl has sha256 {digest[:12]}…, not the pinned "
+                            f"{PROVENANCE['sha256'][:12]}… of commit {PROVENANCE['commit'][:7]}; nothing was kept")
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(pub), str(target))
+    return target

@@ -116,3 +116,36 @@ def test_every_judged_room_with_all_and_brier_per_setting(tmp_path: Path) -> Non
     assert (rows[("debate", "human")]["correct"], rows[("debate", "human")]["n"]) == (193, 222)
     assert sum(r["n"] for r in rows.values()) == 517
     assert all(0 < r["brier"] < 0.25 for r in rows.values())  # better than always saying 50%
+
+
+def test_data_fetch_keeps_the_pinned_release_and_refuses_another(tmp_path: Path) -> None:
+    """`debatelab data fetch michael2023` from an archive laid out as GitHub's (a local file stands in
+    for the download): the pub/ folder is kept when its metadata has the pinned sha256, then
+    imports; an archive whose metadata differs leaves nothing behind."""
+    import tarfile
+
+    def archive(name: str, metadata: bytes) -> Path:
+        root = tmp_path / name / f"debate-{MICHAEL2023_PROVENANCE['commit']}" / "pub"
+        (root / "debates" / "official").mkdir(parents=True)
+        (root / "debates-metadata.jsonl").write_bytes(metadata)
+        shutil.copy(FIXTURES / "debates" / "official" / "ambition-8.json", root / "debates" / "official")
+        out = tmp_path / f"{name}.tar.gz"
+        with tarfile.open(out, "w:gz") as tar:
+            tar.add(root.parent, arcname=root.parent.name)
+        return out
+
+    good = archive("good", metadata_file(None).read_bytes())
+    done = run_cli("data", "fetch", "michael2023", "--to", str(tmp_path / "data"),
+                   env={"DEBATELAB_MICHAEL2023_URL": str(good)})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "pub" / "debates" / "official" / "ambition-8.json").is_file()
+    imported = run_cli("import", "michael2023", str(tmp_path / "data" / "pub"), "--db", str(tmp_path / "m.db"))
+    assert imported.returncode == 0 and "1 transcripts read" in imported.stdout
+    again = run_cli("data", "fetch", "michael2023", "--to", str(tmp_path / "data"),
+                    env={"DEBATELAB_MICHAEL2023_URL": str(good)})
+    assert again.returncode != 0 and "exists already" in again.stderr
+    bad = archive("bad", b'{"not": "the release"}\n')
+    refused = run_cli("data", "fetch", "michael2023", "--to", str(tmp_path / "other"),
+                      env={"DEBATELAB_MICHAEL2023_URL": str(bad)})
+    assert refused.returncode != 0 and "not the pinned" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "other" / "pub").exists()
