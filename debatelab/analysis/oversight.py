@@ -205,16 +205,22 @@ def costs(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _stored_spec(store: Store, experiment: str) -> dict[str, Any]:
+    """The experiment's stored spec as a mapping ({} when absent or unreadable): the plan, the
+    judges' order and whether the study was imported all live there."""
+    try:
+        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
+    except ValueError:
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
 def _plan(store: Store, experiment: str) -> tuple[set[str] | None, set[str] | None]:
     """The trial ids and judge labels the experiment's stored spec plans (None: a store from before
     plans were recorded, read whole as it always was)."""
-    row = store.experiment(experiment) or {}
-    try:
-        spec = json.loads(row.get("spec") or "{}")
-    except ValueError:
-        spec = {}
-    planned = spec.get("planned_trials") if isinstance(spec, dict) else None
-    judges = spec.get("judge_labels") if isinstance(spec, dict) and planned is not None else None
+    spec = _stored_spec(store, experiment)
+    planned = spec.get("planned_trials")
+    judges = spec.get("judge_labels") if planned is not None else None
     return (set(map(str, planned)) if isinstance(planned, list) else None,
             set(map(str, judges)) if isinstance(judges, list) else None)
 
@@ -288,20 +294,12 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
 
 
 def _judge_order(store: Store, experiment: str) -> list[str]:
-    try:
-        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
-    except ValueError:
-        return []
-    labels = spec.get("judge_labels") if isinstance(spec, dict) else None
+    labels = _stored_spec(store, experiment).get("judge_labels")
     return [str(x) for x in labels] if isinstance(labels, list) else []
 
 
 def _imported(store: Store, experiment: str) -> bool:
-    try:
-        spec = json.loads((store.experiment(experiment) or {}).get("spec") or "{}")
-    except ValueError:
-        return False
-    return isinstance(spec, dict) and bool(spec.get("imported"))
+    return bool(_stored_spec(store, experiment).get("imported"))
 
 
 def _judged_by(trial: dict[str, Any], judge: str, order: list[str]) -> bool:
