@@ -12,6 +12,7 @@ from debatelab.graphs.answer_debate import (
     peers_context,
 )
 from debatelab.graphs.compile_cache import compiled, forget_compiled
+from debatelab.graphs.resume import has_pending_work
 from debatelab.graphs.config import AgentSpec, DebateConfig, load_debate_config
 from debatelab.graphs.context import DebateContext
 from debatelab.graphs.judge_input import debate_body, judge_view, mask_models, neutralise, normalise
@@ -69,6 +70,7 @@ __all__ = [
     "build_answer_debate_graph", "build_graph", "build_judging_graph", "build_pairwise_graph", "build_weighted_graph",
     "compare", "compile_debate", "compile_judging", "compile_pairwise", "compiled", "criterion_messages",
     "criterion_schema", "debate_body", "DebateConfig", "DebateContext", "DebateState", "forget_compiled", "judge_view",
+    "has_pending_work",
     "JudgeContext", "load_debate_config", "majority_vote", "mask_models", "model_retry_policy", "neutralise",
     "normalise", "pair_messages", "PairVerdict", "peers_context", "QAContext", "recursion_limit", "topology",
     "Transcript", "transcript_turn", "TranscriptTurn", "Turn", "weighted_probability_vote", "weighted_vote",

@@ -28,7 +28,14 @@ from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import QuestionDebateExperiment
-from debatelab.graphs import AnswerDebateContext, DebateConfig, answerers_of, build_answer_debate_graph, load_debate_config
+from debatelab.graphs import (
+    AnswerDebateContext,
+    DebateConfig,
+    answerers_of,
+    build_answer_debate_graph,
+    has_pending_work,
+    load_debate_config,
+)
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, probe_letter, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
@@ -135,7 +142,7 @@ class QuestionDebateRun:
             cfg = {"configurable": {"thread_id": f"qa-debate:{self.exp.name}:{fingerprint}:{kind}:{q.id}"},
                    "recursion_limit": 10 * (self.spec.rounds + 2)}
             snap = await graph.aget_state(cfg)
-            inp = None if snap.next else {
+            inp = None if has_pending_work(snap) else {
                 "question": q.model_dump(), "rounds": self.spec.rounds,
                 "answers": self.control_round_zero(q) if probe else [],
                 "probe": {"letter": probe_letter(q, self.exp.questions.seed if self.exp.questions else 0),

@@ -16,7 +16,15 @@ from langchain_core.language_models import BaseChatModel
 
 from debatelab.agents import ModelSpec, bind_run, make_chat_model, model_call_failed
 from debatelab.base import UserError
-from debatelab.graphs import DebateConfig, DebateContext, Turn, compile_debate, recursion_limit, transcript_turn
+from debatelab.graphs import (
+    DebateConfig,
+    DebateContext,
+    Turn,
+    compile_debate,
+    has_pending_work,
+    recursion_limit,
+    transcript_turn,
+)
 from debatelab.runtime import tracing_guard
 from debatelab.scenarios import Scenario
 
@@ -120,7 +128,7 @@ async def run_debate(
                        fingerprint=fingerprint),
     }
     snapshot = await graph.aget_state(cfg)
-    if snapshot.next:
+    if has_pending_work(snapshot):
         status, graph_input = "resumed", None
     elif snapshot.values.get("turns"):
         return DebateOutcome(debate_id, thread, dict(snapshot.values), "already_finished")

@@ -47,6 +47,7 @@ from debatelab.experiments.spec import OversightExperiment
 from debatelab.graphs import (
     OversightContext,
     compile_oversight,
+    has_pending_work,
     judge_agent,
     protocol_named,
     side_letters,
@@ -251,7 +252,7 @@ class OversightRun:
                 inp = {"question": trial.question.model_dump(), "protocol": trial.protocol,
                        "sides": list(trial.sides), "rounds": self.exp.rounds, "simultaneous": self.exp.simultaneous,
                        "judges": judges, "turns": [], "verdicts": []}
-            elif not snap.next:  # finished before (a judge was added since, or the store write was lost)
+            elif not has_pending_work(snap):  # finished before (a judge was added since, or the store write was lost)
                 await graph.aupdate_state(cfg, {"judges": judges}, as_node="step")
             with bind_run(models, limits), tracing_guard():
                 values = await graph.ainvoke(inp, cfg, context=context, durability="sync")

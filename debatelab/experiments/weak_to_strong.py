@@ -23,7 +23,7 @@ from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
 from debatelab.experiments.spec import WeakToStrongExperiment
-from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, load_debate_config
+from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, has_pending_work, load_debate_config
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 from debatelab.store import Store, open_checkpointer
@@ -143,7 +143,7 @@ class WeakToStrongRun:
                 if not all(calls.has(q, split, a, "answer") for a in self.weak):
                     cfg = {"configurable": {"thread_id": f"qa:{exp.name}:{config.fingerprint()}:{split}:{q.id}"}}
                     snap = await graph.aget_state(cfg)
-                    inp = None if snap.next else {"question": q.model_dump(), "answers": []}
+                    inp = None if has_pending_work(snap) else {"question": q.model_dump(), "answers": []}
                     ctx = QAContext(personas=self.personas, max_attempts=w.max_attempts, top_logprobs=w.top_logprobs)
                     with bind_run(self.models, self.weak_limit), tracing_guard():
                         values = await graph.ainvoke(inp, cfg, context=ctx, durability="sync")

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from debatelab.agents import ModelSpec, affinity, bind_run, model_call_failed
 from debatelab.base import UserError, describe_validation_error
-from debatelab.graphs import JUDGE_AGENT, JudgeContext, Transcript, compile_judging
+from debatelab.graphs import JUDGE_AGENT, JudgeContext, Transcript, compile_judging, has_pending_work
 from debatelab.rubric import DEFAULT_PROMPT_VERSION, Rubric
 from debatelab.runtime import tracing_guard
 
@@ -101,7 +101,7 @@ async def run_judgment(
     }
     snapshot = await graph.aget_state(cfg)
     seed = permutation_seed(transcript.debate_id, sample, permute)
-    if snapshot.next:
+    if has_pending_work(snapshot):
         status, graph_input = "resumed", None
     elif snapshot.values.get("scores"):
         status, graph_input = "already_finished", None

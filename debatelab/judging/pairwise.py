@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from debatelab.agents import ModelSpec, affinity, bind_run
 from debatelab.base import UserError
-from debatelab.graphs import JUDGE_AGENT, JudgeContext, compile_pairwise
+from debatelab.graphs import JUDGE_AGENT, JudgeContext, compile_pairwise, has_pending_work
 from debatelab.judging.audit import ORDERS
 from debatelab.judging.stored import stored_transcript
 from debatelab.rubric import Rubric
@@ -78,11 +78,11 @@ async def judge_pairs(
         try:
             async with slots:
                 snapshot = await graph.aget_state(cfg)
-                graph_input = None if snapshot.next else {
+                graph_input = None if has_pending_work(snapshot) else {
                     "pair_id": jid, "transcript_a": stored_transcript(store, a).model_dump(),
                     "transcript_b": stored_transcript(store, b).model_dump(), "rubric": rubric.model_dump(),
                     "order": order, "verdicts": []}
-                if snapshot.values.get("verdicts") and not snapshot.next:
+                if snapshot.values.get("verdicts") and not has_pending_work(snapshot):
                     values = snapshot.values
                 else:
                     with bind_run({JUDGE_AGENT: models[judge.label]}, {JUDGE_AGENT: limiter_for(judge)}), \
