@@ -14,6 +14,8 @@ from debatelab.agents.call_affinity import (
 )
 from debatelab.agents.calls import CallRecord, StructuredResult, Usage, call_structured, call_text, parse_structured
 from debatelab.agents.chat_model import (
+    SERVED_MODELS_ENV,
+    SERVED_URL_ENV,
     PooledChatModel,
     make_chat_model,
     pool_label,
@@ -41,6 +43,7 @@ from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
 from debatelab.agents.thinking import split_thinking
 
 __all__ = [
+    "SERVED_MODELS_ENV", "SERVED_URL_ENV",
     "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "affinity",
     "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord", "Usage",
     "chat_model_for", "check_models", "coerce_model", "concurrency_for", "current_affinity", "default_ollama_host",

@@ -42,9 +42,34 @@ def single_host(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
+SERVED_URL_ENV = "DEBATELAB_SERVED_URL"
+SERVED_MODELS_ENV = "DEBATELAB_SERVED_MODELS"
+
+
+def served_here(spec: ModelSpec) -> str | None:
+    """The server a cluster task started for this model, if any.
+
+    `debatelab slurm` starts one model server per task and sets $DEBATELAB_SERVED_URL (and
+    $DEBATELAB_SERVED_MODELS, comma-separated tags; unset means every model): those models' calls
+    go there whatever host the experiment names, so one experiment file runs on a workstation and
+    on every node of an array. Hosts are not part of a debate's identity, so the ids match."""
+    url = os.environ.get(SERVED_URL_ENV, "").strip().rstrip("/")
+    if not url:
+        return None
+    models = [m.strip() for m in os.environ.get(SERVED_MODELS_ENV, "").split(",") if m.strip()]
+    if models and spec.model not in models:
+        return None
+    if spec.provider == "openai":
+        return url if url.endswith("/v1") else f"{url}/v1"
+    return url
+
+
 def resolve_url(host: str | None, spec: ModelSpec) -> str:
     """The base URL of one host word of `spec`: a URL, `embedded` (started or found), or None
-    ($OLLAMA_HOST; for provider openai, $OPENAI_BASE_URL)."""
+    ($OLLAMA_HOST; for provider openai, $OPENAI_BASE_URL); a cluster task's own server first."""
+    served = served_here(spec)
+    if served:
+        return served
     if host == EMBEDDED:
         if spec.gguf:
             register_gguf(spec.model, spec.gguf)
@@ -57,7 +82,7 @@ def resolve_url(host: str | None, spec: ModelSpec) -> str:
 
 def resolve_hosts(spec: ModelSpec) -> list[str]:
     """Every base URL a spec's calls may go to (one, or a pool's)."""
-    return [resolve_url(h, spec) for h in spec.hosts or (spec.host,)]
+    return list(dict.fromkeys(resolve_url(h, spec) for h in spec.hosts or (spec.host,)))
 
 
 def pool_label(spec: ModelSpec) -> str:

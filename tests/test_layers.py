@@ -17,7 +17,7 @@ FOLDERS = {"debatelab.base": ROOT / "base", "debatelab.agents": ROOT / "agents",
 # package's own top face (`debatelab`, which holds only the version and the errors) are open to all.
 ORDER = ["debatelab.agents", "debatelab.scenarios", "debatelab.rubric", "debatelab.graphs", "debatelab.runtime",
          "debatelab.store", "debatelab.analysis", "debatelab.judging", "debatelab.experiments", "debatelab.results",
-         "debatelab.report", "debatelab.studies", "debatelab.view", "debatelab.cli"]
+         "debatelab.report", "debatelab.studies", "debatelab.cluster", "debatelab.view", "debatelab.cli"]
 OPEN_TO_ALL = ("debatelab.base",)
 ROOMS = {name.split(".")[1] for name in ORDER if name.count(".") == 1} - {"agents", "graphs", "scenarios", "rubric"}
 
