@@ -32,9 +32,9 @@ from debatelab.graphs.oversight import (
     build_oversight_graph,
     compile_oversight,
     judge_agent,
-    side_letters,
     sides_for,
 )
+from debatelab.graphs.oversight_view import judge_state, side_letters, verdict_on
 from debatelab.graphs.pairwise import PairVerdict, build_pairwise_graph, compare, compile_pairwise, pair_messages
 from debatelab.graphs.registry import available_topologies, build_graph, compile_debate, recursion_limit, topology
 from debatelab.graphs.protocols import (
@@ -64,6 +64,7 @@ from debatelab.graphs.weighted import QAContext, build_weighted_graph
 __all__ = [
     "all_protocols", "builtin_protocol_names", "forget_protocol_plugins", "protocol", "Protocol", "protocol_named",
     "protocol_names", "OversightContext", "OversightState", "QUOTE_RULES", "build_oversight_graph", "compile_oversight",
+    "judge_state", "verdict_on",
     "judge_agent", "mark_quotes", "normalise_for_match", "quote_verified", "side_letters", "sides_for",
     "JUDGE_AGENT", "PROBE_AGENT", "TURN_DEFAULTS", "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages",
     "AnswerDebateContext", "answerers_of", "Answers", "as_transcript", "available_topologies",

@@ -25,7 +25,6 @@ against the passage (`debatelab.graphs.quotes`).
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,13 +37,22 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from debatelab.agents import CallRecord, ModelSpec, achat_model_for, call_limit_for, coerce_model
-from debatelab.agents.roles import answer_question, argue, ask, best_candidate, decide, persuasiveness
+from debatelab.agents.roles import answer_question, argue, ask, best_candidate, persuasiveness
 from debatelab.graphs.best_of import checkpointed_call as _checkpointed_call
 from debatelab.graphs.best_of import checkpointed_score as _checkpointed_score
 from debatelab.graphs.context import context_of
 from debatelab.graphs.judge_input import neutralise
+from debatelab.graphs.oversight_view import (
+    judge_evidence,
+    judge_rules,
+    rendered_question,
+    side_letters,
+    speaker_name,
+    transcript_text,
+    verdict_on,
+)
 from debatelab.graphs.protocols import protocol_named
-from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes
+from debatelab.graphs.quotes import mark_quotes
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.scenarios import Question
 
@@ -58,7 +66,8 @@ JUDGE_PREFIX = "judge_"
 class OversightState(TypedDict, total=False):
     """As input: `question` (a Question with its passage, reduced to two options), `protocol`,
     `sides` (who argues what, see `sides_for`), `rounds`, `simultaneous`, `judges` (agent names whose
-    verdicts the trial needs). Collected: `turns` and `verdicts`."""
+    verdicts the trial needs), `every_round` (each judge also states its belief after every round
+    but the last, as the NYU judges did). Collected: `turns`, `verdicts` and `beliefs`."""
 
     question: dict[str, Any]
     protocol: str
@@ -68,6 +77,8 @@ class OversightState(TypedDict, total=False):
     judges: list[str]
     turns: Annotated[list[dict[str, Any]], operator.add]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
+    every_round: bool
+    beliefs: Annotated[list[dict[str, Any]], operator.add]
 
 
 @dataclass(kw_only=True)
@@ -116,96 +127,6 @@ def sides_for(protocol: str, correct: str, incorrect: str, *, correct_first: boo
             two = {**two, "letter": None, "opposes": True}
         return [one, two]
     return []
-
-
-def chosen_letter(state: dict[str, Any]) -> str | None:
-    """An open protocol's chosen answer: the choice if readable, else the side's fallback."""
-    choice = next((t for t in state.get("turns", []) if t["kind"] == "choice"), None)
-    if choice is None:
-        return None
-    chooser = next(s for s in state["sides"] if s.get("chooses"))
-    return choice["letter"] or chooser["fallback"]
-
-
-def side_letters(state: dict[str, Any]) -> list[str | None]:
-    """The letter each side argues (None until an open protocol's choice is made)."""
-    letters = state["question"]["options"]
-    both = [chr(ord("A") + i) for i in range(len(letters))]
-    chosen = chosen_letter(state)
-    out: list[str | None] = []
-    for side in state["sides"]:
-        if side.get("letter"):
-            out.append(side["letter"])
-        elif side.get("chooses"):
-            out.append(chosen)
-        else:
-            out.append(next((x for x in both if x != chosen), None) if chosen else None)
-    return out
-
-
-def speaker_name(side: dict[str, Any]) -> str:
-    return "Consultant" if side["position"] == "consultant" else f"Debater {side['position']}"
-
-
-def _ordered(turns: list[dict[str, Any]], sides: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    order = {s["position"]: i for i, s in enumerate(sides)}
-    kind = {"choice": 0, "argument": 1, "question": 2}
-    return sorted(turns, key=lambda t: (t["round"], kind[t["kind"]], order.get(t["position"], 99)))
-
-
-def transcript_text(state: dict[str, Any], *, before_round: int | None = None, upto_side: int | None = None) -> str:
-    """The discussion as the judge (and the speakers) read it: arguments and the judge's questions,
-    quotes marked. `before_round`/`upto_side`: only what a speaker of that round and side may see."""
-    question, sides = state["question"], state["sides"]
-    letters = side_letters(state)
-    order = {s["position"]: i for i, s in enumerate(sides)}
-    lines = []
-    for t in _ordered(state.get("turns", []), sides):
-        if t["kind"] == "choice":
-            continue
-        if before_round is not None:
-            seen_round = t["round"] < before_round or (
-                upto_side is not None and t["round"] == before_round and t["kind"] == "argument"
-                and order.get(t["position"], 99) < upto_side)
-            if not seen_round:
-                continue
-        if t["kind"] == "question":
-            lines.append(f"[Round {t['round']}] Judge asks: {t['shown']}")
-        else:
-            side = sides[order[t["position"]]]
-            letter = letters[order[t["position"]]]
-            option = question["options"][ord(letter) - ord("A")] if letter else "?"
-            option = " ".join(neutralise(option).split())  # an option is data: no control token, no fake round line
-            lines.append(f"[Round {t['round']}] {speaker_name(side)} (argues {letter}: {option}):\n{t['shown']}")
-    return "\n\n".join(lines)
-
-
-def fenced(body: str) -> str:
-    """The transcript inside delimiters carrying a nonce made from its content: a debater writing
-    earlier cannot guess them, so it cannot close the transcript and address the judge."""
-    nonce = hashlib.sha256(body.encode()).hexdigest()[:10]
-    return f"<<<TRANSCRIPT {nonce}\n{body}\nTRANSCRIPT {nonce}>>>"
-
-
-def rendered_question(question: dict[str, Any]) -> str:
-    opts = "\n".join(f"{chr(ord('A') + i)}. {neutralise(text)}" for i, text in enumerate(question["options"]))
-    return f"{neutralise(question['question'].strip())}\n{opts}"
-
-
-def judge_evidence(state: dict[str, Any]) -> str:
-    """What the judge reads besides the question: nothing (naive), the passage (expert), or the
-    transcript of the arguments, fenced."""
-    p = protocol_named(state["protocol"])
-    if p.shows_passage:
-        return f"Passage:\n{fenced(neutralise(state['question']['passage']))}\n"
-    if p.speakers == 0:
-        return ""
-    body = transcript_text(state)
-    return f"The discussion:\n{fenced(body or '(nobody said anything)')}\n"
-
-
-def judge_rules(protocol: str) -> str:
-    return QUOTE_RULES if protocol_named(protocol).speakers > 0 else ""
 
 
 # -- nodes ------------------------------------------------------------------------------------------
@@ -306,16 +227,24 @@ async def verdict(task: dict[str, Any], runtime: Runtime[OversightContext]) -> d
     """One judge's answer, its probability, and its reasons; unreadable -> unanswered."""
     ctx = _context(runtime)
     agent = task["judge"]
-    protocol = task["protocol"]
-    q = task["question"]
-    letters = [chr(ord("A") + i) for i in range(len(q["options"]))]
-    v = await decide(await achat_model_for(ctx, agent, ctx.spec(agent)), setup=protocol_named(protocol).setup,
-                     rules=judge_rules(protocol), question=rendered_question(q), evidence=judge_evidence(task),
-                     letters=letters, limiter=call_limit_for(agent), max_attempts=ctx.max_attempts,
-                     run_name=f"{agent}:verdict")
+    v = await verdict_on(await achat_model_for(ctx, agent, ctx.spec(agent)), task, limiter=call_limit_for(agent),
+                         max_attempts=ctx.max_attempts, run_name=f"{agent}:verdict")
     return {"verdicts": [{"judge": agent, "letter": v.letter, "probability": v.probability, "reasons": v.reasons,
                           "unanswered_reason": v.unanswered_reason, "input_tokens": v.input_tokens,
                           "output_tokens": v.output_tokens, "duration_s": v.duration_s, "calls": v.calls}]}
+
+
+async def belief(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dict[str, Any]:
+    """A judge's belief after round `round`, read from the transcript up to that round only (so a
+    belief added to a finished trial is what the judge would have said then)."""
+    ctx = _context(runtime)
+    agent, round_no = task["judge"], task["round"]
+    seen = {**task, "turns": [t for t in task.get("turns", []) if t["round"] <= round_no]}
+    v = await verdict_on(await achat_model_for(ctx, agent, ctx.spec(agent)), seen, limiter=call_limit_for(agent),
+                         max_attempts=ctx.max_attempts, run_name=f"{agent}:belief after round {round_no}")
+    return {"beliefs": [{"judge": agent, "round": round_no, "letter": v.letter, "probability": v.probability,
+                         "unanswered_reason": v.unanswered_reason, "input_tokens": v.input_tokens,
+                         "output_tokens": v.output_tokens, "duration_s": v.duration_s, "calls": v.calls}]}
 
 
 # -- routing ----------------------------------------------------------------------------------------
@@ -341,6 +270,11 @@ def next_tasks(state: OversightState) -> list[Send] | str:
             return [Send("speak", {**base, "side": i, "round": r}) for i in todo]
         if protocol_named(state["protocol"]).interactive and r < rounds and not _asked(turns, r):
             return [Send("ask", {**base, "round": r})]
+        if state.get("every_round") and r < rounds:
+            stated = {b["judge"] for b in state.get("beliefs", []) if b["round"] == r}
+            todo_beliefs = [j for j in state.get("judges", []) if j not in stated]
+            if todo_beliefs:
+                return [Send("believe", {**base, "judge": j, "round": r}) for j in todo_beliefs]
     heard = {v["judge"] for v in state.get("verdicts", [])}
     pending = [j for j in state.get("judges", []) if j not in heard]
     return [Send("decide", {**base, "judge": j}) for j in pending] or END
@@ -351,6 +285,8 @@ def build_oversight_graph(protocol: str) -> StateGraph:
     p = protocol_named(protocol)  # an unknown name is a ValueError naming the known ones
     graph = StateGraph(OversightState, context_schema=OversightContext)
     workers: dict[str, Node] = {"decide": verdict}
+    if p.speakers > 0:
+        workers["believe"] = belief
     if p.chooses:
         workers["choose"] = choose
     if p.speakers > 0:

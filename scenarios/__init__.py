@@ -1,6 +1,10 @@
 """Scenarios: WHAT is debated or asked. Scenario sets (YAML), labelled multiple-choice question sets
 and labelled pairs for judge audits (shipped from PyPI wheels with provenance, or users' files)."""
 
+from debatelab.scenarios.khan2024 import DEFAULT_EXCLUSIONS as KHAN2024_DEFAULT_EXCLUSIONS
+from debatelab.scenarios.khan2024 import EXCLUSIONS as KHAN2024_EXCLUSIONS
+from debatelab.scenarios.khan2024 import PROVENANCE as KHAN2024_PROVENANCE
+from debatelab.scenarios.khan2024 import KhanJudgment, check_exclusions, excluded_by, read_judgments
 from debatelab.scenarios.michael2023 import PROVENANCE as MICHAEL2023_PROVENANCE
 from debatelab.scenarios.michael2023 import RELEASE_URL as MICHAEL2023_RELEASE_URL
 from debatelab.scenarios.michael2023 import (
@@ -33,6 +37,8 @@ from debatelab.scenarios.schema import Scenario, load_scenario_set
 __all__ = [
     "probe_letter", "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms", "DebateFile", "debate_files",
     "read_debate", "fetch_release", "MICHAEL2023_RELEASE_URL",
+    "KHAN2024_DEFAULT_EXCLUSIONS", "KHAN2024_EXCLUSIONS", "KHAN2024_PROVENANCE", "KhanJudgment", "check_exclusions",
+    "excluded_by", "read_judgments",
     "LabelledPair", "PairSet", "Question", "Scenario", "content_key", "load_pair_set", "load_pairs", "load_questions",
     "load_scenario_set", "parse_answer", "parse_options", "sample_questions", "set_provenance",
 ]

@@ -41,6 +41,7 @@ class Room:
     final_judgement: tuple[float, ...] | None
     included_in_paper: bool
     line: int
+    offline: tuple[tuple[str, str, tuple[float, ...]], ...] = ()  # (judge, mode, final distribution)
 
     @property
     def protocol(self) -> str:
@@ -77,11 +78,34 @@ def _room(data: Any, line: int) -> Room:
                 isinstance(p, int | float) and 0 <= p <= 1 for p in final):
             raise ValueError("judgingInfo's correctAnswerIndex or finalJudgement is malformed")
     debaters = {k.removeprefix("Debater "): str(v) for k, v in roles.items() if k.startswith("Debater ")}
+    offline = _offline(status.get("Complete") or {}) if finished else ()
     return Room(name=data["name"], human=setting["isHuman"], debate=setting["isDebate"], story_id=story["id"],
                 story_title=str(story.get("title") or data.get("storyTitle") or ""), question=data["question"],
                 debaters=debaters, judge=str(roles["Judge"]) if roles.get("Judge") else None, finished=finished,
                 correct_index=index, final_judgement=tuple(float(p) for p in final) if final else None,
-                included_in_paper=bool(data.get("includedInPaper")), line=line)
+                included_in_paper=bool(data.get("includedInPaper")), line=line, offline=offline)
+
+
+def _offline(complete: dict[str, Any]) -> tuple[tuple[str, str, tuple[float, ...]], ...]:
+    """Offline judges' final distributions (`status.Complete.offlineJudgingResults`): people who
+    read the finished transcript afterwards, all at once (`timed`) or round by round (`stepped`).
+    A judge who gave no judgment is left out; a malformed entry makes the room malformed."""
+    results = complete.get("offlineJudgingResults") or {}
+    if not isinstance(results, dict):
+        raise ValueError("'status.Complete.offlineJudgingResults' is not an object")
+    out = []
+    for name, entry in sorted(results.items()):
+        judgments = entry.get("judgments") if isinstance(entry, dict) else None
+        if not isinstance(judgments, list):
+            raise ValueError(f"offline judge {name!r} has no list of judgments")
+        if not judgments:
+            continue
+        final = judgments[-1].get("distribution") if isinstance(judgments[-1], dict) else None
+        if not isinstance(final, list) or not final or not all(isinstance(p, int | float) and 0 <= p <= 1
+                                                               for p in final):
+            raise ValueError(f"offline judge {name!r}: the last judgment's distribution is malformed")
+        out.append((str(name), str(entry.get("mode") or ""), tuple(float(p) for p in final)))
+    return tuple(out)
 
 
 def metadata_file(location: Path | None) -> Path:

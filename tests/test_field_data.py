@@ -94,14 +94,18 @@ def test_released_debate_files_give_speeches_verified_quotes_and_the_judges_beli
     with Store.open(tmp_path / "m.db") as store:
         turns = store.oversight_turns("michael2023", "michael2023:ambition-8")
         trial = store.oversight_trial("michael2023:ambition-8")
+        stored = [b for b in store.judge_beliefs("michael2023") if b["trial_id"] == "michael2023:ambition-8"]
         results = oversight_results(store, "michael2023")
     speeches = [t for t in turns if t["kind"] == "argument"]
-    beliefs = [json.loads(t["text"]) for t in turns if t["kind"] == "belief"]
+    beliefs = [json.loads(b["probabilities"]) for b in stored]
+    assert len({b["judge"] for b in stored}) == 1 and stored[0]["judge"].startswith("human:")
+    assert {b["source"] for b in stored} == {"live"}
+    assert [b["after_round"] for b in stored] == sorted(b["after_round"] for b in stored)
     question = json.loads(trial["question"])
     assert question["options"][1].startswith("They got along very well") and len(question["passage"]) > 30_000
     assert len(speeches) == 4 and sum(t["quotes"] for t in speeches) == sum(t["verified_quotes"] for t in speeches) > 0
     assert [round(b[1], 2) for b in beliefs] == [0.37, 0.67, 0.7, 0.78, 0.99]
-    trajectory = [r for r in results["beliefs"]["rounds"] if r["protocol"] == "consultancy"]
+    trajectory = [r for r in results["beliefs"]["rounds"] if r["protocol"] == "consultancy" and r["judge"] == "human"]
     assert [r["mean_p_correct"] for r in trajectory] == [0.37, 0.67, 0.7, 0.78, 0.99]
     # The reproduction rows do not move: the transcripts add turns, not verdicts.
     got = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in results["oversight"] if r["judge"] == "human"}
@@ -149,3 +153,19 @@ def test_data_fetch_keeps_the_pinned_release_and_refuses_another(tmp_path: Path)
                       env={"DEBATELAB_MICHAEL2023_URL": str(bad)})
     assert refused.returncode != 0 and "not the pinned" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "other" / "pub").exists()
+
+
+def test_offline_judges_are_further_verdicts_never_pooled_with_the_live_ones(tmp_path: Path) -> None:
+    """Offline judges (people who judged the finished transcript afterwards; 247 in 173 rooms, 165
+    of them in rooms with a live verdict, which become trials): each a verdict `human:offline:NAME`;
+    their pooled rows stand apart, and the paper's rows (live judges) do not move."""
+    with Store.open(tmp_path / "m.db") as store:
+        import_michael2023(store)
+        verdicts = store.oversight_verdicts("michael2023")
+        rows = oversight_results(store, "michael2023")["oversight"]
+    offline = [v for v in verdicts if v["judge"].startswith("human:offline:")]
+    assert len(offline) == 165 and all(v["verdict_id"].split(":")[-2] == "offline" for v in offline)
+    pooled = {(r["protocol"], r["debaters"]): r for r in rows if r["judge"] == "human (offline)"}
+    assert pooled and all(r["unit"] == "debate" for r in pooled.values())
+    live = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in rows if r["judge"] == "human"}
+    assert live[("debate", "human")] == (130, 154) and live[("consultancy", "human")] == (71, 96)

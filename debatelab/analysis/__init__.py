@@ -36,6 +36,7 @@ from debatelab.analysis.reliability import (
     reliability_summary,
     unscored_rate,
 )
+from debatelab.analysis.reproduction import OFFLINE_PREFIX, is_live_person
 from debatelab.analysis.stance import stance_summary
 from debatelab.analysis.stats import (
     GroupSummary,
@@ -63,7 +64,7 @@ from debatelab.analysis.weak_to_strong import (
 
 __all__ = [
     "stance_summary", "survives_length_control",
-    "oversight_results", "planned_trials",
+    "oversight_results", "planned_trials", "OFFLINE_PREFIX", "is_live_person",
     "accuracy", "agreement_lines", "audit_line", "agreement_table", "alpha_by_criterion", "alpha_of_counts", "analyse",
     "best_agent", "bootstrap_bt", "bootstrap_ci", "bradley_terry", "compute_results", "conformity",
     "controlled_difference", "debate_table", "Dynamics", "dynamics", "experiment_agreement", "facilitation_metrics",

@@ -33,6 +33,7 @@ from typing import Any
 
 from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio
 from debatelab.analysis.debater_ratings import ratings
+from debatelab.analysis.judge_agreement import judge_agreement
 from debatelab.analysis.oversight_cells import (
     RATING_RESAMPLES,
     UNANSWERED_RULE,
@@ -270,10 +271,10 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
                     trials, side=side, debaters=setting or None))
-    beliefs, lengths = None, []
+    agreement = judge_agreement(verdicts, trials)
+    beliefs, lengths = belief_rounds(trials, store.judge_beliefs(experiment)), []
     if any(_setting(t) for t in trial_rows):
         rows = reproduction_rows(verdicts, trials) + rows
-        beliefs = belief_rounds(trials, turns)
         lengths = debate_lengths(trials, turns)
     calib = [{"protocol": p, "judge": j, **calibration(vs)}
              for (p, j), vs in sorted(_by(verdicts, "protocol", "judge").items(),
@@ -290,7 +291,8 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings and not imported else 0),
             "questions": len({t["question_id"] for t in trial_rows}),
             **({"beliefs": beliefs} if beliefs and beliefs["rounds"] else {}),
-            **({"lengths": lengths} if lengths else {})}
+            **({"lengths": lengths} if lengths else {}),
+            **({"judge_agreement": agreement} if agreement else {})}
 
 
 def _judge_order(store: Store, experiment: str) -> list[str]:

@@ -16,6 +16,7 @@ from debatelab.base import ExitCode, UserError
 from debatelab.cli.common import DEFAULT_CHECKPOINTS, DEFAULT_RESULTS, CheckpointsOption, console, out
 
 if TYPE_CHECKING:  # the judging, graph and model layers load only in the commands that use them
+    from debatelab.agents import ModelSpec
     from debatelab.judging import JudgmentOutcome
     from debatelab.rubric import Rubric
 
@@ -79,6 +80,11 @@ def judge_cmd(
     pairwise: Annotated[bool, typer.Option(
         "--pairwise", help="with --experiment: compare matched debates in both orders, per criterion")] = False,
     against: Annotated[str, typer.Option(help="--pairwise: 'baseline' (matched baselines) or 'all'")] = "baseline",
+    oversight: Annotated[bool, typer.Option(
+        "--oversight", help="with --experiment: judge its stored oversight transcripts (e.g. the imported NYU "
+                            "debates) as a judge of their protocol, beside the human judges")] = False,
+    n: Annotated[int | None, typer.Option("--n", help="--oversight: judge the first N debates in a seeded order "
+                                                      "(default: all)")] = None,
     prompt_version: Annotated[str | None, typer.Option(
         help="the judge prompt's layout: 1 (criterion last), 2 (cache-first), 3 (cache-first, the answer "
              "as compact JSON) or 4 (as 3, the score alone: no reasons); default: the library's default "
@@ -100,6 +106,12 @@ def judge_cmd(
         raise UserError("--dry-run needs --transcript FILE")
     if pairwise and experiment is None:
         raise UserError("--pairwise needs --experiment NAME (it compares an experiment's debates)")
+    if oversight:
+        if experiment is None or transcript is not None or pairwise:
+            raise UserError("--oversight needs --experiment NAME (and neither --transcript nor --pairwise)")
+        _judge_oversight_transcripts(experiment, parse_judges(judge or ["smollm2:135m@embedded"]), n=n, db=db,
+                                     json_out=json_out)
+        return
     if against not in ("baseline", "all"):
         raise UserError(f"--against {against!r}: use baseline or all")
     judge_layout(prompt_version, "--prompt-version")
@@ -114,6 +126,28 @@ def judge_cmd(
     specs = parse_judges(judge or ["smollm2:135m@embedded"])
     _judge_experiment(experiment, load_rubric(rubric), specs, samples=samples, permute=permute, strict=strict,
                       db=db, checkpoints=checkpoints, json_out=json_out, pairwise=pairwise, against=against, **layout)
+
+
+def _judge_oversight_transcripts(experiment: str, judges: list[ModelSpec], *, n: int | None, db: Path,
+                                 json_out: bool) -> None:
+    from debatelab.experiments import judge_stored_transcripts
+    from debatelab.store import Store
+
+    with Store.open(db, create=False) as store:
+        done = asyncio.run(judge_stored_transcripts(store, experiment, judges, n=n))
+        result = store.result(f"{experiment}:oversight") or {}
+    rows = result.get("judge_agreement", [])
+    if json_out:
+        print(json.dumps({"judged": [d.__dict__ for d in done], "judge_agreement": rows}, indent=2))
+        return
+    for d in done:
+        out.print(f"{d.judge}: {d.judged_now} debate(s) judged now, {d.already} already judged, {d.unanswered} "
+                  f"unanswered", highlight=False)
+    from debatelab.report import oversight_agreement_table
+
+    if rows:
+        out.print(oversight_agreement_table(rows).rich())
+    out.print(f"report: debatelab report {experiment} --db {db}", highlight=False)
 
 
 def _judge_transcript(path: Path, rubric: Rubric, judges: list[str] | None, *, samples: int, permute: bool,

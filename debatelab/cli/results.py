@@ -64,27 +64,39 @@ def merge_cmd(
               f"there; {note}", highlight=False)
 
 
-DATASETS = ("michael2023",)
+DATASETS = ("michael2023", "khan2024")
 
 
 def import_cmd(
-    dataset: Annotated[str, typer.Argument(help="a released study: michael2023 (the NYU debates)")],
-    location: Annotated[Path | None, typer.Argument(help="the released pub/ folder, the repository or the metadata "
-                                                         "file (default: the copy shipped with debatelab)")] = None,
+    dataset: Annotated[str, typer.Argument(help="a released study: michael2023 (the NYU debates) or khan2024 (Khan "
+                                                "et al.'s human judgments)")],
+    location: Annotated[Path | None, typer.Argument(help="michael2023: the released pub/ folder, the repository or "
+                                                         "the metadata file (default: the copy shipped with "
+                                                         "debatelab); khan2024: the dataset's CSV or zip")] = None,
     db: DbOption = DEFAULT_RESULTS,
-    every_room: Annotated[bool, typer.Option("--all", help="analyse every judged room, not only the paper's "
-                                                           "(includedInPaper)")] = False,
+    every_room: Annotated[bool, typer.Option("--all", help="michael2023: analyse every judged room, not only the "
+                                                           "paper's (includedInPaper)")] = False,
+    experiment_id: Annotated[list[str] | None, typer.Option(
+        "--experiment-id", help="khan2024: keep only this experiment (repeatable; 8 is the paper's test set, 9 its "
+                                "naive baseline)")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="khan2024: apply this documented exclusion (repeatable: 8_v0, swap_bug, context_required, "
+             "test_phase_judges; 'none' for none; default: the first three, as the authors did)")] = None,
 ) -> None:
     """Import a released study as an oversight experiment and compute its tables (no model call).
 
     michael2023: the NYU debates (Michael et al. 2023, CC-BY 4.0). Without LOCATION the room
     metadata shipped with debatelab is read: every judged room's live human verdict, no
-    transcripts. `debatelab report michael2023` then reproduces the paper's table."""
+    transcripts. `debatelab report michael2023` then reproduces the paper's table.
+    khan2024: the human-judgment file of ucl-dark/llm_debate (data/llm_debate_dataset.zip)."""
     from debatelab.experiments import import_michael2023
     from debatelab.store import Store
 
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; one of: {', '.join(DATASETS)}")
+    if dataset == "khan2024":
+        _import_khan(location, db, experiment_id, exclude)
+        return
     with Store.open(db) as store:
         n = import_michael2023(store, location, every_room=every_room)
     for line in n["skipped"]:
@@ -95,6 +107,26 @@ def import_cmd(
               + (f"{n['transcripts']} transcripts read (speeches, quotes, the judge's beliefs)." if n["transcripts"]
                  else "The metadata holds verdicts, not transcripts: pass the released pub/ folder for those."),
               highlight=False, markup=False)
+
+
+def _import_khan(location: Path | None, db: Path, experiments: list[str] | None, exclude: list[str] | None) -> None:
+    from debatelab.experiments import import_khan2024
+    from debatelab.scenarios import KHAN2024_DEFAULT_EXCLUSIONS, KHAN2024_EXCLUSIONS, check_exclusions
+    from debatelab.store import Store
+
+    if location is None:
+        raise UserError("khan2024: give the dataset's CSV or zip (ucl-dark/llm_debate, data/llm_debate_dataset.zip; "
+                        "debatelab ships none of it)")
+    names = [] if exclude == ["none"] else check_exclusions(exclude) if exclude else KHAN2024_DEFAULT_EXCLUSIONS
+    with Store.open(db) as store:
+        n = import_khan2024(store, location, experiments=experiments, exclusions=tuple(names))
+    for line in n["skipped"]:
+        out.print(f"skipped: {line}", highlight=False, markup=False, soft_wrap=True)
+    dropped = "; ".join(f"{count} by {KHAN2024_EXCLUSIONS[name][0] if name in KHAN2024_EXCLUSIONS else name}"
+                        for name, count in n["excluded"].items()) or "none"
+    out.print(f"imported {n['kept']} of {n['rows']} judgments ({n['trials']} debates, {n['transcripts']} with "
+              f"transcripts) from {n['file']} as experiment 'khan2024' into {db}; excluded: {dropped}; "
+              f"{len(n['skipped'])} rows skipped.", highlight=False, markup=False, soft_wrap=True)
 
 
 def import_paper_cmd(

@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from debatelab.analysis import oversight_results
+from debatelab.analysis import OFFLINE_PREFIX, oversight_results
+from debatelab.experiments.beliefs import belief_row
 from debatelab.graphs import mark_quotes, neutralise
 from debatelab.scenarios import (
     MICHAEL2023_PROVENANCE,
@@ -69,30 +70,46 @@ def trial_rows(room: Room, debate: DebateFile | None = None
                "probability": None if tied else best, "reasons": None,
                "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
                "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
-    return trial, _turns(trial_id, debate, truth, f"human:{room.judge}") if debate else [], [verdict]
+    offline = [_offline_verdict(trial_id, question, room, name, dist) for name, _, dist in room.offline
+               if len(dist) == len(letters)]
+    return trial, _turns(trial_id, debate, truth) if debate else [], [verdict, *offline]
 
 
-def _turns(trial_id: str, debate: DebateFile, truth: str, judge: str) -> list[dict[str, Any]]:
-    """Speeches as argument turns (the judge's view: quotes marked verified against the story) and
-    each belief the live judge reported as a `belief` turn (its text the distribution, as JSON)."""
+def _offline_verdict(trial_id: str, question: dict[str, Any], room: Room, name: str, dist: tuple[float, ...]
+                     ) -> dict[str, Any]:
+    """A person who judged the finished transcript afterwards: a further verdict, never pooled with
+    the live judges the paper's table counts."""
+    letters = LETTERS[: len(dist)]
+    best = max(dist)
+    tied = dist.count(best) > 1
+    return {"verdict_id": f"{trial_id}:offline:{name}", "trial_id": trial_id, "experiment": EXPERIMENT,
+            "protocol": room.protocol, "question_id": question["id"], "judge": f"{OFFLINE_PREFIX}{name}",
+            "letter": None if tied else letters[dist.index(best)], "truth": question["answer"],
+            "correct": int(dist[LETTERS.index(question["answer"])] > 0.5), "probability": None if tied else best,
+            "reasons": None, "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
+            "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
+
+
+def belief_rows(room: Room, debate: DebateFile, question: dict[str, Any]) -> list[dict[str, Any]]:
+    """The live judge's distribution after each speech round, as `judge_beliefs` rows."""
+    trial_id, judge = f"{EXPERIMENT}:{room.name}", f"human:{room.judge}"
+    return [belief_row(trial_id, EXPERIMENT, f"{trial_id}:{judge}:{i}", judge, round_no, {"distribution": list(dist)},
+                       question, "live") for i, (round_no, dist) in enumerate(debate.beliefs)]
+
+
+def _turns(trial_id: str, debate: DebateFile, truth: str) -> list[dict[str, Any]]:
+    """Speeches as argument turns, with the judge's view: quotes marked verified against the story."""
     rows: list[dict[str, Any]] = []
-    events = sorted([(s.round, 0, s) for s in debate.speeches] + [(r, 1, b) for r, b in debate.beliefs],
-                    key=lambda x: (x[0], x[1]))
-    for idx, (round_no, kind, item) in enumerate(events):
-        base = {"turn_id": f"{trial_id}:{idx}", "trial_id": trial_id, "experiment": EXPERIMENT, "idx": idx,
-                "round": round_no, "candidates": 1, "preference_scores": "[]", "unanswered_reason": None,
-                "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
-        if kind == 0:
-            check = mark_quotes(neutralise(item.text), debate.passage)
-            rows.append({**base, "kind": "argument", "position": item.debater, "agent": f"debater_{item.debater}",
-                         "debater": item.speaker, "model": "human" if item.speaker != "GPT-4" else "GPT-4",
-                         "letter": item.debater, "side": "correct" if item.debater == truth else "incorrect",
-                         "text": item.text, "shown": check.text, "quotes": check.quotes,
-                         "verified_quotes": check.verified})
-        else:
-            rows.append({**base, "kind": "belief", "position": "judge", "agent": "judge", "debater": None,
-                         "model": judge, "letter": None, "side": None, "text": json.dumps(list(item)),
-                         "shown": json.dumps(list(item)), "quotes": 0, "verified_quotes": 0})
+    for idx, item in enumerate(sorted(debate.speeches, key=lambda x: x.round)):
+        check = mark_quotes(neutralise(item.text), debate.passage)
+        rows.append({"turn_id": f"{trial_id}:{idx}", "trial_id": trial_id, "experiment": EXPERIMENT, "idx": idx,
+                     "round": item.round, "candidates": 1, "preference_scores": "[]", "unanswered_reason": None,
+                     "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0,
+                     "kind": "argument", "position": item.debater, "agent": f"debater_{item.debater}",
+                     "debater": item.speaker, "model": "human" if item.speaker != "GPT-4" else "GPT-4",
+                     "letter": item.debater, "side": "correct" if item.debater == truth else "incorrect",
+                     "text": item.text, "shown": check.text, "quotes": check.quotes,
+                     "verified_quotes": check.verified})
     return rows
 
 
@@ -125,6 +142,8 @@ def import_michael2023(store: Store, location: Path | None = None, *, every_room
                                                          if r.included_in_paper or every_room),
                                 "transcripts": len(debates)}, source_file=str(path))
     store.write_oversight_trials(rows)
+    store.write_judge_beliefs([b for (trial, _, _), r in zip(rows, judged, strict=True) if r.name in debates
+                               for b in belief_rows(r, debates[r.name], json.loads(trial["question"]))])
     results = oversight_results(store, EXPERIMENT)
     store.write_result(f"{EXPERIMENT}:oversight", EXPERIMENT, "oversight", results)
     return {"rooms": len(rooms), "judged": len(judged), "in_paper": sum(r.included_in_paper for r in judged),

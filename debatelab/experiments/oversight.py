@@ -40,6 +40,7 @@ from debatelab.agents import (
 )
 from debatelab.analysis import oversight_results
 from debatelab.base import UserError
+from debatelab.experiments.beliefs import belief_row
 from debatelab.experiments.debate import ModelFactory
 from debatelab.experiments.question_calls import QuestionsSummary
 from debatelab.experiments.sections import Debater
@@ -198,6 +199,16 @@ class OversightRun:
         trial_id = f"{self.exp.name}:{protocol}:{q.id}:{matchup}{suffix}:{digest}"
         return Trial(protocol, q, matchup, sides, debaters, judges, trial_id)
 
+    @property
+    def every_round(self) -> bool:
+        return self.exp.beliefs == "every_round"
+
+    def expected_ids(self, trial: Trial) -> list[str]:
+        """The verdict ids a finished trial has, and its belief ids when every round's are asked for."""
+        rounds = self.exp.rounds if self.every_round and trial.sides else 0
+        return [x for j in trial.judges for x in [self.verdict_id(trial, j),
+                                                  *(f"{self.verdict_id(trial, j)}:after{r}" for r in range(1, rounds))]]
+
     def verdict_id(self, trial: Trial, judge: int) -> str:
         spec = self.judges[judge]
         digest = hashlib.sha256(json.dumps(_spec_key(spec), sort_keys=True).encode()).hexdigest()[:8]
@@ -226,8 +237,8 @@ class OversightRun:
     async def run_all(self, saver: Any) -> None:
         self._limits()
         graphs = {p: compile_oversight(p, saver) for p in self.exp.protocols}
-        done = self.store.oversight_verdict_ids(self.exp.name)
-        todo = [t for t in self.trials if any(self.verdict_id(t, j) not in done for j in t.judges)]
+        done = self.store.oversight_verdict_ids(self.exp.name) | self.store.judge_belief_ids(self.exp.name)
+        todo = [t for t in self.trials if any(x not in done for x in self.expected_ids(t))]
         self.progress.stage("oversight trials", total=len(todo))
 
         await each_guarded(todo, lambda trial: self.run_trial(trial, graphs[trial.protocol]), failures=self.failures,
@@ -251,19 +262,32 @@ class OversightRun:
             if not snap.values:
                 inp = {"question": trial.question.model_dump(), "protocol": trial.protocol,
                        "sides": list(trial.sides), "rounds": self.exp.rounds, "simultaneous": self.exp.simultaneous,
-                       "judges": judges, "turns": [], "verdicts": []}
-            elif not has_pending_work(snap):  # finished before (a judge was added since, or the store write was lost)
-                await graph.aupdate_state(cfg, {"judges": judges}, as_node="step")
+                       "judges": judges, "turns": [], "verdicts": [], "every_round": self.every_round, "beliefs": []}
+            elif not has_pending_work(snap):  # finished before (a judge or beliefs added since, or the write lost)
+                await graph.aupdate_state(cfg, {"judges": judges, "every_round": self.every_round}, as_node="step")
             with bind_run(models, limits), tracing_guard():
                 values = await graph.ainvoke(inp, cfg, context=context, durability="sync")
         self.write(trial, values, agents)
 
     def write(self, trial: Trial, values: dict[str, Any], agents: dict[str, ModelSpec]) -> None:
         trial_row, turn_rows, verdict_rows = self.rows(trial, values, agents)
-        self.store.write_oversight_trial(trial_row, turn_rows, verdict_rows)
-        new = sum(r["calls"] for r in turn_rows) + sum(r["calls"] for r in verdict_rows)
+        beliefs = self.belief_rows(trial, values, verdict_rows)
+        self.store.write_oversight_trial(trial_row, turn_rows, verdict_rows, beliefs)
+        new = sum(r["calls"] for r in turn_rows + verdict_rows) + sum(r["calls"] or 0 for r in beliefs)
         self.new_calls += new
         self.progress.count_calls(new, sum(r["output_tokens"] for r in turn_rows + verdict_rows))
+
+    def belief_rows(self, trial: Trial, values: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """With `beliefs: every_round`: each judge's belief after every round, the verdict as the last."""
+        if not self.every_round or not trial.sides:
+            return []
+        wanted = {judge_agent(j): j for j in trial.judges}
+        rows = [belief_row(trial.trial_id, self.exp.name, self.verdict_id(trial, wanted[b["judge"]]),
+                           self.judges[wanted[b["judge"]]].label, b["round"], b, trial.question, "judge")
+                for b in values.get("beliefs", []) if b["judge"] in wanted]
+        final = [belief_row(trial.trial_id, self.exp.name, v["verdict_id"], v["judge"], self.exp.rounds,
+                            {**v, "calls": 0}, trial.question, "verdict") for v in verdicts]
+        return rows + final
 
     def rows(self, trial: Trial, values: dict[str, Any], agents: dict[str, ModelSpec]
              ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -304,7 +328,7 @@ class OversightRun:
                 "reasons": v["reasons"], "unanswered_reason": v["unanswered_reason"],
                 "input_tokens": v["input_tokens"], "output_tokens": v["output_tokens"],
                 "duration_s": v["duration_s"], "calls": v["calls"]})
-        every = [*turns, *values.get("verdicts", [])]
+        every = [*turns, *values.get("verdicts", []), *values.get("beliefs", [])]
         chosen = next((t for t in turns if t["kind"] == "choice"), None)
         trial_row = {
             "trial_id": trial.trial_id, "experiment": self.exp.name, "protocol": trial.protocol, "question_id": q.id,

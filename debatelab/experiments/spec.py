@@ -256,6 +256,11 @@ class OversightExperiment(ExperimentBase):
                                     "side); one: each question once, the sides balanced over questions")
     shuffle_options: bool = Field(default=True, description="put the correct answer at A on a seeded half of "
                                                             "the questions (two-option sets included)")
+    beliefs: Literal["final", "every_round"] = Field(
+        default="final", description="final: each judge gives its verdict at the end; every_round: it also states "
+                                     "its belief (answer and probability) after every round, as the NYU judges did "
+                                     "(one more call per judge and round; the report follows the belief round by "
+                                     "round)")
 
     @field_validator("debaters", mode="before")
     @classmethod

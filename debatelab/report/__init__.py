@@ -2,8 +2,10 @@
 call), the terminal summaries, and the table and plot building blocks they share."""
 
 from debatelab.report.dynamics import load_dynamics, print_dynamics_summary, write_dynamics_report
+from debatelab.report.oversight import agreement_table as oversight_agreement_table
 from debatelab.report.oversight import load_oversight, oversight_tables, print_oversight_summary, write_oversight_report
 from debatelab.report.plots import (
+    plot_beliefs,
     plot_cost,
     plot_distributions,
     plot_groups,
@@ -27,7 +29,8 @@ from debatelab.report.tables import CSS, Table, ci, fmt, mark
 from debatelab.report.weak_to_strong import load_results, print_w2s_summary, write_w2s_report
 
 __all__ = [
-    "load_oversight", "oversight_tables", "plot_oversight_accuracy", "plot_rating_accuracy", "plot_reliability",
+    "load_oversight", "oversight_agreement_table",
+    "oversight_tables", "plot_beliefs", "plot_oversight_accuracy", "plot_rating_accuracy", "plot_reliability",
     "print_oversight_summary", "write_oversight_report",
     "CSS", "build_tables", "ci", "criterion_table", "fmt", "load_dynamics", "load_results", "mark",
     "pairwise_rating_tables", "pairwise_tables", "plot_cost", "plot_distributions", "plot_groups", "plot_heatmap",

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from debatelab.report.plots import plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
+from debatelab.report.plots import plot_beliefs, plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
 from debatelab.report.tables import CSS, Table, fmt, stored_result
 from debatelab.store import Store
 
@@ -133,28 +133,51 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
         out.append(t)
     beliefs = results.get("beliefs") or {}
     if beliefs.get("rounds"):
-        t = Table("The judge's belief, turn by turn (imported debates)",
-                  ["protocol", "debaters", "after speech round", "debates", "mean P(correct) [95% CI]",
+        t = Table("The judge's belief, round by round",
+                  ["protocol", "debaters", "judge", "after round", "trials", "mean P(correct) [95% CI]",
                    "P(correct) > 0.5 [95% CI]"],
-                  "Over the debates that reached that round (a judge who ended early drops out). Intervals clustered "
-                  "by story.")
+                  "Over the trials that reached that round (a judge who ended early drops out). Intervals clustered "
+                  "by story or passage.")
         for r in beliefs["rounds"]:
-            t.add(r["protocol"], r["debaters"], r["after_round"], r["n"], f"{fmt(r['mean_p_correct'], 3)} {_interval(r)}",
+            t.add(r["protocol"], r["debaters"] or "-", r["judge"], r["after_round"], r["n"],
+                  f"{fmt(r['mean_p_correct'], 3)} {_interval(r)}",
                   f"{fmt(r['accuracy'], 3)} {_interval({'ci_low': r['accuracy_ci_low'], 'ci_high': r['accuracy_ci_high']})}")
         out.append(t)
-        t = Table("Drift of the belief on the correct answer (last - first)", ["protocol", "debaters", "debates",
-                                                                             "drift [95% CI]", "p"],
-                  "Per debate, the last reported probability on the correct answer minus the first; paired t over "
+        t = Table("Drift of the belief on the correct answer (last - first)",
+                  ["protocol", "debaters", "judge", "trials", "drift [95% CI]", "p"],
+                  "Per trial, the last probability on the correct answer minus the first; paired cluster t over "
                   "stories. Debate alone should not move the expected belief on the truth unless it informs the judge.")
         for r in beliefs["drift"]:
-            t.add(r["protocol"], r["debaters"], r["n"], f"{_signed(r['drift'])} [{_signed(r['ci_low'])}, "
-                  f"{_signed(r['ci_high'])}]", fmt(r["p"], 3))
+            t.add(r["protocol"], r["debaters"] or "-", r["judge"], r["n"], f"{_signed(r['drift'])} "
+                  f"[{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]", fmt(r["p"], 3))
         out.append(t)
+    if results.get("judge_agreement"):
+        out.append(agreement_table(results["judge_agreement"]))
     t = Table("Cost per protocol", ["protocol", "trials", "calls", "calls / trial", "tokens / trial"])
     for c in results["cost"]:
         t.add(c["protocol"], c["trials"], c["calls"], c["calls_per_trial"], c["tokens_per_trial"])
     out.append(t)
     return out
+
+
+def agreement_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table("Model judges beside the human judges (same transcripts)",
+              ["protocol", "judge", "trials", "accuracy [95% CI]", "people's accuracy [95% CI]",
+               "difference [95% CI]", "p", "kappa", "r (P correct)"],
+              "On the trials a person also judged, the model reading the same transcript (no story). Difference: "
+              "model - people, paired cluster t over stories. Kappa: agreement on the chosen answer beyond chance; "
+              "r: correlation of the probabilities each put on the correct answer.")
+    for r in rows:
+        human = _interval({"ci_low": r["human_ci_low"], "ci_high": r["human_ci_high"]})
+        if r["too_few"]:
+            t.add(r["protocol"], r["judge"], r["n"], f"{fmt(r['accuracy'], 3)} {_interval(r)}",
+                  f"{fmt(r['human_accuracy'], 3)} {human}", r["too_few"], "", "", "")
+            continue
+        t.add(r["protocol"], r["judge"], r["n"], f"{fmt(r['accuracy'], 3)} {_interval(r)}",
+              f"{fmt(r['human_accuracy'], 3)} {human}",
+              f"{_signed(r['difference'])} [{_signed(r['diff_ci_low'])}, {_signed(r['diff_ci_high'])}]",
+              fmt(r["p"], 3), fmt(r["kappa"], 3), fmt(r["correlation"], 3))
+    return t
 
 
 def print_oversight_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
@@ -182,6 +205,7 @@ def write_oversight_report(store: Store, experiment: str, out_dir: Path) -> dict
                                        encoding="utf-8")
     images = [(alt, img) for alt, img in (("judge accuracy by protocol", plot_oversight_accuracy(results)),
                                           ("judge calibration", plot_reliability(results)),
+                                          ("the judge's belief round by round", plot_beliefs(results)),
                                           ("accuracy against debater rating", plot_rating_accuracy(results))) if img]
     body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>" + "".join(t.html() for t in ts)
             + "".join(f"<img alt='{alt}' src='data:image/png;base64,{img}'/>" for alt, img in images))

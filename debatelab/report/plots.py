@@ -173,6 +173,27 @@ def plot_oversight_accuracy(results: dict[str, Any]) -> str | None:
     return png(fig)
 
 
+def plot_beliefs(results: dict[str, Any]) -> str | None:
+    """The judge's belief on the correct answer round by round, one line per protocol, setting and
+    judge, with the clustered intervals as bands."""
+    rows = [r for r in (results.get("beliefs") or {}).get("rounds", []) if r["mean_p_correct"] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    keys = list(dict.fromkeys((r["protocol"], r["debaters"], r["judge"]) for r in rows))
+    for key in keys:
+        mine = sorted((r for r in rows if (r["protocol"], r["debaters"], r["judge"]) == key),
+                      key=lambda r: r["after_round"])
+        xs = [r["after_round"] for r in mine]
+        label = " · ".join(x for x in (key[0], f"{key[1]} debaters" if key[1] else "", key[2]) if x)
+        line = ax.plot(xs, [r["mean_p_correct"] for r in mine], marker="o", label=label)[0]
+        if all(r["ci_low"] is not None for r in mine):
+            ax.fill_between(xs, [r["ci_low"] for r in mine], [r["ci_high"] for r in mine], alpha=0.15,
+                            color=line.get_color())
+    ax.axhline(0.5, linestyle=":", color="#9aa5b1")
+    return accuracy_axes(fig, ax, "after round", "mean P(correct answer)", "The judge's belief, round by round")
+
+
 def plot_reliability(results: dict[str, Any]) -> str | None:
     """Stated probability against observed accuracy, per judge over all protocols."""
     curves = [c for c in results.get("calibration", []) if c["protocol"] == "all" and c["bins"]]

@@ -63,6 +63,9 @@ def _foreign_problem(path: Path, objects: dict[str, str]) -> str | None:
     return None
 
 
+READABLE_AS_IS_FROM = 8  # upgrades from schema 8 on only add tables: an older file reads without one
+
+
 class StoreNeedsUpgrade(UserError):
     """A store of an older schema was opened read-only: reading it needs an upgrade, on a copy."""
 
@@ -121,11 +124,14 @@ class StoreCore:
                 if version > SCHEMA_VERSION:
                     raise UserError(f"{p} was written by a newer debatelab (schema {version}, this one reads up to "
                                     f"{SCHEMA_VERSION}); upgrade debatelab or pass another --db")
-                if version < SCHEMA_VERSION or not set(TABLES) <= names or store._missing_columns():
-                    if read_only:
+                if version < SCHEMA_VERSION or not set(TABLES) <= names or store._missing_columns(names):
+                    if read_only and not (version >= READABLE_AS_IS_FROM and not store._missing_columns(names)):
                         raise StoreNeedsUpgrade(f"{p} has schema {version}; reading it needs an upgrade to "
                                                 f"{SCHEMA_VERSION}, which is never done to a file opened read-only")
-                    store._create()  # an older store: upgrade it in place (one transaction)
+                    if read_only:
+                        store._shadow_tables(set(TABLES) - names)
+                    else:
+                        store._create()  # an older store: upgrade it in place (one transaction)
         except BaseException:
             store.close()
             raise
@@ -146,8 +152,19 @@ class StoreCore:
         except sqlite3.Error as exc:
             raise friendly_error(self.path, exc) from None
 
-    def _missing_columns(self) -> bool:
-        return any(set(spec["columns"]) - set(self._db.table(name).columns_dict) for name, spec in TABLES.items())
+    def _missing_columns(self, names: set[str] | None = None) -> bool:
+        """Whether a table the file has lacks a column (with `names`: tables it lacks do not count)."""
+        return any(set(spec["columns"]) - set(self._db.table(name).columns_dict) for name, spec in TABLES.items()
+                   if names is None or name in names)
+
+    def _shadow_tables(self, missing: set[str]) -> None:
+        """An older store opened read-only lacks tables added since (nothing else changed since
+        READABLE_AS_IS_FROM): empty TEMP tables of the same shape stand in, in this connection only,
+        so reads see "none yet" and the file is not touched."""
+        kinds = {str: "TEXT", int: "INTEGER", float: "REAL"}
+        for name in sorted(missing):
+            columns = ", ".join(f"[{c}] {kinds.get(k, 'TEXT')}" for c, k in TABLES[name]["columns"].items())
+            self._db.conn.execute(f"CREATE TEMP TABLE [{name}] ({columns})")
 
     def _create_tables(self) -> None:
         """Create or upgrade every table. Idempotent, so a retry after lock contention is safe."""

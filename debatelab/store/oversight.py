@@ -18,8 +18,9 @@ class OversightRecords(StoreCore):
             "select verdict_id from oversight_verdicts where experiment = :e", {"e": experiment})}
 
     def write_oversight_trial(self, trial: dict[str, Any], turns: list[dict[str, Any]],
-                              verdicts: list[dict[str, Any]]) -> None:
-        """A trial, its turns and its verdicts, in one transaction (a re-run finds all or none)."""
+                              verdicts: list[dict[str, Any]], beliefs: list[dict[str, Any]] | None = None) -> None:
+        """A trial, its turns, its verdicts and its judges' beliefs, in one transaction (a re-run
+        finds all or none)."""
         stamp = iso_timestamp()
         with self._transaction() as db:
             db.table("oversight_trials").upsert({**trial, "finished_at": stamp}, pk="trial_id")
@@ -28,6 +29,22 @@ class OversightRecords(StoreCore):
             if verdicts:
                 db.table("oversight_verdicts").upsert_all([{**v, "finished_at": stamp} for v in verdicts],
                                                           pk="verdict_id")
+            if beliefs:
+                db.table("judge_beliefs").upsert_all(beliefs, pk="belief_id")
+
+    def write_judge_beliefs(self, beliefs: list[dict[str, Any]]) -> None:
+        """Judges' beliefs after each round (an import's, in one transaction; upserts: idempotent)."""
+        if beliefs:
+            with self._transaction() as db:
+                db.table("judge_beliefs").upsert_all(beliefs, pk="belief_id")
+
+    def judge_belief_ids(self, experiment: str) -> set[str]:
+        return {r["belief_id"] for r in self._rows("select belief_id from judge_beliefs where experiment = ?",
+                                                   [experiment])}
+
+    def judge_beliefs(self, experiment: str) -> list[dict[str, Any]]:
+        return self._rows("select * from judge_beliefs where experiment = ? order by trial_id, judge, after_round",
+                          [experiment])
 
     def write_oversight_trials(self, trials: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]
                                ) -> None:

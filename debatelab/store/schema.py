@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # Version history (each upgrade runs in one transaction when an older file is opened):
 #   1 (debatelab 0.1): epoch-float timestamps, no foreign keys.
 #   2: ISO-8601 UTC timestamps (text); foreign keys turns/judgments/model_calls -> debates,
@@ -25,6 +25,8 @@ SCHEMA_VERSION = 8
 #      `oversight_verdicts` (one per trial and judge, model or person).
 #   8: stance over a debate: `stance_readings`, one per argued turn, reader model and stance prompt
 #      version (the position the turn takes on the motion, and whether it conceded a point).
+#   9: `judge_beliefs`: a judge's probability per answer after a round of an oversight trial (the NYU
+#      judges' feedback, offline judges' steps, an LLM judge with `beliefs: every_round`).
 MARKER_TABLE = "debatelab_meta"
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -154,6 +156,15 @@ TABLES: dict[str, dict[str, Any]] = {
         "foreign_keys": [("trial_id", "oversight_trials", "trial_id")],
         "indexes": [["experiment", "protocol", "judge"], ["trial_id"]],
     },
+    "judge_beliefs": {
+        "columns": {"belief_id": str, "trial_id": str, "experiment": str, "judge": str, "source": str,
+                    "after_round": int, "probabilities": str, "p_correct": float, "letter": str,
+                    "unanswered_reason": str, "input_tokens": int, "output_tokens": int, "duration_s": float,
+                    "calls": int},
+        "pk": "belief_id",
+        "foreign_keys": [("trial_id", "oversight_trials", "trial_id")],
+        "indexes": [["experiment", "judge"], ["trial_id"]],
+    },
     "stance_readings": {
         "columns": {"reading_id": str, "experiment": str, "debate_id": str, "turn_id": str, "idx": int,
                     "round": int, "agent": str, "assigned_stance": str, "position": str, "conceded": int,
@@ -170,7 +181,8 @@ TIMESTAMP_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "c
 # Tables are created parents first, so every foreign key points at a table that exists.
 CREATION_ORDER = ["experiments", "debates", "judgments", "turns", "model_calls", "scores", "qa_calls", "results",
                   "reliability", "judge_audits", "audit_calls", "pair_judgments", "pair_verdicts",
-                  "oversight_trials", "oversight_turns", "oversight_verdicts", "stance_readings"]
+                  "oversight_trials", "oversight_turns", "oversight_verdicts", "judge_beliefs",
+                  "stance_readings"]
 
 
 def iso_timestamp(value: float | str | None = None) -> str | None:

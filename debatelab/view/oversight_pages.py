@@ -19,7 +19,7 @@ from debatelab.analysis import oversight_results, planned_trials
 from debatelab.base import UserError
 from debatelab.graphs import QUOTE_RULES, protocol_named
 from debatelab.judging import check_rater
-from debatelab.report import oversight_tables
+from debatelab.report import oversight_tables, plot_beliefs
 from debatelab.store import HUMAN_PREFIX, Store
 from debatelab.studies import Study
 from debatelab.view.security import CSRF_FIELD, CsrfTokens, csrf_problem
@@ -51,7 +51,8 @@ class OversightPages:
         fitted = {(r.get("protocol"), r.get("judge")): r for r in stored.get("ratings", []) if r.get("overall")}
         results["ratings"] = [fitted.get((r.get("protocol"), r.get("judge")), r) for r in results["ratings"]]
         tables = [Markup(t.html()) for t in oversight_tables(results)]
-        return self.page(request, "oversight.html", exp=exp, tables=tables, trials=planned_trials(self.store, name),
+        return self.page(request, "oversight.html", exp=exp, tables=tables, belief_plot=plot_beliefs(results),
+                         trials=planned_trials(self.store, name),
                          verdicts=_by_trial(self.store.oversight_verdicts(name)),
                          rater=request.cookies.get("debatelab_rater", ""))
 
