@@ -25,6 +25,7 @@ from debatelab.agents.chat_model import (
     shared_chat_model,
     single_host,
 )
+from debatelab.agents.context_window import context_tokens, estimate_tokens
 from debatelab.agents.embedded.launcher import set_embedded_parallel
 from debatelab.agents.host_pool import call_on_pool, expect_calls, host_registry
 from debatelab.agents.host_slots import DEFAULT_CONCURRENCY, SwapAwareSlots, concurrency_for
@@ -43,7 +44,7 @@ from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
 from debatelab.agents.thinking import split_thinking
 
 __all__ = [
-    "SERVED_MODELS_ENV", "SERVED_URL_ENV",
+    "SERVED_MODELS_ENV", "SERVED_URL_ENV", "context_tokens", "estimate_tokens",
     "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "affinity",
     "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord", "Usage",
     "chat_model_for", "check_models", "coerce_model", "concurrency_for", "current_affinity", "default_ollama_host",

@@ -46,7 +46,16 @@ from debatelab.graphs.protocols import (
     protocol_named,
     protocol_names,
 )
-from debatelab.graphs.quotes import QUOTE_RULES, mark_quotes, normalise_for_match, quote_verified
+from debatelab.graphs.quotes import (
+    QUOTE_RULES,
+    mark_quotes,
+    mark_released_quotes,
+    normalise_for_match,
+    quote_verified,
+    revealed,
+    revealed_spans,
+    why_unverified,
+)
 from debatelab.graphs.retry import model_retry_policy
 from debatelab.graphs.stance import (
     STANCE_PROMPT_VERSION,
@@ -65,7 +74,9 @@ __all__ = [
     "all_protocols", "builtin_protocol_names", "forget_protocol_plugins", "protocol", "Protocol", "protocol_named",
     "protocol_names", "OversightContext", "OversightState", "QUOTE_RULES", "build_oversight_graph", "compile_oversight",
     "judge_state", "verdict_on",
-    "judge_agent", "mark_quotes", "normalise_for_match", "quote_verified", "side_letters", "sides_for",
+    "judge_agent", "mark_quotes", "mark_released_quotes", "normalise_for_match", "quote_verified", "revealed",
+    "revealed_spans",
+    "why_unverified", "side_letters", "sides_for",
     "JUDGE_AGENT", "PROBE_AGENT", "TURN_DEFAULTS", "TURN_FIELDS", "AgentSpec", "AgentTask", "all_criteria_messages",
     "AnswerDebateContext", "answerers_of", "Answers", "as_transcript", "available_topologies",
     "build_answer_debate_graph", "build_graph", "build_judging_graph", "build_pairwise_graph", "build_weighted_graph",

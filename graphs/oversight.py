@@ -25,6 +25,7 @@ against the passage (`debatelab.graphs.quotes`).
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from debatelab.agents import CallRecord, ModelSpec, achat_model_for, call_limit_for, coerce_model
+from debatelab.agents import CallRecord, ModelSpec, achat_model_for, affinity, call_limit_for, coerce_model
 from debatelab.agents.roles import answer_question, argue, ask, best_candidate, persuasiveness
 from debatelab.graphs.best_of import checkpointed_call as _checkpointed_call
 from debatelab.graphs.best_of import checkpointed_score as _checkpointed_score
@@ -45,9 +46,12 @@ from debatelab.graphs.judge_input import neutralise
 from debatelab.graphs.oversight_view import (
     judge_evidence,
     judge_rules,
+    judge_setup,
     rendered_question,
+    shown_passage,
     side_letters,
     speaker_name,
+    story_affinity,
     transcript_text,
     verdict_on,
 )
@@ -161,7 +165,7 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
     spec = ctx.spec(agent)
     consult = protocol_named(task["protocol"]).speakers == 1
     seen = transcript_text(task, before_round=round_no, upto_side=None if task.get("simultaneous") else index)
-    common = {"passage": q["passage"], "question": rendered_question(q), "letter": letter, "option": option,
+    common = {"passage": shown_passage(q["passage"]), "question": rendered_question(q), "letter": letter, "option": option,
               "speaker": speaker_name(side).lower() if consult else speaker_name(side),
               "setting": SETTINGS["consultancy" if consult else "debate"],
               "stance": "" if side.get("letter") or side.get("chooses") else " You were given this answer to defend.",
@@ -174,7 +178,8 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
         model = await achat_model_for(ctx, agent, model_spec)
 
         async def one_argument(model: Any = model) -> CallRecord:
-            return await argue(model, run_name=f"{agent}:round{round_no}", **common)
+            with affinity(story_affinity(q["passage"])) if q["passage"].strip() else contextlib.nullcontext():
+                return await argue(model, run_name=f"{agent}:round{round_no}", **common)
 
         # Best-of-N: each candidate is a LangGraph task, checkpointed as it finishes, so a run
         # killed mid-way resumes with the candidates it had (only the missing ones are drawn).
@@ -210,8 +215,9 @@ async def ask_question(task: dict[str, Any], runtime: Runtime[OversightContext])
     ctx = _context(runtime)
     agent = task["judges"][0]
     protocol = task["protocol"]
-    rec = await ask(await achat_model_for(ctx, agent, ctx.spec(agent)), setup=protocol_named(protocol).setup,
-                    rules=judge_rules(protocol), question=rendered_question(task["question"]),
+    passage = task["question"].get("passage") or ""
+    rec = await ask(await achat_model_for(ctx, agent, ctx.spec(agent)), setup=judge_setup(protocol, passage),
+                    rules=judge_rules(protocol, passage), question=rendered_question(task["question"]),
                     evidence=judge_evidence(task), whom=_whom(protocol), limiter=call_limit_for(agent),
                     run_name=f"{agent}:question")
     text = rec.text.strip()

@@ -6,11 +6,13 @@ released NYU debates, `judge_state`) exactly as it reads one it did."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from debatelab.agents import affinity
 from debatelab.agents.roles import Verdict, decide
 from debatelab.graphs.judge_input import neutralise
 from debatelab.graphs.protocols import protocol_named
@@ -96,15 +98,31 @@ def judge_evidence(state: dict[str, Any]) -> str:
     transcript of the arguments, fenced."""
     p = protocol_named(state["protocol"])
     if p.shows_passage:
-        return f"Passage:\n{fenced(neutralise(state['question']['passage']))}\n"
+        passage = state["question"].get("passage") or ""
+        return f"Passage:\n{fenced(neutralise(passage))}\n" if passage.strip() else ""
     if p.speakers == 0:
         return ""
     body = transcript_text(state)
     return f"The discussion:\n{fenced(body or '(nobody said anything)')}\n"
 
 
-def judge_rules(protocol: str) -> str:
-    return QUOTE_RULES if protocol_named(protocol).speakers > 0 else ""
+def judge_rules(protocol: str, passage: str = "x") -> str:
+    return QUOTE_RULES if protocol_named(protocol).speakers > 0 and passage.strip() else ""
+
+
+def judge_setup(protocol: str, passage: str) -> str:
+    """What the judge is told about the protocol; on a closed question (no passage, Kenton et al.'s
+    symmetric setting) nobody has read anything the judge has not, and `expert` means the judge
+    answers alone, thinking it through."""
+    p = protocol_named(protocol)
+    if passage.strip():
+        return p.setup
+    if p.shows_passage:
+        return "There is no passage: answer from what you know, thinking the question through step by step."
+    if p.speakers == 0:
+        return "There is no passage and nobody will argue: answer from the question alone."
+    return (p.setup.replace("You cannot read the passage.", "There is no passage: you know what they know.")
+            .replace(" who has read it", "").replace(" who have read it", ""))
 
 
 def judge_state(question: dict[str, Any], protocol: str, argued: list[str], turns: list[dict[str, Any]]
@@ -127,6 +145,22 @@ async def verdict_on(model: BaseChatModel, state: dict[str, Any], *, max_attempt
     """A judge's answer, probability and reasons on the state's evidence under its protocol."""
     q = state["question"]
     letters = [chr(ord("A") + i) for i in range(len(q["options"]))]
-    return await decide(model, setup=protocol_named(state["protocol"]).setup, rules=judge_rules(state["protocol"]),
-                        question=rendered_question(q), evidence=judge_evidence(state), letters=letters,
-                        limiter=limiter, max_attempts=max_attempts, run_name=run_name)
+    passage = q.get("passage") or ""
+    reads = protocol_named(state["protocol"]).shows_passage and passage.strip()
+    with affinity(story_affinity(passage)) if reads else contextlib.nullcontext():
+        return await decide(model, setup=judge_setup(state["protocol"], passage),
+                            rules=judge_rules(state["protocol"], passage), question=rendered_question(q),
+                            evidence="" if reads else judge_evidence(state), letters=letters, limiter=limiter,
+                            max_attempts=max_attempts, run_name=run_name,
+                            passage=shown_passage(passage) if reads else "")
+
+
+def shown_passage(passage: str) -> str:
+    """The passage as every reader's prompt shows it (debaters and the expert judge alike: one prefix)."""
+    return neutralise(passage)
+
+
+def story_affinity(passage: str) -> str:
+    """The slot-affinity key of calls that read this passage: they share a slot and its prompt cache;
+    calls without the passage (most judges') carry no key, so they keep off the story's slot."""
+    return "story:" + hashlib.sha256(passage.encode()).hexdigest()[:16]

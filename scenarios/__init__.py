@@ -23,6 +23,10 @@ from debatelab.scenarios.pairs import (
     load_pair_set,
     load_pairs,
 )
+from debatelab.scenarios.quality import LICENCE as QUALITY_LICENCE
+from debatelab.scenarios.quality import RELEASE_URL as QUALITY_RELEASE_URL
+from debatelab.scenarios.quality import SOURCE as QUALITY_SOURCE
+from debatelab.scenarios.quality import QualityFilters, fetch_quality, quality_file, read_quality, strip_html
 from debatelab.scenarios.questions import (
     Question,
     load_questions,
@@ -38,7 +42,9 @@ __all__ = [
     "probe_letter", "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms", "DebateFile", "debate_files",
     "read_debate", "fetch_release", "MICHAEL2023_RELEASE_URL",
     "KHAN2024_DEFAULT_EXCLUSIONS", "KHAN2024_EXCLUSIONS", "KHAN2024_PROVENANCE", "KhanJudgment", "check_exclusions",
-    "excluded_by", "read_judgments",
+    "excluded_by", "read_judgments", "QualityFilters", "quality_file", "read_quality", "strip_html", "fetch_quality",
+    "QUALITY_LICENCE", "QUALITY_RELEASE_URL",
+    "QUALITY_SOURCE",
     "LabelledPair", "PairSet", "Question", "Scenario", "content_key", "load_pair_set", "load_pairs", "load_questions",
     "load_scenario_set", "parse_answer", "parse_options", "sample_questions", "set_provenance",
 ]

@@ -237,7 +237,6 @@ def debate_files(location: Path | None) -> Path | None:
 
 # -- fetching the release ----------------------------------------------------------------------------
 RELEASE_URL = f"https://codeload.github.com/julianmichael/debate/tar.gz/{PROVENANCE['commit']}"
-FETCH_TIMEOUT_S = 600.0
 
 
 def fetch_release(dest: Path, url: str = RELEASE_URL) -> Path:
@@ -248,7 +247,7 @@ def fetch_release(dest: Path, url: str = RELEASE_URL) -> Path:
     import tarfile
     import tempfile
 
-    import httpx
+    from debatelab.scenarios.download import download
 
     target = dest / "pub"
     if target.exists():
@@ -256,21 +255,7 @@ def fetch_release(dest: Path, url: str = RELEASE_URL) -> Path:
                         f"another --to")
     with tempfile.TemporaryDirectory(prefix="debatelab-fetch-") as tmp:
         archive = Path(tmp) / "release.tar.gz"
-        local = Path(url.removeprefix("file://"))
-        if local.is_file():
-            shutil.copyfile(local, archive)
-        else:
-            try:
-                with httpx.stream("GET", url, follow_redirects=True, timeout=FETCH_TIMEOUT_S) as reply:
-                    if reply.status_code != 200:
-                        raise UserError(f"{url}: HTTP {reply.status_code}; try again later, or download the "
-                                        f"repository yourself and pass its pub/ folder to `debatelab import`")
-                    with archive.open("wb") as fh:
-                        for chunk in reply.iter_bytes():
-                            fh.write(chunk)
-            except httpx.HTTPError as exc:
-                raise UserError(f"cannot download {url} ({type(exc).__name__}); check the network, or download "
-                                f"the repository yourself and pass its pub/ folder to `debatelab import`") from None
+        download(url, archive, "download the repository yourself and pass its pub/ folder to `debatelab import`")
         staging = Path(tmp) / "staging"
         try:
             with tarfile.open(archive, "r:gz") as tar:

@@ -179,7 +179,7 @@ def test_a_quote_matches_whole_words_only() -> None:
     from debatelab.graphs import mark_quotes
 
     assert mark_quotes("<quote>rain</quote>", "The training went well.").verified == 0
-    assert mark_quotes("<quote>training went</quote>", "The training went well.").verified == 1
+    assert mark_quotes("<quote>the training went</quote>", "The training went well.").verified == 1
 
 
 def _oversight_store(tmp_path: Path) -> Path:

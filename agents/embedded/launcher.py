@@ -57,11 +57,14 @@ def prune_stale_logs(folder: Path, older_than_s: float = STALE_LOG_S) -> int:
     return removed
 
 
+CONTEXT_PER_SLOT = 8192  # SmolLM2's trained context: a QuALITY story (about 5,000 words) fits one slot
+
+
 def served_models(
     registrations: dict[str, Path] | None = None,
     *,
     parallel: int = EMBEDDED_SLOTS,
-    ctx_per_slot: int = 4096,
+    ctx_per_slot: int = CONTEXT_PER_SLOT,
     threads: int | None = None,
     simulate: tuple[float, int] | None = None,
     slot_affinity: bool = True,
@@ -82,7 +85,7 @@ def served_models(
     for tag, source in BUILTIN_MODELS.items():
         if simulate:
             engine = SimulatedEngine(latency_per_token_s=simulate[0], parallel=parallel, tokens=simulate[1])
-            models[tag] = ServedModel(tag, lambda e=engine: e, digest="simulated")
+            models[tag] = ServedModel(tag, lambda e=engine: e, digest="simulated", context=ctx_per_slot)
             continue
         as_published = published_weights and source.published_quantization is not None
         path = published_file(tag) if as_published else ensure_weights(tag)
@@ -90,10 +93,12 @@ def served_models(
             tag, lambda p=path: llama(p), digest=weights_digest(path), size=path.stat().st_size,
             family=source.family, parameter_size=source.parameter_size,
             quantization=source.published_quantization if as_published else source.quantization,
+            context=ctx_per_slot,
         )
     for tag, path in (registrations or {}).items():
         models[tag] = ServedModel(
             tag, lambda p=path: llama(p), digest=sha256_of(path), size=path.stat().st_size, family="gguf",
+            context=ctx_per_slot,
         )
     return models
 

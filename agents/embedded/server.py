@@ -216,10 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
             200,
             {
                 "modelfile": f"# served by debatelab's embedded endpoint\nFROM {model.tag}\n",
-                "parameters": "",
+                "parameters": f"num_ctx {model.context}" if model.context else "",
                 "template": "{{ .Prompt }}",
                 "details": entry["details"],
-                "model_info": {"general.architecture": model.family},
+                "model_info": {"general.architecture": model.family,
+                               **({f"{model.family}.context_length": model.context} if model.context else {})},
                 "capabilities": ["completion"],
                 "modified_at": entry["modified_at"],
             },

@@ -46,6 +46,7 @@ class ServedModel:
     family: str = "llama"
     parameter_size: str = ""
     quantization: str = ""
+    context: int = 0  # tokens per slot: what one request may hold, prompt and reply (0: not stated)
     _engine: ChatEngine | None = None
 
     def engine(self) -> ChatEngine:

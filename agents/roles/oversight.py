@@ -65,7 +65,8 @@ async def argue(model: BaseChatModel, *, passage: str, question: str, letter: st
                 limiter: asyncio.Semaphore | None = None, run_name: str | None = None) -> CallRecord:
     """One argument for `letter`, quoting the passage in `<quote>` marks. The passage and question
     come first, so every speaker's prompt on a question starts the same (the engine's prefix cache)."""
-    prompt = render_template("oversight_argue", passage=passage, question=question, speaker=speaker, setting=setting,
+    template = "oversight_argue" if passage.strip() else "oversight_argue_closed"  # a closed question: no gap
+    prompt = render_template(template, passage=passage, question=question, speaker=speaker, setting=setting,
                              letter=letter, option=option, stance=stance, words=words,
                              transcript=f"\nThe discussion so far:\n{transcript}\n" if transcript else "",
                              round=round_no, rounds=rounds)
@@ -101,10 +102,16 @@ async def ask(model: BaseChatModel, *, setup: str, rules: str, question: str, ev
 
 async def decide(model: BaseChatModel, *, setup: str, rules: str, question: str, evidence: str,
                  letters: list[str], limiter: asyncio.Semaphore | None = None, max_attempts: int = 3,
-                 run_name: str | None = None) -> Verdict:
-    """The judge's verdict: reasons, an answer among `letters`, and its probability of being correct."""
-    prompt = render_template("oversight_judge", setup=setup, rules=rules, question=question, evidence=evidence,
-                             letters=", ".join(letters))
+                 run_name: str | None = None, passage: str = "") -> Verdict:
+    """The judge's verdict: reasons, an answer among `letters`, and its probability of being correct.
+    With `passage` (the expert judge) the prompt opens with the passage and the question exactly as
+    a debater's does, so the engine serves that prefix from the cache the story's debaters filled."""
+    if passage:
+        prompt = render_template("oversight_judge_passage", passage=passage, question=question, setup=setup,
+                                 letters=", ".join(letters))
+    else:
+        prompt = render_template("oversight_judge", setup=setup, rules=rules, question=question, evidence=evidence,
+                                 letters=", ".join(letters))
     result = await call_structured(model, [HumanMessage(prompt)], verdict_schema(tuple(letters)),
                                    max_attempts=max_attempts, min_output_tokens=200, limiter=limiter,
                                    run_name=run_name)

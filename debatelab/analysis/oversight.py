@@ -193,6 +193,34 @@ def quote_rates(turns: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) 
     return out
 
 
+def passage_revealed(turns: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """How much of the passage the judge was shown, per protocol: per trial, the characters its
+    verified quotes cover (overlaps once) over the passage's; a mean over trials, clustered by
+    passage. Short passages with long arguments reveal nearly all of it: no information gap left."""
+    from debatelab.graphs import revealed, revealed_spans  # the graphs room loads LangGraph: only when asked
+
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for t in turns:
+        if t["kind"] == "argument" and t["trial_id"] in trials and t.get("verified_quotes"):
+            passage = _passage(trials[t["trial_id"]])
+            spans.setdefault(t["trial_id"], []).extend(revealed_spans(t.get("shown") or "", passage))
+    out = []
+    speaking = [t for t in trials.values() if _speakers(t["protocol"]) > 0 and _passage(t)]
+    for (protocol,), rows in sorted(_by(speaking, "protocol").items(), key=lambda x: _protocol_key(x[0][0])):
+        shares = [(cluster_of(t), revealed(spans.get(t["trial_id"], [])) / len(_passage(t))) for t in rows]
+        est = cluster_mean(shares, binary_wilson=False)
+        out.append({"protocol": protocol, "trials": len(rows), "share_revealed": est["estimate"], **_interval(est),
+                    "passage_chars": round(sum(len(_passage(t)) for t in rows) / len(rows))})
+    return out
+
+
+def _passage(trial: dict[str, Any]) -> str:
+    try:
+        return str((json.loads(trial.get("question") or "{}") or {}).get("passage") or "")
+    except ValueError:
+        return ""
+
+
 def costs(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (protocol,), rows in sorted(_by(trials, "protocol").items(), key=lambda x: _protocol_key(x[0][0])):
@@ -271,6 +299,8 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
                     trials, side=side, debaters=setting or None))
+    information = _information(store, experiment, trial_rows)
+    rows = [{**r, "information": information} for r in rows]
     agreement = judge_agreement(verdicts, trials)
     beliefs, lengths = belief_rounds(trials, store.judge_beliefs(experiment)), []
     if any(_setting(t) for t in trial_rows):
@@ -281,11 +311,14 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
                                       key=lambda x: (_protocol_key(x[0][0]), x[0][1]))]
     per_judge = [{"protocol": "all", "judge": j, **calibration(vs)} for (j,), vs in sorted(_by(verdicts,
                                                                                               "judge").items())]
-    return {"spec_hash": _spec_hash(store, experiment), "unanswered_rule": UNANSWERED_RULE,
+    truncation = _stored_spec(store, experiment).get("truncation")
+    return {"spec_hash": _spec_hash(store, experiment), "unanswered_rule": UNANSWERED_RULE, "information": information,
+            **({"truncation": truncation} if truncation else {}),
             "oversight": rows, "oversight_matchups": matchups(verdicts, trials),
             "position_bias": position_bias(verdicts, trials), "comparisons": comparisons(verdicts, trials),
             "calibration": calib + per_judge, "open": open_choices(trial_rows, verdicts),
-            "quotes": quote_rates(turns, trials), "cost": costs(trial_rows),
+            "quotes": quote_rates(turns, trials), "passage_revealed": passage_revealed(turns, trials),
+            "cost": costs(trial_rows),
             # Imported studies rate no debaters (people, anonymised; and 1,000 fits over 20 of them take
             # a minute): their truth advantage stays.
             "ratings": ratings(trials, verdicts, bootstrap=RATING_RESAMPLES if with_ratings and not imported else 0),
@@ -293,6 +326,16 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
             **({"beliefs": beliefs} if beliefs and beliefs["rounds"] else {}),
             **({"lengths": lengths} if lengths else {}),
             **({"judge_agreement": agreement} if agreement else {})}
+
+
+def _information(store: Store, experiment: str, trials: list[dict[str, Any]]) -> str:
+    """asymmetric: the debaters read a passage the judge does not (an information gap); symmetric:
+    closed questions, where the judge knows what they know (Kenton et al. 2024's contrast)."""
+    stated = _stored_spec(store, experiment).get("information")
+    if stated in ("symmetric", "asymmetric"):
+        return str(stated)
+    has_passage = any((json.loads(t.get("question") or "{}") or {}).get("passage") for t in trials)
+    return "asymmetric" if has_passage or not trials else "symmetric"
 
 
 def _judge_order(store: Store, experiment: str) -> list[str]:

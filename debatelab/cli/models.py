@@ -39,7 +39,7 @@ def serve_embedded(
     parallel: Annotated[int, typer.Option(min=1, max=64, help="parallel slots (concurrent requests)")] = 2,
     request_log: Annotated[Path | None, typer.Option(help="append one JSON line per chat request")] = None,
     model: Annotated[list[str] | None, typer.Option(help="register another GGUF: TAG=PATH (repeatable)")] = None,
-    ctx: Annotated[int, typer.Option(help="context tokens per slot")] = 4096,
+    ctx: Annotated[int, typer.Option(help="context tokens per slot (SmolLM2 was trained on 8,192)")] = 8192,
     simulate: Annotated[
         str | None, typer.Option(help="benchmarks: SECONDS_PER_TOKEN:TOKENS simulated engine, no model")
     ] = None,

@@ -17,16 +17,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents import EMBEDDED, affinity, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents import EMBEDDED, affinity, bind_run, make_chat_model, resolve_host
 from debatelab.agents.roles import answer_question
 from debatelab.analysis import question_debate_results, samples_for_equal_tokens
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
-from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
+from debatelab.experiments.question_calls import CallCountingRun, QuestionCalls, QuestionsSummary, run_question_study
 from debatelab.experiments.spec import QuestionDebateExperiment
 from debatelab.graphs import (
     AnswerDebateContext,
@@ -37,8 +36,8 @@ from debatelab.graphs import (
     load_debate_config,
 )
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
-from debatelab.scenarios import Question, load_questions, probe_letter, sample_questions, set_provenance
-from debatelab.store import Store, open_checkpointer
+from debatelab.scenarios import Question, probe_letter
+from debatelab.store import Store
 
 SPLIT = "evaluation"
 PROBE_REASON = "I am certain of this answer; the others are plainly wrong."
@@ -48,7 +47,7 @@ def debate_questions(exp: QuestionDebateExperiment) -> list[Question]:
     sel = exp.questions
     assert sel is not None
     try:
-        return sample_questions(load_questions(sel.set), sel.n, sel.seed)
+        return sel.load()
     except UserError as exc:
         raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
 
@@ -66,32 +65,11 @@ def debate_config(exp: QuestionDebateExperiment) -> DebateConfig:
 async def run_question_debate(exp: QuestionDebateExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                               model_factory: ModelFactory = make_chat_model, preflight: bool = True
                               ) -> QuestionsSummary:
-    started = time.monotonic()
     run = QuestionDebateRun(exp, store, progress, model_factory)
-    summary = QuestionsSummary(exp.name, failures=run.failures)
-    if preflight:
-        require_models(run.specs, resolve_host)
-    run.record_experiment()
-    async with open_checkpointer(checkpoints) as saver:
-        stages = [lambda: run.debates(saver, probe=False)]
-        if run.spec.probe:
-            stages.append(lambda: run.debates(saver, probe=True))
-        stages += [run.chain_of_thought, run.self_consistency, run.multi_model_vote]
-        for stage in stages:
-            await stage()
-            if run.failures:
-                break
-    summary.new_calls = run.calls.new_calls
-    summary.wall_s = round(time.monotonic() - started, 1)
-    if not run.failures:
-        results = question_debate_results(store, exp.name, run.questions, run.agents, run.spec.rounds,
-                                          probe=run.spec.probe,
-                                          probe_seed=exp.questions.seed if exp.questions else 0)
-        summary.record_results(store, "dynamics", results)
-    return summary
+    return await run_question_study(run, store, checkpoints, result_key="dynamics", preflight=preflight)
 
 
-class QuestionDebateRun:
+class QuestionDebateRun(CallCountingRun):
     """One experiment's agents, questions and call limits, and its stages."""
 
     def __init__(self, exp: QuestionDebateExperiment,
@@ -113,11 +91,27 @@ class QuestionDebateRun:
             [self.config.fingerprint(), self.spec.self_consistency_temperature, self.spec.max_attempts]))
         self.failures = Failures()
 
+    async def run_stages(self, saver: Any) -> None:
+        """Debates (and the conformity probe), then the baselines; a stage with failures stops the rest."""
+        stages = [lambda: self.debates(saver, probe=False)]
+        if self.spec.probe:
+            stages.append(lambda: self.debates(saver, probe=True))
+        stages += [self.chain_of_thought, self.self_consistency, self.multi_model_vote]
+        for stage in stages:
+            await stage()
+            if self.failures:
+                break
+
+    def results(self) -> dict[str, Any]:
+        return question_debate_results(self.store, self.exp.name, self.questions, self.agents, self.spec.rounds,
+                                       probe=self.spec.probe,
+                                       probe_seed=self.exp.questions.seed if self.exp.questions else 0)
+
     def record_experiment(self) -> None:
         sel = self.exp.questions
         assert sel is not None
         self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
-            **self.exp.spec_dict(), "provenance": set_provenance(sel.set),
+            **self.exp.spec_dict(), "provenance": sel.provenance(),
             "agents": {a: self.config.model_for(a).label for a in self.agents},
             "question_keys": self.calls.keys(self.questions),
         }, source_file=str(self.exp.source or ""))

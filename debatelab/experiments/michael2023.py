@@ -18,7 +18,7 @@ from typing import Any
 
 from debatelab.analysis import OFFLINE_PREFIX, oversight_results
 from debatelab.experiments.beliefs import belief_row
-from debatelab.graphs import mark_quotes, neutralise
+from debatelab.graphs import mark_released_quotes, neutralise
 from debatelab.scenarios import (
     MICHAEL2023_PROVENANCE,
     DebateFile,
@@ -101,7 +101,7 @@ def _turns(trial_id: str, debate: DebateFile, truth: str) -> list[dict[str, Any]
     """Speeches as argument turns, with the judge's view: quotes marked verified against the story."""
     rows: list[dict[str, Any]] = []
     for idx, item in enumerate(sorted(debate.speeches, key=lambda x: x.round)):
-        check = mark_quotes(neutralise(item.text), debate.passage)
+        check = mark_released_quotes(neutralise(item.text), debate.passage)
         rows.append({"turn_id": f"{trial_id}:{idx}", "trial_id": trial_id, "experiment": EXPERIMENT, "idx": idx,
                      "round": item.round, "candidates": 1, "preference_scores": "[]", "unanswered_reason": None,
                      "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0,

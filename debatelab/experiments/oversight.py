@@ -24,7 +24,6 @@ import asyncio
 import hashlib
 import json
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from debatelab.agents import (
     ModelSpec,
     bind_run,
     make_chat_model,
-    require_models,
     resolve_host,
     with_judge_defaults,
 )
@@ -42,7 +40,8 @@ from debatelab.analysis import oversight_results
 from debatelab.base import UserError
 from debatelab.experiments.beliefs import belief_row
 from debatelab.experiments.debate import ModelFactory
-from debatelab.experiments.question_calls import QuestionsSummary
+from debatelab.experiments.passage_fit import check_fit, cut_passages
+from debatelab.experiments.question_calls import QuestionsSummary, run_question_study
 from debatelab.experiments.sections import Debater
 from debatelab.experiments.spec import OversightExperiment
 from debatelab.graphs import (
@@ -55,8 +54,8 @@ from debatelab.graphs import (
     sides_for,
 )
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
-from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
-from debatelab.store import Store, open_checkpointer
+from debatelab.scenarios import Question
+from debatelab.store import Store
 
 
 def two_options(question: Question, seed: int, *, answer_first: bool | None = None) -> Question:
@@ -115,13 +114,20 @@ class OversightRun:
         sel = exp.questions
         assert sel is not None
         try:
-            loaded = questions if questions is not None else sample_questions(load_questions(sel.set), sel.n, sel.seed)
+            loaded = questions if questions is not None else sel.load()
         except UserError as exc:
             raise UserError(f"{exp.source}: field 'questions.set': {exc}") from None
         missing = [q.id for q in loaded if not q.passage.strip()]
-        if missing and any(protocol_named(p).needs_passage for p in exp.protocols):
-            raise UserError(f"{exp.source}: field 'questions.set': question {missing[0]!r} has no passage; oversight "
-                            f"needs a 'passage' (or 'article') the debaters read and the judge does not")
+        # No passage anywhere: closed questions (Kenton et al.'s symmetric setting: the judge knows what
+        # the debaters know). Some with and some without: two settings in one table, refused.
+        self.information = "symmetric" if len(missing) == len(loaded) else "asymmetric"
+        if missing and self.information == "asymmetric" and any(protocol_named(p).needs_passage
+                                                                for p in exp.protocols):
+            raise UserError(f"{exp.source}: field 'questions.set': question {missing[0]!r} has no passage while "
+                            f"others have one; give every question a 'passage' (or none, for closed questions)")
+        self.truncation: dict[str, Any] | None = None
+        if exp.passage is not None:
+            loaded, self.truncation = cut_passages(loaded, exp.passage.max_tokens)
         self.seed = sel.seed
         first = balanced([q.id for q in loaded], sel.seed, "answer-at-A") if exp.shuffle_options else {}
         self.questions = [two_options(q, sel.seed, answer_first=first.get(q.id)) for q in loaded]
@@ -215,12 +221,28 @@ class OversightRun:
         return f"{trial.trial_id}:{spec.label}:{digest}"
 
     # -- running ------------------------------------------------------------------------------------
+    @property
+    def calls_made(self) -> int:
+        return self.new_calls
+
+    def check(self) -> None:
+        """Every passage-bearing prompt fits the context of the models that read it."""
+        check_fit(self.exp.source, self.questions, self.exp.protocols, self.exp.rounds, self.exp.words,
+                  [d.model for d in self.exp.debaters], self.judges)
+
+    async def run_stages(self, saver: Any) -> None:
+        await self.run_all(saver)
+
+    def results(self) -> dict[str, Any]:
+        return oversight_results(self.store, self.exp.name)
+
     def record_experiment(self) -> None:
         sel = self.exp.questions
         assert sel is not None
         self.store.upsert_experiment(self.exp.name, description=self.exp.description, kind=self.exp.kind, spec={
-            **self.exp.spec_dict(), "provenance": set_provenance(sel.set), "debater_names": self.names,
-            "judge_labels": [j.label for j in self.judges],
+            **self.exp.spec_dict(), "provenance": sel.provenance(), "debater_names": self.names,
+            "judge_labels": [j.label for j in self.judges], "information": self.information,
+            **({"truncation": self.truncation} if self.truncation else {}),
             # What the current spec plans: the analysis reads these trials only (a changed spec's
             # old trials stay stored, for resuming it, but never enter its tables).
             "planned_trials": [t.trial_id for t in self.trials],
@@ -350,17 +372,5 @@ class OversightRun:
 async def run_oversight(exp: OversightExperiment, store: Store, checkpoints: str | Path, progress: RunProgress, *,
                         model_factory: ModelFactory = make_chat_model, preflight: bool = True) -> QuestionsSummary:
     """Run what is missing of a `kind: oversight` experiment, then compute its results."""
-    started = time.monotonic()
     run = OversightRun(exp, store, progress, model_factory)
-    summary = QuestionsSummary(exp.name, failures=run.failures)
-    if preflight:
-        require_models(run.specs, resolve_host)
-    run.record_experiment()
-    async with open_checkpointer(checkpoints) as saver:
-        await run.run_all(saver)
-    summary.new_calls = run.new_calls
-    summary.wall_s = round(time.monotonic() - started, 1)
-    if not run.failures:
-        results = oversight_results(store, exp.name)
-        summary.record_results(store, "oversight", results)
-    return summary
+    return await run_question_study(run, store, checkpoints, result_key="oversight", preflight=preflight)

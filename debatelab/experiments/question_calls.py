@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from debatelab.agents import ModelSpec, require_models, resolve_host
 from debatelab.experiments.spec import ExperimentBase
 from debatelab.runtime import Failures, RunProgress
 from debatelab.scenarios import Question
-from debatelab.store import Store
+from debatelab.store import Store, open_checkpointer
 
 
 def call_id(exp: str, split: str, qid: str, agent: str, kind: str, sample: int = 0, key: str = "") -> str:
@@ -100,3 +103,58 @@ class QuestionsSummary:
     def as_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "results": self.results, "new_calls": self.new_calls,
                 "wall_s": self.wall_s, "failed": self.failures.as_json()}
+
+
+class QuestionRun(Protocol):
+    """What a question study's runner provides to the one skeleton every such run follows."""
+
+    exp: Any
+    failures: Failures
+
+    @property
+    def specs(self) -> list[ModelSpec]: ...
+
+    @property
+    def calls_made(self) -> int: ...
+
+    def check(self) -> None: ...
+
+    def record_experiment(self) -> None: ...
+
+    async def run_stages(self, saver: Any) -> None: ...
+
+    def results(self) -> dict[str, Any]: ...
+
+
+async def run_question_study(run: QuestionRun, store: Store, checkpoints: str | Path, *, result_key: str,
+                             preflight: bool) -> QuestionsSummary:
+    """Preflight (every model answers, and the study's own checks), the provenance record, the
+    checkpointer, the stages, and the results once no stage has failures: the same for question
+    debate, weak-to-strong and oversight, so a new question study writes only its stages."""
+    started = time.monotonic()
+    summary = QuestionsSummary(run.exp.name, failures=run.failures)
+    if preflight:
+        require_models(run.specs, resolve_host)
+        run.check()
+    run.record_experiment()
+    async with open_checkpointer(checkpoints) as saver:
+        await run.run_stages(saver)
+    summary.new_calls = run.calls_made
+    summary.wall_s = round(time.monotonic() - started, 1)
+    if not run.failures:
+        summary.record_results(store, result_key, run.results())
+    return summary
+
+
+class CallCountingRun:
+    """A question runner whose calls go through a `QuestionCalls` (`self.calls`), with no check
+    beyond the models': the defaults of question debate and weak-to-strong."""
+
+    calls: QuestionCalls
+
+    @property
+    def calls_made(self) -> int:
+        return self.calls.new_calls
+
+    def check(self) -> None:
+        """No check beyond the models'."""

@@ -4,15 +4,26 @@ debaters. Each experiment kind (`debatelab.experiments.spec`) composes the ones 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import CoreSchema
 
 from debatelab.agents import JUDGE_DEFAULTS, ModelRef, ModelSpec, coerce_model, with_judge_defaults
 from debatelab.base import UserError, string_or_object_schema
 from debatelab.graphs import builtin_protocol_names, protocol_named
 from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS, criteria_at_once
+from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
 
 
 class ScenarioSelection(BaseModel):
@@ -147,9 +158,56 @@ class QuestionSelection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    set: str = Field(description="a shipped question set or a JSONL/YAML file")
+    set: str = Field(description="a shipped question set, a JSONL/YAML file, or 'quality' (with 'path': a "
+                                 "QuALITY release file)")
     n: int | None = Field(default=None, ge=1, le=100_000, description="questions to draw (default: all)")
     seed: int = Field(default=0, description="seed of the sample of questions")
+    path: str | None = Field(default=None, description="set: quality: the QuALITY release file (.jsonl, or a "
+                                                       "folder holding QuALITY.v1.0.1.htmlstripped.SPLIT)")
+    split: str = Field(default="dev", description="set: quality with a folder path: which split's file")
+    hard: bool = Field(default=False, description="set: quality: only questions marked difficult (the HARD subset)")
+    options: Literal[2, 4] = Field(default=2, description="set: quality: 2 (the gold answer and the annotators' "
+                                                          "best distractor, as Khan et al.) or all 4")
+    untimed_accuracy: bool = Field(default=False, description="set: quality: only questions every untimed "
+                                                              "annotator answered correctly (Khan et al.)")
+    answerable: bool = Field(default=False, description="set: quality: only questions no annotator found "
+                                                        "unanswerable")
+    context_required: float | None = Field(default=None, ge=1, le=4, description="set: quality: the annotators' "
+                                           "mean context rating at least this (Khan et al.: 1.5)")
+    per_story: int | None = Field(default=None, ge=1, description="set: quality: at most this many questions per "
+                                                                  "story (Khan et al.: 5)")
+
+    @model_validator(mode="after")
+    def _quality_needs_a_path(self) -> QuestionSelection:
+        if self.set == "quality" and not self.path:
+            raise ValueError("set: quality needs 'path': the QuALITY release file you downloaded "
+                             "(`debatelab data fetch quality`)")
+        return self
+
+    def load(self) -> list[Question]:
+        """The selected questions, `n` of them drawn with `seed`."""
+        if self.set == "quality":
+            from debatelab.scenarios import QualityFilters, quality_file, read_quality
+
+            filters = QualityFilters(hard=self.hard, untimed_accuracy=self.untimed_accuracy,
+                                     answerable=self.answerable, context_required=self.context_required,
+                                     per_story=self.per_story, options=self.options)
+            questions = read_quality(quality_file(Path(self.path or ""), self.split), filters, self.seed)
+        else:
+            questions = load_questions(self.set)
+        return sample_questions(questions, self.n, self.seed)
+
+    def provenance(self) -> dict[str, str]:
+        """Where the questions came from and under which licence (a user's QuALITY file: its sha256)."""
+        if self.set == "quality":
+            import hashlib
+
+            from debatelab.scenarios import QUALITY_LICENCE, QUALITY_SOURCE, quality_file
+
+            file = quality_file(Path(self.path or ""), self.split)
+            return {"source": QUALITY_SOURCE, "license": QUALITY_LICENCE, "file": str(file),
+                    "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+        return set_provenance(self.set)
 
 
 class QuestionDebate(BaseModel):
@@ -185,6 +243,15 @@ def _known_protocol(name: str) -> str:
 
 OversightProtocol = Annotated[str, AfterValidator(_known_protocol),
                               WithJsonSchema({"type": "string", "examples": builtin_protocol_names()})]
+
+
+class PassageLimit(BaseModel):
+    """Cut long passages to fit a model's context, visibly (the reader is told, the report says how much)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int = Field(ge=200, le=1_000_000, description="passages longer than this (estimated tokens) are "
+                                                              "cut at a paragraph or sentence boundary")
 
 
 class Debater(BaseModel):

@@ -28,6 +28,7 @@ from debatelab.experiments.sections import (
     Judging,
     Overrides,
     OversightProtocol,
+    PassageLimit,
     QuestionDebate,
     QuestionSelection,
     ScenarioSelection,
@@ -256,6 +257,9 @@ class OversightExperiment(ExperimentBase):
                                     "side); one: each question once, the sides balanced over questions")
     shuffle_options: bool = Field(default=True, description="put the correct answer at A on a seeded half of "
                                                             "the questions (two-option sets included)")
+    passage: PassageLimit | None = Field(default=None, description="cut passages longer than max_tokens, visibly "
+                                                                   "(default: refuse a passage too long for a model's "
+                                                                   "context)")
     beliefs: Literal["final", "every_round"] = Field(
         default="final", description="final: each judge gives its verdict at the end; every_round: it also states "
                                      "its belief (answer and probability) after every round, as the NYU judges did "

@@ -12,21 +12,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, require_models, resolve_host
+from debatelab.agents import EMBEDDED, ModelSpec, bind_run, make_chat_model, resolve_host
 from debatelab.agents.roles import advocate, answer_question, explain_without_letter
 from debatelab.analysis import best_agent, compute_results, stored_answers
 from debatelab.base import UserError
 from debatelab.experiments.debate import ModelFactory
-from debatelab.experiments.question_calls import QuestionCalls, QuestionsSummary
+from debatelab.experiments.question_calls import CallCountingRun, QuestionCalls, QuestionsSummary, run_question_study
 from debatelab.experiments.spec import WeakToStrongExperiment
 from debatelab.graphs import DebateConfig, QAContext, build_weighted_graph, has_pending_work, load_debate_config
 from debatelab.runtime import Failures, RunProgress, each_guarded, host_limiters, tracing_guard
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
-from debatelab.store import Store, open_checkpointer
+from debatelab.store import Store
 
 
 def strong_spec(exp: WeakToStrongExperiment) -> ModelSpec:
@@ -58,26 +57,11 @@ async def run_weak_to_strong(exp: WeakToStrongExperiment, store: Store, checkpoi
     facilitation). A question whose call fails is recorded in the summary's failures; the stages
     after a stage with failures wait for the re-run (they need its answers), and results are
     computed once every stage is complete."""
-    started = time.monotonic()
     run = WeakToStrongRun(exp, store, progress, model_factory)
-    summary = QuestionsSummary(exp.name, failures=run.failures)
-    if preflight:
-        require_models(run.specs, resolve_host)
-    run.record_experiment()
-    async with open_checkpointer(checkpoints) as saver:
-        for stage in (run.answers, run.self_consistency, run.facilitation):
-            await stage(saver)
-            if run.failures:
-                break
-    summary.new_calls = run.calls.new_calls
-    summary.wall_s = round(time.monotonic() - started, 1)
-    if not run.failures:
-        results = compute_results(store, exp.name, run.data, run.weak, run.facilitated, run.best())
-        summary.record_results(store, "w2s", results)
-    return summary
+    return await run_question_study(run, store, checkpoints, result_key="w2s", preflight=preflight)
 
 
-class WeakToStrongRun:
+class WeakToStrongRun(CallCountingRun):
     """One weak-to-strong experiment's models, questions and call limits, and its three stages."""
 
     def __init__(self, exp: WeakToStrongExperiment,
@@ -111,6 +95,15 @@ class WeakToStrongRun:
             [self.config.fingerprint(), self.strong.label, self.strong.temperature, self.strong.seed,
              self.w.model_dump(exclude={"calibration", "evaluation"})], default=str))
         self.failures = Failures()
+
+    async def run_stages(self, saver: Any) -> None:
+        for stage in (self.answers, self.self_consistency, self.facilitation):
+            await stage(saver)
+            if self.failures:
+                break
+
+    def results(self) -> dict[str, Any]:
+        return compute_results(self.store, self.exp.name, self.data, self.weak, self.facilitated, self.best())
 
     def record_experiment(self) -> None:
         exp, w = self.exp, self.w

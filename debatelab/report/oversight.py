@@ -153,6 +153,14 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
         out.append(t)
     if results.get("judge_agreement"):
         out.append(agreement_table(results["judge_agreement"]))
+    if results.get("passage_revealed"):
+        t = Table("Share of the passage revealed to the judge", ["protocol", "trials", "passage (characters)",
+                                                                 "share revealed [95% CI]"],
+                  "Per trial, the characters of the passage its verified quotes show (overlaps once) over the "
+                  "passage's; clustered by passage. Near 1: the judge was shown nearly all of it (no gap left).")
+        for r in results["passage_revealed"]:
+            t.add(r["protocol"], r["trials"], r["passage_chars"], f"{fmt(r['share_revealed'], 3)} {_interval(r)}")
+        out.append(t)
     t = Table("Cost per protocol", ["protocol", "trials", "calls", "calls / trial", "tokens / trial"])
     for c in results["cost"]:
         t.add(c["protocol"], c["trials"], c["calls"], c["calls_per_trial"], c["tokens_per_trial"])
@@ -180,6 +188,22 @@ def agreement_table(rows: list[dict[str, Any]]) -> Table:
     return t
 
 
+INFORMATION_NOTES = {
+    "asymmetric": "Information: asymmetric (the debaters read a passage the judge does not). ",
+    "symmetric": "Information: symmetric (closed questions, no passage: the judge knows what the debaters know; "
+                 "Kenton et al. 2024 found debate no better than direct answers here). ",
+}
+
+
+def _truncation_note(results: dict[str, Any]) -> str:
+    t = results.get("truncation")
+    if not t or not t.get("truncated"):
+        return ""
+    return (f"Passages truncated to {t['max_tokens']} tokens: {t['truncated']} of {t['questions']} questions' "
+            f"passages were cut; the share of the passage kept was {t['mean_share_kept']:.0%} on average "
+            f"(lowest {t['min_share_kept']:.0%}). ")
+
+
 def print_oversight_summary(console: Console, experiment: str, results: dict[str, Any]) -> None:
     tables = oversight_tables(results)
     console.print(tables[0].rich())
@@ -200,7 +224,7 @@ def write_oversight_report(store: Store, experiment: str, out_dir: Path) -> dict
                                                      "debaters and consultants read it.")
     spec = f" It describes the spec with hash {results['spec_hash']}." if results.get("spec_hash") else ""
     head = (f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.{spec} "
-            f"{note}")
+            f"{INFORMATION_NOTES.get(results.get('information', ''), '')}{_truncation_note(results)}{note}")
     (out_dir / "report.md").write_text("\n".join([f"# {title}", "", head, ""] + [t.markdown() for t in ts]),
                                        encoding="utf-8")
     images = [(alt, img) for alt, img in (("judge accuracy by protocol", plot_oversight_accuracy(results)),

@@ -160,8 +160,11 @@ def plot_oversight_accuracy(results: dict[str, Any]) -> str | None:
         mine = {r["protocol"]: r for r in rows if r["judge"] == judge}
         xs = [i + k * width for i, p in enumerate(protocols) if p in mine]
         ys = [mine[p]["accuracy"] for p in protocols if p in mine]
-        err = [[mine[p]["accuracy"] - mine[p]["ci_low"] for p in protocols if p in mine],
-               [mine[p]["ci_high"] - mine[p]["accuracy"] for p in protocols if p in mine]]
+        # No interval (one story: no variance between clusters can be estimated): a bar without whiskers.
+        err = [[mine[p]["accuracy"] - mine[p]["ci_low"] if mine[p]["ci_low"] is not None else 0.0
+                for p in protocols if p in mine],
+               [mine[p]["ci_high"] - mine[p]["accuracy"] if mine[p]["ci_high"] is not None else 0.0
+                for p in protocols if p in mine]]
         ax.bar(xs, ys, width=width, yerr=err, capsize=3, label=judge)
     ax.axhline(0.5, linestyle=":", color="#9aa5b1", label="chance (two options)")
     ax.set_xticks([i + width * (len(judges) - 1) / 2 for i in range(len(protocols))])
@@ -169,7 +172,7 @@ def plot_oversight_accuracy(results: dict[str, Any]) -> str | None:
     ax.set_ylim(0, 1)
     ax.set_ylabel("judge accuracy")
     ax.legend(fontsize=7)
-    ax.set_title("Judge accuracy by protocol (95% Wilson intervals)")
+    ax.set_title("Judge accuracy by protocol (95% intervals, clustered by passage)")
     return png(fig)
 
 
