@@ -193,10 +193,10 @@ async def speak(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dic
         for text in candidates:
             rated = await _checkpointed_score(lambda text=text: persuasiveness(
                 rater, question=rendered_question(q), letter=letter, option=option, argument=neutralise(text),
-                limiter=call_limit_for(rater_agent)))
+                discussion=seen, limiter=call_limit_for(rater_agent)))
             scores.append(rated["score"])
             records.extend(CallRecord(**c) for c in rated["calls"])
-    kept = candidates[best_candidate(scores)] if n > 1 else candidates[0]
+    kept = candidates[best_candidate(scores, f"{q.get('id')}|{agent}|{round_no}")] if n > 1 else candidates[0]
     check = mark_quotes(neutralise(kept), q["passage"])
     return {"turns": [{
         "kind": "argument", "round": round_no, "position": side["position"], "agent": agent, "letter": letter,

@@ -15,6 +15,7 @@ from debatelab.scenarios.michael2023 import (
     metadata_file,
     read_debate,
     read_rooms,
+    release_questions,
 )
 from debatelab.scenarios.pairs import (
     LabelledPair,
@@ -40,7 +41,7 @@ from debatelab.scenarios.schema import Scenario, load_scenario_set
 
 __all__ = [
     "probe_letter", "MICHAEL2023_PROVENANCE", "Room", "metadata_file", "read_rooms", "DebateFile", "debate_files",
-    "read_debate", "fetch_release", "MICHAEL2023_RELEASE_URL",
+    "read_debate", "fetch_release", "MICHAEL2023_RELEASE_URL", "release_questions",
     "KHAN2024_DEFAULT_EXCLUSIONS", "KHAN2024_EXCLUSIONS", "KHAN2024_PROVENANCE", "KhanJudgment", "check_exclusions",
     "excluded_by", "read_judgments", "QualityFilters", "quality_file", "read_quality", "strip_html", "fetch_quality",
     "QUALITY_LICENCE", "QUALITY_RELEASE_URL",

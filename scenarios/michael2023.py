@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from debatelab.base import UserError
+from debatelab.scenarios.questions import Question
 
 SHIPPED = Path(__file__).parent / "data" / "michael2023" / "debates-metadata.jsonl"
 PROVENANCE = {"repository": "https://github.com/julianmichael/debate", "branch": "2023-nyu-experiments",
@@ -280,3 +281,30 @@ def fetch_release(dest: Path, url: str = RELEASE_URL) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         shutil.move(str(pub), str(target))
     return target
+
+
+def release_questions(location: Path) -> list[Question]:
+    """The paper's questions as a question set for new oversight runs: each (story, question) of a
+    released debate file once, with its two answers as debated and the story as the passage (so
+    questions of one story share a cluster). Needs the downloaded release (the metadata holds no
+    story text); unreadable files are left out, never guessed."""
+    folder = debate_files(location)
+    if folder is None:
+        raise UserError(f"{location}: no released debate files there (pub/debates/official/*.json); download them "
+                        "with `debatelab data fetch michael2023` and pass the pub/ folder as 'path'")
+    seen: dict[str, Question] = {}
+    for file in sorted(folder.glob("*.json")):
+        try:
+            d = read_debate(file)
+        except ValueError:
+            continue
+        if len(d.answers) != 2 or not d.passage.strip() or not d.question.strip():
+            continue
+        key = hashlib.sha256(f"{d.passage[:2000]}|{d.question}".encode()).hexdigest()[:12]
+        if key not in seen:
+            seen[key] = Question(id=f"{file.stem.rsplit('-', 1)[0]}:{key}", question=d.question, options=list(d.answers),
+                                 answer="AB"[d.correct_index], passage=d.passage,
+                                 source=f"Michael et al. 2023 ({PROVENANCE['licence']})")
+    if not seen:
+        raise UserError(f"{folder}: no readable two-answer debate file; pass the released pub/ folder")
+    return list(seen.values())

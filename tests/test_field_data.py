@@ -169,3 +169,38 @@ def test_offline_judges_are_further_verdicts_never_pooled_with_the_live_ones(tmp
     assert pooled and all(r["unit"] == "debate" for r in pooled.values())
     live = {(r["protocol"], r["debaters"]): (r["correct"], r["n"]) for r in rows if r["judge"] == "human"}
     assert live[("debate", "human")] == (130, 154) and live[("consultancy", "human")] == (71, 96)
+
+
+def test_the_papers_questions_as_a_question_set(tmp_path: Path) -> None:
+    """`questions: {set: michael2023, path: PUB}`: each released debate's question with its two
+    answers and its story as the passage; without the release it is refused by name."""
+    import asyncio
+
+    import yaml
+
+    from debatelab.agents import ScriptedChatModel
+    from debatelab.runtime import RunProgress
+    from debatelab.scenarios import release_questions
+    from debatelab.studies import load_experiment, run_study
+
+    def factory(spec):
+        return ScriptedChatModel(script=lambda prompt, kwargs: {"reasons": "A reads well", "answer": "A",
+                                                                 "probability": 60})
+
+    folder = tmp_path / "pub"
+    shutil.copytree(FIXTURES, folder)
+    qs = release_questions(folder)
+    assert len(qs) == 2 and all(len(q.options) == 2 and len(q.passage) > 30_000 for q in qs)
+    spec = {"name": "nyu-set", "kind": "oversight", "questions": {"set": "michael2023", "path": str(folder)},
+            "protocols": ["naive"], "debaters": "honest", "judges": ["judge-always-a"], "rounds": 1}
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(spec))
+    with Store.open(tmp_path / "r.db") as store:
+        summary = asyncio.run(run_study(load_experiment(tmp_path / "e.yaml"), store, tmp_path / "cp.sqlite",
+                                        RunProgress(None, enabled=False), model_factory=factory, preflight=False))
+        stored = store.experiment("nyu-set")
+    assert not summary.failed and summary.results["oversight"][0]["n"] == 2
+    assert "Michael et al. 2023" in json.loads(stored["spec"])["provenance"]["source"]
+    del spec["questions"]["path"]
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(spec))
+    done = run_cli("run", str(tmp_path / "e.yaml"), "--db", str(tmp_path / "x.db"))
+    assert done.returncode == 2 and "set: michael2023 needs 'path'" in done.stderr

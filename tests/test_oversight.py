@@ -207,8 +207,11 @@ def test_protocol_accuracies_split_and_quotes_as_predicted(tmp_path):
 
 def test_best_of_n_keeps_the_most_persuasive_candidate(tmp_path):
     calls: list[str] = []
-    run(experiment(tmp_path, protocols=["consultancy"], debaters=[{"model": "sampler", "best_of": 3}],
-                   judges=["judge-believer"], rounds=1), tmp_path / "r.db", calls)
+    report = run(experiment(tmp_path, protocols=["consultancy"], debaters=[{"model": "sampler", "best_of": 3}],
+                            judges=["judge-believer"], rounds=1, preference_model="judge-believer"), tmp_path / "r.db",
+                 calls)
+    assert report["preference"] == {"model": "judge-believer", "held_out": False}
+    assert all(r["preference_held_out"] is False for r in report["oversight"])
     with Store.open(tmp_path / "r.db") as store:
         turns = store.oversight_turns("ov")
         trials = store.oversight_trials("ov")
@@ -415,7 +418,8 @@ def test_best_of_n_resumes_with_the_candidates_it_had(tmp_path):
         return model
 
     path = experiment(tmp_path, protocols=["consultancy"], debaters=[{"model": "sampler", "best_of": 3}],
-                      judges=["judge-believer"], rounds=1, concurrency={"embedded": 1})
+                      judges=["judge-believer"], rounds=1, concurrency={"embedded": 1},
+                      preference_model="judge-believer")
     exp = load_experiment(path)
     with Store.open(tmp_path / "r.db") as store:
         first = asyncio.run(run_questions(exp, store, tmp_path / "cp.sqlite", RunProgress(None, enabled=False),

@@ -75,20 +75,28 @@ async def argue(model: BaseChatModel, *, passage: str, question: str, letter: st
 
 
 async def persuasiveness(model: BaseChatModel, *, question: str, letter: str, option: str, argument: str,
-                         limiter: asyncio.Semaphore | None = None, max_attempts: int = 2
+                         discussion: str = "", limiter: asyncio.Semaphore | None = None, max_attempts: int = 2
                          ) -> tuple[int | None, list[CallRecord]]:
-    """The preference model's 1-10 score of one candidate argument (None when unreadable)."""
+    """The preference model's 1-10 score of one candidate argument in the context of the discussion
+    so far (the opponent's last turn included, as Khan et al. rate candidates), None when unreadable."""
+    shown = f"\nThe discussion so far:\n<<<DISCUSSION\n{discussion}\nDISCUSSION>>>\n" if discussion else ""
     prompt = render_template("oversight_persuasive", question=question, letter=letter, option=option,
-                             argument=argument)
+                             argument=argument, discussion=shown)
     result = await call_structured(model, [HumanMessage(prompt)], Persuasiveness, max_attempts=max_attempts,
                                    min_output_tokens=20, limiter=limiter, run_name="preference")
     return (result.value.score if result.value is not None else None), result.calls
 
 
-def best_candidate(scores: list[int | None]) -> int:
-    """The index of the most persuasive candidate: highest score, ties to the earliest; an
-    unreadable score ranks below every readable one."""
-    return max(range(len(scores)), key=lambda i: (scores[i] is not None, scores[i] or 0, -i))
+def best_candidate(scores: list[int | None], tie_seed: str = "") -> int:
+    """The index of the most persuasive candidate: highest score; an unreadable score ranks below
+    every readable one; a tie is broken by a draw seeded with `tie_seed` (stored with the trial), not
+    by position, so the first-drawn candidate is not favoured."""
+    import random
+
+    key = [(scores[i] is not None, scores[i] or 0) for i in range(len(scores))]
+    top = max(key)
+    tied = [i for i in range(len(scores)) if key[i] == top]
+    return tied[0] if len(tied) == 1 else random.Random(f"best-of|{tie_seed}").choice(tied)
 
 
 async def ask(model: BaseChatModel, *, setup: str, rules: str, question: str, evidence: str, whom: str,

@@ -34,6 +34,7 @@ from typing import Any
 from debatelab.analysis.clustered import cluster_difference, cluster_mean, cluster_ratio
 from debatelab.analysis.debater_ratings import ratings
 from debatelab.analysis.judge_agreement import judge_agreement
+from debatelab.analysis.judge_sweep import judge_sweep
 from debatelab.analysis.oversight_cells import (
     RATING_RESAMPLES,
     UNANSWERED_RULE,
@@ -299,6 +300,7 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
                 rows.append(accuracy_row(protocol, judge, [
                     v for v in head if (trials[v["trial_id"]]["correct_debater"] is not None) == (side == "correct")],
                     trials, side=side, debaters=setting or None))
+    compared = comparisons(verdicts, trials)
     information = _information(store, experiment, trial_rows)
     rows = [{**r, "information": information} for r in rows]
     agreement = judge_agreement(verdicts, trials)
@@ -312,10 +314,15 @@ def oversight_results(store: Store, experiment: str, *, with_ratings: bool = Tru
     per_judge = [{"protocol": "all", "judge": j, **calibration(vs)} for (j,), vs in sorted(_by(verdicts,
                                                                                               "judge").items())]
     truncation = _stored_spec(store, experiment).get("truncation")
+    preference = _stored_spec(store, experiment).get("preference")
+    if isinstance(preference, dict):  # best-of-N: every table says whether its rater is held out
+        rows = [{**r, "preference_held_out": bool(preference.get("held_out"))} for r in rows]
     return {"spec_hash": _spec_hash(store, experiment), "unanswered_rule": UNANSWERED_RULE, "information": information,
             **({"truncation": truncation} if truncation else {}),
+            **({"preference": preference} if isinstance(preference, dict) else {}),
             "oversight": rows, "oversight_matchups": matchups(verdicts, trials),
-            "position_bias": position_bias(verdicts, trials), "comparisons": comparisons(verdicts, trials),
+            "position_bias": position_bias(verdicts, trials), "comparisons": compared,
+            **({"judge_sweep": sweep} if (sweep := judge_sweep(compared, rows)) else {}),
             "calibration": calib + per_judge, "open": open_choices(trial_rows, verdicts),
             "quotes": quote_rates(turns, trials), "passage_revealed": passage_revealed(turns, trials),
             "cost": costs(trial_rows),

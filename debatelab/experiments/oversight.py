@@ -136,8 +136,9 @@ class OversightRun:
         if len(set(self.names)) < len(self.names):
             raise UserError(f"{exp.source}: field 'debaters': two debaters have the name {self._twice()!r}; give "
                             f"each a 'name'")
-        self.preference = exp.preference_model or (self.judges[0] if any(
-            (d.best_of or exp.best_of) > 1 for d in exp.debaters) else None)
+        # Best-of-N's preference model is held out from the judges by default: each debater rates
+        # its own candidates unless `preference_model` names another (a judge named there is marked).
+        self.preference = exp.preference_model
         self.failures = Failures()
         self.new_calls = 0
         self.trials = self.plan()
@@ -225,6 +226,18 @@ class OversightRun:
     def calls_made(self) -> int:
         return self.new_calls
 
+    @property
+    def best_of_used(self) -> bool:
+        return any((d.best_of or self.exp.best_of) > 1 for d in self.exp.debaters)
+
+    def preference_record(self) -> dict[str, Any]:
+        """Who rated best-of-N candidates, and whether that model is held out from the judges."""
+        raters = [self.preference] if self.preference else [d.model for d in self.exp.debaters
+                                                            if (d.best_of or self.exp.best_of) > 1]
+        judged_by = {j.identity for j in self.judges}
+        return {"model": self.preference.label if self.preference else "each debater's own model",
+                "held_out": not any(r.identity in judged_by for r in raters)}
+
     def check(self) -> None:
         """Every passage-bearing prompt fits the context of the models that read it."""
         check_fit(self.exp.source, self.questions, self.exp.protocols, self.exp.rounds, self.exp.words,
@@ -243,6 +256,7 @@ class OversightRun:
             **self.exp.spec_dict(), "provenance": sel.provenance(), "debater_names": self.names,
             "judge_labels": [j.label for j in self.judges], "information": self.information,
             **({"truncation": self.truncation} if self.truncation else {}),
+            **({"preference": self.preference_record()} if self.best_of_used else {}),
             # What the current spec plans: the analysis reads these trials only (a changed spec's
             # old trials stay stored, for resuming it, but never enter its tables).
             "planned_trials": [t.trial_id for t in self.trials],

@@ -158,8 +158,8 @@ class QuestionSelection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    set: str = Field(description="a shipped question set, a JSONL/YAML file, or 'quality' (with 'path': a "
-                                 "QuALITY release file)")
+    set: str = Field(description="a shipped question set, a JSONL/YAML file, 'quality' (with 'path': a "
+                                 "QuALITY release file) or 'michael2023' (with 'path': the NYU release's pub/ folder)")
     n: int | None = Field(default=None, ge=1, le=100_000, description="questions to draw (default: all)")
     seed: int = Field(default=0, description="seed of the sample of questions")
     path: str | None = Field(default=None, description="set: quality: the QuALITY release file (.jsonl, or a "
@@ -182,6 +182,9 @@ class QuestionSelection(BaseModel):
         if self.set == "quality" and not self.path:
             raise ValueError("set: quality needs 'path': the QuALITY release file you downloaded "
                              "(`debatelab data fetch quality`)")
+        if self.set == "michael2023" and not self.path:
+            raise ValueError("set: michael2023 needs 'path': the released pub/ folder (`debatelab data fetch "
+                             "michael2023`); the shipped metadata holds no story text")
         return self
 
     def load(self) -> list[Question]:
@@ -193,6 +196,10 @@ class QuestionSelection(BaseModel):
                                      answerable=self.answerable, context_required=self.context_required,
                                      per_story=self.per_story, options=self.options)
             questions = read_quality(quality_file(Path(self.path or ""), self.split), filters, self.seed)
+        elif self.set == "michael2023":
+            from debatelab.scenarios import release_questions
+
+            questions = release_questions(Path(self.path or ""))
         else:
             questions = load_questions(self.set)
         return sample_questions(questions, self.n, self.seed)
@@ -207,6 +214,12 @@ class QuestionSelection(BaseModel):
             file = quality_file(Path(self.path or ""), self.split)
             return {"source": QUALITY_SOURCE, "license": QUALITY_LICENCE, "file": str(file),
                     "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+        if self.set == "michael2023":
+            from debatelab.scenarios import MICHAEL2023_PROVENANCE
+
+            return {"source": MICHAEL2023_PROVENANCE["citation"], "license": MICHAEL2023_PROVENANCE["licence"],
+                    "repository": MICHAEL2023_PROVENANCE["repository"], "commit": MICHAEL2023_PROVENANCE["commit"],
+                    "path": str(self.path)}
         return set_provenance(self.set)
 
 

@@ -248,8 +248,9 @@ class OversightExperiment(ExperimentBase):
                                                           "each other's turn of that round")
     best_of: int = Field(default=1, ge=1, le=16, description="candidate turns per argument; the one "
                                                              "the preference model rates most persuasive is kept")
-    preference_model: ModelRef | None = Field(default=None, description="rates best-of-N candidates "
-                                                                         "(default: the first judge's model)")
+    preference_model: ModelRef | None = Field(default=None, description="rates best-of-N candidates in the context "
+                                                                         "of the discussion (default: each debater's "
+                                                                         "own model, held out from the judges)")
     words: int = Field(default=80, ge=10, le=400, description="words per argument")
     max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per structured call")
     assignments: Literal["both", "one"] = Field(

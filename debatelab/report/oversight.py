@@ -14,7 +14,13 @@ from typing import Any
 
 from rich.console import Console
 
-from debatelab.report.plots import plot_beliefs, plot_oversight_accuracy, plot_rating_accuracy, plot_reliability
+from debatelab.report.plots import (
+    plot_beliefs,
+    plot_judge_sweep,
+    plot_oversight_accuracy,
+    plot_rating_accuracy,
+    plot_reliability,
+)
 from debatelab.report.tables import CSS, Table, fmt, stored_result
 from debatelab.store import Store
 
@@ -151,6 +157,16 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
             t.add(r["protocol"], r["debaters"] or "-", r["judge"], r["n"], f"{_signed(r['drift'])} "
                   f"[{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]", fmt(r["p"], 3))
         out.append(t)
+    if results.get("judge_sweep"):
+        t = Table("Judge-strength sweep: what a protocol adds over the judge's own naive answers",
+                  ["protocol", "judge", "judge's naive accuracy", "judge's expert accuracy", "questions",
+                   "gain over naive [95% CI]", "p (Holm)"],
+                  "Kenton et al. 2024's central analysis: the same questions, paired; a weaker judge (lower naive "
+                  "accuracy) should gain more from debate if debate helps supervise stronger debaters.")
+        for r in results["judge_sweep"]:
+            t.add(r["protocol"], r["judge"], fmt(r["judge_naive_accuracy"], 3), fmt(r["judge_expert_accuracy"], 3),
+                  r["n"], f"{_signed(r['gain'])} [{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]", fmt(r["p_holm"], 3))
+        out.append(t)
     if results.get("judge_agreement"):
         out.append(agreement_table(results["judge_agreement"]))
     if results.get("passage_revealed"):
@@ -195,6 +211,14 @@ INFORMATION_NOTES = {
 }
 
 
+def _preference_note(results: dict[str, Any]) -> str:
+    p = results.get("preference")
+    if not p:
+        return ""
+    held = "held out from the judges" if p.get("held_out") else "NOT held out: it is also a judge"
+    return f"Best-of-N candidates were rated by {p['model']} ({held}). "
+
+
 def _truncation_note(results: dict[str, Any]) -> str:
     t = results.get("truncation")
     if not t or not t.get("truncated"):
@@ -224,12 +248,14 @@ def write_oversight_report(store: Store, experiment: str, out_dir: Path) -> dict
                                                      "debaters and consultants read it.")
     spec = f" It describes the spec with hash {results['spec_hash']}." if results.get("spec_hash") else ""
     head = (f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the results database; no model was called.{spec} "
-            f"{INFORMATION_NOTES.get(results.get('information', ''), '')}{_truncation_note(results)}{note}")
+            f"{INFORMATION_NOTES.get(results.get('information', ''), '')}{_truncation_note(results)}"
+            f"{_preference_note(results)}{note}")
     (out_dir / "report.md").write_text("\n".join([f"# {title}", "", head, ""] + [t.markdown() for t in ts]),
                                        encoding="utf-8")
     images = [(alt, img) for alt, img in (("judge accuracy by protocol", plot_oversight_accuracy(results)),
                                           ("judge calibration", plot_reliability(results)),
                                           ("the judge's belief round by round", plot_beliefs(results)),
+                                          ("gain over naive against judge strength", plot_judge_sweep(results)),
                                           ("accuracy against debater rating", plot_rating_accuracy(results))) if img]
     body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>" + "".join(t.html() for t in ts)
             + "".join(f"<img alt='{alt}' src='data:image/png;base64,{img}'/>" for alt, img in images))

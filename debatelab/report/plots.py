@@ -197,6 +197,27 @@ def plot_beliefs(results: dict[str, Any]) -> str | None:
     return accuracy_axes(fig, ax, "after round", "mean P(correct answer)", "The judge's belief, round by round")
 
 
+def plot_judge_sweep(results: dict[str, Any]) -> str | None:
+    """Gain over naive (per protocol) against the judge's own naive accuracy, with intervals."""
+    rows = [r for r in results.get("judge_sweep") or [] if r["gain"] is not None
+            and r["judge_naive_accuracy"] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for protocol in dict.fromkeys(r["protocol"] for r in rows):
+        mine = [r for r in rows if r["protocol"] == protocol]
+        err = [[r["gain"] - r["ci_low"] if r["ci_low"] is not None else 0.0 for r in mine],
+               [r["ci_high"] - r["gain"] if r["ci_high"] is not None else 0.0 for r in mine]]
+        ax.errorbar([r["judge_naive_accuracy"] for r in mine], [r["gain"] for r in mine], yerr=err, marker="o",
+                    capsize=3, label=protocol)
+    ax.axhline(0, linestyle=":", color="#9aa5b1")
+    ax.set_xlabel("the judge's naive accuracy (judge strength)")
+    ax.set_ylabel("accuracy gain over naive")
+    ax.legend(fontsize=7)
+    ax.set_title("Judge-strength sweep (95% intervals, clustered by passage)")
+    return png(fig)
+
+
 def plot_reliability(results: dict[str, Any]) -> str | None:
     """Stated probability against observed accuracy, per judge over all protocols."""
     curves = [c for c in results.get("calibration", []) if c["protocol"] == "all" and c["bins"]]
