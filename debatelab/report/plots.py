@@ -17,14 +17,19 @@ HEATMAP_LABELLED_ROWS = 40
 
 
 
-def accuracy_axes(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str) -> str:
-    """Label a plot whose y axis is an accuracy (0 to 1), add its legend, and encode it."""
+def finish_axes(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str) -> str:
+    """Label a plot, add its legend, and encode it."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     ax.set_title(title)
     return png(fig)
+
+
+def accuracy_axes(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str) -> str:
+    """As `finish_axes`, for a y axis that is an accuracy (0 to 1)."""
+    ax.set_ylim(0, 1)
+    return finish_axes(fig, ax, xlabel, ylabel, title)
 
 def png(fig: Any) -> str:
     buf = io.BytesIO()
@@ -211,11 +216,8 @@ def plot_judge_sweep(results: dict[str, Any]) -> str | None:
         ax.errorbar([r["judge_naive_accuracy"] for r in mine], [r["gain"] for r in mine], yerr=err, marker="o",
                     capsize=3, label=protocol)
     ax.axhline(0, linestyle=":", color="#9aa5b1")
-    ax.set_xlabel("the judge's naive accuracy (judge strength)")
-    ax.set_ylabel("accuracy gain over naive")
-    ax.legend(fontsize=7)
-    ax.set_title("Judge-strength sweep (95% intervals, clustered by passage)")
-    return png(fig)
+    return finish_axes(fig, ax, "the judge's naive accuracy (judge strength)", "accuracy gain over naive",
+                       "Judge-strength sweep (95% intervals, clustered by passage)")
 
 
 def plot_reliability(results: dict[str, Any]) -> str | None:
@@ -229,12 +231,7 @@ def plot_reliability(results: dict[str, Any]) -> str | None:
         ax.plot([b["stated"] for b in c["bins"]], [b["observed"] for b in c["bins"]], marker="o",
                 label=f"{c['judge']} (Brier {c['brier']})")
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("stated probability of the chosen answer")
-    ax.set_ylabel("share correct")
-    ax.legend(fontsize=7)
-    ax.set_title("Judge calibration")
-    return png(fig)
+    return accuracy_axes(fig, ax, "stated probability of the chosen answer", "share correct", "Judge calibration")
 
 
 def plot_rating_accuracy(results: dict[str, Any]) -> str | None:
