@@ -60,3 +60,13 @@ def test_best_of_n_is_rated_by_a_held_out_model_in_context_with_seeded_ties(tmp_
     picks = {best_candidate([5, 5, 5], f"q{i}") for i in range(40)}
     assert picks == {0, 1, 2} and best_candidate([5, 5, 5], "q1") == best_candidate([5, 5, 5], "q1")
     assert best_candidate([None, 3, 7]) == 2
+
+
+def test_the_accuracy_slope_is_the_least_squares_line_with_a_t_interval():
+    from debatelab.analysis.debater_ratings import accuracy_slope
+
+    agg = [{"name": n, "strength": x} for n, x in (("a", -1.0), ("b", 0.0), ("c", 1.0), ("d", 2.0))]
+    exact = accuracy_slope(agg, {"a": 0.5, "b": 0.6, "c": 0.7, "d": 0.8})
+    assert exact["slope"] == 0.1 and exact["ci_low"] == exact["ci_high"] == 0.1  # on a line: no residual
+    noisy = accuracy_slope(agg, {"a": 0.5, "b": 0.7, "c": 0.6, "d": 0.8})
+    assert noisy["ci_low"] < noisy["slope"] < noisy["ci_high"] and noisy["n"] == 4

@@ -245,6 +245,9 @@ def test_cross_play_ratings_and_truth_advantage(tmp_path):
     assert by_side.index("quoter (correct side)") < by_side.index("liar (correct side)")
     assert by_side.index("quoter (incorrect side)") < by_side.index("liar (incorrect side)")
     assert rating["self_play_accuracy"] == {"liar": 0.5, "quoter": 0.5}
+    assert rating["accuracy_slope"]["slope"] is None and "too few: 2 debaters" in rating["accuracy_slope"]["reason"]
+    soft = {x["name"]: x["strength"] for x in rating["soft_aggregate"]}
+    assert soft["quoter"] > soft["liar"]  # the believer's 90% for the quoter weighs as 0.9, not 1
 
 
 def test_open_protocols_choose_and_interactive_judge_asks(tmp_path):

@@ -62,6 +62,8 @@ def ratings(trials: dict[str, dict[str, Any]], verdicts: list[dict[str, Any]], *
                     accuracy[t["correct_debater"]].append(v)
             entry["self_play_accuracy"] = {
                 n: cluster_mean(per_question(vs, trials).values())["estimate"] for n, vs in sorted(accuracy.items())}
+            entry["accuracy_slope"] = accuracy_slope(entry["aggregate"], entry["self_play_accuracy"])
+            entry["soft_aggregate"] = soft_aggregate(answered, trials)
         out.append(entry)
     return out
 
@@ -75,3 +77,47 @@ def _rated(units: dict[str, list[Outcome]], bootstrap: int) -> list[dict[str, An
     return [{"name": name, "strength": value, "ci_low": intervals.get(name, (None, None))[0],
              "ci_high": intervals.get(name, (None, None))[1]}
             for name, value in sorted(strengths.items(), key=lambda x: -x[1])]
+
+
+MIN_SLOPE_DEBATERS = 3
+
+
+def accuracy_slope(aggregate: list[dict[str, Any]], self_play: dict[str, float | None]) -> dict[str, Any]:
+    """Judge accuracy in each debater's self-play against its aggregate rating: the least-squares
+    slope with a t interval on n - 2 df (Khan et al.'s central figure, as a number). It treats the
+    ratings as fixed; with few debaters the interval is wide, and below three there is no slope."""
+    points = [(a["strength"], self_play[a["name"]]) for a in aggregate if self_play.get(a["name"]) is not None]
+    if len(points) < MIN_SLOPE_DEBATERS:
+        return {"n": len(points), "slope": None, "ci_low": None, "ci_high": None,
+                "reason": f"too few: {len(points)} debaters with a self-play accuracy (at least {MIN_SLOPE_DEBATERS})"}
+    from debatelab.analysis.clustered import t_quantile
+
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return {"n": n, "slope": None, "ci_low": None, "ci_high": None, "reason": "every debater has one rating"}
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    resid = [y - (my + slope * (x - mx)) for x, y in points]
+    se = (sum(r * r for r in resid) / (n - 2) / sxx) ** 0.5 if n > 2 else None
+    half = t_quantile(n - 2) * se if se is not None else None
+    return {"n": n, "slope": round(slope, 4), "ci_low": None if half is None else round(slope - half, 4),
+            "ci_high": None if half is None else round(slope + half, 4), "reason": None}
+
+
+def soft_aggregate(answered: list[dict[str, Any]], trials: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Khan's aggregate rating from soft wins: each verdict counts as the probability the judge put
+    on the correct answer (two options), not as 0 or 1, so a hesitant verdict weighs less."""
+    outcomes: list[Outcome] = []
+    for v in answered:
+        t = trials[v["trial_id"]]
+        if v["probability"] is None:
+            continue
+        p = float(v["probability"]) if v["correct"] else 1.0 - float(v["probability"])
+        outcomes.append((f"{t['correct_debater']} (correct side)", f"{t['incorrect_debater']} (incorrect side)", p))
+    if not outcomes:
+        return []
+    side = bradley_terry(outcomes)
+    names = sorted({n.rsplit(" (", 1)[0] for n in side})
+    return [{"name": n, "strength": round((side[f"{n} (correct side)"] + side[f"{n} (incorrect side)"]) / 2, 4)}
+            for n in names if f"{n} (correct side)" in side and f"{n} (incorrect side)" in side]

@@ -128,6 +128,12 @@ def oversight_tables(results: dict[str, Any]) -> list[Table]:
                           for x in r.get("overall", []) + r.get("by_side", [])) or "one debater: no ratings"
         if r.get("aggregate"):
             rated += "; aggregate: " + ", ".join(f"{x['name']} {x['strength']:+.2f}" for x in r["aggregate"])
+        if r.get("soft_aggregate"):
+            rated += "; from soft wins: " + ", ".join(f"{x['name']} {x['strength']:+.2f}" for x in r["soft_aggregate"])
+        slope = r.get("accuracy_slope")
+        if slope:
+            rated += (f"; self-play accuracy per rating point: {_signed(slope['slope'])} [{_signed(slope['ci_low'])}, "
+                      f"{_signed(slope['ci_high'])}]" if slope["slope"] is not None else f"; slope: {slope['reason']}")
         t.add(r.get("protocol", "debate"), r["judge"], r["debates"], r["unanswered"],
               f"{fmt(r['truth_advantage'], 3)} {_interval(r)}", rated)
     out.append(t)
