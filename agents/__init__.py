@@ -26,7 +26,7 @@ from debatelab.agents.chat_model import (
     single_host,
 )
 from debatelab.agents.context_window import context_tokens, estimate_tokens
-from debatelab.agents.embedded.launcher import set_embedded_parallel
+from debatelab.agents.embedded.launcher import free_port, set_embedded_parallel
 from debatelab.agents.host_pool import call_on_pool, expect_calls, host_registry
 from debatelab.agents.host_slots import DEFAULT_CONCURRENCY, SwapAwareSlots, concurrency_for
 from debatelab.agents.model_errors import describe_model_error, is_host_failure, is_transient, model_call_failed
@@ -44,7 +44,7 @@ from debatelab.agents.scripted import ScriptedChatModel, WithLogprobs
 from debatelab.agents.thinking import split_thinking
 
 __all__ = [
-    "SERVED_MODELS_ENV", "SERVED_URL_ENV", "context_tokens", "estimate_tokens",
+    "SERVED_MODELS_ENV", "SERVED_URL_ENV", "context_tokens", "estimate_tokens", "free_port",
     "AFFINITY_HEADER", "AFFINITY_LAST_HEADER", "DEFAULT_CONCURRENCY", "EMBEDDED", "achat_model_for", "affinity",
     "AgentSpec", "bind_run", "call_limit_for", "call_on_pool", "call_structured", "call_text", "CallRecord", "Usage",
     "chat_model_for", "check_models", "coerce_model", "concurrency_for", "current_affinity", "default_ollama_host",

@@ -3,10 +3,10 @@
 A prompt longer than the context is not refused by the servers debatelab talks to: Ollama and
 llama.cpp drop the start of the prompt (the passage, in oversight) and answer anyway. So the
 oversight runner checks each question's largest prompt before any call. Where the context comes
-from, in order: the spec's own `num_ctx` option; the server's statement (`/api/show`: `num_ctx`
-in its parameters, as the embedded endpoint and a Modelfile give it; an OpenAI-compatible
-server's `/v1/models` `max_model_len`, as vLLM gives it); for Ollama without one, its default
-(4,096). None when nothing is stated (an OpenAI-compatible server that does not say).
+from: Ollama honours the `num_ctx` debatelab sends with every call (the spec's option); the
+embedded endpoint serves its slot, which it states in `/api/show`; an OpenAI-compatible server
+states `max_model_len` in `/v1/models` where it does (vLLM), else the context is unknown and not
+checked.
 """
 
 from __future__ import annotations

@@ -229,28 +229,31 @@ async def ask_question(task: dict[str, Any], runtime: Runtime[OversightContext])
         "calls": 1}]}
 
 
-async def verdict(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dict[str, Any]:
-    """One judge's answer, its probability, and its reasons; unreadable -> unanswered."""
+async def _judge_answers(task: dict[str, Any], runtime: Runtime[OversightContext], state: dict[str, Any],
+                         run_name: str) -> dict[str, Any]:
+    """The task's judge reads `state` (its protocol's view) and answers: letter, probability,
+    reasons and cost; unreadable -> unanswered."""
     ctx = _context(runtime)
     agent = task["judge"]
-    v = await verdict_on(await achat_model_for(ctx, agent, ctx.spec(agent)), task, limiter=call_limit_for(agent),
-                         max_attempts=ctx.max_attempts, run_name=f"{agent}:verdict")
-    return {"verdicts": [{"judge": agent, "letter": v.letter, "probability": v.probability, "reasons": v.reasons,
-                          "unanswered_reason": v.unanswered_reason, "input_tokens": v.input_tokens,
-                          "output_tokens": v.output_tokens, "duration_s": v.duration_s, "calls": v.calls}]}
+    v = await verdict_on(await achat_model_for(ctx, agent, ctx.spec(agent)), state, limiter=call_limit_for(agent),
+                         max_attempts=ctx.max_attempts, run_name=run_name)
+    return {"judge": agent, "letter": v.letter, "probability": v.probability, "reasons": v.reasons,
+            "unanswered_reason": v.unanswered_reason, "input_tokens": v.input_tokens,
+            "output_tokens": v.output_tokens, "duration_s": v.duration_s, "calls": v.calls}
+
+
+async def verdict(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dict[str, Any]:
+    """One judge's verdict on the whole trial."""
+    return {"verdicts": [await _judge_answers(task, runtime, task, f"{task['judge']}:verdict")]}
 
 
 async def belief(task: dict[str, Any], runtime: Runtime[OversightContext]) -> dict[str, Any]:
     """A judge's belief after round `round`, read from the transcript up to that round only (so a
     belief added to a finished trial is what the judge would have said then)."""
-    ctx = _context(runtime)
-    agent, round_no = task["judge"], task["round"]
+    round_no = task["round"]
     seen = {**task, "turns": [t for t in task.get("turns", []) if t["round"] <= round_no]}
-    v = await verdict_on(await achat_model_for(ctx, agent, ctx.spec(agent)), seen, limiter=call_limit_for(agent),
-                         max_attempts=ctx.max_attempts, run_name=f"{agent}:belief after round {round_no}")
-    return {"beliefs": [{"judge": agent, "round": round_no, "letter": v.letter, "probability": v.probability,
-                         "unanswered_reason": v.unanswered_reason, "input_tokens": v.input_tokens,
-                         "output_tokens": v.output_tokens, "duration_s": v.duration_s, "calls": v.calls}]}
+    answer = await _judge_answers(task, runtime, seen, f"{task['judge']}:belief after round {round_no}")
+    return {"beliefs": [{**answer, "round": round_no}]}
 
 
 # -- routing ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from debatelab.base import UserError
+from debatelab.base import UserError, sha256_of
 from debatelab.scenarios.questions import Question
 
 SOURCE = "QuALITY v1.0.1 (Pang et al. 2022, https://github.com/nyu-mll/quality)"
@@ -175,7 +175,6 @@ def fetch_quality(dest: Path, url: str = RELEASE_URL) -> Path:
     """Download the official v1.0.1 zip, unzip it into `dest`, and keep PROVENANCE.json beside it
     (the URL, the zip's sha256, licence, citation, date): the release has no pinned checksum to
     check, so the one a run used is recorded. Returns the folder holding the split files."""
-    import hashlib
     import tempfile
     import zipfile
     from datetime import UTC, datetime
@@ -197,7 +196,7 @@ def fetch_quality(dest: Path, url: str = RELEASE_URL) -> Path:
                 z.extractall(dest)
         except zipfile.BadZipFile:
             raise UserError(f"{url}: not a zip file; nothing was kept") from None
-        sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+        sha = sha256_of(archive)
     (dest / "PROVENANCE.json").write_text(json.dumps({
         "dataset": "QuALITY v1.0.1", "url": url, "sha256": sha, "licence": LICENCE, "citation": CITATION,
         "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds")}, indent=2) + "\n")

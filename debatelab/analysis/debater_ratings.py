@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from debatelab.analysis.clustered import cluster_mean
+from debatelab.analysis.judge_agreement import options_of, p_correct
 from debatelab.analysis.oversight_cells import (
     RATING_RESAMPLES,
     _by,
@@ -111,10 +112,9 @@ def soft_aggregate(answered: list[dict[str, Any]], trials: dict[str, dict[str, A
     outcomes: list[Outcome] = []
     for v in answered:
         t = trials[v["trial_id"]]
-        if v["probability"] is None:
-            continue
-        p = float(v["probability"]) if v["correct"] else 1.0 - float(v["probability"])
-        outcomes.append((f"{t['correct_debater']} (correct side)", f"{t['incorrect_debater']} (incorrect side)", p))
+        p = p_correct(v, options_of(t))
+        if p is not None:
+            outcomes.append((f"{t['correct_debater']} (correct side)", f"{t['incorrect_debater']} (incorrect side)", p))
     if not outcomes:
         return []
     side = bradley_terry(outcomes)

@@ -55,7 +55,7 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / (sx * sy), 4)
 
 
-def _options(trial: dict[str, Any]) -> int:
+def options_of(trial: dict[str, Any]) -> int:
     try:
         return len(json.loads(trial["question"]).get("options") or [])
     except (ValueError, TypeError, AttributeError):
@@ -81,7 +81,7 @@ def judge_agreement(verdicts: list[dict[str, Any]], trials: dict[str, dict[str, 
             trial = trials[v["trial_id"]]
             them = people[v["trial_id"]]
             human_correct = sum(bool(h["correct"]) for h in them) / len(them)
-            units.append((cluster_of(trial), float(bool(v["correct"])), human_correct, v, them[0], _options(trial)))
+            units.append((cluster_of(trial), float(bool(v["correct"])), human_correct, v, them[0], options_of(trial)))
         n = len(units)
         model = cluster_mean((c, m) for c, m, _, _, _, _ in units)
         human = cluster_mean((c, h) for c, _, h, _, _, _ in units)

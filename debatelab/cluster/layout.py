@@ -12,7 +12,6 @@ DIR/
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -55,10 +54,6 @@ class SlurmRecord(BaseModel):
     workdir: str
     options: SlurmOptions
     submissions: list[Submission] = Field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def shard_db(out: Path, index: int) -> Path:

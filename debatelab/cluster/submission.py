@@ -11,13 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from debatelab.base import UserError
+from debatelab.base import UserError, sha256_of
 from debatelab.cluster import scheduler
 from debatelab.cluster.layout import (
     SlurmOptions,
     SlurmRecord,
     Submission,
-    file_sha256,
     read_record,
     write_record,
 )
@@ -54,7 +53,7 @@ def _record_for(experiment_file: Path, shards: int, out: Path, options: SlurmOpt
     _plain(out.resolve(), "--out")
     _plain(Path.cwd(), "the working directory")
     record = SlurmRecord(experiment=exp.name, experiment_file=str(experiment_file.resolve()),
-                         experiment_sha256=file_sha256(experiment_file), shards=shards, python=sys.executable,
+                         experiment_sha256=sha256_of(experiment_file), shards=shards, python=sys.executable,
                          workdir=str(Path.cwd().resolve()), options=options)
     old = read_record(out) if out.exists() else None
     if out.exists() and old is None and any(out.iterdir()):
@@ -82,8 +81,9 @@ def submit(experiment_file: Path, out: Path, shards: int, options: SlurmOptions,
         return SubmitResult(out, array, merge, list(range(shards)), None, None,
                             f"dry run: nothing submitted. Submit with `sbatch {array}`, then "
                             f"`sbatch --dependency=afterok:JOBID {merge}`")
-    todo = [k for k in unfinished_shards(out, shards) if k not in held]
-    waiting = sorted(k for k in held if k in unfinished_shards(out, shards))
+    unfinished = unfinished_shards(out, shards)
+    todo = [k for k in unfinished if k not in held]
+    waiting = sorted(k for k in held if k in unfinished)
     if waiting:
         write_record(out, record)
         raise UserError(f"shard(s) {', '.join(map(str, waiting))} are still queued or running (squeue --name "

@@ -17,17 +17,11 @@ from pathlib import Path
 
 import httpx
 
-from debatelab.agents import SERVED_MODELS_ENV, SERVED_URL_ENV
-from debatelab.base import UserError
-from debatelab.cluster.layout import SlurmRecord, file_sha256, require_record, shard_checkpoints, shard_db, shard_done
+from debatelab.agents import SERVED_MODELS_ENV, SERVED_URL_ENV, free_port
+from debatelab.base import UserError, sha256_of
+from debatelab.cluster.layout import SlurmRecord, require_record, shard_checkpoints, shard_db, shard_done
 
 PROBES = ("/api/version", "/v1/models", "/health")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -94,7 +88,7 @@ def check_experiment_unchanged(record: SlurmRecord) -> Path:
     path = Path(record.experiment_file)
     if not path.exists():
         raise UserError(f"the experiment file {path} is gone; restore it or submit again into a new --out folder")
-    if file_sha256(path) != record.experiment_sha256:
+    if sha256_of(path) != record.experiment_sha256:
         raise UserError(f"the experiment file {path} changed since it was submitted: its shards would mix two "
                         "plans; restore it, or submit the new version into a new --out folder")
     return path

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from debatelab.analysis import oversight_results
+from debatelab.base import sha256_of
 from debatelab.graphs import neutralise
 from debatelab.scenarios import KHAN2024_PROVENANCE, KhanJudgment, excluded_by, read_judgments
 from debatelab.store import Store
@@ -103,7 +104,7 @@ def import_khan2024(store: Store, path: Path, *, experiments: list[str] | None =
             merged[trial["trial_id"]][2].extend(verdicts)
         else:
             merged[trial["trial_id"]] = (trial, turns, verdicts)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = sha256_of(path)
     store.upsert_experiment(EXPERIMENT, description="Khan et al. 2024: human judges of GPT-4 debates and "
                             "consultancies on QuALITY, imported", kind="oversight", spec={
                                 "imported": "khan2024", "provenance": {**KHAN2024_PROVENANCE, "read_from": str(path),

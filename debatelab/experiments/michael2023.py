@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from debatelab.analysis import OFFLINE_PREFIX, oversight_results
+from debatelab.base import sha256_of
 from debatelab.experiments.beliefs import belief_row
 from debatelab.graphs import mark_released_quotes, neutralise
 from debatelab.scenarios import (
@@ -61,32 +62,26 @@ def trial_rows(room: Room, debate: DebateFile | None = None
              "correct_debater": correct, "incorrect_debater": incorrect, "sides": json.dumps(sides), "chosen": None,
              "rounds": None, "simultaneous": 0, "fingerprint": "imported", "calls": 0, "input_tokens": 0,
              "output_tokens": 0, "duration_s": 0.0}
-    best = max(room.final_judgement)
-    tied = sum(1 for p in room.final_judgement if p == best) > 1
-    letter = None if tied else letters[room.final_judgement.index(best)]
-    verdict = {"verdict_id": f"{trial_id}:human:{room.judge}", "trial_id": trial_id, "experiment": EXPERIMENT,
-               "protocol": room.protocol, "question_id": question["id"], "judge": f"human:{room.judge}",
-               "letter": letter, "truth": truth, "correct": int(room.final_judgement[room.correct_index] > 0.5),
-               "probability": None if tied else best, "reasons": None,
-               "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
-               "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
-    offline = [_offline_verdict(trial_id, question, room, name, dist) for name, _, dist in room.offline
-               if len(dist) == len(letters)]
-    return trial, _turns(trial_id, debate, truth) if debate else [], [verdict, *offline]
+    live = _person_verdict(trial_id, question, room, f"{trial_id}:human:{room.judge}", f"human:{room.judge}",
+                           room.final_judgement)
+    offline = [_person_verdict(trial_id, question, room, f"{trial_id}:offline:{name}", f"{OFFLINE_PREFIX}{name}", dist)
+               for name, _, dist in room.offline if len(dist) == len(letters)]
+    return trial, _turns(trial_id, debate, truth) if debate else [], [live, *offline]
 
 
-def _offline_verdict(trial_id: str, question: dict[str, Any], room: Room, name: str, dist: tuple[float, ...]
-                     ) -> dict[str, Any]:
-    """A person who judged the finished transcript afterwards: a further verdict, never pooled with
-    the live judges the paper's table counts."""
-    letters = LETTERS[: len(dist)]
+def _person_verdict(trial_id: str, question: dict[str, Any], room: Room, verdict_id: str, judge: str,
+                    dist: tuple[float, ...]) -> dict[str, Any]:
+    """A person's final distribution as a verdict: the answer given more than the others (none on a
+    tie), correct when the probability on the correct answer is above 0.5, as the paper scores it.
+    The live judge and the offline judges (who read the finished transcript afterwards, and are
+    never pooled with the live ones) alike."""
     best = max(dist)
     tied = dist.count(best) > 1
-    return {"verdict_id": f"{trial_id}:offline:{name}", "trial_id": trial_id, "experiment": EXPERIMENT,
-            "protocol": room.protocol, "question_id": question["id"], "judge": f"{OFFLINE_PREFIX}{name}",
-            "letter": None if tied else letters[dist.index(best)], "truth": question["answer"],
-            "correct": int(dist[LETTERS.index(question["answer"])] > 0.5), "probability": None if tied else best,
-            "reasons": None, "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
+    return {"verdict_id": verdict_id, "trial_id": trial_id, "experiment": EXPERIMENT, "protocol": room.protocol,
+            "question_id": question["id"], "judge": judge, "letter": None if tied else LETTERS[dist.index(best)],
+            "truth": question["answer"], "correct": int(dist[LETTERS.index(question["answer"])] > 0.5),
+            "probability": None if tied else best, "reasons": None,
+            "unanswered_reason": "the judge ended undecided (equal probabilities)" if tied else None,
             "input_tokens": 0, "output_tokens": 0, "duration_s": 0.0, "calls": 0}
 
 
@@ -130,7 +125,7 @@ def import_michael2023(store: Store, location: Path | None = None, *, every_room
             except ValueError as exc:
                 skipped.append(f"{file}: {exc}; its verdict is imported without a transcript")
     rows = [trial_rows(r, debates.get(r.name)) for r in judged]
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = sha256_of(path)
     provenance = {**MICHAEL2023_PROVENANCE, "read_from": "the copy shipped with debatelab" if location is None
                   else str(path), "sha256": sha, "shipped_sha256_matches": sha == MICHAEL2023_PROVENANCE["sha256"]}
     store.upsert_experiment(EXPERIMENT, description="Michael et al. 2023: the NYU debates (human judges; human "

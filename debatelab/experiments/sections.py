@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import CoreSchema
 
 from debatelab.agents import JUDGE_DEFAULTS, ModelRef, ModelSpec, coerce_model, with_judge_defaults
-from debatelab.base import UserError, string_or_object_schema
+from debatelab.base import UserError, sha256_of, string_or_object_schema
 from debatelab.graphs import builtin_protocol_names, protocol_named
 from debatelab.rubric import DEFAULT_PROMPT_VERSION, PROMPT_VERSIONS, criteria_at_once
 from debatelab.scenarios import Question, load_questions, sample_questions, set_provenance
@@ -207,13 +207,11 @@ class QuestionSelection(BaseModel):
     def provenance(self) -> dict[str, str]:
         """Where the questions came from and under which licence (a user's QuALITY file: its sha256)."""
         if self.set == "quality":
-            import hashlib
-
             from debatelab.scenarios import QUALITY_LICENCE, QUALITY_SOURCE, quality_file
 
             file = quality_file(Path(self.path or ""), self.split)
             return {"source": QUALITY_SOURCE, "license": QUALITY_LICENCE, "file": str(file),
-                    "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+                    "sha256": sha256_of(file)}
         if self.set == "michael2023":
             from debatelab.scenarios import MICHAEL2023_PROVENANCE
 
